@@ -1,0 +1,53 @@
+# The developer interface; CI calls `make test` through .ci/run.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP_DEMO := $(VENV)/.installed-demo
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test test-fast lint format bench clean services
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP_DEMO): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[demo]'
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	touch $@ $(STAMP_DEMO)
+
+## make demo: create the virtualenv, install, run the end-to-end demo on the embedded store
+demo: $(STAMP_DEMO)
+	$(BIN)/modelyard demo
+
+## make services: start the services the suite needs (PostgreSQL); fails loudly if it cannot
+services:
+	bash .ci/services.sh
+
+## make test: install test dependencies and services, run the whole suite
+test: $(STAMP_TEST) services
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP_TEST)
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP_TEST)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## make bench: the benchmarks side by side with the peers (not part of CI)
+bench: $(STAMP_TEST)
+	$(PY) bench/tracking/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache modelyard-data

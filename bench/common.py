@@ -1,0 +1,221 @@
+"""Helpers shared by the benchmarks: peer venvs, worker subprocesses, servers on loopback.
+
+Runs in modelyard's venv (psutil comes with modelyard); the peers run in their own venvs
+and are only ever started as subprocesses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+RESULT_PREFIX = "RESULT "
+QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# --- peer virtualenvs --------------------------------------------------------------------
+def venv_has(python: Path, module: str, version: str) -> bool:
+    if not python.exists():
+        return False
+    probe = f"import {module}, sys; sys.exit(0 if {module}.__version__ == {version!r} else 1)"
+    done = subprocess.run(
+        [str(python), "-c", probe], env=clean_env(), capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+def ensure_venv(venv: Path, requirement: str, module: str, version: str, log: Any) -> Path:
+    """A venv at ``venv`` with ``requirement`` installed; created (minutes) when missing."""
+    python = venv / "bin" / "python"
+    if venv_has(python, module, version):
+        return python
+    log(f"creating {venv} and installing {requirement} (a few minutes, once)")
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", requirement],
+        env=clean_env(),
+        check=True,
+    )
+    if not venv_has(python, module, version):
+        raise BenchError(f"{requirement} did not install into {venv}")
+    return python
+
+
+def clean_env(
+    extra: Mapping[str, str] | None = None, venv_bin: Path | None = None
+) -> dict[str, str]:
+    """The environment for a subprocess in another venv: no trace of this one."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not k.startswith("MODELYARD_")
+    }
+    env.update(QUIET_ENV)
+    if venv_bin is not None:
+        env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra or {})
+    return env
+
+
+# --- workers --------------------------------------------------------------------------------
+def run_worker(
+    python: Path,
+    script: Path,
+    spec: Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float,
+) -> dict[str, Any]:
+    """Run ``python script SPEC_JSON``; return the JSON of its ``RESULT`` line."""
+    try:
+        done = subprocess.run(
+            [str(python), str(script), json.dumps(spec)],
+            env=dict(env),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{script.name} {spec.get('workload')} ran past {timeout:.0f} s") from exc
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+            return result
+    tail = (done.stderr or done.stdout)[-2000:]
+    raise BenchError(f"{script.name} {spec.get('workload')} exited {done.returncode}:\n{tail}")
+
+
+# --- servers --------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its descendants."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def wait_idle(pids: Sequence[int], *, busy: float = 0.05, timeout: float = 120.0) -> float:
+    """Wait until the process trees use under ``busy`` CPU-seconds per second for two
+    consecutive half-second windows; return the seconds waited."""
+    start = time.monotonic()
+    quiet = 0
+    while time.monotonic() - start < timeout:
+        before = sum(tree_cpu_seconds(p) for p in pids)
+        time.sleep(0.5)
+        used = sum(tree_cpu_seconds(p) for p in pids) - before
+        quiet = quiet + 1 if used < busy * 0.5 else 0
+        if quiet >= 2:
+            break
+    return time.monotonic() - start
+
+
+@dataclass
+class Server:
+    """A server process started in its own session, so its workers stop with it."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    health_url: str
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    ready_s: float = 0.0
+    idle_s: float = 0.0
+
+    def start(self, timeout: float = 240.0) -> None:
+        t0 = time.monotonic()
+        with open(self.log_path, "wb") as out:  # the server keeps its own copy of the handle
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        while not http_ok(self.health_url):
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name} exited {self.proc.returncode}; see {self.log_path}")
+            if time.monotonic() - t0 > timeout:
+                self.stop()
+                raise BenchError(f"{self.name} not ready after {timeout:.0f} s")
+            time.sleep(0.25)
+        self.ready_s = time.monotonic() - t0
+        self.idle_s = wait_idle([self.proc.pid])
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise BenchError(f"{self.name} is not running")
+        return self.proc.pid
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        # the server leads its own process group (start_new_session): stop that group only,
+        # workers included, even when the leader is already gone
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        self.proc = None
+
+
+def machine_busy(interval: float = 0.5) -> float:
+    """Machine-wide CPU use in percent over ``interval`` (to flag disturbed measurements)."""
+    return float(psutil.cpu_percent(interval=interval))

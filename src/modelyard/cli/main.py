@@ -1,0 +1,64 @@
+"""The ``modelyard`` command line: composes each domain's commands; maps errors to exit codes.
+
+Exit codes: 0 ok, 1 failure, 2 invalid input, 3 not found, 4 already exists or conflict,
+5 permission denied, 6 service unavailable, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from modelyard._version import __version__
+from modelyard.cli import db, demo, server
+from modelyard.errors import EXIT_CODES, ModelyardError
+from modelyard.terminal import fail
+from modelyard.tracking.cli import artifacts, experiments, runs
+from modelyard.tracking.cli.sync import sync
+
+app = typer.Typer(
+    name="modelyard",
+    help="modelyard: track experiments, and (soon) version data, register, serve and watch models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(db.app, name="db")
+app.command("server")(server.server)
+app.command("demo")(demo.demo)
+app.command("sync")(sync)
+
+
+@app.command()
+def version() -> None:
+    """Print the modelyard version."""
+    print(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except ModelyardError as exc:
+        fail(exc.message)
+        return EXIT_CODES.get(exc.code, 1)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            fail(exc.format_message())
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        fail("interrupted")
+        return 130
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

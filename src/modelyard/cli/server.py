@@ -1,0 +1,36 @@
+"""``modelyard server``: serve a store over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelyard.server.runner import serve
+
+
+def server(
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            envvar="MODELYARD_STORE_URI",
+            help="Metadata store: folder, sqlite:///file.db or postgresql+psycopg://...",
+        ),
+    ] = None,
+    artifacts: Annotated[
+        str | None,
+        typer.Option(
+            "--artifacts",
+            envvar="MODELYARD_ARTIFACTS_URI",
+            help="Artifact root: folder or s3://bucket/prefix",
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback unless told otherwise.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 5000,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the tracking server (OpenAPI docs at /docs)."""
+    serve(store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level)

@@ -1,0 +1,75 @@
+"""Settings read from ``MODELYARD_*`` environment variables, resolved once per call site.
+
+Only this module reads the environment; every other layer receives a ``Settings`` value.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelyard.errors import InvalidArgument
+
+DEFAULT_DATA_DIR = "modelyard-data"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be an integer, got {raw!r}", field=name) from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a number, got {raw!r}", field=name) from None
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tracking_uri: str | None = None
+    artifacts_uri: str | None = None
+    user: str = field(default_factory=default_user)
+    spool_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "modelyard" / "spool")
+    http_timeout: float = 30.0
+    http_retry_seconds: float = 10.0
+    writer_queue_size: int = 100_000
+    max_request_bytes: int = 32 * 1024 * 1024
+    max_artifact_bytes: int = 5 * 1024 * 1024 * 1024
+    s3_endpoint_url: str | None = None
+    artifact_fsync: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        spool = env.get("MODELYARD_SPOOL_DIR")
+        return cls(
+            tracking_uri=env.get("MODELYARD_TRACKING_URI") or None,
+            artifacts_uri=env.get("MODELYARD_ARTIFACTS_URI") or None,
+            user=env.get("MODELYARD_USER") or default_user(),
+            spool_dir=Path(spool) if spool else Path.home() / ".cache" / "modelyard" / "spool",
+            http_timeout=_env_float("MODELYARD_HTTP_TIMEOUT", 30.0),
+            http_retry_seconds=_env_float("MODELYARD_HTTP_RETRY_SECONDS", 10.0),
+            writer_queue_size=_env_int("MODELYARD_WRITER_QUEUE_SIZE", 100_000),
+            max_request_bytes=_env_int("MODELYARD_MAX_REQUEST_BYTES", 32 * 1024 * 1024),
+            max_artifact_bytes=_env_int("MODELYARD_MAX_ARTIFACT_BYTES", 5 * 1024 * 1024 * 1024),
+            s3_endpoint_url=env.get("MODELYARD_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"),
+            artifact_fsync=env.get("MODELYARD_ARTIFACT_FSYNC", "").lower() in ("1", "true", "yes"),
+        )

@@ -1,0 +1,24 @@
+"""The end-to-end demo: the lifecycle steps in order. Later issues append their steps here."""
+
+from __future__ import annotations
+
+import modelyard as yard
+from modelyard.demo.tracking_step import run_sweep, show_comparison
+from modelyard.terminal import out
+
+
+def run_demo(tracking_uri: str | None) -> None:
+    if tracking_uri is not None:
+        yard.set_tracking_uri(tracking_uri)
+    out.rule("[bold]modelyard demo[/]")
+    out.print(f"store: {yard.get_tracking_uri()}")
+    out.rule("1. track: a model sweep with nested runs")
+    result = run_sweep()
+    show_comparison(result)
+    out.print(
+        f"best run {result.best_run_id} (auc {result.best_auc:.4f}); inspect it with\n"
+        f"  modelyard runs show {result.best_run_id}"
+        + (f" -t {tracking_uri}" if tracking_uri else "")
+        + f"\n  modelyard artifacts list {result.best_run_id}"
+        + (f" -t {tracking_uri}" if tracking_uri else "")
+    )

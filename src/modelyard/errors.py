@@ -1,0 +1,131 @@
+"""One error root for the whole package, with stable codes.
+
+Every error a user can see is a ``ModelyardError`` carrying a ``code`` from the closed table
+below. The code is mapped once to an HTTP status (server) and once to an exit code (CLI); the
+remote client rebuilds the same class from the code it receives, so embedded and remote callers
+catch the same exceptions.
+
+    ModelyardError                     INTERNAL_ERROR
+    ├── InvalidArgument                INVALID_ARGUMENT   (400, exit 2)
+    │   └── FilterSyntaxError          INVALID_ARGUMENT   (carries the position)
+    ├── NotFound                       NOT_FOUND          (404, exit 3)
+    ├── AlreadyExists                  ALREADY_EXISTS     (409, exit 4)
+    ├── Conflict                       CONFLICT           (409, exit 4)
+    ├── PermissionDenied               PERMISSION_DENIED  (403, exit 5)
+    ├── PayloadTooLarge                PAYLOAD_TOO_LARGE  (413, exit 2)
+    ├── UnsupportedMediaType           UNSUPPORTED_MEDIA_TYPE (415, exit 2)
+    └── Unavailable                    UNAVAILABLE        (503, exit 6)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ModelyardError(Exception):
+    """Root of every error modelyard raises on purpose."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class InvalidArgument(ModelyardError):
+    code = "INVALID_ARGUMENT"
+
+
+class FilterSyntaxError(InvalidArgument):
+    """A search filter that does not parse; ``position`` is the 0-based offset of the fault."""
+
+    def __init__(self, message: str, *, text: str, position: int) -> None:
+        pointer = f"\n  {text}\n  {' ' * position}^"
+        super().__init__(
+            f"Invalid filter at position {position}: {message}{pointer}", field="filter"
+        )
+        self.position = position
+        self.text = text
+
+
+class NotFound(ModelyardError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(ModelyardError):
+    code = "ALREADY_EXISTS"
+
+
+class Conflict(ModelyardError):
+    code = "CONFLICT"
+
+
+class PermissionDenied(ModelyardError):
+    code = "PERMISSION_DENIED"
+
+
+class PayloadTooLarge(ModelyardError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(ModelyardError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class Unavailable(ModelyardError):
+    code = "UNAVAILABLE"
+
+
+ERRORS_BY_CODE: dict[str, type[ModelyardError]] = {
+    cls.code: cls
+    for cls in (
+        ModelyardError,
+        InvalidArgument,
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        PermissionDenied,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        Unavailable,
+    )
+}
+
+HTTP_STATUS: dict[str, int] = {
+    "INTERNAL_ERROR": 500,
+    "INVALID_ARGUMENT": 400,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "CONFLICT": 409,
+    "PERMISSION_DENIED": 403,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "UNAVAILABLE": 503,
+}
+
+EXIT_CODES: dict[str, int] = {
+    "INTERNAL_ERROR": 1,
+    "INVALID_ARGUMENT": 2,
+    "NOT_FOUND": 3,
+    "ALREADY_EXISTS": 4,
+    "CONFLICT": 4,
+    "PERMISSION_DENIED": 5,
+    "PAYLOAD_TOO_LARGE": 2,
+    "UNSUPPORTED_MEDIA_TYPE": 2,
+    "UNAVAILABLE": 6,
+}
+
+
+def error_from_dict(body: dict[str, Any]) -> ModelyardError:
+    """Rebuild an error received over HTTP; unknown codes become the root class."""
+    cls = ERRORS_BY_CODE.get(str(body.get("code")), ModelyardError)
+    err = cls.__new__(cls)
+    ModelyardError.__init__(err, str(body.get("message", "unknown error")), field=body.get("field"))
+    return err

@@ -1,0 +1,64 @@
+"""The modelyard HTTP server: one FastAPI app composed from the domains' routers.
+
+Holds composition only — which routers, which guards, which backend; every rule lives in the
+domain services the routers call. OpenAPI docs are served at ``/docs`` and ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard._version import __version__
+from modelyard.config import Settings
+from modelyard.tracking.backends import Backend, open_sql_backend
+from modelyard.tracking.routes import artifacts, experiments, runs
+from modelyard.webapi.errors import install_error_handlers
+from modelyard.webapi.guards import RequestGuard
+from modelyard.webapi.json import json_response
+
+
+def create_app(
+    store_uri: str | None = None,
+    *,
+    settings: Settings | None = None,
+    backend: Backend | None = None,
+) -> RequestGuard:
+    """Build the ASGI app serving the store at ``store_uri`` (a folder, SQLite or PostgreSQL)."""
+    settings = settings or Settings.from_env()
+    if backend is None:
+        backend = open_sql_backend(store_uri, settings)
+    app = FastAPI(
+        title="modelyard",
+        version=__version__,
+        description="Experiment tracking API of modelyard. Errors are "
+        '`{"error": {"code", "message", "field"}}`.',
+    )
+    app.state.tracking = backend
+    install_error_handlers(app)
+    for module in (experiments, runs, artifacts):
+        app.include_router(module.router)
+
+    async def health(request: Request) -> Response:
+        store = request.app.state.tracking.store
+        await run_in_threadpool(store.get_experiment, "0")
+        return json_response({"status": "ok", "version": __version__})
+
+    app.add_api_route(
+        "/health",
+        health,
+        methods=["GET"],
+        tags=["health"],
+        summary="Liveness and store reachability",
+    )
+    app.add_api_route(
+        "/api/v1/health", health, methods=["GET"], tags=["health"], include_in_schema=False
+    )
+    return RequestGuard(
+        app,
+        max_json_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_artifact_bytes,
+        upload_paths=[artifacts.UPLOAD_PATH],
+    )

@@ -1,0 +1,42 @@
+"""Running the server process: uvicorn with one worker, loopback unless told otherwise.
+
+Accepted sockets get TCP_NODELAY from the event loop itself (asyncio and uvloop set it on every
+TCP transport); the Nagle delay seen with uvicorn (uvicorn#3149) is in its multi-worker mode,
+which this runner does not use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import uvicorn
+
+from modelyard.config import Settings
+from modelyard.server.app import create_app
+
+
+def serve(
+    store_uri: str | None,
+    *,
+    artifacts_uri: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    log_level: str = "info",
+) -> None:
+    settings = Settings.from_env()
+    if artifacts_uri is not None:
+        settings = replace(settings, artifacts_uri=artifacts_uri)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(store_uri, settings=settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,160 @@
+"""The artifact repository interface that every storage backend implements.
+
+Owns the contract (paths validated first, streaming writes hashed on the way, size limits that
+leave nothing behind) and the operations built on it once for all backends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelyard.errors import InvalidArgument, PayloadTooLarge
+from modelyard.store.artifacts.paths import safe_relpath
+
+CHUNK_SIZE = 1 << 20
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: str  # relative posix path under the repository root
+    size: int
+    sha256: str  # hex
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    path: str  # relative posix path under the repository root
+    is_dir: bool
+    size: int | None  # None for directories
+
+
+class StreamMeter:
+    """Counts and hashes the bytes of one stream, enforcing an optional size limit."""
+
+    def __init__(self, path: str, max_bytes: int | None = None) -> None:
+        if max_bytes is not None and max_bytes < 0:
+            raise InvalidArgument(f"max_bytes must be >= 0, got {max_bytes}", field="max_bytes")
+        self.path = path
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._hash = hashlib.sha256()
+
+    def feed(self, chunk: bytes) -> None:
+        """Account for ``chunk``; raise ``PayloadTooLarge`` once the limit is passed."""
+        self.size += len(chunk)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise PayloadTooLarge(
+                f"artifact {self.path!r} is larger than the limit of {self.max_bytes} bytes",
+                field="path",
+            )
+        self._hash.update(chunk)
+
+    def result(self) -> StoredFile:
+        return StoredFile(path=self.path, size=self.size, sha256=self._hash.hexdigest())
+
+
+def read_file_chunks(
+    local_path: Path, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """Yield the content of a local file in chunks, reporting each chunk's size."""
+    with open(local_path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk
+
+
+class ArtifactRepository(ABC):
+    """Files addressed by relative POSIX paths under one root (a folder or a bucket prefix)."""
+
+    root_uri: str
+
+    @abstractmethod
+    def write_stream(
+        self, path: str, chunks: Iterable[bytes], *, max_bytes: int | None = None
+    ) -> StoredFile:
+        """Store ``chunks`` at ``path`` atomically; the file appears only once complete."""
+
+    @abstractmethod
+    def read_stream(self, path: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Iterate over the content at ``path``; ``NotFound`` is raised before iteration."""
+
+    @abstractmethod
+    def size(self, path: str) -> int:
+        """Size in bytes of the file at ``path``; ``NotFound`` when missing."""
+
+    @abstractmethod
+    def exists(self, path: str) -> bool:
+        """Whether a file or a non-empty folder exists at ``path``."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[ArtifactEntry]:
+        """Direct children of ``prefix`` (``""`` = root), sorted by path; ``[]`` if missing."""
+
+    @abstractmethod
+    def delete(self, prefix: str = "") -> None:
+        """Delete a file or a folder recursively (``""`` = everything); no error if missing."""
+
+    @abstractmethod
+    def child(self, prefix: str) -> ArtifactRepository:
+        """A repository of the same backend rooted at ``root/prefix``."""
+
+    def write_bytes(self, path: str, data: bytes) -> StoredFile:
+        return self.write_stream(path, [data])
+
+    def write_file(
+        self,
+        path: str,
+        local_path: Path,
+        *,
+        progress: Progress | None = None,
+        max_bytes: int | None = None,
+    ) -> StoredFile:
+        rel, source = self._file_arguments(path, local_path)
+        return self.write_stream(
+            rel, read_file_chunks(source, CHUNK_SIZE, progress), max_bytes=max_bytes
+        )
+
+    @staticmethod
+    def _file_arguments(path: str, local_path: Path) -> tuple[str, Path]:
+        """The checks every ``write_file`` starts with: a safe destination, a regular file."""
+        source = Path(local_path)
+        if not source.is_file():
+            raise InvalidArgument(f"{str(source)!r} is not a regular file", field="local_path")
+        return safe_relpath(path), source
+
+    def read_bytes(self, path: str) -> bytes:
+        return b"".join(self.read_stream(path))
+
+    def download(
+        self, path: str, local_path: Path, *, progress: Progress | None = None
+    ) -> StoredFile:
+        """Copy the file at ``path`` to ``local_path``, replacing it atomically."""
+        rel = safe_relpath(path)
+        chunks = self.read_stream(rel)
+        target = Path(local_path).absolute()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        meter = StreamMeter(rel)
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    meter.feed(chunk)
+                    handle.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(tmp_name).replace(target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return meter.result()

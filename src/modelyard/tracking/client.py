@@ -1,0 +1,498 @@
+"""``Client``: the explicit tracking API, the same against the embedded store and a server.
+
+Writes to runs are validated at the call and queued to the background writer (they return at
+once); every read first flushes this client's queue, so a client always reads its own writes.
+Experiment calls and artifact transfers are synchronous.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from modelyard.config import Settings
+from modelyard.errors import InvalidArgument
+from modelyard.store.artifacts.base import StoredFile
+from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
+from modelyard.tracking.artifact_formats import encode_dict, encode_figure, encode_table
+from modelyard.tracking.backends import resolve
+from modelyard.tracking.current import chosen_uri
+from modelyard.tracking.entities import (
+    ArtifactInfo,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunsPage,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from modelyard.tracking.ids import new_run_id, now_ms, run_artifact_uri
+from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, UpdateRun
+from modelyard.tracking.spool import Spool
+from modelyard.tracking.validation import (
+    MAX_NAME,
+    MAX_STEP,
+    check_metric_count,
+    check_metric_value,
+    check_name,
+    check_params,
+    check_run_id,
+    check_status,
+    check_step,
+    check_string_value,
+    check_tags,
+    check_timestamp,
+)
+from modelyard.tracking.writer import BatchWriter, close_all_at_exit
+
+ProgressFn = Callable[[int], None]
+_CHUNK = 1 << 20
+
+
+class Client:
+    """Tracking client. ``tracking_uri`` defaults to the one set with ``set_tracking_uri``,
+    then ``MODELYARD_TRACKING_URI``, then the embedded store in ``./modelyard-data``."""
+
+    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self.tracking_uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
+        backend = resolve(self.tracking_uri, self.settings)
+        self.remote = backend.remote
+        self._store = backend.store
+        spool = Spool(self.settings.spool_dir, backend.uri) if backend.remote else None
+        self._writer = BatchWriter(
+            self._store.apply,
+            spool=spool,
+            queue_size=self.settings.writer_queue_size,
+            retry_seconds=self.settings.http_retry_seconds,
+        )
+        check_string_value(self.settings.user, "user (MODELYARD_USER)", 256)
+        self._artifacts = backend.artifacts
+        self._experiments: dict[str, Experiment] = {}
+        self._unflushed_runs: set[str] = set()  # created here, maybe not yet stored
+        self._params: dict[str, dict[str, str]] = {}
+        self._keys_ok: set[str] = set()
+        _register_exit_hook()
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def flush(self) -> None:
+        """Block until everything logged so far is stored (or spooled); raise any errors."""
+        pending = set(self._unflushed_runs)
+        self._writer.flush()
+        self._unflushed_runs -= pending
+
+    def _ensure_run_stored(self, run_id: str) -> None:
+        """Artifacts need the run's row: flush only if this client may still have it queued."""
+        if run_id in self._unflushed_runs:
+            self.flush()
+
+    def close(self) -> None:
+        self._writer.close(fast=False)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def spooled_batches(self) -> int:
+        """Batches this client wrote to the local spool because the server was unreachable."""
+        return self._writer.spooled_files
+
+    # --- experiments --------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> str:
+        return self._store.create_experiment(name, artifact_location, check_tags(tags or {}))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._store.get_experiment(str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self._store.get_experiment_by_name(name)
+
+    def search_experiments(
+        self,
+        view: ViewType | str = ViewType.ACTIVE,
+        name_like: str | None = None,
+        max_results: int = 1000,
+    ) -> list[Experiment]:
+        return self._store.search_experiments(ViewType(view), name_like, max_results)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._store.rename_experiment(str(experiment_id), new_name)
+        self._experiments.pop(str(experiment_id), None)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._store.delete_experiment(str(experiment_id))
+        self._experiments.pop(str(experiment_id), None)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._store.restore_experiment(str(experiment_id))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self._store.set_experiment_tag(str(experiment_id), key, str(value))
+
+    def _experiment(self, experiment_id: str) -> Experiment:
+        exp = self._experiments.get(experiment_id)
+        if exp is None:
+            exp = self._store.get_experiment(experiment_id)
+            self._experiments[experiment_id] = exp
+        return exp
+
+    # --- runs: writes -------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Create a run (RUNNING). The row is written in the background, in order."""
+        exp = self._experiment(str(experiment_id))
+        if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
+            raise InvalidArgument(
+                f"experiment {exp.experiment_id} is deleted", field="experiment_id"
+            )
+        run_id = check_run_id(run_id) if run_id is not None else new_run_id()
+        if parent_run_id is not None:
+            check_run_id(parent_run_id, "parent_run_id")
+        name = run_name if run_name else run_id[:8]
+        name = check_string_value(name, "run_name", MAX_NAME)
+        clean_tags = check_tags(tags or {})
+        start = check_timestamp(start_time if start_time is not None else now_ms(), "start_time")
+        self._writer.submit(
+            CreateRun(
+                run_id,
+                exp.experiment_id,
+                name,
+                self.settings.user,
+                start,
+                parent_run_id,
+                clean_tags,
+            )
+        )
+        if len(self._unflushed_runs) < 100_000:
+            self._unflushed_runs.add(run_id)
+        else:  # a client creating runs without end: make room the slow, safe way
+            self.flush()
+        info = RunInfo(
+            run_id,
+            name,
+            exp.experiment_id,
+            self.settings.user,
+            RunStatus.RUNNING.value,
+            start,
+            None,
+            LifecycleStage.ACTIVE.value,
+            run_artifact_uri(exp.artifact_location, run_id),
+            parent_run_id,
+        )
+        return Run(info, RunData(tags=dict(clean_tags)))
+
+    def _key(self, key: Any, field: str) -> str:
+        if key in self._keys_ok:
+            return str(key)
+        check_name(key, field)
+        if len(self._keys_ok) < 100_000:
+            self._keys_ok.add(key)
+        return str(key)
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        check_run_id(run_id)
+        metric = Metric(
+            self._key(key, "metric key"),
+            check_metric_value(value, f"metric {key!r} value"),
+            now_ms() if timestamp is None else check_timestamp(timestamp),
+            0 if step is None else check_step(step),
+        )
+        self._writer.submit(LogBatch(run_id, [metric]))
+
+    def _remember_params(self, run_id: str, params: dict[str, str]) -> None:
+        known = self._params.setdefault(run_id, {})
+        for k, v in params.items():
+            prev = known.get(k)
+            if prev is not None and prev != v:
+                raise InvalidArgument(
+                    f"param {k!r} of run {run_id} is already {prev[:100]!r}; params are "
+                    f"immutable, cannot change it to {v[:100]!r}",
+                    field=f"params[{k!r}]",
+                )
+        known.update(params)
+
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        self.log_batch(run_id, params={key: value})
+        return value
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._writer.submit(DeleteTag(check_run_id(run_id), check_name(key, "tag key")))
+
+    def _checked_metric(self, m: Any, i: int) -> Metric:
+        if not isinstance(m, Metric):
+            raise InvalidArgument(f"metrics[{i}] must be a Metric", field=f"metrics[{i}]")
+        return Metric(
+            self._key(m.key, f"metrics[{i}] key"),
+            check_metric_value(m.value, f"metrics[{i}] value"),
+            check_timestamp(m.timestamp, f"metrics[{i}] timestamp"),
+            check_step(m.step, f"metrics[{i}] step"),
+        )
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] | Mapping[str, Any] = (),
+        tags: Sequence[RunTag] | Mapping[str, Any] = (),
+    ) -> None:
+        """Log many values in one call; all are validated before any is queued."""
+        check_run_id(run_id)
+        check_metric_count(len(metrics))
+        keys_ok = self._keys_ok
+        clean_metrics: list[Metric] = []
+        append = clean_metrics.append
+        for i, m in enumerate(metrics):
+            # fast path: an exact Metric with a known key and exact, in-range types
+            if (
+                type(m) is Metric
+                and m.key in keys_ok
+                and type(m.value) is float
+                and type(m.step) is int
+                and type(m.timestamp) is int
+                and -MAX_STEP <= m.step <= MAX_STEP
+                and -MAX_STEP <= m.timestamp <= MAX_STEP
+            ):
+                append(m)
+            else:
+                append(self._checked_metric(m, i))
+        p = params if isinstance(params, Mapping) else {x.key: x.value for x in params}
+        t = tags if isinstance(tags, Mapping) else {x.key: x.value for x in tags}
+        clean_params = check_params(p)
+        clean_tags = check_tags(t)
+        self._remember_params(run_id, clean_params)
+        self._writer.submit(LogBatch(run_id, clean_metrics, clean_params, clean_tags))
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        self._writer.submit(
+            UpdateRun(
+                check_run_id(run_id),
+                None if status is None else check_status(status),
+                None,
+                None if name is None else check_string_value(name, "run_name", MAX_NAME),
+            )
+        )
+
+    def set_terminated(
+        self, run_id: str, status: str = "FINISHED", end_time: int | None = None
+    ) -> None:
+        status = check_status(status)
+        if not RunStatus(status).is_terminal:
+            raise InvalidArgument(
+                f"status must be FINISHED, FAILED or KILLED, got {status}", field="status"
+            )
+        end = now_ms() if end_time is None else check_timestamp(end_time, "end_time")
+        self._writer.submit(UpdateRun(check_run_id(run_id), status, end))
+        self._params.pop(run_id, None)
+
+    def delete_run(self, run_id: str) -> None:
+        self.flush()
+        self._store.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self.flush()
+        self._store.restore_run(run_id)
+
+    # --- runs: reads --------------------------------------------------------------------
+    def get_run(self, run_id: str) -> Run:
+        self.flush()
+        return self._store.get_run(run_id)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self.flush()
+        return self._store.get_metric_history(run_id, key)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str | None = None,
+        run_view_type: ViewType | str = ViewType.ACTIVE,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        self.flush()
+        return self._store.search_runs(
+            [str(e) for e in experiment_ids],
+            filter_string,
+            ViewType(run_view_type),
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    def search_all_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: ViewType | str = ViewType.ACTIVE,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = None,
+        page_size: int = 10_000,
+    ) -> list[Run]:
+        """Follow page tokens until ``max_results`` runs (or all of them) are read."""
+        out: list[Run] = []
+        token: str | None = None
+        while True:
+            want = page_size if max_results is None else min(page_size, max_results - len(out))
+            page = self.search_runs(
+                experiment_ids, filter_string, run_view_type, want, order_by, token
+            )
+            out.extend(page.runs)
+            token = page.next_page_token
+            if token is None or (max_results is not None and len(out) >= max_results):
+                return out
+
+    # --- artifacts ----------------------------------------------------------------------
+    def _upload(
+        self, run_id: str, path: str, chunks: Iterable[bytes], size_hint: int | None = None
+    ) -> StoredFile:
+        self._ensure_run_stored(run_id)
+        return self._artifacts.upload(run_id, path, iter(chunks), size_hint=size_hint)
+
+    def log_artifact(
+        self,
+        run_id: str,
+        local_path: str | Path,
+        artifact_path: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> StoredFile:
+        src = Path(local_path)
+        if src.is_symlink():
+            raise InvalidArgument(
+                f"{src} is a symbolic link; log the file it points to", field="local_path"
+            )
+        if not src.is_file():
+            raise InvalidArgument(f"{src} is not a file", field="local_path")
+        dest = join_relpath(
+            safe_relpath(artifact_path, field="artifact_path") if artifact_path else "", src.name
+        )
+        self._ensure_run_stored(run_id)
+        return self._artifacts.upload_file(run_id, dest, src, progress)
+
+    def log_artifacts(
+        self,
+        run_id: str,
+        local_dir: str | Path,
+        artifact_path: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> list[StoredFile]:
+        files = iter_upload_files(Path(local_dir))  # refuses symlinks before uploading any
+        prefix = safe_relpath(artifact_path, field="artifact_path") if artifact_path else ""
+        self._ensure_run_stored(run_id)
+        return [
+            self._artifacts.upload_file(run_id, join_relpath(prefix, rel), p, progress)
+            for p, rel in files
+        ]
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> StoredFile:
+        return self._upload(
+            run_id, safe_relpath(artifact_file, field="artifact_file"), [data], len(data)
+        )
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> StoredFile:
+        return self.log_bytes(run_id, text.encode(), artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> StoredFile:
+        return self.log_bytes(run_id, encode_dict(dictionary, artifact_file), artifact_file)
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> StoredFile:
+        return self.log_bytes(run_id, encode_table(data, artifact_file), artifact_file)
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> StoredFile:
+        return self.log_bytes(run_id, encode_figure(figure, artifact_file), artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[ArtifactInfo]:
+        self.flush()
+        return self._artifacts.list(run_id, path or "")
+
+    def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
+        self.flush()
+        return self._artifacts.stat(run_id, path)
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        self.flush()
+        return b"".join(self._artifacts.download_stream(run_id, path))
+
+    def download_artifacts(
+        self,
+        run_id: str,
+        path: str = "",
+        dst_path: str | Path = ".",
+        progress: ProgressFn | None = None,
+    ) -> Path:
+        """Download a file or a folder of artifacts below ``dst_path``; returns the local path."""
+        self.flush()
+        dst = Path(dst_path)
+        rel = safe_relpath(path) if path else ""
+        entries = self._artifacts.list(run_id, rel)
+        if rel and not entries:
+            self._download_file(run_id, rel, dst / rel, progress)
+            return dst / rel
+        stack = list(entries)
+        while stack:
+            entry = stack.pop()
+            # a listing must stay inside what was asked for: a path the store made up cannot
+            # steer a write elsewhere under dst
+            if rel and not entry.path.startswith(rel + "/"):
+                raise InvalidArgument(
+                    f"the store listed {entry.path!r} under {rel!r}; refusing to write it",
+                    field="path",
+                )
+            if entry.is_dir:
+                stack.extend(self._artifacts.list(run_id, entry.path))
+            else:
+                self._download_file(run_id, entry.path, dst / entry.path, progress)
+        return dst / rel if rel else dst
+
+    def _download_file(
+        self, run_id: str, rel: str, target: Path, progress: ProgressFn | None
+    ) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{target.name}")
+        try:
+            with open(tmp, "wb") as fh:
+                for chunk in self._artifacts.download_stream(run_id, rel):
+                    fh.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+@functools.cache
+def _register_exit_hook() -> None:
+    """Registered by the first client, not at import: importing modelyard changes nothing."""
+    atexit.register(close_all_at_exit)

@@ -1,0 +1,103 @@
+"""HTTP routes for run artifacts: streamed upload and download, listing, stat.
+
+The upload is consumed chunk by chunk in a worker thread that pulls from the request stream,
+so memory stays bounded whatever the size; the stored size and sha256 come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+from anyio.from_thread import run as from_thread_run
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from modelyard.store.artifacts.paths import safe_relpath
+from modelyard.tracking.routes.deps import backend
+from modelyard.webapi.json import json_response
+
+router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
+
+UPLOAD_PATH = r"/api/v1/runs/[^/]+/artifacts"
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+_PIECE = 1 << 20
+_SMALL_BODY = 1 << 20
+
+
+def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
+    """A blocking iterator, for a worker thread, over an async request stream, handing over
+    about 1 MiB at a time (one thread hop per MiB, not one per network read)."""
+
+    async def _next_piece() -> bytes | None:
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in stream:
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= _PIECE:
+                break
+        return b"".join(parts) if parts else None
+
+    while True:
+        piece = from_thread_run(_next_piece)
+        if piece is None:
+            return
+        yield piece
+
+
+@router.put("", summary="Upload one artifact file (streamed)", openapi_extra=_UPLOAD_SCHEMA)
+async def upload(
+    run_id: str,
+    request: Request,
+    path: str = Query(..., description="relative path inside the run"),
+) -> Response:
+    rel = safe_relpath(path)
+    arts = backend(request).artifacts
+    length = request.headers.get("content-length")
+    size = int(length) if length and length.isdigit() else None
+    if size is not None and size <= _SMALL_BODY:
+        body = await request.body()  # small: one piece, one thread hop
+        stored = await run_in_threadpool(arts.upload, run_id, rel, [body], size_hint=size)
+    else:
+        stream = request.stream()
+        stored = await anyio.to_thread.run_sync(
+            lambda: arts.upload(run_id, rel, _pull(stream), size_hint=size)
+        )
+    return json_response({"path": stored.path, "size": stored.size, "sha256": stored.sha256}, 201)
+
+
+@router.get("", summary="List artifacts under a path")
+async def list_artifacts(run_id: str, request: Request, path: str = "") -> Response:
+    rel = safe_relpath(path) if path else ""
+    files = await run_in_threadpool(backend(request).artifacts.list, run_id, rel)
+    return json_response({"files": [f.to_dict() for f in files]})
+
+
+@router.get("/stat", summary="Size and sha256 of one artifact")
+async def stat(run_id: str, request: Request, path: str = Query(...)) -> Response:
+    info = await run_in_threadpool(backend(request).artifacts.stat, run_id, safe_relpath(path))
+    return json_response(info.to_dict())
+
+
+@router.get("/content", summary="Download one artifact (streamed)")
+async def download(run_id: str, request: Request, path: str = Query(...)) -> Response:
+    rel = safe_relpath(path)
+    arts = backend(request).artifacts
+    info = await run_in_threadpool(arts.stat, run_id, rel)
+    chunks = await run_in_threadpool(arts.download_stream, run_id, rel)
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(info.size), "X-Modelyard-Sha256": str(info.sha256)},
+    )

@@ -1,0 +1,226 @@
+"""Compiles a search tree and ORDER BY keys into SQLAlchemy Core over the ``runs`` table.
+
+Every value a user wrote reaches the database as a bound parameter, never as SQL text. A test on
+a metric, param or tag means "the run has that key and its latest value passes the test".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from modelyard.errors import InvalidArgument
+from modelyard.tracking.search.ast import (
+    And,
+    Comparison,
+    Entity,
+    Expr,
+    Not,
+    Op,
+    OrderKey,
+    Value,
+)
+from modelyard.tracking.tables import latest_metrics, params, runs, tags
+
+View = Literal["active", "deleted", "all"]
+
+ATTRIBUTE_COLUMNS: dict[str, sa.Column[Any]] = {
+    "run_id": runs.c.run_uuid,
+    "run_name": runs.c.name,
+    "status": runs.c.status,
+    "user_id": runs.c.user_id,
+    "start_time": runs.c.start_time,
+    "end_time": runs.c.end_time,
+    "artifact_uri": runs.c.artifact_uri,
+    "experiment_id": runs.c.experiment_id,
+    "parent_run_id": runs.c.parent_run_id,
+    "lifecycle_stage": runs.c.lifecycle_stage,
+}
+_KEYED_TABLES: dict[Entity, sa.Table] = {"metric": latest_metrics, "param": params, "tag": tags}
+_LIKE_ESCAPE = "\\"
+
+
+def compile_filter(expr: Expr) -> sa.ColumnElement[bool]:
+    """A WHERE condition on ``runs`` that holds exactly for the runs ``expr`` selects."""
+    if isinstance(expr, Comparison):
+        return _comparison(expr)
+    if isinstance(expr, Not):
+        return sa.not_(compile_filter(expr.operand))
+    if isinstance(expr, And):
+        return sa.and_(*(compile_filter(operand) for operand in expr.operands))
+    return sa.or_(*(compile_filter(operand) for operand in expr.operands))
+
+
+def order_by_clauses(
+    keys: Sequence[OrderKey],
+) -> tuple[sa.FromClause, list[sa.ColumnElement[Any]]]:
+    """The FROM clause (``runs`` outer-joined to one row per keyed sort) and the ORDER BY list.
+
+    Runs lacking a key sort last in both directions, NaN metrics just before them; ties end
+    with ``start_time DESC, run_uuid ASC`` so every page boundary is stable.
+    """
+    source: sa.FromClause = runs
+    ordering: list[sa.ColumnElement[Any]] = []
+    for index, key in enumerate(keys):
+        if key.entity == "attribute":
+            column: sa.ColumnElement[Any] = ATTRIBUTE_COLUMNS[key.key]
+            if ATTRIBUTE_COLUMNS[key.key].nullable:
+                ordering.append(sa.case((column.is_(None), 1), else_=0))
+        else:
+            table = _KEYED_TABLES[key.entity].alias(f"order_{index}")
+            source = source.outerjoin(
+                table, sa.and_(table.c.run_uuid == runs.c.run_uuid, table.c.key == key.key)
+            )
+            if key.entity == "metric":
+                rank = sa.case(
+                    (table.c.run_uuid.is_(None), 2), (table.c.is_nan.is_(True), 1), else_=0
+                )
+            else:
+                rank = sa.case((table.c.run_uuid.is_(None), 1), else_=0)
+            ordering.append(rank)
+            column = table.c.value
+        ordering.append(column.asc() if key.ascending else column.desc())
+    ordering += [runs.c.start_time.desc(), runs.c.run_uuid.asc()]
+    return source, ordering
+
+
+def search_query(
+    experiment_ids: Sequence[int],
+    expr: Expr | None,
+    order: list[OrderKey],
+    *,
+    view: View,
+    limit: int,
+    offset: int,
+) -> sa.Select[Any]:
+    """``SELECT runs.run_uuid`` for one page of the runs of ``experiment_ids`` ``expr`` selects."""
+    if view not in ("active", "deleted", "all"):
+        raise InvalidArgument(
+            f"view must be 'active', 'deleted' or 'all', not {view!r}", field="view"
+        )
+    if limit < 0:
+        raise InvalidArgument(f"limit must not be negative, got {limit}", field="limit")
+    if offset < 0:
+        raise InvalidArgument(f"offset must not be negative, got {offset}", field="offset")
+    source, ordering = order_by_clauses(order)
+    query = (
+        sa.select(runs.c.run_uuid)
+        .select_from(source)
+        .where(runs.c.experiment_id.in_(list(experiment_ids)))
+    )
+    if view != "all":
+        query = query.where(runs.c.lifecycle_stage == view)
+    if expr is not None:
+        query = query.where(compile_filter(expr))
+    return query.order_by(*ordering).limit(limit).offset(offset)
+
+
+def _comparison(cmp: Comparison) -> sa.ColumnElement[bool]:
+    if cmp.entity == "attribute":
+        column = ATTRIBUTE_COLUMNS[cmp.key]
+        if cmp.op == "IS NULL":
+            return column.is_(None)
+        if cmp.op == "IS NOT NULL":
+            return column.is_not(None)
+        condition = _test(column, cmp.op, cmp.value)
+        # Two-valued logic, so NOT gives the complement: a NULL never passes a test.
+        return sa.and_(column.is_not(None), condition) if column.nullable else condition
+    table = _KEYED_TABLES[cmp.entity]
+    has_key = sa.select(table.c.run_uuid).where(table.c.key == cmp.key)
+    if cmp.op == "IS NULL":
+        return runs.c.run_uuid.not_in(has_key)
+    if cmp.op == "IS NOT NULL":
+        return runs.c.run_uuid.in_(has_key)
+    if cmp.entity == "metric":
+        has_key = has_key.where(table.c.is_nan == sa.false())
+    return runs.c.run_uuid.in_(has_key.where(_test(table.c.value, cmp.op, cmp.value)))
+
+
+def _test(column: sa.ColumnElement[Any], op: Op, value: Value) -> sa.ColumnElement[bool]:
+    if isinstance(value, tuple):
+        values = list(value)
+        return column.not_in(values) if op == "NOT IN" else column.in_(values)
+    if value is None:  # pragma: no cover - the parser gives NULL tests no value
+        raise InvalidArgument(f"{op} needs a value", field="filter")
+    if op in ("LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"):
+        pattern = _close_escape(str(value))
+        matched: sa.ColumnElement[bool]
+        if op.endswith("ILIKE"):
+            matched = column.ilike(pattern, escape=_LIKE_ESCAPE)
+        else:
+            matched = case_sensitive_like(column, pattern)
+        return sa.not_(matched) if op.startswith("NOT") else matched
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == ">":
+        return column > value
+    return column >= value
+
+
+# Case-sensitive LIKE on every backend: SQLite's LIKE ignores ASCII case, so there it becomes
+# GLOB with the pattern translated; elsewhere it stays LIKE. Both carry the pattern as a bind.
+
+
+class _CaseSensitiveLike(FunctionElement[bool]):
+    """Holds the LIKE form and the GLOB form; the dialect's compiler renders one of them."""
+
+    type = sa.Boolean()
+    name = "case_sensitive_like"
+    inherit_cache = True
+
+
+def case_sensitive_like(column: sa.ColumnElement[Any], pattern: str) -> sa.ColumnElement[bool]:
+    """``column LIKE pattern`` (``%``, ``_``, backslash escapes) matching case exactly."""
+    like = column.like(pattern, escape=_LIKE_ESCAPE)
+    glob = column.op("GLOB", is_comparison=True)(like_to_glob(pattern))
+    return _CaseSensitiveLike(like, glob)
+
+
+@compiles(_CaseSensitiveLike)
+def _compile_like(element: _CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
+    like, _ = element.clauses.clauses
+    return f"({compiler.process(like, **kw)})"
+
+
+@compiles(_CaseSensitiveLike, "sqlite")
+def _compile_glob(element: _CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
+    _, glob = element.clauses.clauses
+    return f"({compiler.process(glob, **kw)})"
+
+
+def like_to_glob(pattern: str) -> str:
+    """The GLOB pattern matching what LIKE ``pattern`` (backslash as escape) matches, with case."""
+    out: list[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == _LIKE_ESCAPE and index + 1 < len(pattern):
+            out.append(_glob_literal(pattern[index + 1]))
+            index += 2
+            continue
+        out.append({"%": "*", "_": "?"}.get(char) or _glob_literal(char))
+        index += 1
+    return "".join(out)
+
+
+def _glob_literal(char: str) -> str:
+    return f"[{char}]" if char in "*?[" else char
+
+
+def _close_escape(pattern: str) -> str:
+    """``pattern`` with a dangling final escape doubled, so it means a literal backslash."""
+    index = 0
+    while index < len(pattern):
+        index += 2 if pattern[index] == _LIKE_ESCAPE else 1
+    return pattern + _LIKE_ESCAPE if index > len(pattern) else pattern

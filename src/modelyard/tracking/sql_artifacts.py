@@ -1,0 +1,175 @@
+"""Run artifacts stored through an artifact repository and catalogued in SQL.
+
+The file goes to the run's artifact URI first (atomically), then its size and sha256 are
+recorded; a listing reads the catalog, so S3 is never asked to list a prefix.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from modelyard.errors import InvalidArgument, NotFound, PayloadTooLarge
+from modelyard.store.artifacts.base import ArtifactRepository, StoredFile
+from modelyard.store.artifacts.factory import open_repository
+from modelyard.store.artifacts.paths import safe_relpath
+from modelyard.store.database import Database
+from modelyard.tracking.entities import ArtifactInfo, LifecycleStage
+from modelyard.tracking.ids import now_ms
+from modelyard.tracking.store import RunArtifacts
+from modelyard.tracking.tables import run_artifacts, runs
+from modelyard.tracking.validation import check_run_id
+
+_CACHE_LIMIT = 4096
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog_statement(dialect: str) -> Any:
+    """INSERT ... SELECT ... WHERE the run is active, ON CONFLICT update: built once."""
+    names = ("run_uuid", "path", "size", "sha256", "created_time")
+    values: Any = sa.select(*[sa.bindparam(n) for n in names]).where(
+        sa.exists().where(
+            runs.c.run_uuid == sa.bindparam("run_uuid"),
+            runs.c.lifecycle_stage == LifecycleStage.ACTIVE.value,
+        )
+    )
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(run_artifacts).from_select(list(names), values)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_uuid", "path"],
+        set_={n: stmt.excluded[n] for n in ("size", "sha256", "created_time")},
+    )
+
+
+class SqlRunArtifacts(RunArtifacts):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_bytes: int | None = None,
+        s3_endpoint_url: str | None = None,
+        fsync: bool = False,
+    ) -> None:
+        self.db = db
+        self.max_bytes = max_bytes
+        self.s3_endpoint_url = s3_endpoint_url
+        self.fsync = fsync
+        self._repos: dict[str, ArtifactRepository] = {}
+        self._run_uris: dict[str, str] = {}  # a run's artifact URI never changes
+
+    def _run_repo(self, run_id: str) -> ArtifactRepository:
+        check_run_id(run_id)
+        uri = self._run_uris.get(run_id)
+        if uri is None:
+            with self.db.read() as conn:
+                found = conn.execute(
+                    sa.select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)
+                ).scalar()
+            if found is None:
+                raise NotFound(f"run {run_id} does not exist", field="run_id")
+            uri = str(found)
+            if len(self._run_uris) >= _CACHE_LIMIT:
+                self._run_uris.clear()
+            self._run_uris[run_id] = uri
+        repo = self._repos.get(uri)
+        if repo is None:
+            if len(self._repos) >= _CACHE_LIMIT:
+                self._repos.clear()
+            repo = open_repository(uri, s3_endpoint_url=self.s3_endpoint_url, fsync=self.fsync)
+            self._repos[uri] = repo
+        return repo
+
+    def _record(self, run_id: str, repo: ArtifactRepository, stored: StoredFile) -> StoredFile:
+        """Catalog a stored file in one statement that only inserts while the run is active;
+        when the run was deleted (or removed) meanwhile, the file is removed again."""
+        params = {
+            "run_uuid": run_id,
+            "path": stored.path,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "created_time": now_ms(),
+        }
+
+        def _write(conn: Connection) -> int:
+            return int(conn.execute(_catalog_statement(conn.dialect.name), params).rowcount)
+
+        if self.db.run_write(_write) == 0:
+            repo.delete(stored.path)
+            raise InvalidArgument(
+                f"run {run_id} is deleted; restore it before logging to it", field="run_id"
+            )
+        return stored
+
+    def _check_size(self, path: str, size: int | None) -> None:
+        if self.max_bytes is not None and size is not None and size > self.max_bytes:
+            raise PayloadTooLarge(
+                f"artifact {path!r} is {size} bytes; the limit is {self.max_bytes}", field="path"
+            )
+
+    def upload(
+        self,
+        run_id: str,
+        path: str,
+        chunks: Iterator[bytes] | Sequence[bytes],
+        *,
+        size_hint: int | None = None,
+    ) -> StoredFile:
+        path = safe_relpath(path)
+        self._check_size(path, size_hint)
+        repo = self._run_repo(run_id)
+        return self._record(run_id, repo, repo.write_stream(path, chunks, max_bytes=self.max_bytes))
+
+    def upload_file(
+        self,
+        run_id: str,
+        path: str,
+        local_path: Path,
+        progress: Callable[[int], None] | None = None,
+    ) -> StoredFile:
+        path = safe_relpath(path)
+        self._check_size(path, local_path.stat().st_size)
+        repo = self._run_repo(run_id)
+        stored = repo.write_file(path, local_path, progress=progress, max_bytes=self.max_bytes)
+        return self._record(run_id, repo, stored)
+
+    def stat(self, run_id: str, path: str) -> ArtifactInfo:
+        path = safe_relpath(path)
+        check_run_id(run_id)
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(run_artifacts.c.size, run_artifacts.c.sha256).where(
+                    run_artifacts.c.run_uuid == run_id, run_artifacts.c.path == path
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"run {run_id} has no artifact {path!r}", field="path")
+        return ArtifactInfo(path=path, is_dir=False, size=row.size, sha256=row.sha256)
+
+    def download_stream(self, run_id: str, path: str) -> Iterator[bytes]:
+        info = self.stat(run_id, path)
+        return self._run_repo(run_id).read_stream(info.path)
+
+    def list(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
+        prefix = safe_relpath(path) + "/" if path else ""
+        check_run_id(run_id)
+        self._run_repo(run_id)  # NotFound for an unknown run
+        c = run_artifacts.c
+        q = sa.select(c.path, c.size, c.sha256).where(c.run_uuid == run_id)
+        if prefix:
+            q = q.where(sa.func.substr(c.path, 1, len(prefix)) == prefix)
+        entries: dict[str, ArtifactInfo] = {}
+        with self.db.read() as conn:
+            for rel, size, sha in conn.execute(q):
+                rest = rel[len(prefix) :]
+                head, sep, _ = rest.partition("/")
+                if sep:
+                    entries.setdefault(head, ArtifactInfo(prefix + head, True))
+                else:
+                    entries[head] = ArtifactInfo(rel, False, size, sha)
+        return [entries[k] for k in sorted(entries)]

@@ -1,0 +1,220 @@
+"""Experiments in SQL: create, read, rename, soft delete, tags.
+
+The Default experiment (id 0) is created on first use, by whichever process gets there first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.store.database import Database
+from modelyard.store.sql import upsert
+from modelyard.tracking.entities import Experiment, LifecycleStage, ViewType
+from modelyard.tracking.ids import now_ms
+from modelyard.tracking.tables import experiment_tags, experiments
+from modelyard.tracking.validation import (
+    MAX_EXPERIMENT_NAME,
+    MAX_TAG_VALUE,
+    check_name,
+    check_string_value,
+    check_tags,
+    parse_experiment_id,
+)
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+def check_experiment_name(name: Any) -> str:
+    return check_name(name, "experiment name", max_len=MAX_EXPERIMENT_NAME)
+
+
+def _row_to_experiment(row: Any, tags: dict[str, str]) -> Experiment:
+    return Experiment(
+        experiment_id=str(row.experiment_id),
+        name=row.name,
+        artifact_location=row.artifact_location,
+        lifecycle_stage=row.lifecycle_stage,
+        creation_time=row.creation_time,
+        last_update_time=row.last_update_time,
+        tags=tags,
+    )
+
+
+def _tags_of(conn: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {i: {} for i in ids}
+    if ids:
+        rows = conn.execute(
+            sa.select(experiment_tags).where(experiment_tags.c.experiment_id.in_(ids))
+        )
+        for r in rows:
+            out[r.experiment_id][r.key] = r.value
+    return out
+
+
+class SqlExperiments:
+    def __init__(self, db: Database, artifact_root: str) -> None:
+        self.db = db
+        self.artifact_root = artifact_root.rstrip("/")
+
+    def ensure_default(self) -> None:
+        with self.db.read() as conn:
+            found = conn.execute(
+                sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)
+            ).first()
+        if found is not None:
+            return
+
+        def _create(conn: Connection) -> None:
+            t = now_ms()
+            conn.execute(
+                sa.insert(experiments).values(
+                    experiment_id=0,
+                    name=DEFAULT_EXPERIMENT_NAME,
+                    artifact_location=f"{self.artifact_root}/0",
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    creation_time=t,
+                    last_update_time=t,
+                )
+            )
+
+        with contextlib.suppress(IntegrityError):  # another process created it first
+            self.db.run_write(_create)
+
+    def create(self, name: str, artifact_location: str | None, tags: dict[str, str] | None) -> str:
+        name = check_experiment_name(name)
+        clean_tags = check_tags(tags or {})
+
+        def _create(conn: Connection) -> int:
+            if conn.execute(
+                sa.select(experiments.c.experiment_id).where(experiments.c.name == name)
+            ).first():
+                raise AlreadyExists(f"experiment {name!r} already exists", field="name")
+            t = now_ms()
+            result = conn.execute(
+                sa.insert(experiments).values(
+                    name=name,
+                    artifact_location=artifact_location or "",
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    creation_time=t,
+                    last_update_time=t,
+                )
+            )
+            (eid,) = result.inserted_primary_key or (None,)
+            assert eid is not None
+            if not artifact_location:
+                conn.execute(
+                    sa.update(experiments)
+                    .where(experiments.c.experiment_id == eid)
+                    .values(artifact_location=f"{self.artifact_root}/{eid}")
+                )
+            if clean_tags:
+                conn.execute(
+                    sa.insert(experiment_tags),
+                    [{"experiment_id": eid, "key": k, "value": v} for k, v in clean_tags.items()],
+                )
+            return int(eid)
+
+        try:
+            return str(self.db.run_write(_create))
+        except IntegrityError as exc:
+            raise AlreadyExists(f"experiment {name!r} already exists", field="name") from exc
+
+    def get(self, experiment_id: str) -> Experiment:
+        eid = parse_experiment_id(experiment_id)
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(experiments).where(experiments.c.experiment_id == eid)
+            ).first()
+            if row is None:
+                raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+            return _row_to_experiment(row, _tags_of(conn, [eid])[eid])
+
+    def get_by_name(self, name: str) -> Experiment | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+            if row is None:
+                return None
+            return _row_to_experiment(row, _tags_of(conn, [row.experiment_id])[row.experiment_id])
+
+    def search(self, view: ViewType, name_like: str | None, max_results: int) -> list[Experiment]:
+        if not 1 <= max_results <= 50_000:
+            raise InvalidArgument("max_results must be between 1 and 50000", field="max_results")
+        q = sa.select(experiments).order_by(experiments.c.experiment_id).limit(max_results)
+        if view != ViewType.ALL:
+            q = q.where(experiments.c.lifecycle_stage == view.value)
+        if name_like:
+            q = q.where(experiments.c.name.like(name_like))
+        with self.db.read() as conn:
+            rows = conn.execute(q).all()
+            tags = _tags_of(conn, [r.experiment_id for r in rows])
+        return [_row_to_experiment(r, tags[r.experiment_id]) for r in rows]
+
+    def _update(
+        self, experiment_id: str, values: dict[str, Any], require_stage: str | None = None
+    ) -> None:
+        eid = parse_experiment_id(experiment_id)
+
+        def _do(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == eid)
+            ).first()
+            if row is None:
+                raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+            if require_stage is not None and row.lifecycle_stage != require_stage:
+                raise InvalidArgument(
+                    f"experiment {experiment_id} is {row.lifecycle_stage}, expected "
+                    f"{require_stage}",
+                    field="experiment_id",
+                )
+            conn.execute(
+                sa.update(experiments)
+                .where(experiments.c.experiment_id == eid)
+                .values(last_update_time=now_ms(), **values)
+            )
+
+        try:
+            self.db.run_write(_do)
+        except IntegrityError as exc:
+            raise AlreadyExists(
+                f"an experiment named {values.get('name')!r} already exists", field="name"
+            ) from exc
+
+    def rename(self, experiment_id: str, new_name: str) -> None:
+        self._update(experiment_id, {"name": check_experiment_name(new_name)})
+
+    def delete(self, experiment_id: str) -> None:
+        if parse_experiment_id(experiment_id) == int(DEFAULT_EXPERIMENT_ID):
+            raise InvalidArgument("the Default experiment cannot be deleted", field="experiment_id")
+        self._update(
+            experiment_id,
+            {"lifecycle_stage": LifecycleStage.DELETED.value},
+            require_stage=LifecycleStage.ACTIVE.value,
+        )
+
+    def restore(self, experiment_id: str) -> None:
+        self._update(
+            experiment_id,
+            {"lifecycle_stage": LifecycleStage.ACTIVE.value},
+            require_stage=LifecycleStage.DELETED.value,
+        )
+
+    def set_tag(self, experiment_id: str, key: str, value: str) -> None:
+        key = check_name(key, "tag key")
+        value = check_string_value(value, "tag value", MAX_TAG_VALUE)
+        eid = parse_experiment_id(experiment_id)
+        self.get(experiment_id)
+        self.db.run_write(
+            lambda conn: upsert(
+                conn,
+                experiment_tags,
+                [{"experiment_id": eid, "key": key, "value": value}],
+                ["value"],
+            )
+        )

@@ -1,0 +1,191 @@
+"""The SQL tracking store (SQLite or PostgreSQL): the embedded implementation of the contract.
+
+Thin: it validates ids, opens transactions and delegates to ``sql_experiments``,
+``sql_writes``, ``sql_reads`` and the search compiler.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.errors import InvalidArgument, NotFound
+from modelyard.store.database import Database
+from modelyard.store.migrate import upgrade
+from modelyard.tracking.entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Run,
+    RunsPage,
+    ViewType,
+)
+from modelyard.tracking.ids import now_ms
+from modelyard.tracking.ops import CreateRun, Op
+from modelyard.tracking.search.compiler import search_query
+from modelyard.tracking.search.paging import (
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+)
+from modelyard.tracking.search.parser import parse_filter, parse_order_by
+from modelyard.tracking.sql_experiments import SqlExperiments
+from modelyard.tracking.sql_reads import load_runs, metric_history
+from modelyard.tracking.sql_writes import apply_ops
+from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.tables import runs
+from modelyard.tracking.validation import check_name, check_run_id, parse_experiment_id
+
+MAX_SEARCH_RESULTS = 50_000
+_STATS_TABLES = ("runs", "latest_metrics", "params", "tags")
+
+
+class SqlTrackingStore(TrackingStore):
+    def __init__(self, db: Database, artifact_root: str) -> None:
+        self.db = db
+        self.artifact_root = artifact_root
+        upgrade(db)
+        self.experiments = SqlExperiments(db, artifact_root)
+        self._growth_lock = threading.Lock()
+        self._created = 0
+        self._next_refresh = 1_000
+        self.experiments.ensure_default()
+
+    # experiments -----------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        return self.experiments.create(name, artifact_location, tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.experiments.get(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self.experiments.get_by_name(name)
+
+    def search_experiments(
+        self,
+        view: ViewType = ViewType.ACTIVE,
+        name_like: str | None = None,
+        max_results: int = 1000,
+    ) -> list[Experiment]:
+        return self.experiments.search(view, name_like, max_results)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self.experiments.rename(experiment_id, new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.experiments.delete(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.experiments.restore(experiment_id)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self.experiments.set_tag(experiment_id, key, value)
+
+    # runs ------------------------------------------------------------------------------
+    def apply(self, ops: Sequence[Op]) -> None:
+        if ops:
+            self.db.run_write(apply_ops, ops)
+            self._note_growth(sum(1 for op in ops if isinstance(op, CreateRun)))
+
+    def _note_growth(self, created: int) -> None:
+        """Refresh planner statistics each time the runs this process created double (from
+        1,000): a handful of refreshes however large the load, never one per batch."""
+        if not created:
+            return
+        with self._growth_lock:
+            self._created += created
+            if self._created < self._next_refresh:
+                return
+            self._next_refresh = self._created * 2
+        self.db.refresh_statistics(_STATS_TABLES)
+
+    def get_run(self, run_id: str) -> Run:
+        check_run_id(run_id)
+        with self.db.read() as conn:
+            found = load_runs(conn, [run_id])
+        if not found:
+            raise NotFound(f"run {run_id} does not exist", field="run_id")
+        return found[0]
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        check_run_id(run_id)
+        check_name(key, "metric key")
+        with self.db.read() as conn:
+            if (
+                conn.execute(sa.select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first()
+                is None
+            ):
+                raise NotFound(f"run {run_id} does not exist", field="run_id")
+            return metric_history(conn, run_id, key)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        view: ViewType = ViewType.ACTIVE,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        if (
+            isinstance(max_results, bool)
+            or not isinstance(max_results, int)
+            or not 1 <= max_results <= MAX_SEARCH_RESULTS
+        ):
+            raise InvalidArgument(
+                f"max_results must be an integer between 1 and {MAX_SEARCH_RESULTS}, "
+                f"got {max_results!r}",
+                field="max_results",
+            )
+        ids = [parse_experiment_id(e, "experiment_ids") for e in experiment_ids]
+        view = ViewType(view)
+        expr = parse_filter(filter_string)
+        order = parse_order_by(order_by)
+        fingerprint = query_fingerprint(
+            [str(i) for i in ids], filter_string or "", list(order_by or []), view.value
+        )
+        if page_token is not None and not isinstance(page_token, str):
+            raise InvalidArgument("page_token must be a string", field="page_token")
+        offset = decode_page_token(page_token, fingerprint) if page_token else 0
+        query = search_query(
+            ids, expr, order, view=view.value, limit=max_results + 1, offset=offset
+        )
+        with self.db.read() as conn:
+            run_ids = list(conn.execute(query).scalars().all())
+            more = len(run_ids) > max_results
+            run_ids = run_ids[:max_results]
+            found = load_runs(conn, run_ids)
+        token = encode_page_token(offset + max_results, fingerprint) if more else None
+        return RunsPage(runs=found, next_page_token=token)
+
+    def _set_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        check_run_id(run_id)
+
+        def _do(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"run {run_id} does not exist", field="run_id")
+            deleted = now_ms() if stage == LifecycleStage.DELETED else None
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.run_uuid == run_id)
+                .values(lifecycle_stage=stage.value, deleted_time=deleted)
+            )
+
+        self.db.run_write(_do)
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_stage(run_id, LifecycleStage.ACTIVE)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,181 @@
+"""Input rules for tracking data, checked at every entry point before anything is written.
+
+Each check raises ``InvalidArgument`` naming the field and what was expected; callers validate
+a whole batch first, so a bad item means nothing of the batch is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+from modelyard.tracking.entities import RunStatus
+
+MAX_NAME = 250
+MAX_EXPERIMENT_NAME = 500
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+MAX_METRICS_PER_BATCH = 100_000
+MAX_PARAMS_PER_BATCH = 1_000
+MAX_TAGS_PER_BATCH = 1_000
+MAX_STEP = 2**63 - 1
+
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+_EXPERIMENT_ID = re.compile(r"[0-9]{1,18}")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def _check_utf8(value: str, field: str) -> None:
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgument(
+                f"{field} is not valid Unicode text (it holds a lone surrogate)", field=field
+            ) from None
+
+
+def check_name(value: Any, field: str, *, max_len: int = MAX_NAME) -> str:
+    """A key or name: non-empty, bounded, printable, no percent-escapes, no '..' segment."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field} must be a string, got {type(value).__name__}", field=field)
+    if not value or not value.strip():
+        raise InvalidArgument(f"{field} must not be empty", field=field)
+    if len(value) > max_len:
+        raise InvalidArgument(
+            f"{field} is {len(value)} characters long; the limit is {max_len}", field=field
+        )
+    for ch in value:
+        if ord(ch) < 32 or ord(ch) == 127:
+            raise InvalidArgument(
+                f"{field} {_short(value)} contains the control character {ch!r}", field=field
+            )
+    _check_utf8(value, field)
+    if _PERCENT_ESCAPE.search(value):
+        raise InvalidArgument(
+            f"{field} {_short(value)} contains a percent-escape; write the character itself "
+            "(e.g. 'a/b', not 'a%2Fb')",
+            field=field,
+        )
+    if value.startswith("/") or any(seg in (".", "..") for seg in value.split("/")):
+        raise InvalidArgument(
+            f"{field} {_short(value)} must not start with '/' or contain '.' or '..' segments",
+            field=field,
+        )
+    return value
+
+
+def check_run_id(value: Any, field: str = "run_id") -> str:
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
+        raise InvalidArgument(
+            f"{field} must be 32 lowercase hex characters, got {_short(str(value))}", field=field
+        )
+    return value
+
+
+def check_string_value(value: Any, field: str, max_len: int) -> str:
+    """Params and tags are strings; numbers and other values are stored as ``str(value)``."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > max_len:
+        raise InvalidArgument(
+            f"{field} is {len(text)} characters long; the limit is {max_len}", field=field
+        )
+    if "\x00" in text:
+        raise InvalidArgument(f"{field} contains a NUL character", field=field)
+    _check_utf8(text, field)
+    return text
+
+
+def check_metric_value(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        # numpy scalars and other number-likes are accepted through float()
+        if hasattr(value, "__float__") and not isinstance(value, str | bytes):
+            try:
+                return float(value)
+            except (TypeError, ValueError, OverflowError):
+                pass
+        raise InvalidArgument(
+            f"{field} must be a number, got {type(value).__name__} {_short(str(value))}",
+            field=field,
+        )
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidArgument(
+            f"{field} is too large for a 64-bit float: {_short(str(value))}", field=field
+        ) from None
+
+
+def check_step(value: Any, field: str = "step") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if hasattr(value, "__index__"):
+            value = int(value)
+        else:
+            raise InvalidArgument(
+                f"{field} must be an integer, got {type(value).__name__}", field=field
+            )
+    if not -MAX_STEP <= value <= MAX_STEP:
+        raise InvalidArgument(f"{field} {value} is out of the 64-bit range", field=field)
+    return int(value)
+
+
+def check_timestamp(value: Any, field: str = "timestamp") -> int:
+    return check_step(value, field)
+
+
+def _check_mapping(
+    values: Mapping[str, Any], field: str, max_items: int, max_len: int
+) -> dict[str, str]:
+    if not isinstance(values, Mapping):
+        raise InvalidArgument(f"{field} must be a mapping of names to values", field=field)
+    if len(values) > max_items:
+        raise InvalidArgument(
+            f"{field}: at most {max_items} per batch, got {len(values)}", field=field
+        )
+    return {
+        check_name(k, f"{field} key"): check_string_value(v, f"{field}[{k!r}]", max_len)
+        for k, v in values.items()
+    }
+
+
+def check_params(params: Mapping[str, Any], field: str = "params") -> dict[str, str]:
+    return _check_mapping(params, field, MAX_PARAMS_PER_BATCH, MAX_PARAM_VALUE)
+
+
+def check_tags(tags: Mapping[str, Any], field: str = "tags") -> dict[str, str]:
+    return _check_mapping(tags, field, MAX_TAGS_PER_BATCH, MAX_TAG_VALUE)
+
+
+def check_metric_count(n: int, field: str = "metrics") -> None:
+    if n > MAX_METRICS_PER_BATCH:
+        raise InvalidArgument(
+            f"{field}: at most {MAX_METRICS_PER_BATCH} per batch, got {n}; "
+            "split the batch or log through log_metric, which batches for you",
+            field=field,
+        )
+
+
+def parse_experiment_id(value: Any, field: str = "experiment_id") -> int:
+    """Experiment ids are integers in SQL and strings everywhere else; this converts."""
+    text = str(value)
+    if not _EXPERIMENT_ID.fullmatch(text):
+        raise InvalidArgument(
+            f"{field} must be a non-negative integer id, got {text[:40]!r}", field=field
+        )
+    return int(text)
+
+
+def check_status(value: Any, field: str = "status") -> str:
+    try:
+        return RunStatus(value).value
+    except ValueError:
+        allowed = ", ".join(s.value for s in RunStatus)
+        raise InvalidArgument(
+            f"{field} must be one of {allowed}, got {str(value)[:40]!r}", field=field
+        ) from None

@@ -1,0 +1,71 @@
+"""Every error leaves the server as ``{"error": {"code", "message", "field"?}}`` with the
+status its code maps to; an unexpected exception is logged and answered 500 without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import HTTP_STATUS, ModelyardError
+from modelyard.webapi.json import json_response
+
+log = logging.getLogger("modelyard.server")
+
+_STATUS_CODES = {
+    404: "NOT_FOUND",
+    405: "INVALID_ARGUMENT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        err["field"] = field
+    return {"error": err}
+
+
+async def _modelyard_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ModelyardError)
+    return json_response({"error": exc.to_dict()}, HTTP_STATUS.get(exc.code, 500))
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    msg = first.get("msg", "invalid request")
+    return json_response(
+        error_body("INVALID_ARGUMENT", f"{loc or 'request'}: {msg}", loc or None), 400
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _STATUS_CODES.get(
+        exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL_ERROR"
+    )
+    return json_response(error_body(code, str(exc.detail)), exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error in %s %s", request.method, request.url.path)
+    return json_response(
+        error_body("INTERNAL_ERROR", "internal server error; the server log has the details"),
+        500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ModelyardError, _modelyard_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,248 @@
+"""Faults a user meets: concurrent writers, a server that dies, a server that is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from tests.fixtures.stores import free_port
+
+from modelyard import Client
+
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env["MODELYARD_SPOOL_DIR"] = str(tmp_path / "spool")
+    env.update(extra)
+    return env
+
+
+class ServerProcess:
+    """``modelyard server`` as a separate process, restartable on the same port."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "modelyard",
+                "server",
+                "--store",
+                f"sqlite:///{self.tmp_path}/server.db",
+                "--artifacts",
+                (self.tmp_path / "server-artifacts").as_uri(),
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=_env(self.tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path).start()
+    yield srv
+    srv.kill()
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from modelyard import Client
+    uri, run_id, worker = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    c = Client(uri)
+    for step in range(5000):
+        c.log_metric(run_id, f"w{worker}", float(step), step=step)
+        if step % 500 == 0:
+            c.flush()
+    c.close()
+""")
+
+
+def test_eight_processes_logging_into_one_sqlite_store(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/shared.db"
+    with Client(uri) as client:
+        rid = client.create_run("0").info.run_id
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, uri, rid, str(i)],
+            env=_env(tmp_path),
+            stderr=subprocess.PIPE,
+        )
+        for i in range(8)
+    ]
+    errors = [p.communicate(timeout=240)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
+    assert not any("locked" in e for e in errors)
+    with Client(uri) as client:
+        for i in range(8):
+            history = client.get_metric_history(rid, f"w{i}")
+            assert [m.step for m in history] == list(range(5000))
+
+
+def test_server_killed_and_restarted_while_a_client_logs(server: ServerProcess) -> None:
+    client = Client(server.url)
+    rid = client.create_run("0").info.run_id
+    for step in range(3000):
+        client.log_metric(rid, "m", float(step), step=step)
+        if step == 1000:
+            client.flush()
+            server.kill()
+        if step == 2000:
+            server.start()  # back within the writer's retry window
+    client.flush()
+    assert [m.step for m in client.get_metric_history(rid, "m")] == list(range(3000))
+    assert client.spooled_batches == 0
+    client.close()
+
+
+def test_unreachable_server_spools_and_sync_delivers(server: ServerProcess, tmp_path: Path) -> None:
+    client = Client(server.url)
+    rid = client.create_run("0").info.run_id
+    client.log_param(rid, "lr", "0.1")
+    client.flush()
+    server.kill()
+    for step in range(500):
+        client.log_metric(rid, "late", float(step), step=step)
+    client.set_terminated(rid)
+    client.flush()  # the retry window passes; the batch goes to the spool, not lost
+    assert client.spooled_batches >= 1
+    assert list((tmp_path / "spool").rglob("*.json"))
+    client.close()
+    server.start()
+    out = subprocess.run(
+        [sys.executable, "-m", "modelyard", "sync"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "delivered" in out.stdout
+    with Client(server.url) as fresh:
+        run = fresh.get_run(rid)
+        assert run.info.status == "FINISHED"
+        assert len(fresh.get_metric_history(rid, "late")) == 500
+    assert not list((tmp_path / "spool").rglob("*.json"))
+
+
+def test_process_exits_promptly_when_the_server_is_gone(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    script = textwrap.dedent(f"""
+        import modelyard as yard
+        yard.set_tracking_uri("{server.url}")
+        run = yard.start_run()
+        print(run.run_id, flush=True)
+        import sys; sys.stdin.readline()   # the test kills the server here
+        for i in range(1000):
+            yard.log_metric("m", i, step=i)
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=_env(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    rid = proc.stdout.readline().strip()
+    time.sleep(0.5)
+    server.kill()
+    started = time.monotonic()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    proc.wait(timeout=30)
+    assert time.monotonic() - started < 4
+    assert list((tmp_path / "spool").rglob("*.json"))  # nothing dropped: it is spooled
+    server.start()
+    subprocess.run(
+        [sys.executable, "-m", "modelyard", "sync"],
+        env=_env(tmp_path),
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+    with Client(server.url) as c:
+        assert len(c.get_metric_history(rid, "m")) == 1000
+        assert c.get_run(rid).info.status == "FINISHED"  # ended by the exit hook
+
+
+def test_one_gib_artifact_streams_with_bounded_memory(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    assert server.proc is not None
+    with Client(server.url) as client:
+        rid = client.create_run("0").info.run_id
+        client.flush()
+    server_proc = psutil.Process(server.proc.pid)
+    before = server_proc.memory_info().rss
+    peak = before
+    done = threading.Event()
+
+    def sample() -> None:  # the peak during the transfer, not what is left afterwards
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, server_proc.memory_info().rss)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    chunk = b"\x5a" * (1 << 20)
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            resp = http.put(
+                f"/api/v1/runs/{rid}/artifacts",
+                params={"path": "big.bin"},
+                content=(chunk for _ in range(1024)),
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            assert resp.status_code == 201, resp.text
+            assert resp.json()["size"] == 1 << 30
+            total = 0
+            with http.stream(
+                "GET", f"/api/v1/runs/{rid}/artifacts/content", params={"path": "big.bin"}
+            ) as down:
+                for part in down.iter_bytes():
+                    total += len(part)
+    finally:
+        done.set()
+        sampler.join(2)
+    assert total == 1 << 30
+    assert peak - before < 150 * 1024 * 1024, peak - before
