@@ -1,7 +1,11 @@
 """modelyard: the whole production life of a model in one package.
 
-This module only re-exports the public API; nothing here runs at import.
+This module only re-exports the public API; nothing here runs at import. ``modelyard.data``
+(Arrow, pandas, DuckDB underneath) loads on first use of ``yard.data``, so tracking alone
+stays light to import.
 """
+
+from typing import Any
 
 from modelyard._version import __version__
 from modelyard.errors import (
@@ -84,3 +88,11 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "data":
+        import importlib
+
+        return importlib.import_module("modelyard.data")
+    raise AttributeError(f"module 'modelyard' has no attribute {name!r}")

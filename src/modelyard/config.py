@@ -48,6 +48,7 @@ class Settings:
     artifacts_uri: str | None = None
     user: str = field(default_factory=default_user)
     spool_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "modelyard" / "spool")
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "modelyard" / "data")
     http_timeout: float = 30.0
     http_retry_seconds: float = 10.0
     writer_queue_size: int = 100_000
@@ -60,11 +61,13 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         spool = env.get("MODELYARD_SPOOL_DIR")
+        cache = env.get("MODELYARD_CACHE_DIR")
         return cls(
             tracking_uri=env.get("MODELYARD_TRACKING_URI") or None,
             artifacts_uri=env.get("MODELYARD_ARTIFACTS_URI") or None,
             user=env.get("MODELYARD_USER") or default_user(),
             spool_dir=Path(spool) if spool else Path.home() / ".cache" / "modelyard" / "spool",
+            cache_dir=Path(cache) if cache else Path.home() / ".cache" / "modelyard" / "data",
             http_timeout=_env_float("MODELYARD_HTTP_TIMEOUT", 30.0),
             http_retry_seconds=_env_float("MODELYARD_HTTP_RETRY_SECONDS", 10.0),
             writer_queue_size=_env_int("MODELYARD_WRITER_QUEUE_SIZE", 100_000),

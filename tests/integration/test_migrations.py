@@ -12,14 +12,15 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import modelyard.tracking.tables  # noqa: F401 - declares the tables on the metadata
+import modelyard.data.tables
+import modelyard.tracking.tables  # noqa: F401
 from modelyard.store.database import Database
 from modelyard.store.metadata import metadata
 from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0001_tracking"
+    assert head_revision() == "0002_data"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -56,6 +56,7 @@ def test_exported_names_are_pinned() -> None:
     assert set(modelyard.__all__) == EXPECTED
     for name in modelyard.__all__:
         assert hasattr(modelyard, name), name
+    assert modelyard.data.log_dataset is not None  # loaded on first use, not at import
 
 
 def test_import_pulls_in_no_dataframe_web_or_ml_library() -> None:

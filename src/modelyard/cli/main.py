@@ -12,6 +12,8 @@ import typer
 
 from modelyard._version import __version__
 from modelyard.cli import db, demo, server
+from modelyard.data.cli import datasets
+from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
 from modelyard.terminal import fail
 from modelyard.tracking.cli import artifacts, experiments, runs
@@ -19,7 +21,8 @@ from modelyard.tracking.cli.sync import sync
 
 app = typer.Typer(
     name="modelyard",
-    help="modelyard: track experiments, and (soon) version data, register, serve and watch models.",
+    help="modelyard: track experiments, version and validate data; (soon) register, serve and "
+    "watch models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -27,7 +30,9 @@ app = typer.Typer(
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(datasets.app, name="datasets")
 app.add_typer(db.app, name="db")
+app.command("lineage")(lineage)
 app.command("server")(server.server)
 app.command("demo")(demo.demo)
 app.command("sync")(sync)
@@ -41,7 +46,8 @@ def version() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode click returns (not raises) the code of ``typer.Exit(n)``
+        code = app(args=argv, standalone_mode=False)
     except ModelyardError as exc:
         fail(exc.message)
         return EXIT_CODES.get(exc.code, 1)
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         fail("interrupted")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

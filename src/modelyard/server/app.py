@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from modelyard._version import __version__
 from modelyard.config import Settings
+from modelyard.data.backends import data_backend
+from modelyard.data.routes import blobs, datasets, lineage
 from modelyard.tracking.backends import Backend, open_sql_backend
 from modelyard.tracking.routes import artifacts, experiments, runs
 from modelyard.webapi.errors import install_error_handlers
@@ -33,12 +35,13 @@ def create_app(
     app = FastAPI(
         title="modelyard",
         version=__version__,
-        description="Experiment tracking API of modelyard. Errors are "
+        description="HTTP API of modelyard: experiment tracking, datasets, lineage. Errors are "
         '`{"error": {"code", "message", "field"}}`.',
     )
     app.state.tracking = backend
+    app.state.data = data_backend(backend)
     install_error_handlers(app)
-    for module in (experiments, runs, artifacts):
+    for module in (experiments, runs, artifacts, datasets, blobs, lineage):
         app.include_router(module.router)
 
     async def health(request: Request) -> Response:
@@ -60,5 +63,5 @@ def create_app(
         app,
         max_json_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_artifact_bytes,
-        upload_paths=[artifacts.UPLOAD_PATH],
+        upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],
     )

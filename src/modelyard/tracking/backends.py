@@ -24,10 +24,17 @@ from modelyard.tracking.store import RunArtifacts, TrackingStore
 
 @dataclass(frozen=True)
 class Backend:
+    """A tracking store and where it lives; other domains build their stores beside it
+    (on ``db`` and ``artifact_root`` when embedded, on ``http`` when remote)."""
+
     uri: str
     store: TrackingStore
     artifacts: RunArtifacts
     remote: bool
+    db: Database | None = None
+    artifact_root: str | None = None
+    http: HttpTransport | None = None
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,15 @@ def open_sql_backend(uri: str | None, settings: Settings) -> Backend:
         s3_endpoint_url=settings.s3_endpoint_url,
         fsync=settings.artifact_fsync,
     )
-    return Backend(uri or DEFAULT_DATA_DIR, store, arts, remote=False)
+    return Backend(
+        uri or DEFAULT_DATA_DIR,
+        store,
+        arts,
+        remote=False,
+        db=db,
+        artifact_root=loc.artifact_root,
+        settings=settings,
+    )
 
 
 def resolve(uri: str | None, settings: Settings) -> Backend:
@@ -114,7 +129,14 @@ def resolve(uri: str | None, settings: Settings) -> Backend:
         if is_remote(uri):
             assert uri is not None
             http = HttpTransport(uri, timeout=settings.http_timeout)
-            backend = Backend(uri, RestTrackingStore(http), RestRunArtifacts(http), remote=True)
+            backend = Backend(
+                uri,
+                RestTrackingStore(http),
+                RestRunArtifacts(http),
+                remote=True,
+                http=http,
+                settings=settings,
+            )
         else:
             backend = open_sql_backend(uri, settings)
         _cache[key] = backend

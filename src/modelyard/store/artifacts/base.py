@@ -107,6 +107,11 @@ class ArtifactRepository(ABC):
     def child(self, prefix: str) -> ArtifactRepository:
         """A repository of the same backend rooted at ``root/prefix``."""
 
+    def local_file(self, path: str) -> Path | None:
+        """The file at ``path`` on this machine's disk, to read in place; None if the backend
+        is not a local folder (or nothing is there)."""
+        return None
+
     def write_bytes(self, path: str, data: bytes) -> StoredFile:
         return self.write_stream(path, [data])
 

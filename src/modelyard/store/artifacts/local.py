@@ -250,6 +250,11 @@ class LocalArtifactRepository(ArtifactRepository):
             raise NotFound(f"artifact {rel!r} not found in {self.root_uri}", field="path")
         return _read_chunks(target, chunk_size)
 
+    def local_file(self, path: str) -> Path | None:
+        rel = safe_relpath(path)
+        target = self._locate(rel)
+        return target if target.is_file() else None
+
     def size(self, path: str) -> int:
         rel = safe_relpath(path)
         target = self._locate(rel)

@@ -6,10 +6,7 @@ so memory stays bounded whatever the size; the stored size and sha256 come back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import anyio
-from anyio.from_thread import run as from_thread_run
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking.routes.deps import backend
 from modelyard.webapi.json import json_response
+from modelyard.webapi.streams import pull_stream
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 
@@ -31,29 +29,7 @@ _UPLOAD_SCHEMA = {
 }
 
 
-_PIECE = 1 << 20
 _SMALL_BODY = 1 << 20
-
-
-def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """A blocking iterator, for a worker thread, over an async request stream, handing over
-    about 1 MiB at a time (one thread hop per MiB, not one per network read)."""
-
-    async def _next_piece() -> bytes | None:
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in stream:
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= _PIECE:
-                break
-        return b"".join(parts) if parts else None
-
-    while True:
-        piece = from_thread_run(_next_piece)
-        if piece is None:
-            return
-        yield piece
 
 
 @router.put("", summary="Upload one artifact file (streamed)", openapi_extra=_UPLOAD_SCHEMA)
@@ -72,7 +48,7 @@ async def upload(
     else:
         stream = request.stream()
         stored = await anyio.to_thread.run_sync(
-            lambda: arts.upload(run_id, rel, _pull(stream), size_hint=size)
+            lambda: arts.upload(run_id, rel, pull_stream(stream), size_hint=size)
         )
     return json_response({"path": stored.path, "size": stored.size, "sha256": stored.sha256}, 201)
 

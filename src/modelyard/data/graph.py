@@ -1,0 +1,71 @@
+"""Walking the lineage graph: from a dataset version or a run, both ways, breadth first.
+
+A node is written ``dataset:<name>@<version>`` (or ``dataset:<name>`` for its latest
+version) or ``run:<run id>``; later domains add ``model:`` and ``deployment:`` nodes to the
+same edge table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelyard.data.entities import LineageEdge
+from modelyard.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from modelyard.data.client import DataClient
+
+NODE_TYPES = {"dataset": "dataset_version", "run": "run"}
+
+
+def parse_node(client: DataClient, node: str) -> tuple[str, str]:
+    """``dataset:name@3`` / ``run:abc`` -> (node type, node id)."""
+    kind, sep, rest = node.partition(":")
+    if not sep or kind not in NODE_TYPES or not rest:
+        raise InvalidArgument(
+            f"node {node!r} must look like dataset:<name>[@<version>] or run:<run id>",
+            field="node",
+        )
+    if kind == "run":
+        return "run", rest
+    name, at, number = rest.rpartition("@") if "@" in rest else (rest, "", "")
+    version = None
+    if at:
+        if not number.isdigit():
+            raise InvalidArgument(f"version in {node!r} must be a number", field="node")
+        version = int(number)
+    found = client.store.get_version(name, version)
+    return "dataset_version", found.version_id
+
+
+def walk(client: DataClient, node: str, *, depth: int = 5) -> list[LineageEdge]:
+    if not isinstance(depth, int) or depth < 1 or depth > 50:
+        raise InvalidArgument("depth must be an integer from 1 to 50", field="depth")
+    start = parse_node(client, node)
+    seen_nodes = {start}
+    seen_edges: set[tuple[str, str, str, str, str]] = set()
+    edges: list[LineageEdge] = []
+    frontier = [start]
+    for _ in range(depth):
+        following = []
+        for node_type, node_id in frontier:
+            for edge in client.store.edges(node_type, node_id):
+                key = (
+                    edge.source.type,
+                    edge.source.id,
+                    edge.target.type,
+                    edge.target.id,
+                    edge.relation,
+                )
+                if key in seen_edges:
+                    continue
+                seen_edges.add(key)
+                edges.append(edge)
+                for end in ((edge.source.type, edge.source.id), (edge.target.type, edge.target.id)):
+                    if end not in seen_nodes:
+                        seen_nodes.add(end)
+                        following.append(end)
+        if not following:
+            break
+        frontier = following
+    return edges

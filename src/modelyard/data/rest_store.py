@@ -1,0 +1,107 @@
+"""The dataset and blob stores as clients of a modelyard server (``/api/v1/datasets``).
+
+Thin: every rule is enforced by the server's SQL store; errors come back as the same
+``ModelyardError`` classes an embedded caller sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from modelyard.data.entities import (
+    DatasetInfo,
+    DatasetVersion,
+    LineageEdge,
+    LineageNode,
+    NewVersion,
+)
+from modelyard.data.store import BlobStore, DatasetStore
+from modelyard.store.rest import HttpTransport
+
+BASE = "/api/v1/datasets"
+
+
+def _node(data: dict[str, Any]) -> LineageNode:
+    return LineageNode(data["type"], data["id"], data["label"])
+
+
+class RestDatasetStore(DatasetStore):
+    def __init__(self, http: HttpTransport) -> None:
+        self.http = http
+
+    def create_version(
+        self, draft: NewVersion, *, run_id: str | None = None, context: str | None = None
+    ) -> tuple[DatasetVersion, bool]:
+        body = {**draft.to_dict(), "run_id": run_id, "context": context}
+        got = self.http.request("POST", f"{BASE}/versions", json=body)
+        return DatasetVersion.from_dict(got["version"]), bool(got["created"])
+
+    def get_version(
+        self, name: str, version: int | None = None, digest: str | None = None
+    ) -> DatasetVersion:
+        params: dict[str, Any] = {"name": name}
+        if version is not None:
+            params["version"] = version
+        if digest is not None:
+            params["digest"] = digest
+        return DatasetVersion.from_dict(self.http.request("GET", f"{BASE}/version", params=params))
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        got = self.http.request("GET", BASE)
+        return [DatasetInfo(**d) for d in got["datasets"]]
+
+    def list_versions(self, name: str) -> list[DatasetVersion]:
+        got = self.http.request("GET", f"{BASE}/versions", params={"name": name})
+        return [DatasetVersion.from_dict(v) for v in got["versions"]]
+
+    def set_expectations(self, name: str, version: int, suite_yaml: str | None) -> DatasetVersion:
+        body = {"name": name, "version": version, "expectations": suite_yaml}
+        return DatasetVersion.from_dict(self.http.request("PUT", f"{BASE}/expectations", json=body))
+
+    def delete_version(self, name: str, version: int, *, force: bool = False) -> int:
+        params = {"name": name, "version": version, "force": str(force).lower()}
+        got = self.http.request("DELETE", f"{BASE}/version", params=params)
+        return int(got["edges_deleted"])
+
+    def link(
+        self, name: str, version: int, run_id: str, *, relation: str, context: str | None
+    ) -> None:
+        body = {
+            "name": name,
+            "version": version,
+            "run_id": run_id,
+            "relation": relation,
+            "context": context,
+        }
+        self.http.request("POST", f"{BASE}/links", json=body)
+
+    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
+        got = self.http.request(
+            "GET", "/api/v1/lineage/edges", params={"type": node_type, "id": node_id}
+        )
+        return [
+            LineageEdge(_node(e["source"]), _node(e["target"]), e["relation"], e.get("context"))
+            for e in got["edges"]
+        ]
+
+
+class RestBlobStore(BlobStore):
+    def __init__(self, http: HttpTransport) -> None:
+        self.http = http
+
+    def missing(self, digests: Iterable[str]) -> list[str]:
+        wanted = list(dict.fromkeys(digests))
+        out: list[str] = []
+        for start in range(0, len(wanted), 10_000):
+            got = self.http.request(
+                "POST", f"{BASE}/blobs/missing", json={"digests": wanted[start : start + 10_000]}
+            )
+            out.extend(got["missing"])
+        return out
+
+    def put(self, sha256: str, chunks: Iterable[bytes], size: int) -> None:
+        self.http.upload(f"{BASE}/blobs/{sha256}", iter(chunks), params={"size": size})
+
+    def read(self, sha256: str) -> Iterator[bytes]:
+        return self.http.download(f"{BASE}/blobs/{sha256}", params={})

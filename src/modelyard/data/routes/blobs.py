@@ -1,0 +1,57 @@
+"""HTTP routes for dataset blobs: which are missing, streamed upload (verified), download."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from modelyard.data.manifest import check_sha256
+from modelyard.data.routes.deps import data
+from modelyard.errors import InvalidArgument
+from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.streams import pull_stream
+
+router = APIRouter(prefix="/api/v1/datasets/blobs", tags=["datasets"])
+
+UPLOAD_PATH = r"/api/v1/datasets/blobs/[0-9a-f]{64}"
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post("/missing", summary="Which of these sha256 digests are not stored yet")
+async def missing(request: Request) -> Response:
+    body = await read_json(request)
+    digests = require(body, "digests", list, "a list of sha256 digests")
+    if len(digests) > 10_000:
+        raise InvalidArgument("ask about at most 10000 digests at once", field="digests")
+    for d in digests:
+        check_sha256(d, "digests")
+    found = await run_in_threadpool(data(request).blobs.missing, digests)
+    return json_response({"missing": found})
+
+
+@router.put(
+    "/{sha256}",
+    summary="Upload a blob (refused unless it hashes to sha256)",
+    openapi_extra=_UPLOAD_SCHEMA,
+)
+async def upload(request: Request, sha256: str, size: int = Query(..., ge=0)) -> Response:
+    check_sha256(sha256)
+    blobs = data(request).blobs
+    stream = request.stream()
+    await anyio.to_thread.run_sync(lambda: blobs.put(sha256, pull_stream(stream), size))
+    return json_response({"sha256": sha256, "size": size}, 201)
+
+
+@router.get("/{sha256}", summary="Download a blob (streamed)")
+async def download(request: Request, sha256: str) -> Response:
+    check_sha256(sha256)
+    chunks = await run_in_threadpool(data(request).blobs.read, sha256)
+    return StreamingResponse(chunks, media_type="application/octet-stream")

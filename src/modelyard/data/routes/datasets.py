@@ -1,0 +1,138 @@
+"""HTTP routes for datasets and their versions: ``/api/v1/datasets``.
+
+Dataset names may hold '/', so they travel as query parameters, not path segments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.data.entities import FileEntry, NewVersion
+from modelyard.data.routes.deps import data
+from modelyard.errors import InvalidArgument
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+
+
+def _optional(body: dict[str, Any], key: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    value = body.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise InvalidArgument(f"{key} must be {expected}", field=key)
+    return value
+
+
+def _manifest(body: dict[str, Any]) -> list[FileEntry]:
+    items = require(body, "manifest", list, "a list of {path, sha256, size}")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidArgument(f"manifest[{i}] must be an object", field="manifest")
+        path = require(item, "path", str, "a relative path")
+        sha = require(item, "sha256", str, "64 hex characters")
+        size = require(item, "size", int, "an integer >= 0")
+        out.append(FileEntry(path, sha, size))
+    return out
+
+
+def _new_version(body: dict[str, Any]) -> NewVersion:
+    tags = _optional(body, "tags", dict, "an object of strings") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise InvalidArgument("tags must be an object of strings", field="tags")
+    return NewVersion(
+        name=require(body, "name", str, "a dataset name"),
+        digest=require(body, "digest", str, "64 hex characters"),
+        format=require(body, "format", str, "parquet, csv or files"),
+        num_rows=_optional(body, "num_rows", int, "an integer"),
+        manifest=_manifest(body),
+        schema=_optional(body, "schema", dict, "an object"),
+        profile=_optional(body, "profile", dict, "an object"),
+        expectations=_optional(body, "expectations", str, "YAML text"),
+        tags=tags,
+        source=_optional(body, "source", str, "a string"),
+        created_by=_optional(body, "created_by", str, "a string"),
+        description=_optional(body, "description", str, "a string"),
+    )
+
+
+@router.get("", summary="List datasets")
+async def list_datasets(request: Request) -> Response:
+    found = await run_in_threadpool(data(request).store.list_datasets)
+    return json_response({"datasets": [d.to_dict() for d in found]})
+
+
+@router.post("/versions", summary="Register a version whose files are stored")
+async def create_version(request: Request) -> Response:
+    body = await read_json(request)
+    draft = _new_version(body)
+    run_id = _optional(body, "run_id", str, "a run id")
+    context = _optional(body, "context", str, "a string")
+    version, created = await run_in_threadpool(
+        data(request).store.create_version, draft, run_id=run_id, context=context
+    )
+    return json_response(
+        {"version": version.to_dict(), "created": created}, 201 if created else 200
+    )
+
+
+@router.get("/version", summary="One version: the latest, a number, or by digest")
+async def get_version(
+    request: Request,
+    name: str = Query(...),
+    version: int | None = Query(None, ge=1),
+    digest: str | None = Query(None),
+) -> Response:
+    found = await run_in_threadpool(data(request).store.get_version, name, version, digest)
+    return json_response(found.to_dict())
+
+
+@router.get("/versions", summary="Versions of a dataset, newest first (no profiles)")
+async def list_versions(request: Request, name: str = Query(...)) -> Response:
+    found = await run_in_threadpool(data(request).store.list_versions, name)
+    return json_response({"versions": [v.to_dict(with_profile=False) for v in found]})
+
+
+@router.put("/expectations", summary="Attach or remove the expectation suite of a version")
+async def set_expectations(request: Request) -> Response:
+    body = await read_json(request)
+    name = require(body, "name", str, "a dataset name")
+    version = require(body, "version", int, "a version number")
+    text = _optional(body, "expectations", str, "YAML text or null")
+    if text is not None:
+        from modelyard.data.expectations import Expectations
+
+        Expectations.from_yaml(text)  # refuse a suite that would not load later
+    found = await run_in_threadpool(data(request).store.set_expectations, name, version, text)
+    return json_response(found.to_dict())
+
+
+@router.delete("/version", summary="Delete a version (refused while lineage uses it)")
+async def delete_version(
+    request: Request,
+    name: str = Query(...),
+    version: int = Query(..., ge=1),
+    force: bool = Query(False),
+) -> Response:
+    removed = await run_in_threadpool(
+        data(request).store.delete_version, name, version, force=force
+    )
+    return json_response({"edges_deleted": removed})
+
+
+@router.post("/links", summary="Link a dataset version to a run (input or output)")
+async def link(request: Request) -> Response:
+    body = await read_json(request)
+    await run_in_threadpool(
+        data(request).store.link,
+        require(body, "name", str, "a dataset name"),
+        require(body, "version", int, "a version number"),
+        require(body, "run_id", str, "a run id"),
+        relation=_optional(body, "relation", str, "input or output") or "input",
+        context=_optional(body, "context", str, "a string"),
+    )
+    return json_response({}, 201)

@@ -1,0 +1,513 @@
+"""The SQL dataset store and the artifact-repository blob store (embedded, and the server's).
+
+Creating a version is one write transaction: the dataset row (created on first use, its
+lower-cased name unique so 'Churn' and 'churn' cannot both exist), the next version number,
+the version row and its lineage edge land together or not at all. Two writers logging the
+same snapshot at once get one version: the loser finds the winner's row by digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.data.entities import (
+    DatasetInfo,
+    DatasetVersion,
+    FileEntry,
+    LineageEdge,
+    LineageNode,
+    NewVersion,
+)
+from modelyard.data.manifest import (
+    blob_path,
+    check_dataset_name,
+    check_manifest,
+    check_sha256,
+    digest_of,
+)
+from modelyard.data.store import BlobStore, DatasetStore
+from modelyard.data.tables import dataset_versions, datasets, lineage_edges
+from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from modelyard.store.artifacts.base import ArtifactRepository
+from modelyard.store.database import Database
+from modelyard.store.migrate import upgrade
+from modelyard.tracking.ids import now_ms
+from modelyard.tracking.store import TrackingStore
+
+RELATIONS = ("input", "output")
+NODE_DATASET = "dataset_version"
+NODE_RUN = "run"
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _load(value: str | None) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+class SqlDatasetStore(DatasetStore):
+    def __init__(self, db: Database, runs: TrackingStore, blobs: BlobStore) -> None:
+        self.db = db
+        self.runs = runs
+        self.blobs = blobs
+        upgrade(db)
+
+    # --- writes --------------------------------------------------------------------------
+    def create_version(
+        self, draft: NewVersion, *, run_id: str | None = None, context: str | None = None
+    ) -> tuple[DatasetVersion, bool]:
+        name = check_dataset_name(draft.name)
+        manifest = check_manifest(draft.manifest, draft.format)
+        if digest_of(draft.format, manifest) != draft.digest:
+            raise InvalidArgument(
+                "digest does not match the manifest (sha256 of format and files)", field="digest"
+            )
+        if run_id is not None:
+            self.runs.get_run(run_id)  # NotFound for an unknown run, before anything is written
+        absent = self.blobs.missing(e.sha256 for e in manifest)
+        if absent:
+            raise Conflict(
+                f"{len(absent)} file(s) of the manifest are not stored yet (first: "
+                f"{absent[0]}); upload every blob before registering the version",
+                field="manifest",
+            )
+        kind = "files" if draft.format == "files" else "table"
+        for attempt in range(5):
+            try:
+                version_id, created = self.db.run_write(
+                    self._create, name, kind, draft, manifest, run_id, context
+                )
+                break
+            except sa.exc.IntegrityError:
+                # a concurrent writer created the dataset row first: its row now exists and
+                # is locked by the next attempt, which then sees that writer's version
+                if attempt == 4:
+                    raise
+        return self._by_id(version_id), created
+
+    def _create(
+        self,
+        conn: Connection,
+        name: str,
+        kind: str,
+        draft: NewVersion,
+        manifest: list[FileEntry],
+        run_id: str | None,
+        context: str | None,
+    ) -> tuple[str, bool]:
+        # FOR UPDATE: writers of one dataset take turns (SQLite writers already do)
+        row = (
+            conn.execute(
+                sa.select(datasets).where(datasets.c.name_key == name.lower()).with_for_update()
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            dataset_id = uuid.uuid4().hex
+            conn.execute(
+                datasets.insert().values(
+                    dataset_id=dataset_id,
+                    name=name,
+                    name_key=name.lower(),
+                    kind=kind,
+                    description=draft.description,
+                    created_time=now_ms(),
+                    last_version=0,
+                )
+            )
+            last = 0
+        else:
+            if row["name"] != name:
+                raise AlreadyExists(
+                    f"dataset name {name!r} collides with the existing dataset {row['name']!r} "
+                    "(names are unique ignoring case)",
+                    field="name",
+                )
+            if row["kind"] != kind:
+                raise Conflict(
+                    f"dataset {name!r} holds {row['kind']}; a {kind} snapshot needs another name",
+                    field="data",
+                )
+            dataset_id, last = row["dataset_id"], int(row["last_version"])
+        existing = conn.execute(
+            sa.select(dataset_versions.c.version_id, dataset_versions.c.version).where(
+                dataset_versions.c.dataset_id == dataset_id,
+                dataset_versions.c.digest == draft.digest,
+            )
+        ).first()
+        if existing is not None:
+            version_id, created = existing[0], False
+            version = int(existing[1])
+        else:
+            version_id, created, version = uuid.uuid4().hex, True, last + 1
+            conn.execute(
+                dataset_versions.insert().values(
+                    version_id=version_id,
+                    dataset_id=dataset_id,
+                    version=version,
+                    digest=draft.digest,
+                    format=draft.format,
+                    num_rows=draft.num_rows,
+                    num_bytes=sum(e.size for e in manifest),
+                    num_files=len(manifest),
+                    manifest=_json([e.to_dict() for e in manifest]),
+                    schema=_json(draft.schema),
+                    profile=_json(draft.profile),
+                    expectations=draft.expectations,
+                    tags=_json(draft.tags) or "{}",
+                    source=(draft.source or "")[:2000] or None,
+                    created_by=draft.created_by,
+                    created_time=now_ms(),
+                )
+            )
+            conn.execute(
+                datasets.update()
+                .where(datasets.c.dataset_id == dataset_id)
+                .values(last_version=version)
+            )
+        if run_id is not None:
+            self._link(conn, version_id, run_id, "input", context)
+        return version_id, created
+
+    def _link(
+        self, conn: Connection, version_id: str, run_id: str, relation: str, context: str | None
+    ) -> None:
+        if relation not in RELATIONS:
+            raise InvalidArgument(
+                f"relation must be one of {', '.join(RELATIONS)}, got {relation!r}",
+                field="relation",
+            )
+        if context is not None and (not isinstance(context, str) or len(context) > 64):
+            raise InvalidArgument(
+                "context must be a string of at most 64 characters", field="context"
+            )
+        src, dst = ((NODE_DATASET, version_id), (NODE_RUN, run_id))
+        if relation == "output":
+            src, dst = dst, src
+        exists = conn.execute(
+            sa.select(lineage_edges.c.edge_id).where(
+                lineage_edges.c.source_type == src[0],
+                lineage_edges.c.source_id == src[1],
+                lineage_edges.c.target_type == dst[0],
+                lineage_edges.c.target_id == dst[1],
+                lineage_edges.c.relation == relation,
+            )
+        ).first()
+        if exists is None:
+            conn.execute(
+                lineage_edges.insert().values(
+                    source_type=src[0],
+                    source_id=src[1],
+                    target_type=dst[0],
+                    target_id=dst[1],
+                    relation=relation,
+                    context=context,
+                    created_time=now_ms(),
+                )
+            )
+
+    def link(
+        self, name: str, version: int, run_id: str, *, relation: str, context: str | None
+    ) -> None:
+        found = self.get_version(name, version)
+        self.runs.get_run(run_id)
+        self.db.run_write(self._link, found.version_id, run_id, relation, context)
+
+    def set_expectations(self, name: str, version: int, suite_yaml: str | None) -> DatasetVersion:
+        found = self.get_version(name, version)
+
+        def write(conn: Connection) -> None:
+            conn.execute(
+                dataset_versions.update()
+                .where(dataset_versions.c.version_id == found.version_id)
+                .values(expectations=suite_yaml)
+            )
+
+        self.db.run_write(write)
+        return self._by_id(found.version_id)
+
+    def delete_version(self, name: str, version: int, *, force: bool = False) -> int:
+        found = self.get_version(name, version)
+        uses = self._edges_of(NODE_DATASET, found.version_id)
+        if uses and not force:
+            others = ", ".join(
+                sorted(
+                    {
+                        f"{e.target.type if e.source.id == found.version_id else e.source.type}"
+                        f":{e.target.id if e.source.id == found.version_id else e.source.id}"
+                        for e in uses
+                    }
+                )
+            )
+            raise Conflict(
+                f"{found.uri} has {len(uses)} lineage edge(s) ({others}); deleting it would "
+                "orphan them. Pass force=True (--force) to delete the version and its edges.",
+                field="version",
+            )
+
+        def write(conn: Connection) -> int:
+            touching = sa.or_(
+                sa.and_(
+                    lineage_edges.c.source_type == NODE_DATASET,
+                    lineage_edges.c.source_id == found.version_id,
+                ),
+                sa.and_(
+                    lineage_edges.c.target_type == NODE_DATASET,
+                    lineage_edges.c.target_id == found.version_id,
+                ),
+            )
+            removed = conn.execute(lineage_edges.delete().where(touching)).rowcount
+            conn.execute(
+                dataset_versions.delete().where(dataset_versions.c.version_id == found.version_id)
+            )
+            return int(removed or 0)
+
+        return int(self.db.run_write(write))
+
+    # --- reads ---------------------------------------------------------------------------
+    def _row_to_version(self, row: Any, name: str) -> DatasetVersion:
+        return DatasetVersion(
+            name=name,
+            version=int(row["version"]),
+            digest=row["digest"],
+            format=row["format"],
+            num_rows=row["num_rows"],
+            num_bytes=int(row["num_bytes"]),
+            manifest=[FileEntry(**f) for f in _load(row["manifest"])],
+            schema_data=_load(row["schema"]),
+            profile_data=_load(row.get("profile")),
+            expectations_yaml=row["expectations"],
+            tags=_load(row["tags"]) or {},
+            source=row["source"],
+            created_by=row["created_by"],
+            created_time=int(row["created_time"]),
+            version_id=row["version_id"],
+        )
+
+    def _by_id(self, version_id: str) -> DatasetVersion:
+        with self.db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(dataset_versions, datasets.c.name)
+                    .join(datasets, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+                    .where(dataset_versions.c.version_id == version_id)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"dataset version {version_id!r} not found", field="version_id")
+        return self._row_to_version(row, row["name"])
+
+    def _dataset(self, conn: Connection, name: str) -> Any:
+        check_dataset_name(name)
+        row = (
+            conn.execute(sa.select(datasets).where(datasets.c.name_key == name.lower()))
+            .mappings()
+            .first()
+        )
+        if row is None or row["name"] != name:
+            hint = f" (did you mean {row['name']!r}?)" if row is not None else ""
+            raise NotFound(f"dataset {name!r} not found{hint}", field="name")
+        return row
+
+    def get_version(
+        self, name: str, version: int | None = None, digest: str | None = None
+    ) -> DatasetVersion:
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 1
+        ):
+            raise InvalidArgument(
+                f"version must be an integer >= 1, got {version!r}", field="version"
+            )
+        if digest is not None:
+            check_sha256(digest, "digest")
+        with self.db.read() as conn:
+            ds = self._dataset(conn, name)
+            query = sa.select(dataset_versions).where(
+                dataset_versions.c.dataset_id == ds["dataset_id"]
+            )
+            if version is not None:
+                query = query.where(dataset_versions.c.version == version)
+            if digest is not None:
+                query = query.where(dataset_versions.c.digest == digest)
+            row = (
+                conn.execute(query.order_by(dataset_versions.c.version.desc()).limit(1))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            what = (
+                f"version {version}"
+                if version is not None
+                else (f"digest {digest}" if digest else "any version")
+            )
+            raise NotFound(f"dataset {name!r} has no {what}", field="version")
+        return self._row_to_version(row, ds["name"])
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        counts = (
+            sa.select(
+                dataset_versions.c.dataset_id,
+                sa.func.count().label("n"),
+                sa.func.max(dataset_versions.c.version).label("latest"),
+            )
+            .group_by(dataset_versions.c.dataset_id)
+            .subquery()
+        )
+        query = (
+            sa.select(datasets, counts.c.n, counts.c.latest)
+            .join(counts, counts.c.dataset_id == datasets.c.dataset_id)
+            .order_by(datasets.c.name)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            DatasetInfo(
+                r["name"],
+                r["kind"],
+                int(r["latest"]),
+                int(r["n"]),
+                int(r["created_time"]),
+                r["description"],
+            )
+            for r in rows
+        ]
+
+    def list_versions(self, name: str) -> list[DatasetVersion]:
+        cols = [c for c in dataset_versions.c if c.name != "profile"]
+        with self.db.read() as conn:
+            ds = self._dataset(conn, name)
+            rows = (
+                conn.execute(
+                    sa.select(*cols)
+                    .where(dataset_versions.c.dataset_id == ds["dataset_id"])
+                    .order_by(dataset_versions.c.version.desc())
+                )
+                .mappings()
+                .all()
+            )
+        return [self._row_to_version(r, ds["name"]) for r in rows]
+
+    # --- lineage -------------------------------------------------------------------------
+    def _label(self, node_type: str, node_id: str) -> str:
+        if node_type == NODE_DATASET:
+            with self.db.read() as conn:
+                row = conn.execute(
+                    sa.select(datasets.c.name, dataset_versions.c.version)
+                    .join(datasets, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+                    .where(dataset_versions.c.version_id == node_id)
+                ).first()
+            return f"{row[0]}@{row[1]}" if row else f"(deleted {node_id})"
+        if node_type == NODE_RUN:
+            try:
+                run = self.runs.get_run(node_id)
+            except NotFound:
+                return f"(missing run {node_id})"
+            return run.info.run_name or node_id
+        return node_id
+
+    def _edges_of(self, node_type: str, node_id: str) -> list[LineageEdge]:
+        with self.db.read() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(lineage_edges)
+                    .where(
+                        sa.or_(
+                            sa.and_(
+                                lineage_edges.c.source_type == node_type,
+                                lineage_edges.c.source_id == node_id,
+                            ),
+                            sa.and_(
+                                lineage_edges.c.target_type == node_type,
+                                lineage_edges.c.target_id == node_id,
+                            ),
+                        )
+                    )
+                    .order_by(lineage_edges.c.edge_id)
+                )
+                .mappings()
+                .all()
+            )
+        labels: dict[tuple[str, str], str] = {}
+
+        def node(kind: str, ident: str) -> LineageNode:
+            if (kind, ident) not in labels:
+                labels[(kind, ident)] = self._label(kind, ident)
+            return LineageNode(kind, ident, labels[(kind, ident)])
+
+        return [
+            LineageEdge(
+                node(r["source_type"], r["source_id"]),
+                node(r["target_type"], r["target_id"]),
+                r["relation"],
+                r["context"],
+            )
+            for r in rows
+        ]
+
+    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
+        return self._edges_of(node_type, node_id)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def verified(chunks: Iterable[bytes], sha256: str, size: int) -> Iterator[bytes]:
+    """Pass ``chunks`` through, raising at the end if they do not hash to ``sha256``: the
+    writer consuming them then aborts, so a wrong blob never becomes visible."""
+    digest = hashlib.sha256()
+    total = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        total += len(chunk)
+        if total > size:
+            break
+        yield chunk
+    if total != size or digest.hexdigest() != sha256:
+        raise Conflict(
+            f"the bytes received do not match sha256 {sha256[:12]}… and size {size}: "
+            "the file changed while it was being stored (or the upload was altered)",
+            field="sha256",
+        )
+
+
+class ArtifactBlobStore(BlobStore):
+    """Blobs under ``<artifact root>/datasets/blobs/ab/<sha256>``, written atomically."""
+
+    def __init__(self, repo: ArtifactRepository) -> None:
+        self.repo = repo
+
+    def missing(self, digests: Iterable[str]) -> list[str]:
+        wanted = [check_sha256(d) for d in dict.fromkeys(digests)]
+        return [d for d in wanted if not self.repo.exists(blob_path(d))]
+
+    def put(self, sha256: str, chunks: Iterable[bytes], size: int) -> None:
+        check_sha256(sha256)
+        path = blob_path(sha256)
+        if self.repo.exists(path):
+            for _ in chunks:  # drain, so a streaming sender is not cut off
+                pass
+            return
+        self.repo.write_stream(path, verified(chunks, sha256, size))
+
+    def read(self, sha256: str) -> Iterator[bytes]:
+        check_sha256(sha256)
+        path = blob_path(sha256)
+        if not self.repo.exists(path):
+            raise NotFound(f"dataset blob {sha256} is not stored", field="sha256")
+        return self.repo.read_stream(path)
+
+    def local_path(self, sha256: str) -> Path | None:
+        return self.repo.local_file(blob_path(check_sha256(sha256)))

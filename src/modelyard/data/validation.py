@@ -1,0 +1,440 @@
+"""Checking data against an expectation suite: exact answers, most of them without a scan.
+
+One streaming pass profiles the columns the suite names; every rule the profile settles
+exactly (missing counts, min/max against a range, value counts of low-cardinality columns,
+string lengths, row count) is decided from it. What remains (and every failing rule, for its
+offending rows) is one DuckDB aggregate over the data, read in place from Parquet. DuckDB runs
+with file access locked to the data file, so a custom SQL predicate cannot reach anything else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from modelyard.data.expectations import ROW_RULES, Expectation, Expectations
+from modelyard.data.frames import TabularSource, to_table
+from modelyard.data.profiling import ColumnProfile, Profile, profile_batches
+from modelyard.data.types import logical_type
+from modelyard.errors import InvalidArgument
+
+SAMPLE_ROWS = 5
+ROW = "__row__"
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    column: str | None
+    label: str
+    ok: bool
+    observed: Any
+    expected: Any
+    failing: int = 0  # rows that break the rule
+    checked: int = 0  # rows the rule looked at (non-null values for column rules)
+    message: str = ""
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "column": self.column,
+            "label": self.label,
+            "ok": self.ok,
+            "observed": self.observed,
+            "expected": self.expected,
+            "failing": self.failing,
+            "checked": self.checked,
+            "message": self.message,
+            "sample": self.sample,
+        }
+
+
+@dataclass
+class ValidationReport:
+    results: list[RuleResult]
+    num_rows: int
+    columns: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "num_rows": self.num_rows,
+            "rules": len(self.results),
+            "failed": len(self.failures),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def to_html(self, title: str = "Validation report") -> str:
+        from modelyard.data.report_html import validation_html
+
+        return validation_html(self, title)
+
+    def __repr__(self) -> str:
+        failed = len(self.failures)
+        return f"ValidationReport(ok={self.ok}, rules={len(self.results)}, failed={failed})"
+
+
+# --- the source ---------------------------------------------------------------------------
+def tabular_source(data: Any) -> TabularSource:
+    if isinstance(data, TabularSource):
+        return data
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidArgument(f"no data file at {str(path)!r}", field="data")
+        if path.suffix.lower() == ".csv":
+            return TabularSource(table=TabularSource(path=path).read())
+        return TabularSource(path=path)
+    return TabularSource(table=to_table(data))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"'{value}'::DOUBLE"
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class _Duck:
+    """A DuckDB connection that can read exactly one table: the data under validation."""
+
+    def __init__(self, source: TabularSource) -> None:
+        import duckdb
+
+        self.con = duckdb.connect(config={"threads": 2})
+        if source.path is not None:
+            path = str(source.path.resolve())
+            self.con.execute("SET allowed_paths = ?", [[path]])
+            self._lock()
+            escaped = path.replace("'", "''")
+            self.con.execute(
+                f"CREATE TEMP VIEW data AS SELECT * EXCLUDE (file_row_number), "
+                f"file_row_number AS {ROW} FROM read_parquet('{escaped}', file_row_number=true)"
+            )
+        else:
+            assert source.table is not None
+            table = source.table
+            rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
+            self.con.register("data_arrow", table.append_column(ROW, rows))
+            self._lock()
+            self.con.execute("CREATE TEMP VIEW data AS SELECT * FROM data_arrow")
+
+    def _lock(self) -> None:
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def counts(self, predicates: list[str]) -> list[int]:
+        if not predicates:
+            return []
+        parts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates)
+        row = self._query(f"SELECT {parts} FROM data")[0]
+        return [int(v) for v in row]
+
+    def scalar(self, sql: str) -> Any:
+        return self._query(sql)[0][0]
+
+    def sample(self, predicate: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self._cursor(f"SELECT * FROM data WHERE {predicate} ORDER BY {ROW} LIMIT {limit}")
+        names = [d[0] for d in cursor.description]
+        rows = []
+        for values in cursor.fetchall():
+            row = {
+                ("row" if n == ROW else n): _jsonable(v) for n, v in zip(names, values, strict=True)
+            }
+            rows.append(row)
+        return rows
+
+    def _cursor(self, sql: str) -> Any:
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise InvalidArgument(f"cannot evaluate a rule: {exc}", field="expectations") from exc
+
+    def _query(self, sql: str) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._cursor(sql).fetchall()
+        return rows
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+# --- rules --------------------------------------------------------------------------------
+def _missing_predicate(col: str, kind: str) -> str:
+    q = _quote(col)
+    return f"({q} IS NULL OR isnan({q}))" if kind == "float" else f"{q} IS NULL"
+
+
+def _present(col: str, kind: str) -> str:
+    q = _quote(col)
+    return f"({q} IS NOT NULL AND NOT isnan({q}))" if kind == "float" else f"{q} IS NOT NULL"
+
+
+def _violation(e: Expectation, kind: str) -> str:
+    """SQL true for the rows that break a row-level rule (missing values never do)."""
+    p = e.params
+    if e.rule == "sql":
+        return f"NOT coalesce(({p['predicate']}), false)"
+    assert e.column is not None
+    q = _quote(e.column)
+    present = _present(e.column, kind)
+    if e.rule == "range":
+        checks = []
+        if p.get("min") is not None:
+            checks.append(f"{q} < {_literal(p['min'])}")
+        if p.get("max") is not None:
+            checks.append(f"{q} > {_literal(p['max'])}")
+        return f"{present} AND ({' OR '.join(checks)})"
+    if e.rule == "allowed_values":
+        values = ", ".join(_literal(v) for v in p["values"])
+        cast = f"CAST({q} AS VARCHAR)" if kind == "string" else q
+        return f"{present} AND {cast} NOT IN ({values})"
+    if e.rule == "regex":
+        return f"{present} AND NOT regexp_matches(CAST({q} AS VARCHAR), {_literal(p['pattern'])})"
+    if e.rule == "string_length":
+        length = f"length(CAST({q} AS VARCHAR))"
+        checks = []
+        if p.get("min") is not None:
+            checks.append(f"{length} < {_literal(p['min'])}")
+        if p.get("max") is not None:
+            checks.append(f"{length} > {_literal(p['max'])}")
+        return f"{present} AND ({' OR '.join(checks)})"
+    raise AssertionError(e.rule)
+
+
+def _from_profile(e: Expectation, col: ColumnProfile) -> int | None:
+    """Failing rows, when the profile settles them exactly; None when a scan must."""
+    p = e.params
+    if e.rule == "range":
+        lo, hi = p.get("min"), p.get("max")
+        if col.type not in ("integer", "float"):
+            return None
+        if col.min is None:
+            return col.infinite if col.infinite == 0 else None
+        inside = (lo is None or col.min >= lo) and (hi is None or col.max <= hi)
+        if inside and col.infinite == 0:
+            return 0
+        return None
+    if e.rule == "string_length":
+        if col.min_length is None:
+            return 0 if col.type == "string" else None
+        lo, hi = p.get("min"), p.get("max")
+        if (lo is None or col.min_length >= lo) and (hi is None or col.max_length <= hi):
+            return 0
+        if col.values is not None:
+            return sum(
+                n
+                for v, n in col.values.items()
+                if (lo is not None and len(v) < lo) or (hi is not None and len(v) > hi)
+            )
+        return None
+    if e.rule == "allowed_values" and col.values is not None:
+        if col.type == "string":
+            allowed = {str(v) for v in p["values"]}
+        elif col.type == "boolean":
+            allowed = {str(v).lower() for v in p["values"]}
+        elif col.type == "integer":
+            allowed = {str(int(v)) for v in p["values"] if _is_int(v)}
+        else:
+            allowed = {repr(float(v)) for v in p["values"] if isinstance(v, int | float)}
+        return sum(n for v, n in col.values.items() if v not in allowed)
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+def _result(e: Expectation, ok: bool, observed: Any, expected: Any, **kw: Any) -> RuleResult:
+    return RuleResult(e.rule, e.column, e.label, ok, observed, expected, **kw)
+
+
+def _expected(e: Expectation) -> Any:
+    p = {k: v for k, v in e.params.items() if k != "name"}
+    return p or True
+
+
+def validate(
+    data: Any,
+    suite: Expectations,
+    *,
+    sample_size: int = SAMPLE_ROWS,
+    profile: Profile | None = None,
+) -> ValidationReport:
+    """Check ``data`` (DataFrame, Arrow table, Parquet/CSV path) against ``suite``."""
+    if not isinstance(suite, Expectations):
+        raise InvalidArgument("suite must be an Expectations object", field="suite")
+    source = tabular_source(data)
+    kinds = {f.name: logical_type(f.type, f.name) for f in source.schema}
+    needed = sorted({e.column for e in suite.rules if e.column is not None and e.column in kinds})
+    if profile is None or any(c not in profile.columns for c in needed):
+        sub = pa.schema([source.schema.field(c) for c in needed])
+        batches = source.batches(columns=needed)
+        profile = profile_batches(sub, batches, lean=True) if needed else None
+    results: list[RuleResult | None] = []
+    pending: list[tuple[int, Expectation, str]] = []  # (slot, rule, violation predicate)
+    for e in suite.rules:
+        results.append(_decide(e, kinds, profile, source.num_rows, pending, len(results)))
+    duck = _Duck(source) if pending or any(r is not None and not r.ok for r in results) else None
+    try:
+        if duck is not None:
+            _run_scans(duck, suite, results, pending, kinds, profile, source.num_rows)
+            _add_samples(duck, suite, results, kinds, sample_size)
+    finally:
+        if duck is not None:
+            duck.close()
+    final = [r for r in results if r is not None]
+    return ValidationReport(final, source.num_rows, list(kinds))
+
+
+def _decide(
+    e: Expectation,
+    kinds: dict[str, str],
+    profile: Profile | None,
+    num_rows: int,
+    pending: list[tuple[int, Expectation, str]],
+    slot: int,
+) -> RuleResult | None:
+    p = e.params
+    if e.rule == "row_count":
+        lo, hi = p.get("min"), p.get("max")
+        ok = (lo is None or num_rows >= lo) and (hi is None or num_rows <= hi)
+        return _result(e, ok, num_rows, _expected(e), checked=num_rows)
+    if e.rule == "sql":
+        pending.append((slot, e, _violation(e, "")))
+        return None
+    assert e.column is not None
+    if e.rule == "column_absent":
+        present = e.column in kinds
+        return _result(e, not present, "present" if present else "absent", "absent")
+    if e.column not in kinds:
+        return _result(
+            e, False, "missing column", _expected(e), message=f"column {e.column!r} is missing"
+        )
+    kind = kinds[e.column]
+    if e.rule == "column_present":
+        return _result(e, True, "present", "present")
+    if e.rule == "type":
+        return _result(e, kind == p["type"], kind, p["type"])
+    assert profile is not None
+    col = profile.columns[e.column]
+    if e.rule in ("not_null", "max_missing_rate"):
+        limit = 0.0 if e.rule == "not_null" else float(p["max"])
+        ok = col.missing_rate <= limit
+        observed = col.missing if e.rule == "not_null" else round(col.missing_rate, 6)
+        return _result(e, ok, observed, _expected(e), failing=col.missing, checked=col.count)
+    if e.rule == "unique":
+        if col.values is not None:
+            dupes = sum(n - 1 for n in col.values.values() if n > 1)
+            return _result(
+                e, dupes == 0, f"{dupes} duplicate values", True, failing=dupes, checked=col.present
+            )
+        pending.append((slot, e, ""))
+        return None
+    if e.rule in ROW_RULES:
+        failing = _from_profile(e, col)
+        if failing is not None:
+            return _row_result(e, failing, col.present)
+        pending.append((slot, e, _violation(e, kind)))
+        return None
+    raise AssertionError(e.rule)
+
+
+def _row_result(e: Expectation, failing: int, checked: int) -> RuleResult:
+    allowed = math.floor((1.0 - e.mostly) * checked + 1e-9)
+    share = 1.0 - failing / checked if checked else 1.0
+    return _result(
+        e,
+        failing <= allowed,
+        f"{failing} of {checked} rows fail",
+        _expected(e),
+        failing=failing,
+        checked=checked,
+        message="" if failing <= allowed else f"{share:.4%} of rows pass, need {e.mostly:.4%}",
+    )
+
+
+def _run_scans(
+    duck: _Duck,
+    suite: Expectations,
+    results: list[RuleResult | None],
+    pending: list[tuple[int, Expectation, str]],
+    kinds: dict[str, str],
+    profile: Profile | None,
+    num_rows: int,
+) -> None:
+    scans = [(slot, e, pred) for slot, e, pred in pending if e.rule != "unique"]
+    counts = duck.counts([pred for _, _, pred in scans])
+    for (slot, e, _), failing in zip(scans, counts, strict=True):
+        checked = num_rows if e.column is None else profile.columns[e.column].present  # type: ignore[union-attr]
+        results[slot] = _row_result(e, failing, checked)
+    for slot, e, _ in pending:
+        if e.rule != "unique":
+            continue
+        assert e.column is not None
+        q = _quote(e.column)
+        present = _present(e.column, kinds[e.column])
+        distinct = int(duck.scalar(f"SELECT count(DISTINCT {q}) FROM data WHERE {present}"))
+        checked = profile.columns[e.column].present  # type: ignore[union-attr]
+        dupes = checked - distinct
+        results[slot] = _result(
+            e, dupes == 0, f"{dupes} duplicate values", True, failing=dupes, checked=checked
+        )
+
+
+def _add_samples(
+    duck: _Duck,
+    suite: Expectations,
+    results: list[RuleResult | None],
+    kinds: dict[str, str],
+    sample_size: int,
+) -> None:
+    if sample_size <= 0:
+        return
+    for e, r in zip(suite.rules, results, strict=True):
+        if r is None or r.ok or r.failing == 0:
+            continue
+        if e.column is not None and e.column not in kinds:
+            continue
+        if e.rule in ("not_null", "max_missing_rate"):
+            assert e.column is not None
+            predicate = _missing_predicate(e.column, kinds[e.column])
+        elif e.rule == "unique":
+            assert e.column is not None
+            q = _quote(e.column)
+            predicate = f"{q} IN (SELECT {q} FROM data GROUP BY {q} HAVING count(*) > 1)"
+        elif e.rule in ROW_RULES:
+            predicate = _violation(e, kinds.get(e.column or "", ""))
+        else:
+            continue
+        r.sample = duck.sample(predicate, sample_size)
