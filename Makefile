@@ -48,6 +48,7 @@ format: $(STAMP_TEST)
 ## make bench: the benchmarks side by side with the peers (not part of CI)
 bench: $(STAMP_TEST)
 	$(PY) bench/tracking/run.py
+	$(PY) bench/data/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache modelyard-data

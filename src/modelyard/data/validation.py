@@ -258,6 +258,8 @@ def _from_profile(e: Expectation, col: ColumnProfile) -> int | None:
                 if (lo is not None and len(v) < lo) or (hi is not None and len(v) > hi)
             )
         return None
+    if e.rule == "regex" and col.values is not None and col.type == "string":
+        return _regex_failures(col.values, str(p["pattern"]))
     if e.rule == "allowed_values" and col.values is not None:
         if col.type == "string":
             allowed = {str(v) for v in p["values"]}
@@ -269,6 +271,18 @@ def _from_profile(e: Expectation, col: ColumnProfile) -> int | None:
             allowed = {repr(float(v)) for v in p["values"] if isinstance(v, int | float)}
         return sum(n for v, n in col.values.items() if v not in allowed)
     return None
+
+
+def _regex_failures(values: dict[str, int], pattern: str) -> int:
+    """Rows failing a regex, from the exact value counts: one match per distinct value, with
+    RE2 (Arrow's engine, the one DuckDB's full scan uses too)."""
+    import pyarrow.compute as pc
+
+    try:
+        matched = pc.match_substring_regex(pa.array(list(values), type=pa.string()), pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidArgument(f"cannot evaluate regex {pattern!r}: {exc}", field="pattern") from exc
+    return sum(n for n, ok in zip(values.values(), matched.to_pylist(), strict=True) if not ok)
 
 
 def _is_int(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import modelyard as yard
+from modelyard.demo.data_step import run_data_step
 from modelyard.demo.tracking_step import run_sweep, show_comparison
 from modelyard.terminal import out
 
@@ -22,3 +23,5 @@ def run_demo(tracking_uri: str | None) -> None:
         + f"\n  modelyard artifacts list {result.best_run_id}"
         + (f" -t {tracking_uri}" if tracking_uri else "")
     )
+    out.rule("2. data: version, profile and validate the training data")
+    run_data_step(result.parent_run_id, result.best_run_id)
