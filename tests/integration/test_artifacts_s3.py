@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import psutil
 import pytest
+from tests.fixtures.memory import PeakRss
 
 from modelyard.errors import InvalidArgument, NotFound, PayloadTooLarge
 from modelyard.store.artifacts.base import ArtifactEntry
@@ -21,35 +19,6 @@ from modelyard.store.artifacts.s3 import S3ArtifactRepository
 pytestmark = pytest.mark.s3
 
 MiB = 1 << 20
-
-
-class PeakRss:
-    """Samples this process's RSS in a thread; ``growth`` is the peak above the baseline."""
-
-    def __init__(self) -> None:
-        self._proc = psutil.Process()
-        self.baseline = self._proc.memory_info().rss
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(0.005)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 @pytest.fixture

@@ -220,3 +220,16 @@ def test_concurrent_writers_of_one_dataset(tmp_path: Path, tracking_uri: str) ->
     versions = DataClient(tracking_uri).versions("shared")
     assert sorted(v.version for v in versions) == [1, 2, 3, 4]
     assert len({v.digest for v in versions}) == 4
+
+
+def test_same_data_new_suite_and_deleting_the_last_version(tracking_uri: str) -> None:
+    data = DataClient(tracking_uri)
+    frame = _frame(100)
+    data.log_dataset(frame, "suited")
+    suite = Expectations().add("not_null", "plan")
+    again = data.log_dataset(frame, "suited", expectations=suite)
+    assert again.version == 1 and again.expectations is not None
+    assert again.expectations.to_dict() == suite.to_dict()
+    assert data.delete_version("suited", 1) == 0
+    assert [d.name for d in data.list_datasets()] == []
+    assert data.log_dataset(_frame(10), "SUITED").version == 1  # the name is free again

@@ -129,3 +129,50 @@ def test_datasets_on_an_s3_artifact_store(
     files = data.log_dataset(folder, "files-on-s3")
     assert (files.path / "a.txt").read_text() == "alpha"
     assert data.blobs.local_path(v.manifest[0].sha256) is None  # read through the cache
+
+
+def test_server_checks_what_clients_claim(http: httpx.Client) -> None:
+    data = b"x" * 10
+    sha = hashlib.sha256(data).hexdigest()
+    assert _put_blob(http, data).status_code == 201
+    entry = FileEntry("a.parquet", sha, len(data))
+    cases = [
+        (_version_body([FileEntry("a.bin", sha, 999)]), "manifest.size"),
+        (_version_body([entry], fmt="parquet", profile={"junk": 1}), "profile"),
+        (_version_body([entry], fmt="parquet", num_rows=2**64), None),
+        ({**_version_body([entry], fmt="parquet"), "tags": {"k" * 300: "v"}}, None),
+        ({**_version_body([entry]), "name": "/".join(["a" * 100] * 3)}, "name"),
+    ]
+    for body, field in cases:
+        resp = http.post("/api/v1/datasets/versions", json=body)
+        assert 400 <= resp.status_code < 500, (body.get("name"), resp.text)
+        if field is not None:
+            assert _error(resp)["field"] == field
+    weird = http.put(
+        "/api/v1/datasets/expectations",
+        json={"name": "x", "version": 1, "expectations": "expectations: [{rule: {a: 1}}]"},
+    )
+    assert weird.status_code == 400, weird.text
+    assert http.get("/api/v1/datasets").json() == {"datasets": []}
+
+
+def test_client_refuses_a_manifest_that_escapes(tmp_path: Path) -> None:
+    from modelyard.data.rest_store import _checked
+    from modelyard.errors import InvalidArgument
+
+    good = {
+        "name": "x",
+        "version": 1,
+        "digest": "a" * 64,
+        "format": "files",
+        "num_bytes": 1,
+        "manifest": [{"path": "ok.txt", "sha256": "b" * 64, "size": 1}],
+    }
+    assert _checked(good).manifest[0].path == "ok.txt"
+    for bad in (
+        {**good, "digest": "../../etc"},
+        {**good, "manifest": [{"path": "/home/u/.bashrc", "sha256": "b" * 64, "size": 1}]},
+        {**good, "manifest": [{"path": "../up.txt", "sha256": "b" * 64, "size": 1}]},
+    ):
+        with pytest.raises(InvalidArgument):
+            _checked(bad)

@@ -116,7 +116,12 @@ def test_eight_processes_logging_into_one_sqlite_store(tmp_path: Path) -> None:
             assert [m.step for m in history] == list(range(5000))
 
 
-def test_server_killed_and_restarted_while_a_client_logs(server: ServerProcess) -> None:
+def test_server_killed_and_restarted_while_a_client_logs(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the window must outlast a server restart on a loaded machine (a fresh clone compiles
+    # every module on its first start); the spool tests below use a short one
+    monkeypatch.setenv("MODELYARD_HTTP_RETRY_SECONDS", "60")
     client = Client(server.url)
     rid = client.create_run("0").info.run_id
     for step in range(3000):

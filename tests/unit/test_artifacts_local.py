@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
+from tests.fixtures.memory import PeakRss
 
 from modelyard.errors import InvalidArgument, NotFound, PayloadTooLarge
 from modelyard.store.artifacts.base import ArtifactEntry
@@ -18,35 +16,6 @@ from modelyard.store.artifacts.factory import open_repository
 from modelyard.store.artifacts.local import LocalArtifactRepository
 
 MiB = 1 << 20
-
-
-class PeakRss:
-    """Samples this process's RSS in a thread; ``growth`` is the peak above the baseline."""
-
-    def __init__(self) -> None:
-        self._proc = psutil.Process()
-        self.baseline = self._proc.memory_info().rss
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(0.005)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from modelyard.config import Settings
 from modelyard.data.backends import DataBackend, data_backend
 from modelyard.data.entities import DatasetInfo, DatasetVersion, FileEntry, LineageEdge, NewVersion
 from modelyard.data.expectations import Expectations
-from modelyard.data.manifest import check_dataset_name, digest_of
+from modelyard.data.manifest import check_dataset_name, check_manifest, check_sha256, digest_of
 from modelyard.data.profiling import profile_batches
 from modelyard.data.schema import Schema
 from modelyard.data.snapshot import Snapshot, file_chunks, hash_files, prepare
@@ -129,7 +129,10 @@ class DataClient:
             created_by=self.settings.user,
             description=description,
         )
-        version, _ = self.store.create_version(draft, run_id=run_id, context=context)
+        version, created = self.store.create_version(draft, run_id=run_id, context=context)
+        if not created and draft.expectations and draft.expectations != version.expectations_yaml:
+            # the same data with a new suite: the suite is the version's to keep
+            version = self.store.set_expectations(name, version.version, draft.expectations)
         return self._attach(version)
 
     def _known(self, name: str, digest: str) -> DatasetVersion | None:
@@ -181,32 +184,32 @@ class DataClient:
         return target
 
     def _materialize(self, version: DatasetVersion) -> Path:
+        # what a server sent is checked like what a user sent: no path leaves the cache
+        digest = check_sha256(version.digest, "digest")
+        manifest = check_manifest(version.manifest, version.format)
+        folder = self.settings.cache_dir / "versions" / digest
         if version.format != "files":
-            entry = version.manifest[0]
+            entry = manifest[0]
             blob = self._blob_file(entry)
             if version.format == "parquet":
                 return blob  # read in place (Parquet readers do not need a suffix)
             # readers pick the format from the suffix: give them the original name
-            folder = self.settings.cache_dir / "versions" / version.digest
             target = folder / Path(entry.path).name
             if not target.is_file():
-                folder.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(blob, target)
+                _copy_read_only(blob, target)
             return target
-        folder = self.settings.cache_dir / "versions" / version.digest
-        done = folder / ".complete"
-        if done.is_file():
-            return folder
+        if folder.is_dir():
+            return folder  # folders appear only complete (renamed from a staging folder)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_mkdir(folder.parent)))
         try:
-            for entry in version.manifest:
-                target = staging / entry.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(self._blob_file(entry), target)
-            (staging / ".complete").write_text(version.digest)
-            if folder.exists():
-                shutil.rmtree(folder)
-            staging.replace(folder)
+            for entry in manifest:
+                _copy_read_only(self._blob_file(entry), staging / entry.path)
+            try:
+                staging.rename(folder)
+            except OSError:
+                if not folder.is_dir():
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)  # another process finished first
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -262,10 +265,16 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _copy_read_only(source: Path, target: Path) -> None:
     """A read-only copy of a blob (a copy, not a hard link: editing it must not corrupt the
-    store)."""
-    tmp = target.with_name(f".tmp-{target.name}")
-    shutil.copyfile(source, tmp)
-    tmp.chmod(0o444)
-    tmp.replace(target)
+    store), written under a temporary name and renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        Path(tmp).chmod(0o444)
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

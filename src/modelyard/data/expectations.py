@@ -69,7 +69,7 @@ class Expectation:
         if not isinstance(data, dict):
             raise InvalidArgument(f"{where} must be a mapping, got {data!r}", field=where)
         rule = data.get("rule")
-        if rule not in RULES:
+        if not isinstance(rule, str) or rule not in RULES:
             raise InvalidArgument(
                 f"{where}: unknown rule {rule!r}; expected one of {', '.join(RULES)}",
                 field=f"{where}.rule",
@@ -94,9 +94,14 @@ class Expectation:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise InvalidArgument(f"{where} must be a number, got {value!r}", field=where)
-    return float(value)
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, TypeError):
+        number = math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(number):
+        shown = value if len(repr(value)) < 40 else f"{repr(value)[:40]}…"
+        raise InvalidArgument(f"{where} must be a number, got {shown}", field=where)
+    return number
 
 
 def _check_params(e: Expectation, where: str) -> None:
@@ -227,7 +232,12 @@ class Expectations:
                 suite.add(
                     "max_missing_rate", col.name, max=_round_up(min(1.0, col.missing_rate * 2))
                 )
-            if col.type in NUMERIC and col.min is not None and col.max is not None:
+            if (
+                col.type in NUMERIC
+                and col.min is not None
+                and col.max is not None
+                and not col.infinite
+            ):
                 lo, hi = col.min, col.max
                 if col.type == "integer":
                     lo, hi = int(lo), int(hi)

@@ -18,7 +18,28 @@ import pyarrow.parquet as pq
 from modelyard.data.types import logical_type
 from modelyard.errors import InvalidArgument
 
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 1_000_000  # at most, for narrow tables
+BATCH_BYTES = 128 << 20  # decoded bytes per batch: wide tables get fewer rows per batch
+READ_BUFFER = 4 << 20  # Parquet pages are streamed through this buffer, not read per chunk
+
+
+def rows_per_batch(schema: pa.Schema) -> int:
+    """Rows per batch so that a batch decodes to about ``BATCH_BYTES``, whatever the width."""
+    width = 0
+    for fld in schema:
+        kind = fld.type
+        if pa.types.is_dictionary(kind):
+            width += 4
+        elif pa.types.is_boolean(kind):
+            width += 1
+        else:
+            try:
+                width += max(1, kind.bit_width // 8)
+            except ValueError:  # variable width (strings): a guess, plus the offsets
+                width += 24
+    return max(4_096, min(BATCH_ROWS, BATCH_BYTES // max(1, width)))
+
+
 TABULAR_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
@@ -106,7 +127,7 @@ class TabularSource:
     def batches(self, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         if self.table is not None:
             table = self.table.select(columns) if columns is not None else self.table
-            yield from table.to_batches(max_chunksize=BATCH_ROWS)
+            yield from table.to_batches(max_chunksize=rows_per_batch(table.schema))
             return
         assert self.path is not None
         if self.path.suffix.lower() == ".csv":
@@ -118,8 +139,7 @@ class TabularSource:
             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
         ]
         # pre_buffer would read ahead the whole file (memory grows with file size)
-        handle = pq.ParquetFile(self.path, read_dictionary=strings, pre_buffer=False)
-        yield from prefetch(handle.iter_batches(batch_size=BATCH_ROWS, columns=columns))
+        yield from prefetch(_parquet_batches(self.path, strings, columns))
 
     def read(self) -> pa.Table:
         if self.table is not None:
@@ -128,6 +148,30 @@ class TabularSource:
         if self.path.suffix.lower() == ".csv":
             return pa.Table.from_batches(list(_csv_batches(self.path, None)))
         return pq.read_table(self.path)
+
+
+def _parquet_batches(
+    path: Path, strings: list[str], columns: list[str] | None
+) -> Iterator[pa.RecordBatch]:
+    """Batches of a Parquet file, one row group at a time (Arrow's whole-file batch reader
+    holds far more than one batch); a row group too big to decode at once is streamed."""
+    handle = pq.ParquetFile(
+        path, read_dictionary=strings, pre_buffer=False, buffer_size=READ_BUFFER
+    )
+    schema = handle.schema_arrow
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    rows = rows_per_batch(schema)
+    share = len(schema) / max(1, len(handle.schema_arrow))
+    meta = handle.metadata
+    for index in range(meta.num_row_groups):
+        decoded = meta.row_group(index).total_byte_size * share
+        if decoded <= 2 * BATCH_BYTES:
+            table = handle.read_row_group(index, columns=columns)
+            yield from table.to_batches(max_chunksize=rows)
+            del table
+        else:
+            yield from handle.iter_batches(batch_size=rows, row_groups=[index], columns=columns)
 
 
 def prefetch(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -31,7 +31,7 @@ def parse_node(client: DataClient, node: str) -> tuple[str, str]:
     name, at, number = rest.rpartition("@") if "@" in rest else (rest, "", "")
     version = None
     if at:
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit()):
             raise InvalidArgument(f"version in {node!r} must be a number", field="node")
         version = int(number)
     found = client.store.get_version(name, version)

@@ -23,10 +23,10 @@ MAX_FILES = 1_000_000
 
 
 def check_dataset_name(name: object) -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or len(name) > 256 or not NAME.match(name):
         raise InvalidArgument(
             f"dataset name {name!r} is not valid: use letters, digits, '.', '_' and '-' "
-            "(up to 128 characters), optionally in up to four '/'-separated parts "
+            "(up to 128 characters a part, 256 in all), in up to four '/'-separated parts "
             "(e.g. 'growth/churn-train')",
             field="name",
         )

@@ -237,13 +237,12 @@ def _sketch_and_hash(col: ColumnProfile, values: np.ndarray[Any, Any], bits: Any
 
 
 def _update_numeric(col: ColumnProfile, arr: pa.Array) -> None:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = _plain_numbers(arr)
     nulls = arr.null_count
     if nulls:
         arr = pc.drop_null(arr)
     raw: np.ndarray[Any, Any] | None = None
-    if col.type == "float":
+    if pa.types.is_floating(arr.type):
         values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
         lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
         if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or +-inf somewhere: set them aside
@@ -254,8 +253,7 @@ def _update_numeric(col: ColumnProfile, arr: pa.Array) -> None:
             values = values[finite]
             lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
     else:
-        ints = arr.cast(pa.int64()) if not pa.types.is_int64(arr.type) else arr
-        raw = np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
+        raw = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
         values = raw.astype(np.float64)
         lo, hi = (float(raw.min()), float(raw.max())) if raw.size else (0.0, 0.0)
     col.missing += nulls
@@ -280,16 +278,30 @@ def _update_numeric(col: ColumnProfile, arr: pa.Array) -> None:
         _count_small_numeric(col, values)
 
 
-def _update_bounds(col: ColumnProfile, arr: pa.Array) -> None:
-    """The lean numeric pass validation needs: missing, infinities, exact min and max."""
+def _plain_numbers(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array of int64 or float64/float32 values: dictionary-encoded columns
+    decoded, unsigned and half-precision values widened (uint64 to float64, exact to 2**53)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    kind = arr.type
+    if pa.types.is_uint64(kind) or pa.types.is_float16(kind) or pa.types.is_decimal(kind):
+        arr = arr.cast(pa.float64(), safe=False)  # beyond 2**53: nearest double
+    elif pa.types.is_integer(kind) and not pa.types.is_int64(kind):
+        arr = arr.cast(pa.int64())
+    return arr
+
+
+def _update_bounds(col: ColumnProfile, arr: pa.Array) -> None:
+    """The lean numeric pass validation needs: missing, infinities, exact min and max."""
+    arr = _plain_numbers(arr)
     nulls = arr.null_count
     col.missing += nulls
     col.values = None
     if len(arr) == nulls:
         return
-    if col.type == "float":
+    if pa.types.is_floating(arr.type):
         nan = int(pc.sum(pc.is_nan(arr)).as_py() or 0)
         col.missing += nan
         if nan == len(arr) - nulls:
@@ -315,8 +327,8 @@ def _count_small_numeric(col: ColumnProfile, values: np.ndarray[Any, Any]) -> No
     assert col.values is not None
     if col.type == "integer" and col.max is not None and col.min is not None:
         lo, hi = values.min(), values.max()
-        if hi - lo > 4 * TOP_EXACT * 1_000:
-            col.values = None
+        if hi - lo > 4 * TOP_EXACT * 1_000:  # sparse codes: count them like floats
+            _count_by_sorting(col, values)
             return
         dense = np.bincount((values - lo).astype(np.intp))
         (present,) = np.nonzero(dense)
@@ -326,6 +338,10 @@ def _count_small_numeric(col: ColumnProfile, values: np.ndarray[Any, Any]) -> No
         uniq, counts = present + lo, dense[present]
         _add_counts(col, uniq, counts)
         return
+    _count_by_sorting(col, values)
+
+
+def _count_by_sorting(col: ColumnProfile, values: np.ndarray[Any, Any]) -> None:
     uniq, counts = np.unique(values[: TOP_EXACT * 20], return_counts=True)
     if uniq.size > TOP_EXACT:
         col.values = None

@@ -16,6 +16,7 @@ from modelyard.data.entities import (
     LineageNode,
     NewVersion,
 )
+from modelyard.data.manifest import check_manifest, check_sha256
 from modelyard.data.store import BlobStore, DatasetStore
 from modelyard.store.rest import HttpTransport
 
@@ -24,6 +25,14 @@ BASE = "/api/v1/datasets"
 
 def _node(data: dict[str, Any]) -> LineageNode:
     return LineageNode(data["type"], data["id"], data["label"])
+
+
+def _checked(data: dict[str, Any]) -> DatasetVersion:
+    """A version as the server sent it, with its digest and file paths checked like input."""
+    version = DatasetVersion.from_dict(data)
+    check_sha256(version.digest, "digest")
+    check_manifest(version.manifest, version.format)
+    return version
 
 
 class RestDatasetStore(DatasetStore):
@@ -35,7 +44,7 @@ class RestDatasetStore(DatasetStore):
     ) -> tuple[DatasetVersion, bool]:
         body = {**draft.to_dict(), "run_id": run_id, "context": context}
         got = self.http.request("POST", f"{BASE}/versions", json=body)
-        return DatasetVersion.from_dict(got["version"]), bool(got["created"])
+        return _checked(got["version"]), bool(got["created"])
 
     def get_version(
         self, name: str, version: int | None = None, digest: str | None = None
@@ -45,7 +54,7 @@ class RestDatasetStore(DatasetStore):
             params["version"] = version
         if digest is not None:
             params["digest"] = digest
-        return DatasetVersion.from_dict(self.http.request("GET", f"{BASE}/version", params=params))
+        return _checked(self.http.request("GET", f"{BASE}/version", params=params))
 
     def list_datasets(self) -> list[DatasetInfo]:
         got = self.http.request("GET", BASE)
@@ -53,11 +62,11 @@ class RestDatasetStore(DatasetStore):
 
     def list_versions(self, name: str) -> list[DatasetVersion]:
         got = self.http.request("GET", f"{BASE}/versions", params={"name": name})
-        return [DatasetVersion.from_dict(v) for v in got["versions"]]
+        return [_checked(v) for v in got["versions"]]
 
     def set_expectations(self, name: str, version: int, suite_yaml: str | None) -> DatasetVersion:
         body = {"name": name, "version": version, "expectations": suite_yaml}
-        return DatasetVersion.from_dict(self.http.request("PUT", f"{BASE}/expectations", json=body))
+        return _checked(self.http.request("PUT", f"{BASE}/expectations", json=body))
 
     def delete_version(self, name: str, version: int, *, force: bool = False) -> int:
         params = {"name": name, "version": version, "force": str(force).lower()}
@@ -102,6 +111,10 @@ class RestBlobStore(BlobStore):
 
     def put(self, sha256: str, chunks: Iterable[bytes], size: int) -> None:
         self.http.upload(f"{BASE}/blobs/{sha256}", iter(chunks), params={"size": size})
+
+    def size(self, sha256: str) -> int:
+        got = self.http.request("GET", f"{BASE}/blobs/{sha256}/size")
+        return int(got["size"])
 
     def read(self, sha256: str) -> Iterator[bytes]:
         return self.http.download(f"{BASE}/blobs/{sha256}", params={})

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelyard.data.entities import FileEntry
-from modelyard.data.frames import TabularSource, is_tabular_file, to_table
+from modelyard.data.frames import TabularSource, is_tabular_file, rows_per_batch, to_table
 from modelyard.errors import Conflict, InvalidArgument
 from modelyard.store.artifacts.paths import safe_relpath
 
@@ -78,7 +78,17 @@ def _local_file(rel: str, path: Path) -> LocalFile:
 def _walk(folder: Path) -> list[LocalFile]:
     files = []
     root = folder.resolve()
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+    seen: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = Path(dirpath).resolve()
+        if not real.is_relative_to(root):
+            raise InvalidArgument(
+                f"{dirpath} links to {real}, outside the folder being logged", field="data"
+            )
+        if real in seen:  # a link back into the tree: each folder is stored once
+            dirnames.clear()
+            continue
+        seen.add(real)
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
@@ -134,7 +144,7 @@ def write_parquet(table: pa.Table, target: Path) -> None:
         table,
         target,
         compression="zstd",
-        row_group_size=1_000_000,
+        row_group_size=rows_per_batch(table.schema),  # wide tables: smaller row groups
         write_statistics=True,
         use_dictionary=True,
     )

@@ -41,6 +41,7 @@ from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
 from modelyard.tracking.ids import now_ms
 from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.validation import check_tags
 
 RELATIONS = ("input", "output")
 NODE_DATASET = "dataset_version"
@@ -68,6 +69,7 @@ class SqlDatasetStore(DatasetStore):
     ) -> tuple[DatasetVersion, bool]:
         name = check_dataset_name(draft.name)
         manifest = check_manifest(draft.manifest, draft.format)
+        check_draft(draft)
         if digest_of(draft.format, manifest) != draft.digest:
             raise InvalidArgument(
                 "digest does not match the manifest (sha256 of format and files)", field="digest"
@@ -81,6 +83,14 @@ class SqlDatasetStore(DatasetStore):
                 f"{absent[0]}); upload every blob before registering the version",
                 field="manifest",
             )
+        for entry in manifest:
+            stored = self.blobs.size(entry.sha256)
+            if stored != entry.size:
+                raise InvalidArgument(
+                    f"manifest says {entry.path!r} has {entry.size} bytes; the stored file "
+                    f"with its sha256 has {stored}",
+                    field="manifest.size",
+                )
         kind = "files" if draft.format == "files" else "table"
         for attempt in range(5):
             try:
@@ -239,24 +249,10 @@ class SqlDatasetStore(DatasetStore):
 
     def delete_version(self, name: str, version: int, *, force: bool = False) -> int:
         found = self.get_version(name, version)
-        uses = self._edges_of(NODE_DATASET, found.version_id)
-        if uses and not force:
-            others = ", ".join(
-                sorted(
-                    {
-                        f"{e.target.type if e.source.id == found.version_id else e.source.type}"
-                        f":{e.target.id if e.source.id == found.version_id else e.source.id}"
-                        for e in uses
-                    }
-                )
-            )
-            raise Conflict(
-                f"{found.uri} has {len(uses)} lineage edge(s) ({others}); deleting it would "
-                "orphan them. Pass force=True (--force) to delete the version and its edges.",
-                field="version",
-            )
 
         def write(conn: Connection) -> int:
+            # the check and the delete share one transaction: an edge added meanwhile either
+            # blocks the delete or waits for it, never dangles
             touching = sa.or_(
                 sa.and_(
                     lineage_edges.c.source_type == NODE_DATASET,
@@ -267,10 +263,39 @@ class SqlDatasetStore(DatasetStore):
                     lineage_edges.c.target_id == found.version_id,
                 ),
             )
+            conn.execute(
+                sa.select(datasets.c.dataset_id)
+                .where(datasets.c.name_key == found.name.lower())
+                .with_for_update()
+            )
+            uses = conn.execute(sa.select(lineage_edges).where(touching)).mappings().all()
+            if uses and not force:
+                others = sorted(
+                    {
+                        f"{r['target_type']}:{r['target_id']}"
+                        if r["source_id"] == found.version_id
+                        else f"{r['source_type']}:{r['source_id']}"
+                        for r in uses
+                    }
+                )
+                raise Conflict(
+                    f"{found.uri} has {len(uses)} lineage edge(s) ({', '.join(others)}); "
+                    "deleting it would orphan them. Pass force=True (--force) to delete the "
+                    "version and its edges.",
+                    field="version",
+                )
             removed = conn.execute(lineage_edges.delete().where(touching)).rowcount
             conn.execute(
                 dataset_versions.delete().where(dataset_versions.c.version_id == found.version_id)
             )
+            left = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(dataset_versions)
+                .join(datasets, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+                .where(datasets.c.name_key == found.name.lower())
+            ).scalar_one()
+            if not left:  # the last version: the name is free again
+                conn.execute(datasets.delete().where(datasets.c.name_key == found.name.lower()))
             return int(removed or 0)
 
         return int(self.db.run_write(write))
@@ -351,7 +376,7 @@ class SqlDatasetStore(DatasetStore):
             what = (
                 f"version {version}"
                 if version is not None
-                else (f"digest {digest}" if digest else "any version")
+                else (f"version with digest {digest}" if digest else "versions")
             )
             raise NotFound(f"dataset {name!r} has no {what}", field="version")
         return self._row_to_version(row, ds["name"])
@@ -483,6 +508,33 @@ def verified(chunks: Iterable[bytes], sha256: str, size: int) -> Iterator[bytes]
         )
 
 
+MAX_INT = 2**63 - 1
+
+
+def check_draft(draft: NewVersion) -> None:
+    """What a remote client sends is checked like what the SDK builds: sizes, tags, profile."""
+    from modelyard.data.profiling import Profile
+    from modelyard.data.schema import Schema
+
+    if draft.num_rows is not None and not 0 <= draft.num_rows <= MAX_INT:
+        raise InvalidArgument("num_rows must be between 0 and 2**63-1", field="num_rows")
+    if any(e.size > MAX_INT for e in draft.manifest):
+        raise InvalidArgument("a file size must be below 2**63", field="manifest.size")
+    check_tags(draft.tags)
+    if draft.created_by is not None and len(draft.created_by) > 256:
+        raise InvalidArgument("created_by is longer than 256 characters", field="created_by")
+    if draft.format == "files" and (draft.profile or draft.schema):
+        raise InvalidArgument("a files dataset has no profile or schema", field="profile")
+    for field, parse in (("profile", Profile.from_dict), ("schema", Schema.from_dict)):
+        value = getattr(draft, field)
+        if value is None:
+            continue
+        try:
+            parse(value)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidArgument(f"{field} is not a valid {field}: {exc!r}", field=field) from exc
+
+
 class ArtifactBlobStore(BlobStore):
     """Blobs under ``<artifact root>/datasets/blobs/ab/<sha256>``, written atomically."""
 
@@ -501,6 +553,9 @@ class ArtifactBlobStore(BlobStore):
                 pass
             return
         self.repo.write_stream(path, verified(chunks, sha256, size))
+
+    def size(self, sha256: str) -> int:
+        return self.repo.size(blob_path(check_sha256(sha256)))
 
     def read(self, sha256: str) -> Iterator[bytes]:
         check_sha256(sha256)

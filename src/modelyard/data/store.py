@@ -72,6 +72,10 @@ class BlobStore(ABC):
         """Store a blob; refused (and nothing kept) if the bytes do not hash to ``sha256``."""
 
     @abstractmethod
+    def size(self, sha256: str) -> int:
+        """Size of a stored blob; ``NotFound`` when missing."""
+
+    @abstractmethod
     def read(self, sha256: str) -> Iterator[bytes]:
         """The bytes of a blob; ``NotFound`` when missing."""
 

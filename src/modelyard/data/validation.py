@@ -9,7 +9,11 @@ with file access locked to the data file, so a custom SQL predicate cannot reach
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,7 @@ from modelyard.data.types import logical_type
 from modelyard.errors import InvalidArgument
 
 SAMPLE_ROWS = 5
-ROW = "__row__"
+SQL_TIMEOUT_S = float(os.environ.get("MODELYARD_VALIDATION_TIMEOUT", "600"))
 
 
 @dataclass
@@ -122,56 +126,107 @@ class _Duck:
     def __init__(self, source: TabularSource) -> None:
         import duckdb
 
+        self.row = f"__modelyard_row_{uuid.uuid4().hex[:8]}"
         self.con = duckdb.connect(config={"threads": 2})
+        try:
+            self._open(source)
+        except duckdb.Error as exc:
+            self.con.close()
+            raise InvalidArgument(f"cannot read the data: {exc}", field="data") from exc
+
+    def _open(self, source: TabularSource) -> None:
         if source.path is not None:
             path = str(source.path.resolve())
             self.con.execute("SET allowed_paths = ?", [[path]])
             self._lock()
             escaped = path.replace("'", "''")
-            self.con.execute(
-                f"CREATE TEMP VIEW data AS SELECT * EXCLUDE (file_row_number), "
-                f"file_row_number AS {ROW} FROM read_parquet('{escaped}', file_row_number=true)"
-            )
+            if "file_row_number" in source.schema.names:  # the file's own column wins
+                select = f"SELECT *, NULL::BIGINT AS {self.row} FROM read_parquet('{escaped}')"
+            else:
+                select = (
+                    f"SELECT * EXCLUDE (file_row_number), file_row_number AS {self.row} "
+                    f"FROM read_parquet('{escaped}', file_row_number=true)"
+                )
+            self.con.execute(f"CREATE TEMP VIEW data AS {select}")
         else:
             assert source.table is not None
             table = source.table
+            for i, fld in enumerate(table.schema):
+                if pa.types.is_float16(fld.type):  # DuckDB reads no half floats
+                    table = table.set_column(i, fld.name, table.column(i).cast(pa.float32()))
             rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
-            self.con.register("data_arrow", table.append_column(ROW, rows))
+            self.con.register("data_arrow", table.append_column(self.row, rows))
             self._lock()
             self.con.execute("CREATE TEMP VIEW data AS SELECT * FROM data_arrow")
+
+    def check_predicate(self, predicate: str) -> None:
+        """A custom predicate must be one boolean expression over the data, nothing more."""
+        wrapped = f"SELECT ({predicate}) FROM data"
+        tree = json.loads(self.scalar_params("SELECT json_serialize_sql(?)", [wrapped]))
+        statements = tree.get("statements") or []
+        node = statements[0].get("node", {}) if len(statements) == 1 else {}
+        source = node.get("from_table", {})
+        if (
+            tree.get("error")
+            or len(node.get("select_list", [])) != 1
+            or source.get("type") != "BASE_TABLE"
+            or source.get("table_name") != "data"
+        ):
+            detail = tree.get("error_message") or "more than one expression"
+            raise InvalidArgument(
+                f"sql predicate {predicate!r} is not one SQL expression: {detail}",
+                field="predicate",
+            )
+
+    def scalar_params(self, sql: str, params: list[Any]) -> Any:
+        row = self._cursor(sql, params).fetchone()
+        return row[0] if row else None
 
     def _lock(self) -> None:
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
 
     def counts(self, predicates: list[str]) -> list[int]:
+        """Rows matching each predicate, in one scan (the predicates are ours, not users')."""
         if not predicates:
             return []
         parts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates)
         row = self._query(f"SELECT {parts} FROM data")[0]
         return [int(v) for v in row]
 
+    def count(self, predicate: str) -> int:
+        return int(self._query(f"SELECT count(*) FILTER (WHERE {predicate}) FROM data")[0][0])
+
     def scalar(self, sql: str) -> Any:
         return self._query(sql)[0][0]
 
     def sample(self, predicate: str, limit: int) -> list[dict[str, Any]]:
-        cursor = self._cursor(f"SELECT * FROM data WHERE {predicate} ORDER BY {ROW} LIMIT {limit}")
+        sql = f"SELECT * FROM data WHERE {predicate} ORDER BY {self.row} LIMIT {limit}"
+        cursor = self._cursor(sql)
         names = [d[0] for d in cursor.description]
         rows = []
         for values in cursor.fetchall():
-            row = {
-                ("row" if n == ROW else n): _jsonable(v) for n, v in zip(names, values, strict=True)
-            }
+            row = {n: _jsonable(v) for n, v in zip(names, values, strict=True) if n != self.row}
+            row["row"] = values[names.index(self.row)]
             rows.append(row)
         return rows
 
-    def _cursor(self, sql: str) -> Any:
+    def _cursor(self, sql: str, params: list[Any] | None = None) -> Any:
         import duckdb
 
+        timer = threading.Timer(SQL_TIMEOUT_S, self.con.interrupt)
+        timer.start()
         try:
-            return self.con.execute(sql)
+            return self.con.execute(sql, params)
+        except duckdb.InterruptException as exc:
+            raise InvalidArgument(
+                f"a rule ran longer than {SQL_TIMEOUT_S:.0f} s and was stopped",
+                field="expectations",
+            ) from exc
         except duckdb.Error as exc:
             raise InvalidArgument(f"cannot evaluate a rule: {exc}", field="expectations") from exc
+        finally:
+            timer.cancel()
 
     def _query(self, sql: str) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self._cursor(sql).fetchall()
@@ -375,6 +430,9 @@ def _decide(
             )
         pending.append((slot, e, ""))
         return None
+    wrong = _wrong_type(e, kind)
+    if wrong:
+        return _result(e, False, f"a {kind} column", _expected(e), message=wrong)
     if e.rule in ROW_RULES:
         failing = _from_profile(e, col)
         if failing is not None:
@@ -382,6 +440,15 @@ def _decide(
         pending.append((slot, e, _violation(e, kind)))
         return None
     raise AssertionError(e.rule)
+
+
+def _wrong_type(e: Expectation, kind: str) -> str:
+    """Why a rule cannot apply to a column of this type ('' when it can)."""
+    if e.rule == "range" and kind not in ("integer", "float"):
+        return f"range needs a numeric column; {e.column!r} is {kind}"
+    if e.rule in ("string_length", "regex") and kind != "string":
+        return f"{e.rule} needs a string column; {e.column!r} is {kind}"
+    return ""
 
 
 def _row_result(e: Expectation, failing: int, checked: int) -> RuleResult:
@@ -407,8 +474,13 @@ def _run_scans(
     profile: Profile | None,
     num_rows: int,
 ) -> None:
-    scans = [(slot, e, pred) for slot, e, pred in pending if e.rule != "unique"]
+    scans = [(slot, e, pred) for slot, e, pred in pending if e.rule not in ("unique", "sql")]
     counts = duck.counts([pred for _, _, pred in scans])
+    for slot, e, pred in pending:
+        if e.rule == "sql":
+            duck.check_predicate(str(e.params["predicate"]))
+            scans.append((slot, e, pred))
+            counts.append(duck.count(pred))
     for (slot, e, _), failing in zip(scans, counts, strict=True):
         checked = num_rows if e.column is None else profile.columns[e.column].present  # type: ignore[union-attr]
         results[slot] = _row_result(e, failing, checked)

@@ -173,3 +173,74 @@ def test_html_report_escapes_data(frame: pd.DataFrame) -> None:
     page = report.to_html()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "FAILED" in page and report.to_dict()["failed"] == 1
+
+
+def test_sql_predicate_must_be_one_expression(frame: pd.DataFrame) -> None:
+    sneaky = "age > 1), false)), count(*) FILTER (WHERE coalesce((true"
+    with pytest.raises(InvalidArgument, match="not one SQL expression"):
+        validate(frame, _suite({"rule": "sql", "predicate": sneaky}))
+    other_table = "age > 0) FROM data, data AS d2 WHERE (true"
+    with pytest.raises(InvalidArgument, match="not one SQL expression"):
+        validate(frame, _suite({"rule": "sql", "predicate": other_table}))
+
+
+def test_rules_on_columns_of_the_wrong_type_fail_clearly(frame: pd.DataFrame) -> None:
+    report = validate(
+        frame,
+        _suite(
+            {"rule": "range", "column": "plan", "min": 0},
+            {"rule": "string_length", "column": "age", "max": 3},
+        ),
+    )
+    assert [r.ok for r in report.results] == [False, False]
+    assert report.results[0].message == "range needs a numeric column; 'plan' is string"
+
+
+def test_dictionary_encoded_and_unusual_numeric_columns() -> None:
+    frame = pd.DataFrame(
+        {
+            "cat": pd.Categorical([1.5, 2.5, None, 2.5]),
+            "u": np.array([1, 2, 3, 2**63 + 5], dtype=np.uint64),
+            "h": np.array([0.5, 1.5, 2.5, 3.5], dtype=np.float16),
+        }
+    )
+    report = validate(
+        frame,
+        _suite(
+            {"rule": "not_null", "column": "cat"},
+            {"rule": "range", "column": "cat", "min": 0, "max": 2},
+            {"rule": "range", "column": "u", "min": 0},
+            {"rule": "range", "column": "h", "max": 3},
+        ),
+    )
+    assert [(r.ok, r.failing) for r in report.results] == [
+        (False, 1),
+        (False, 2),
+        (True, 0),
+        (False, 1),
+    ]
+
+
+def test_columns_named_like_the_row_number(tmp_path: Path) -> None:
+    path = tmp_path / "rows.parquet"
+    pq.write_table(to_table(pd.DataFrame({"file_row_number": [5, 6], "v": [1, -1]})), path)
+    r = validate(path, _suite({"rule": "range", "column": "v", "min": 0})).results[0]
+    assert r.failing == 1 and r.sample[0]["file_row_number"] == 6
+    frame = pd.DataFrame({"__row__": [9, 9, 9], "v": [1, -1, 1]})
+    r = validate(frame, _suite({"rule": "range", "column": "v", "min": 0})).results[0]
+    assert r.sample[0]["row"] == 1 and r.sample[0]["__row__"] == 9
+
+
+def test_inferred_suite_passes_data_with_infinities() -> None:
+    frame = pd.DataFrame({"x": [1.0, np.nan, np.inf, 3.0], "code": [0, 10**9, 0, 10**9]})
+    table = to_table(frame)
+    profile = profile_batches(table.schema, table.to_batches())
+    assert profile["code"].values == {"0": 2, "1000000000": 2}  # sparse codes kept exactly
+    assert validate(frame, Expectations.from_profile(profile)).ok
+
+
+def test_suite_values_that_are_not_rules(frame: pd.DataFrame) -> None:
+    with pytest.raises(InvalidArgument, match="unknown rule"):
+        Expectations.from_yaml("expectations: [{rule: [1], column: a}]")
+    with pytest.raises(InvalidArgument, match="min must be a number"):
+        Expectations.from_yaml("expectations: [{rule: range, column: a, min: " + "9" * 400 + "}]")

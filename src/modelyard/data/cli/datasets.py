@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelyard.errors import InvalidArgument
+from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.terminal import out, print_json, print_table
 from modelyard.tracking.cli.common import Json, TrackingUri
 
@@ -171,15 +172,15 @@ def get(
 ) -> None:
     """Copy a version's files into a folder."""
     v = _client(tracking_uri).get(name, version)
-    source = v.path
+    source = v.path  # checks every manifest path before anything is copied
     dest.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         for entry in v.manifest:
-            target = dest / entry.path
+            target = dest / safe_relpath(entry.path)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / entry.path, target)
     else:
-        shutil.copyfile(source, dest / v.manifest[0].path)
+        shutil.copyfile(source, dest / Path(safe_relpath(v.manifest[0].path)).name)
     out.print(f"{v.uri}: {v.num_files} file(s) written to {dest}")
 
 
@@ -246,7 +247,7 @@ def validate(
     target: Any = Path(data)
     if not target.exists():
         name, _, number = data.partition("@")
-        if number and not number.isdigit():
+        if number and not (number.isascii() and number.isdigit()):
             raise InvalidArgument(f"{data!r}: the version after '@' must be a number", field="data")
         target = client.get(name, int(number) if number else None)
     report = client.validate(target, rules)

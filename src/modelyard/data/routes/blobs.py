@@ -50,6 +50,13 @@ async def upload(request: Request, sha256: str, size: int = Query(..., ge=0)) ->
     return json_response({"sha256": sha256, "size": size}, 201)
 
 
+@router.get("/{sha256}/size", summary="Size of a stored blob")
+async def size(request: Request, sha256: str) -> Response:
+    check_sha256(sha256)
+    found = await run_in_threadpool(data(request).blobs.size, sha256)
+    return json_response({"sha256": sha256, "size": found})
+
+
 @router.get("/{sha256}", summary="Download a blob (streamed)")
 async def download(request: Request, sha256: str) -> Response:
     check_sha256(sha256)
