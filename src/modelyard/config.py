@@ -49,6 +49,7 @@ class Settings:
     user: str = field(default_factory=default_user)
     spool_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "modelyard" / "spool")
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "modelyard" / "data")
+    validation_timeout: float = 600.0
     http_timeout: float = 30.0
     http_retry_seconds: float = 10.0
     writer_queue_size: int = 100_000
@@ -68,6 +69,7 @@ class Settings:
             user=env.get("MODELYARD_USER") or default_user(),
             spool_dir=Path(spool) if spool else Path.home() / ".cache" / "modelyard" / "spool",
             cache_dir=Path(cache) if cache else Path.home() / ".cache" / "modelyard" / "data",
+            validation_timeout=_env_float("MODELYARD_VALIDATION_TIMEOUT", 600.0),
             http_timeout=_env_float("MODELYARD_HTTP_TIMEOUT", 30.0),
             http_retry_seconds=_env_float("MODELYARD_HTTP_RETRY_SECONDS", 10.0),
             writer_queue_size=_env_int("MODELYARD_WRITER_QUEUE_SIZE", 100_000),

@@ -44,10 +44,17 @@ def _points(ops: list[Op]) -> list[int]:
 
 def test_order_is_kept_and_batches_are_merged() -> None:
     rec = Recorder()
-    writer = BatchWriter(rec)
+    store_busy = threading.Event()
+
+    def slow_store(ops: Sequence[Op]) -> None:
+        store_busy.wait(10)  # a store slower than the caller: what piles up is merged
+        rec(ops)
+
+    writer = BatchWriter(slow_store)
     writer.submit(CreateRun(RUN, "0", "r", "u", 1))
     for i in range(5000):
         writer.submit(_log(i))
+    store_busy.set()
     writer.flush()
     assert isinstance(rec.ops[0], CreateRun)
     assert _points(rec.ops) == list(range(5000))

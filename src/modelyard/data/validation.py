@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from modelyard.config import Settings
 from modelyard.data.expectations import ROW_RULES, Expectation, Expectations
 from modelyard.data.frames import TabularSource, to_table
 from modelyard.data.profiling import ColumnProfile, Profile, profile_batches
@@ -28,7 +28,6 @@ from modelyard.data.types import logical_type
 from modelyard.errors import InvalidArgument
 
 SAMPLE_ROWS = 5
-SQL_TIMEOUT_S = float(os.environ.get("MODELYARD_VALIDATION_TIMEOUT", "600"))
 
 
 @dataclass
@@ -127,6 +126,7 @@ class _Duck:
         import duckdb
 
         self.row = f"__modelyard_row_{uuid.uuid4().hex[:8]}"
+        self.timeout = Settings.from_env().validation_timeout
         self.con = duckdb.connect(config={"threads": 2})
         try:
             self._open(source)
@@ -214,13 +214,14 @@ class _Duck:
     def _cursor(self, sql: str, params: list[Any] | None = None) -> Any:
         import duckdb
 
-        timer = threading.Timer(SQL_TIMEOUT_S, self.con.interrupt)
+        timer = threading.Timer(self.timeout, self.con.interrupt)
         timer.start()
         try:
             return self.con.execute(sql, params)
         except duckdb.InterruptException as exc:
             raise InvalidArgument(
-                f"a rule ran longer than {SQL_TIMEOUT_S:.0f} s and was stopped",
+                f"a rule ran longer than {self.timeout:.0f} s and was stopped "
+                "(MODELYARD_VALIDATION_TIMEOUT)",
                 field="expectations",
             ) from exc
         except duckdb.Error as exc:

@@ -244,3 +244,12 @@ def test_suite_values_that_are_not_rules(frame: pd.DataFrame) -> None:
         Expectations.from_yaml("expectations: [{rule: [1], column: a}]")
     with pytest.raises(InvalidArgument, match="min must be a number"):
         Expectations.from_yaml("expectations: [{rule: range, column: a, min: " + "9" * 400 + "}]")
+
+
+def test_a_runaway_predicate_is_stopped(
+    frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELYARD_VALIDATION_TIMEOUT", "0.5")
+    forever = "(SELECT count(*) FROM range(1000000000000)) > 0"
+    with pytest.raises(InvalidArgument, match="ran longer than 0 s and was stopped"):
+        validate(frame, _suite({"rule": "sql", "predicate": forever}))
