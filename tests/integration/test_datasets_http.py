@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from tests.fixtures.http import error_of
 from tests.fixtures.stores import ServerThread
 
 from modelyard.data import DataClient
@@ -26,13 +27,6 @@ def server(server_factory: Callable[..., ServerThread]) -> ServerThread:
 def http(server: ServerThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
-
-
-def _error(resp: httpx.Response) -> dict[str, str]:
-    body = resp.json()
-    assert set(body) == {"error"}, body
-    assert "Traceback" not in resp.text
-    return body["error"]  # type: ignore[no-any-return]
 
 
 def _put_blob(http: httpx.Client, data: bytes, sha: str | None = None) -> httpx.Response:
@@ -61,7 +55,7 @@ def test_blob_upload_is_verified(http: httpx.Client) -> None:
     resp = http.post("/api/v1/datasets/blobs/missing", json={"digests": [sha]})
     assert resp.json() == {"missing": [sha]}
     wrong = _put_blob(http, data, sha="0" * 64)
-    assert wrong.status_code == 409 and _error(wrong)["field"] == "sha256"
+    assert wrong.status_code == 409 and error_of(wrong)["field"] == "sha256"
     assert http.post("/api/v1/datasets/blobs/missing", json={"digests": ["0" * 64]}).json() == {
         "missing": ["0" * 64]
     }
@@ -71,7 +65,7 @@ def test_blob_upload_is_verified(http: httpx.Client) -> None:
     }
     assert http.get(f"/api/v1/datasets/blobs/{sha}").content == data
     missing = http.get(f"/api/v1/datasets/blobs/{'1' * 64}")
-    assert missing.status_code == 404 and _error(missing)["code"] == "NOT_FOUND"
+    assert missing.status_code == 404 and error_of(missing)["code"] == "NOT_FOUND"
     bad = http.get("/api/v1/datasets/blobs/..%2F..%2Fetc%2Fpasswd")
     assert bad.status_code in (400, 404)
 
@@ -96,7 +90,7 @@ def test_versions_are_checked_before_anything_is_written(http: httpx.Client) -> 
     for body, field in cases:
         resp = http.post("/api/v1/datasets/versions", json=body)
         assert 400 <= resp.status_code < 500, (body, resp.text)
-        err = _error(resp)
+        err = error_of(resp)
         if field is not None:
             assert err["field"] == field, (field, err)
     assert http.get("/api/v1/datasets").json() == {"datasets": []}
@@ -108,7 +102,7 @@ def test_versions_are_checked_before_anything_is_written(http: httpx.Client) -> 
         "/api/v1/datasets/expectations",
         json={"name": "raw", "version": 1, "expectations": "expectations: [{rule: nope}]"},
     )
-    assert bad_suite.status_code == 400 and "unknown rule" in _error(bad_suite)["message"]
+    assert bad_suite.status_code == 400 and "unknown rule" in error_of(bad_suite)["message"]
     gone = http.get("/api/v1/datasets/version", params={"name": "raw", "version": 9})
     assert gone.status_code == 404
 
@@ -147,7 +141,7 @@ def test_server_checks_what_clients_claim(http: httpx.Client) -> None:
         resp = http.post("/api/v1/datasets/versions", json=body)
         assert 400 <= resp.status_code < 500, (body.get("name"), resp.text)
         if field is not None:
-            assert _error(resp)["field"] == field
+            assert error_of(resp)["field"] == field
     weird = http.put(
         "/api/v1/datasets/expectations",
         json={"name": "x", "version": 1, "expectations": "expectations: [{rule: {a: 1}}]"},

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from tests.fixtures.http import error_of
 from tests.fixtures.stores import ServerThread
 
 from modelyard.config import Settings
@@ -18,13 +19,6 @@ def http(server_factory: Callable[..., ServerThread]) -> Iterator[httpx.Client]:
     srv = server_factory()
     with httpx.Client(base_url=srv.url, timeout=30) as client:
         yield client
-
-
-def _error(resp: httpx.Response) -> dict[str, str]:
-    body = resp.json()
-    assert set(body) == {"error"}, body
-    assert "Traceback" not in resp.text
-    return body["error"]  # type: ignore[no-any-return]
 
 
 def _new_run(http: httpx.Client) -> str:
@@ -49,7 +43,7 @@ def test_cross_origin_text_plain_post_changes_nothing(http: httpx.Client) -> Non
         "/api/v1/experiments", content=b'{"name": "csrf"}', headers={"Content-Type": "text/plain"}
     )
     assert resp.status_code == 415
-    assert _error(resp)["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert error_of(resp)["code"] == "UNSUPPORTED_MEDIA_TYPE"
     form = http.post("/api/v1/experiments", data={"name": "csrf"})
     assert form.status_code == 415
     names = [e["name"] for e in http.get("/api/v1/experiments").json()["experiments"]]
@@ -68,7 +62,7 @@ def test_cross_origin_text_plain_post_changes_nothing(http: httpx.Client) -> Non
 def test_malformed_bodies(http: httpx.Client, body: bytes, message: str) -> None:
     resp = http.post("/api/v1/runs/ops", content=body, headers={"Content-Type": "application/json"})
     assert resp.status_code == 400
-    assert message in _error(resp)["message"]
+    assert message in error_of(resp)["message"]
 
 
 def test_bad_ops_name_the_field_and_write_nothing(http: httpx.Client) -> None:
@@ -83,7 +77,7 @@ def test_bad_ops_name_the_field_and_write_nothing(http: httpx.Client) -> None:
         },
     )
     assert resp.status_code == 400
-    err = _error(resp)
+    err = error_of(resp)
     assert err["field"] == "ops[1].metrics[0]" and "must be a number" in err["message"]
     assert http.get(f"/api/v1/runs/{rid}").json()["data"]["metrics"] == {}
 
@@ -91,14 +85,14 @@ def test_bad_ops_name_the_field_and_write_nothing(http: httpx.Client) -> None:
 def test_pydantic_validation_errors_use_the_envelope(http: httpx.Client) -> None:
     resp = http.post("/api/v1/experiments", json={"nome": "typo"})
     assert resp.status_code == 400
-    err = _error(resp)
+    err = error_of(resp)
     assert err["code"] == "INVALID_ARGUMENT" and "name" in err["message"]
 
 
 def test_unknown_things(http: httpx.Client) -> None:
-    assert _error(http.get("/api/v1/nothing"))["code"] == "NOT_FOUND"
+    assert error_of(http.get("/api/v1/nothing"))["code"] == "NOT_FOUND"
     resp = http.get("/api/v1/runs/" + "c" * 32)
-    assert resp.status_code == 404 and "does not exist" in _error(resp)["message"]
+    assert resp.status_code == 404 and "does not exist" in error_of(resp)["message"]
     resp = http.get("/api/v1/experiments/12345")
     assert resp.status_code == 404
 
@@ -116,7 +110,7 @@ def test_oversize_bodies_are_refused(tmp_path) -> None:  # type: ignore[no-untyp
     ):
         big = {"ops": [{"op": "log", "run_id": "a" * 32, "tags": {"t": "x" * 2000}}]}
         resp = http.post("/api/v1/runs/ops", json=big)
-        assert resp.status_code == 413 and _error(resp)["code"] == "PAYLOAD_TOO_LARGE"
+        assert resp.status_code == 413 and error_of(resp)["code"] == "PAYLOAD_TOO_LARGE"
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: counted while streaming
             yield b'{"ops": ['
@@ -151,7 +145,7 @@ def test_artifact_path_traversal_over_http(http: httpx.Client, bad: str) -> None
         content=b"data",
         headers={"Content-Type": "application/octet-stream"},
     )
-    assert up.status_code == 400 and _error(up)["field"] == "path"
+    assert up.status_code == 400 and error_of(up)["field"] == "path"
     down = http.get(f"/api/v1/runs/{rid}/artifacts/content", params={"path": bad})
     assert down.status_code == 400
 

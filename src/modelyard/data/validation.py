@@ -265,12 +265,7 @@ def _violation(e: Expectation, kind: str) -> str:
     q = _quote(e.column)
     present = _present(e.column, kind)
     if e.rule == "range":
-        checks = []
-        if p.get("min") is not None:
-            checks.append(f"{q} < {_literal(p['min'])}")
-        if p.get("max") is not None:
-            checks.append(f"{q} > {_literal(p['max'])}")
-        return f"{present} AND ({' OR '.join(checks)})"
+        return f"{present} AND {_outside(q, p)}"
     if e.rule == "allowed_values":
         values = ", ".join(_literal(v) for v in p["values"])
         cast = f"CAST({q} AS VARCHAR)" if kind == "string" else q
@@ -278,14 +273,18 @@ def _violation(e: Expectation, kind: str) -> str:
     if e.rule == "regex":
         return f"{present} AND NOT regexp_matches(CAST({q} AS VARCHAR), {_literal(p['pattern'])})"
     if e.rule == "string_length":
-        length = f"length(CAST({q} AS VARCHAR))"
-        checks = []
-        if p.get("min") is not None:
-            checks.append(f"{length} < {_literal(p['min'])}")
-        if p.get("max") is not None:
-            checks.append(f"{length} > {_literal(p['max'])}")
-        return f"{present} AND ({' OR '.join(checks)})"
+        return f"{present} AND {_outside(f'length(CAST({q} AS VARCHAR))', p)}"
     raise AssertionError(e.rule)
+
+
+def _outside(value: str, p: dict[str, Any]) -> str:
+    """SQL true when ``value`` is below ``p['min']`` or above ``p['max']`` (either optional)."""
+    checks = []
+    if p.get("min") is not None:
+        checks.append(f"{value} < {_literal(p['min'])}")
+    if p.get("max") is not None:
+        checks.append(f"{value} > {_literal(p['max'])}")
+    return f"({' OR '.join(checks)})"
 
 
 def _from_profile(e: Expectation, col: ColumnProfile) -> int | None:

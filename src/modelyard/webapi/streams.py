@@ -8,6 +8,14 @@ from anyio.from_thread import run as from_thread_run
 
 _PIECE = 1 << 20
 
+# OpenAPI for a route whose body is a raw byte stream
+OCTET_STREAM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
 
 def pull_stream(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     """A blocking iterator, for a worker thread, over an async request stream, handing over

@@ -12,17 +12,11 @@ from modelyard.data.manifest import check_sha256
 from modelyard.data.routes.deps import data
 from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.streams import pull_stream
+from modelyard.webapi.streams import OCTET_STREAM_BODY, pull_stream
 
 router = APIRouter(prefix="/api/v1/datasets/blobs", tags=["datasets"])
 
 UPLOAD_PATH = r"/api/v1/datasets/blobs/[0-9a-f]{64}"
-_UPLOAD_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
 
 
 @router.post("/missing", summary="Which of these sha256 digests are not stored yet")
@@ -40,7 +34,7 @@ async def missing(request: Request) -> Response:
 @router.put(
     "/{sha256}",
     summary="Upload a blob (refused unless it hashes to sha256)",
-    openapi_extra=_UPLOAD_SCHEMA,
+    openapi_extra=OCTET_STREAM_BODY,
 )
 async def upload(request: Request, sha256: str, size: int = Query(..., ge=0)) -> Response:
     check_sha256(sha256)

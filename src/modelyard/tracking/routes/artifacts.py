@@ -15,24 +15,17 @@ from starlette.responses import Response, StreamingResponse
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking.routes.deps import backend
 from modelyard.webapi.json import json_response
-from modelyard.webapi.streams import pull_stream
+from modelyard.webapi.streams import OCTET_STREAM_BODY, pull_stream
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 
 UPLOAD_PATH = r"/api/v1/runs/[^/]+/artifacts"
 
-_UPLOAD_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
-
 
 _SMALL_BODY = 1 << 20
 
 
-@router.put("", summary="Upload one artifact file (streamed)", openapi_extra=_UPLOAD_SCHEMA)
+@router.put("", summary="Upload one artifact file (streamed)", openapi_extra=OCTET_STREAM_BODY)
 async def upload(
     run_id: str,
     request: Request,
