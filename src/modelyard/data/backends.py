@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from modelyard.data.blob_store import ArtifactBlobStore
 from modelyard.data.rest_store import RestBlobStore, RestDatasetStore
-from modelyard.data.sql_store import ArtifactBlobStore, SqlDatasetStore
+from modelyard.data.sql_store import SqlDatasetStore
 from modelyard.data.store import BlobStore, DatasetStore
 from modelyard.store.artifacts.factory import open_repository
 from modelyard.tracking.backends import Backend

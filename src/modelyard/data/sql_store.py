@@ -8,16 +8,14 @@ same snapshot at once get one version: the loser finds the winner's row by diges
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from modelyard.data.drafts import check_draft
 from modelyard.data.entities import (
     DatasetInfo,
     DatasetVersion,
@@ -27,7 +25,6 @@ from modelyard.data.entities import (
     NewVersion,
 )
 from modelyard.data.manifest import (
-    blob_path,
     check_dataset_name,
     check_manifest,
     check_sha256,
@@ -36,12 +33,10 @@ from modelyard.data.manifest import (
 from modelyard.data.store import BlobStore, DatasetStore
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from modelyard.store.artifacts.base import ArtifactRepository
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
 from modelyard.tracking.ids import now_ms
 from modelyard.tracking.store import TrackingStore
-from modelyard.tracking.validation import check_tags
 
 RELATIONS = ("input", "output")
 NODE_DATASET = "dataset_version"
@@ -487,82 +482,3 @@ class SqlDatasetStore(DatasetStore):
 
     def close(self) -> None:
         self.db.dispose()
-
-
-def verified(chunks: Iterable[bytes], sha256: str, size: int) -> Iterator[bytes]:
-    """Pass ``chunks`` through, raising at the end if they do not hash to ``sha256``: the
-    writer consuming them then aborts, so a wrong blob never becomes visible."""
-    digest = hashlib.sha256()
-    total = 0
-    for chunk in chunks:
-        digest.update(chunk)
-        total += len(chunk)
-        if total > size:
-            break
-        yield chunk
-    if total != size or digest.hexdigest() != sha256:
-        raise Conflict(
-            f"the bytes received do not match sha256 {sha256[:12]}… and size {size}: "
-            "the file changed while it was being stored (or the upload was altered)",
-            field="sha256",
-        )
-
-
-MAX_INT = 2**63 - 1
-
-
-def check_draft(draft: NewVersion) -> None:
-    """What a remote client sends is checked like what the SDK builds: sizes, tags, profile."""
-    from modelyard.data.profiling import Profile
-    from modelyard.data.schema import Schema
-
-    if draft.num_rows is not None and not 0 <= draft.num_rows <= MAX_INT:
-        raise InvalidArgument("num_rows must be between 0 and 2**63-1", field="num_rows")
-    if any(e.size > MAX_INT for e in draft.manifest):
-        raise InvalidArgument("a file size must be below 2**63", field="manifest.size")
-    check_tags(draft.tags)
-    if draft.created_by is not None and len(draft.created_by) > 256:
-        raise InvalidArgument("created_by is longer than 256 characters", field="created_by")
-    if draft.format == "files" and (draft.profile or draft.schema):
-        raise InvalidArgument("a files dataset has no profile or schema", field="profile")
-    for field, parse in (("profile", Profile.from_dict), ("schema", Schema.from_dict)):
-        value = getattr(draft, field)
-        if value is None:
-            continue
-        try:
-            parse(value)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidArgument(f"{field} is not a valid {field}: {exc!r}", field=field) from exc
-
-
-class ArtifactBlobStore(BlobStore):
-    """Blobs under ``<artifact root>/datasets/blobs/ab/<sha256>``, written atomically."""
-
-    def __init__(self, repo: ArtifactRepository) -> None:
-        self.repo = repo
-
-    def missing(self, digests: Iterable[str]) -> list[str]:
-        wanted = [check_sha256(d) for d in dict.fromkeys(digests)]
-        return [d for d in wanted if not self.repo.exists(blob_path(d))]
-
-    def put(self, sha256: str, chunks: Iterable[bytes], size: int) -> None:
-        check_sha256(sha256)
-        path = blob_path(sha256)
-        if self.repo.exists(path):
-            for _ in chunks:  # drain, so a streaming sender is not cut off
-                pass
-            return
-        self.repo.write_stream(path, verified(chunks, sha256, size))
-
-    def size(self, sha256: str) -> int:
-        return self.repo.size(blob_path(check_sha256(sha256)))
-
-    def read(self, sha256: str) -> Iterator[bytes]:
-        check_sha256(sha256)
-        path = blob_path(sha256)
-        if not self.repo.exists(path):
-            raise NotFound(f"dataset blob {sha256} is not stored", field="sha256")
-        return self.repo.read_stream(path)
-
-    def local_path(self, sha256: str) -> Path | None:
-        return self.repo.local_file(blob_path(check_sha256(sha256)))

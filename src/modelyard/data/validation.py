@@ -9,18 +9,14 @@ with file access locked to the data file, so a custom SQL predicate cannot reach
 
 from __future__ import annotations
 
-import json
 import math
-import threading
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from modelyard.config import Settings
+from modelyard.data.duck import DataSql, literal, quote
 from modelyard.data.expectations import ROW_RULES, Expectation, Expectations
 from modelyard.data.frames import TabularSource, to_table
 from modelyard.data.profiling import ColumnProfile, Profile, profile_batches
@@ -105,154 +101,14 @@ def tabular_source(data: Any) -> TabularSource:
     return TabularSource(table=to_table(data))
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"'{value}'::DOUBLE"
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-class _Duck:
-    """A DuckDB connection that can read exactly one table: the data under validation."""
-
-    def __init__(self, source: TabularSource) -> None:
-        import duckdb
-
-        self.row = f"__modelyard_row_{uuid.uuid4().hex[:8]}"
-        self.timeout = Settings.from_env().validation_timeout
-        self.con = duckdb.connect(config={"threads": 2})
-        try:
-            self._open(source)
-        except duckdb.Error as exc:
-            self.con.close()
-            raise InvalidArgument(f"cannot read the data: {exc}", field="data") from exc
-
-    def _open(self, source: TabularSource) -> None:
-        if source.path is not None:
-            path = str(source.path.resolve())
-            self.con.execute("SET allowed_paths = ?", [[path]])
-            self._lock()
-            escaped = path.replace("'", "''")
-            if "file_row_number" in source.schema.names:  # the file's own column wins
-                select = f"SELECT *, NULL::BIGINT AS {self.row} FROM read_parquet('{escaped}')"
-            else:
-                select = (
-                    f"SELECT * EXCLUDE (file_row_number), file_row_number AS {self.row} "
-                    f"FROM read_parquet('{escaped}', file_row_number=true)"
-                )
-            self.con.execute(f"CREATE TEMP VIEW data AS {select}")
-        else:
-            assert source.table is not None
-            table = source.table
-            for i, fld in enumerate(table.schema):
-                if pa.types.is_float16(fld.type):  # DuckDB reads no half floats
-                    table = table.set_column(i, fld.name, table.column(i).cast(pa.float32()))
-            rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
-            self.con.register("data_arrow", table.append_column(self.row, rows))
-            self._lock()
-            self.con.execute("CREATE TEMP VIEW data AS SELECT * FROM data_arrow")
-
-    def check_predicate(self, predicate: str) -> None:
-        """A custom predicate must be one boolean expression over the data, nothing more."""
-        wrapped = f"SELECT ({predicate}) FROM data"
-        tree = json.loads(self.scalar_params("SELECT json_serialize_sql(?)", [wrapped]))
-        statements = tree.get("statements") or []
-        node = statements[0].get("node", {}) if len(statements) == 1 else {}
-        source = node.get("from_table", {})
-        if (
-            tree.get("error")
-            or len(node.get("select_list", [])) != 1
-            or source.get("type") != "BASE_TABLE"
-            or source.get("table_name") != "data"
-        ):
-            detail = tree.get("error_message") or "more than one expression"
-            raise InvalidArgument(
-                f"sql predicate {predicate!r} is not one SQL expression: {detail}",
-                field="predicate",
-            )
-
-    def scalar_params(self, sql: str, params: list[Any]) -> Any:
-        row = self._cursor(sql, params).fetchone()
-        return row[0] if row else None
-
-    def _lock(self) -> None:
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
-
-    def counts(self, predicates: list[str]) -> list[int]:
-        """Rows matching each predicate, in one scan (the predicates are ours, not users')."""
-        if not predicates:
-            return []
-        parts = ", ".join(f"count(*) FILTER (WHERE {p})" for p in predicates)
-        row = self._query(f"SELECT {parts} FROM data")[0]
-        return [int(v) for v in row]
-
-    def count(self, predicate: str) -> int:
-        return int(self._query(f"SELECT count(*) FILTER (WHERE {predicate}) FROM data")[0][0])
-
-    def scalar(self, sql: str) -> Any:
-        return self._query(sql)[0][0]
-
-    def sample(self, predicate: str, limit: int) -> list[dict[str, Any]]:
-        sql = f"SELECT * FROM data WHERE {predicate} ORDER BY {self.row} LIMIT {limit}"
-        cursor = self._cursor(sql)
-        names = [d[0] for d in cursor.description]
-        rows = []
-        for values in cursor.fetchall():
-            row = {n: _jsonable(v) for n, v in zip(names, values, strict=True) if n != self.row}
-            row["row"] = values[names.index(self.row)]
-            rows.append(row)
-        return rows
-
-    def _cursor(self, sql: str, params: list[Any] | None = None) -> Any:
-        import duckdb
-
-        timer = threading.Timer(self.timeout, self.con.interrupt)
-        timer.start()
-        try:
-            return self.con.execute(sql, params)
-        except duckdb.InterruptException as exc:
-            raise InvalidArgument(
-                f"a rule ran longer than {self.timeout:.0f} s and was stopped "
-                "(MODELYARD_VALIDATION_TIMEOUT)",
-                field="expectations",
-            ) from exc
-        except duckdb.Error as exc:
-            raise InvalidArgument(f"cannot evaluate a rule: {exc}", field="expectations") from exc
-        finally:
-            timer.cancel()
-
-    def _query(self, sql: str) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._cursor(sql).fetchall()
-        return rows
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
 # --- rules --------------------------------------------------------------------------------
 def _missing_predicate(col: str, kind: str) -> str:
-    q = _quote(col)
+    q = quote(col)
     return f"({q} IS NULL OR isnan({q}))" if kind == "float" else f"{q} IS NULL"
 
 
 def _present(col: str, kind: str) -> str:
-    q = _quote(col)
+    q = quote(col)
     return f"({q} IS NOT NULL AND NOT isnan({q}))" if kind == "float" else f"{q} IS NOT NULL"
 
 
@@ -262,16 +118,16 @@ def _violation(e: Expectation, kind: str) -> str:
     if e.rule == "sql":
         return f"NOT coalesce(({p['predicate']}), false)"
     assert e.column is not None
-    q = _quote(e.column)
+    q = quote(e.column)
     present = _present(e.column, kind)
     if e.rule == "range":
         return f"{present} AND {_outside(q, p)}"
     if e.rule == "allowed_values":
-        values = ", ".join(_literal(v) for v in p["values"])
+        values = ", ".join(literal(v) for v in p["values"])
         cast = f"CAST({q} AS VARCHAR)" if kind == "string" else q
         return f"{present} AND {cast} NOT IN ({values})"
     if e.rule == "regex":
-        return f"{present} AND NOT regexp_matches(CAST({q} AS VARCHAR), {_literal(p['pattern'])})"
+        return f"{present} AND NOT regexp_matches(CAST({q} AS VARCHAR), {literal(p['pattern'])})"
     if e.rule == "string_length":
         return f"{present} AND {_outside(f'length(CAST({q} AS VARCHAR))', p)}"
     raise AssertionError(e.rule)
@@ -281,9 +137,9 @@ def _outside(value: str, p: dict[str, Any]) -> str:
     """SQL true when ``value`` is below ``p['min']`` or above ``p['max']`` (either optional)."""
     checks = []
     if p.get("min") is not None:
-        checks.append(f"{value} < {_literal(p['min'])}")
+        checks.append(f"{value} < {literal(p['min'])}")
     if p.get("max") is not None:
-        checks.append(f"{value} > {_literal(p['max'])}")
+        checks.append(f"{value} > {literal(p['max'])}")
     return f"({' OR '.join(checks)})"
 
 
@@ -374,7 +230,7 @@ def validate(
     pending: list[tuple[int, Expectation, str]] = []  # (slot, rule, violation predicate)
     for e in suite.rules:
         results.append(_decide(e, kinds, profile, source.num_rows, pending, len(results)))
-    duck = _Duck(source) if pending or any(r is not None and not r.ok for r in results) else None
+    duck = DataSql(source) if pending or any(r is not None and not r.ok for r in results) else None
     try:
         if duck is not None:
             _run_scans(duck, suite, results, pending, kinds, profile, source.num_rows)
@@ -466,7 +322,7 @@ def _row_result(e: Expectation, failing: int, checked: int) -> RuleResult:
 
 
 def _run_scans(
-    duck: _Duck,
+    duck: DataSql,
     suite: Expectations,
     results: list[RuleResult | None],
     pending: list[tuple[int, Expectation, str]],
@@ -488,7 +344,7 @@ def _run_scans(
         if e.rule != "unique":
             continue
         assert e.column is not None
-        q = _quote(e.column)
+        q = quote(e.column)
         present = _present(e.column, kinds[e.column])
         distinct = int(duck.scalar(f"SELECT count(DISTINCT {q}) FROM data WHERE {present}"))
         checked = profile.columns[e.column].present  # type: ignore[union-attr]
@@ -499,7 +355,7 @@ def _run_scans(
 
 
 def _add_samples(
-    duck: _Duck,
+    duck: DataSql,
     suite: Expectations,
     results: list[RuleResult | None],
     kinds: dict[str, str],
@@ -517,7 +373,7 @@ def _add_samples(
             predicate = _missing_predicate(e.column, kinds[e.column])
         elif e.rule == "unique":
             assert e.column is not None
-            q = _quote(e.column)
+            q = quote(e.column)
             predicate = f"{q} IN (SELECT {q} FROM data GROUP BY {q} HAVING count(*) > 1)"
         elif e.rule in ROW_RULES:
             predicate = _violation(e, kinds.get(e.column or "", ""))
