@@ -1,8 +1,8 @@
 """modelyard: the whole production life of a model in one package.
 
 This module only re-exports the public API; nothing here runs at import. ``modelyard.data``
-(Arrow, pandas, DuckDB underneath) loads on first use of ``yard.data``, so tracking alone
-stays light to import.
+and ``modelyard.models`` (Arrow, pandas, DuckDB, ML frameworks underneath) load on first use
+of ``yard.data`` / ``yard.models``, so tracking alone stays light to import.
 """
 
 from typing import Any
@@ -91,8 +91,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "data":
+    if name in ("data", "models"):
         import importlib
 
-        return importlib.import_module("modelyard.data")
+        return importlib.import_module(f"modelyard.{name}")
     raise AttributeError(f"module 'modelyard' has no attribute {name!r}")

@@ -1,0 +1,51 @@
+"""modelyard.models: packaging models safely (flavors, signatures, verified model directories).
+
+Only re-exports the public API, loaded on first use (PEP 562) like ``modelyard.data``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "LoadedModel": "api",
+    "ModelInfo": "api",
+    "load": "api",
+    "log_model": "api",
+    "save_model": "api",
+    "ModelSpec": "directory",
+    "TamperedModel": "directory",
+    "PythonModel": "flavors.pyfunc",
+    "Signature": "signature",
+    "infer_signature": "signature",
+}
+
+__all__ = [
+    "LoadedModel",
+    "ModelInfo",
+    "ModelSpec",
+    "PythonModel",
+    "Signature",
+    "TamperedModel",
+    "infer_signature",
+    "load",
+    "log_model",
+    "save_model",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelyard.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"modelyard.models.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from modelyard.models.api import LoadedModel, ModelInfo, load, log_model, save_model
+    from modelyard.models.directory import ModelSpec, TamperedModel
+    from modelyard.models.flavors.pyfunc import PythonModel
+    from modelyard.models.signature import Signature, infer_signature

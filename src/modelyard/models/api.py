@@ -1,0 +1,199 @@
+"""Saving, logging and loading models: the flavor's files plus a verified ``model.yaml``.
+
+``save_model`` writes a model directory; ``log_model`` writes one into a run's artifacts
+(``runs:/<run id>/<name>``); ``load`` accepts a local directory or a ``runs:/`` URI, verifies
+every file's sha256 before anything is deserialised, and returns a ``LoadedModel`` whose
+``predict`` enforces the signature.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+from modelyard.models.directory import ModelSpec, read_spec, write_spec
+from modelyard.models.flavors.base import Flavor, Predict, detect_flavor, get_flavor
+from modelyard.models.signature import Signature, enforce, infer_signature
+
+EXAMPLE_FILE = "input_example.json"
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    path: Path
+    _predict: Predict
+
+    @property
+    def flavor(self) -> str:
+        return self.spec.flavor
+
+    @property
+    def signature(self) -> Signature | None:
+        return self.spec.signature
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.spec.metadata
+
+    def predict(self, data: Any) -> Any:
+        """Predict on a DataFrame, a numpy array or a list of dicts, checked first."""
+        return self._predict(enforce(self.spec.signature, data))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    uri: str
+    flavor: str
+    signature: Signature | None
+    run_id: str | None = None
+
+
+def _version_of(dist: str) -> str | None:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _write_example(root: Path, example: Any) -> str:
+    import pandas as pd
+
+    frame = example if isinstance(example, pd.DataFrame) else None
+    if frame is None and isinstance(example, list):
+        frame = pd.DataFrame(example)
+    if frame is not None:
+        (root / EXAMPLE_FILE).write_text(frame.to_json(orient="split", date_format="iso"))
+    else:
+        import json
+
+        import numpy as np
+
+        arr = np.asarray(example)
+        (root / EXAMPLE_FILE).write_text(
+            json.dumps({"data": arr.tolist(), "dtype": str(arr.dtype)})
+        )
+    return EXAMPLE_FILE
+
+
+def save_model(
+    model: Any,
+    path: str | Path,
+    *,
+    input_example: Any = None,
+    signature: Signature | None = None,
+    flavor: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    requirements: list[str] | None = None,
+) -> ModelSpec:
+    """Write ``model`` as a model directory at ``path`` (which must not exist or be empty)."""
+    root = Path(path)
+    if root.exists() and any(root.iterdir()):
+        raise InvalidArgument(f"{str(root)!r} exists and is not empty", field="path")
+    chosen: Flavor = get_flavor(flavor) if flavor else detect_flavor(model)
+    if signature is None and input_example is not None:
+        output = None
+        try:
+            output = model.predict(enforce(infer_signature(input_example), input_example))
+        except Exception:  # noqa: BLE001 - the output spec is optional; the save is not
+            output = None
+        signature = infer_signature(input_example, output)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=_parent(root)))
+    try:
+        options = chosen.save(model, staging)
+        example = _write_example(staging, input_example) if input_example is not None else None
+        versions = {"modelyard": _version_of("modelyard") or "dev"}
+        if chosen.framework:
+            versions[chosen.framework] = _version_of(chosen.framework) or "unknown"
+        pinned = requirements or [f"{k}=={v}" for k, v in versions.items() if k != "modelyard"]
+        spec = ModelSpec(
+            flavor=chosen.name,
+            flavor_options=options,
+            signature=signature,
+            files={},
+            input_example=example,
+            requirements=pinned,
+            versions=versions,
+            metadata=dict(metadata or {}),
+            created_time=int(time.time() * 1000),
+        )
+        write_spec(staging, spec)
+        if root.exists():
+            root.rmdir()
+        staging.rename(root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return spec
+
+
+def _parent(root: Path) -> Path:
+    parent = root.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def load_dir(path: str | Path, *, trusted: bool = False) -> LoadedModel:
+    root = Path(path)
+    spec = read_spec(root, verify=True)
+    predict = get_flavor(spec.flavor).load(root, spec.flavor_options, trusted=trusted)
+    return LoadedModel(spec, root, predict)
+
+
+def load(uri: str | Path, *, trusted: bool = False, tracking_uri: str | None = None) -> LoadedModel:
+    """Load a model from a directory or ``runs:/<run id>/<path>``; refuses tampered files and
+    (without ``trusted=True``) anything that would run code on load."""
+    text = str(uri)
+    if text.startswith("runs:/"):
+        run_id, _, rel = text[len("runs:/") :].partition("/")
+        if not run_id or not rel:
+            raise InvalidArgument(f"{text!r} must look like runs:/<run id>/<path>", field="uri")
+        from modelyard.tracking.client import Client
+
+        target = Path(tempfile.mkdtemp(prefix="modelyard-model-"))
+        local = Client(tracking_uri).download_artifacts(run_id, rel, target)
+        return load_dir(local, trusted=trusted)
+    if "://" in text and not text.startswith("file://"):
+        raise InvalidArgument(
+            f"unsupported model URI {text!r}: use a folder or runs:/<run id>/<path>", field="uri"
+        )
+    return load_dir(text.removeprefix("file://"), trusted=trusted)
+
+
+def log_model(
+    model: Any,
+    name: str = "model",
+    *,
+    input_example: Any = None,
+    signature: Signature | None = None,
+    flavor: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> ModelInfo:
+    """Save ``model`` into the active run's (or ``run_id``'s) artifacts under ``name``."""
+    from modelyard.tracking import fluent
+
+    if run_id is None:
+        active = fluent.active_run()
+        if active is None:
+            raise InvalidArgument("log_model needs an active run or run_id", field="run_id")
+        run_id = active.info.run_id
+    with tempfile.TemporaryDirectory(prefix="modelyard-model-") as tmp:
+        local = Path(tmp) / Path(name).name
+        spec = save_model(
+            model,
+            local,
+            input_example=input_example,
+            signature=signature,
+            flavor=flavor,
+            metadata=metadata,
+        )
+        fluent.flush()
+        fluent._client().log_artifacts(run_id, local, name)
+    return ModelInfo(f"runs:/{run_id}/{name}", spec.flavor, spec.signature, run_id)

@@ -1,0 +1,82 @@
+"""What a flavor is: a small descriptor that detects, saves and loads one kind of model.
+
+Flavors are found by name in ``FLAVORS`` (built in) and through the ``modelyard.flavors``
+entry-point group (third parties); the implementation module is imported only when used, so
+naming a flavor costs nothing until a model of that kind is saved or loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+
+Predict = Callable[[Any], Any]
+
+
+class Flavor(ABC):
+    name: str = ""
+    framework: str = ""  # the distribution whose version is recorded, e.g. "scikit-learn"
+
+    @abstractmethod
+    def detect(self, model: Any) -> bool:
+        """Whether ``model`` is an object this flavor saves."""
+
+    @abstractmethod
+    def save(self, model: Any, root: Path) -> dict[str, Any]:
+        """Write the model's files under ``root``; return the options ``load`` needs."""
+
+    @abstractmethod
+    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+        """A predict function over the saved files (files already verified)."""
+
+
+# name -> "module:Class", imported on first use
+BUILTIN = {
+    "sklearn": "modelyard.models.flavors.sklearn:SklearnFlavor",
+    "python_function": "modelyard.models.flavors.pyfunc:PythonFunctionFlavor",
+}
+_loaded: dict[str, Flavor] = {}
+
+
+def _import(target: str) -> Flavor:
+    module, _, attr = target.partition(":")
+    flavor: Flavor = getattr(importlib.import_module(module), attr)()
+    return flavor
+
+
+def _plugins() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group="modelyard.flavors")}
+
+
+def get_flavor(name: str) -> Flavor:
+    if name not in _loaded:
+        target = BUILTIN.get(name) or _plugins().get(name)
+        if target is None:
+            known = sorted({*BUILTIN, *_plugins()})
+            raise InvalidArgument(
+                f"unknown model flavor {name!r}; known: {', '.join(known)}", field="flavor"
+            )
+        _loaded[name] = _import(target)
+    return _loaded[name]
+
+
+def detect_flavor(model: Any) -> Flavor:
+    """The first flavor that recognises ``model`` (built-ins, then plugins)."""
+    for name in [*BUILTIN, *_plugins()]:
+        try:
+            flavor = get_flavor(name)
+        except ImportError:
+            continue  # the framework of that flavor is not installed
+        if flavor.detect(model):
+            return flavor
+    raise InvalidArgument(
+        f"no flavor knows how to save a {type(model).__module__}.{type(model).__name__}; "
+        "wrap it in a modelyard.models.PythonModel or pass flavor=...",
+        field="model",
+    )
