@@ -29,6 +29,7 @@ class LoadedModel:
     spec: ModelSpec
     path: Path
     _predict: Predict
+    _session: Any = None
 
     @property
     def flavor(self) -> str:
@@ -45,6 +46,30 @@ class LoadedModel:
     def predict(self, data: Any) -> Any:
         """Predict on a DataFrame, a numpy array or a list of dicts, checked first."""
         return self._predict(enforce(self.spec.signature, data))
+
+    @property
+    def onnx(self) -> dict[str, Any]:
+        """The ONNX copy's record: status, max_abs_diff on the input example, or the reason."""
+        return self.spec.onnx
+
+    def predict_onnx(self, data: Any) -> Any:
+        """Predict with the ONNX copy (what serving runs): the first output, e.g. labels."""
+        if self.spec.onnx.get("status") != "ok":
+            raise InvalidArgument(
+                f"this model has no ONNX copy: {self.spec.onnx.get('reason', 'not exported')}",
+                field="onnx",
+            )
+        import numpy as np
+        import onnxruntime as ort
+
+        if self._session is None:
+            path = self.path / str(self.spec.onnx["file"])
+            self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        checked = enforce(self.spec.signature, data)
+        if self.spec.signature is not None and self.spec.signature.kind == "columns":
+            checked = checked[self.spec.signature.columns]
+        matrix = np.asarray(checked, dtype=np.float32)
+        return self._session.run(None, {str(self.spec.onnx["input"]): matrix})[0]
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,7 @@ def save_model(
     flavor: str | None = None,
     metadata: dict[str, Any] | None = None,
     requirements: list[str] | None = None,
+    onnx: bool = True,
 ) -> ModelSpec:
     """Write ``model`` as a model directory at ``path`` (which must not exist or be empty)."""
     root = Path(path)
@@ -107,6 +133,11 @@ def save_model(
     staging = Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=_parent(root)))
     try:
         options = chosen.save(model, staging)
+        exported = (
+            chosen.export_onnx(model, signature, input_example, staging)
+            if onnx
+            else {"status": "skipped", "reason": "onnx=False"}
+        )
         example = _write_example(staging, input_example) if input_example is not None else None
         versions = {"modelyard": _version_of("modelyard") or "dev"}
         if chosen.framework:
@@ -122,6 +153,7 @@ def save_model(
             versions=versions,
             metadata=dict(metadata or {}),
             created_time=int(time.time() * 1000),
+            onnx=exported,
         )
         write_spec(staging, spec)
         if root.exists():

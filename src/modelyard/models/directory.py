@@ -39,6 +39,7 @@ class ModelSpec:
     versions: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     created_time: int = 0
+    onnx: dict[str, Any] = field(default_factory=dict)  # status, file, max_abs_diff, reason
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class ModelSpec:
             "versions": self.versions,
             "metadata": self.metadata,
             "created_time": self.created_time,
+            "onnx": self.onnx,
             "files": dict(sorted(self.files.items())),
         }
 
@@ -82,6 +84,7 @@ class ModelSpec:
             versions={str(k): str(v) for k, v in (data.get("versions") or {}).items()},
             metadata=dict(data.get("metadata") or {}),
             created_time=int(data.get("created_time") or 0),
+            onnx=dict(data.get("onnx") or {}),
         )
 
 

@@ -139,3 +139,41 @@ def test_bad_input_to_save_and_load(tmp_path: Path) -> None:
         load(tmp_path)
     with pytest.raises(InvalidArgument, match="unsupported model URI"):
         load("ftp://host/model")
+
+
+def test_onnx_copy_is_made_checked_and_used(tmp_path: Path, data: tuple) -> None:
+    frame, y = data
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(frame, y)
+    spec = save_model(model, tmp_path / "rf", input_example=frame.head(20))
+    assert spec.onnx["status"] == "ok" and spec.onnx["max_abs_diff"] <= 1e-4
+    assert "model.onnx" in spec.files  # hashed and verified like every other file
+    loaded = load(tmp_path / "rf")
+    np.testing.assert_array_equal(loaded.predict_onnx(frame), model.predict(frame))
+    with pytest.raises(InvalidArgument, match="missing column"):
+        loaded.predict_onnx(frame.drop(columns="age"))
+    text = frame.assign(kind="a")
+    skipped = save_model(
+        make_pipeline_for_text(), tmp_path / "text", input_example=text.head(3)
+    ).onnx
+    assert skipped["status"] == "skipped" and "not all numeric" in skipped["reason"]
+    no_example = save_model(model, tmp_path / "bare").onnx
+    assert no_example["status"] == "skipped"
+    with pytest.raises(InvalidArgument, match="no ONNX copy"):
+        load(tmp_path / "bare").predict_onnx(frame)
+
+
+def make_pipeline_for_text() -> object:
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame(
+        {
+            "age": [1, 2, 3],
+            "income": [1.0, 2.0, 3.0],
+            "score": [0.1, 0.2, 0.3],
+            "kind": ["a", "b", "a"],
+        }
+    )
+    encode = make_column_transformer((OneHotEncoder(), ["kind"]), remainder="passthrough")
+    return make_pipeline(encode, LogisticRegression()).fit(frame, [0, 1, 0])

@@ -35,6 +35,10 @@ class Flavor(ABC):
     def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
         """A predict function over the saved files (files already verified)."""
 
+    def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
+        """Write an ONNX copy under ``root`` if this flavor can; return what to record."""
+        return {"status": "skipped", "reason": f"the {self.name} flavor has no ONNX converter"}
+
 
 # name -> "module:Class", imported on first use
 BUILTIN = {

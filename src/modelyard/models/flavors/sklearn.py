@@ -43,3 +43,8 @@ class SklearnFlavor(Flavor):
             )
         model = sio.load(path, trusted=unknown)
         return model.predict  # type: ignore[no-any-return]
+
+    def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
+        from modelyard.models.onnx_export import export_sklearn
+
+        return export_sklearn(model, signature, example, root)
