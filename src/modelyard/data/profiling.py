@@ -45,6 +45,7 @@ class ColumnProfile:
     min_length: int | None = None
     max_length: int | None = None
     values: dict[str, int] | None = field(default_factory=dict)  # exact counts, or None
+    unit: str | None = None  # timestamps and dates: min/max are counts of this unit since 1970
     sketch: ValueSketch | None = None
     hll: HyperLogLog = field(default_factory=HyperLogLog)
 
@@ -97,6 +98,7 @@ class ColumnProfile:
         out.infinite = self.infinite + other.infinite
         out.min = _pick(min, self.min, other.min)
         out.max = _pick(max, self.max, other.max)
+        out.unit = self.unit or other.unit
         out.min_length = _pick(min, self.min_length, other.min_length)
         out.max_length = _pick(max, self.max_length, other.max_length)
         out.n_finite, out.mean, out.m2 = _chan(
@@ -128,6 +130,9 @@ class ColumnProfile:
             "histogram": {"edges": edges, "counts": counts},
             "min_length": self.min_length,
             "max_length": self.max_length,
+            "unit": self.unit,
+            "min_text": _as_time(self.min, self.unit),
+            "max_text": _as_time(self.max, self.unit),
             "top": [[k, v] for k, v in self.top()],
             "state": {
                 "m2": self.m2,
@@ -147,11 +152,21 @@ class ColumnProfile:
         col.min, col.max = data["min"], data["max"]
         col.mean = data["mean"] or 0.0
         col.min_length, col.max_length = data["min_length"], data["max_length"]
+        col.unit = data.get("unit")
         col.m2, col.n_finite = state["m2"], state["n_finite"]
         col.values = state["values"]
         col.sketch = ValueSketch.from_dict(state["sketch"]) if state["sketch"] else None
         col.hll = HyperLogLog.from_dict(state["hll"])
         return col
+
+
+def _as_time(value: float | None, unit: str | None) -> str | None:
+    """An epoch count in ``unit`` as ISO 8601 text (what a person reads for a date column)."""
+    if value is None or unit is None:
+        return None
+    stamp = np.array([int(value)], dtype="int64").view(f"datetime64[{unit}]")[0]
+    whole = stamp.astype("datetime64[s]")
+    return str(whole if unit not in ("D", "s") and whole == stamp else stamp)
 
 
 def _pick(fn: Any, a: Any, b: Any) -> Any:
@@ -440,6 +455,10 @@ _UPDATERS = {
 }
 
 
+def _value_type(kind: pa.DataType) -> pa.DataType:
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
+
+
 def empty_profile(schema: pa.Schema) -> Profile:
     cols = {}
     for fld in schema:
@@ -447,6 +466,10 @@ def empty_profile(schema: pa.Schema) -> Profile:
         col = ColumnProfile(fld.name, kind)
         if kind in NUMERIC or kind in ("timestamp", "date"):
             col.sketch = ValueSketch()
+        if kind == "timestamp":
+            col.unit = str(_value_type(fld.type).unit)
+        elif kind == "date":
+            col.unit = "D" if pa.types.is_date32(_value_type(fld.type)) else "ms"
         cols[fld.name] = col
     return Profile(0, cols)
 

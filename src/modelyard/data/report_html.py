@@ -112,7 +112,10 @@ def _column(col: ColumnProfile) -> str:
         "distinct": f"{d['distinct']:,}{'' if d['distinct_exact'] else ' (approx.)'}",
     }
     for key in ("min", "max", "mean", "std", "min_length", "max_length"):
-        if d[key] is not None:
+        text = d.get(f"{key}_text")
+        if text is not None:
+            stats[key] = text
+        elif d[key] is not None:
             stats[key] = f"{d[key]:.6g}" if isinstance(d[key], float) else str(d[key])
     stats.update({k: f"{v:.6g}" for k, v in d["quantiles"].items()})
     table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in stats.items())

@@ -119,3 +119,11 @@ def test_dates_and_categoricals() -> None:
     prof = _profile(frame)
     assert prof["day"].type == "date" and prof["day"].distinct == 10
     assert prof["tier"].type == "string" and prof["tier"].values == {"a": 5, "b": 5}
+    day = prof["day"].to_dict()
+    assert (day["min_text"], day["max_text"]) == ("2024-01-01", "2024-01-10")
+
+
+def test_timestamps_read_as_iso_text(frame: pd.DataFrame) -> None:
+    when = _profile(frame)["when"].to_dict()
+    assert when["min_text"] == "2024-01-01T00:00:00" and when["unit"] in ("ns", "us")
+    assert when["max_text"] == str(frame.when.max().to_datetime64().astype("datetime64[s]"))

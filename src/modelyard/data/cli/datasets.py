@@ -109,8 +109,8 @@ def show(
                     c.type,
                     f"{c.missing:,}",
                     f"{c.distinct:,}" + ("" if c.distinct_exact else "~"),
-                    _fmt(c.min),
-                    _fmt(c.max),
+                    _as_text(c, "min"),
+                    _as_text(c, "max"),
                     _fmt(c.mean if c.n_finite else None),
                 ]
                 for c in v.profile.columns.values()
@@ -124,6 +124,12 @@ def show(
         )
     if html is not None:
         out.print(f"profile written to {html}")
+
+
+def _as_text(col: Any, which: str) -> str:
+    """min/max as a person reads them: dates and timestamps as ISO text, numbers short."""
+    shown = col.to_dict()[f"{which}_text"]
+    return str(shown) if shown is not None else _fmt(getattr(col, which))
 
 
 def _fmt(value: Any) -> str:
