@@ -7,8 +7,9 @@ them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelyard.lazy import lazy_exports
 
 _EXPORTS = {
     "DataClient": "client",
@@ -67,13 +68,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelyard.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"modelyard.data.{module}"), name)
-    globals()[name] = value  # later lookups skip this function (and beat same-named modules)
-    return value
+__getattr__ = lazy_exports("modelyard.data", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:

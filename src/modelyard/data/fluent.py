@@ -13,8 +13,9 @@ from modelyard.data.client import DataClient
 from modelyard.data.compare import DatasetDiff
 from modelyard.data.entities import DatasetInfo, DatasetVersion, LineageEdge
 from modelyard.data.expectations import Expectations
+from modelyard.data.frames import tabular_source
 from modelyard.data.profiling import Profile, profile_batches
-from modelyard.data.validation import ValidationReport, tabular_source
+from modelyard.data.validation import ValidationReport
 from modelyard.tracking import fluent as tracking
 from modelyard.tracking.current import chosen_uri
 

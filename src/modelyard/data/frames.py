@@ -174,6 +174,20 @@ def _parquet_batches(
             yield from handle.iter_batches(batch_size=rows, row_groups=[index], columns=columns)
 
 
+def tabular_source(data: Any) -> TabularSource:
+    """The source for a DataFrame, an Arrow table, or a Parquet/CSV path (read in place)."""
+    if isinstance(data, TabularSource):
+        return data
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidArgument(f"no data file at {str(path)!r}", field="data")
+        if path.suffix.lower() == ".csv":
+            return TabularSource(table=TabularSource(path=path).read())
+        return TabularSource(path=path)
+    return TabularSource(table=to_table(data))
+
+
 def prefetch(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Decode the next batch in a thread while the caller works on this one (one ahead)."""
     slots: queue.Queue[Any] = queue.Queue(maxsize=1)

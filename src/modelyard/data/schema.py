@@ -71,7 +71,7 @@ class Schema:
 
 def infer_schema(data: Any) -> Schema:
     """The schema of a DataFrame, Arrow table or Parquet/CSV path."""
-    from modelyard.data.validation import tabular_source
+    from modelyard.data.frames import tabular_source
 
     source = tabular_source(data)
     return Schema.from_profile(profile_batches(source.schema, source.batches()))

@@ -71,21 +71,25 @@ class SqlDatasetStore(DatasetStore):
             )
         if run_id is not None:
             self.runs.get_run(run_id)  # NotFound for an unknown run, before anything is written
-        absent = self.blobs.missing(e.sha256 for e in manifest)
-        if absent:
-            raise Conflict(
-                f"{len(absent)} file(s) of the manifest are not stored yet (first: "
-                f"{absent[0]}); upload every blob before registering the version",
-                field="manifest",
-            )
-        for entry in manifest:
-            stored = self.blobs.size(entry.sha256)
+        absent = []
+        for entry in manifest:  # one size lookup per file answers "stored?" and "intact?"
+            try:
+                stored = self.blobs.size(entry.sha256)
+            except NotFound:
+                absent.append(entry.sha256)
+                continue
             if stored != entry.size:
                 raise InvalidArgument(
                     f"manifest says {entry.path!r} has {entry.size} bytes; the stored file "
                     f"with its sha256 has {stored}",
                     field="manifest.size",
                 )
+        if absent:
+            raise Conflict(
+                f"{len(absent)} file(s) of the manifest are not stored yet (first: "
+                f"{absent[0]}); upload every blob before registering the version",
+                field="manifest",
+            )
         kind = "files" if draft.format == "files" else "table"
         for attempt in range(5):
             try:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from modelyard.data.duck import DataSql, literal, quote
 from modelyard.data.expectations import ROW_RULES, Expectation, Expectations
-from modelyard.data.frames import TabularSource, to_table
+from modelyard.data.frames import tabular_source
 from modelyard.data.profiling import ColumnProfile, Profile, profile_batches
 from modelyard.data.types import logical_type
 from modelyard.errors import InvalidArgument
@@ -88,19 +87,6 @@ class ValidationReport:
 
 
 # --- the source ---------------------------------------------------------------------------
-def tabular_source(data: Any) -> TabularSource:
-    if isinstance(data, TabularSource):
-        return data
-    if isinstance(data, str | Path):
-        path = Path(data)
-        if not path.is_file():
-            raise InvalidArgument(f"no data file at {str(path)!r}", field="data")
-        if path.suffix.lower() == ".csv":
-            return TabularSource(table=TabularSource(path=path).read())
-        return TabularSource(path=path)
-    return TabularSource(table=to_table(data))
-
-
 # --- rules --------------------------------------------------------------------------------
 def _missing_predicate(col: str, kind: str) -> str:
     q = quote(col)

@@ -5,8 +5,9 @@ Only re-exports the public API, loaded on first use (PEP 562) like ``modelyard.d
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelyard.lazy import lazy_exports
 
 _EXPORTS = {
     "LoadedModel": "api",
@@ -35,13 +36,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'modelyard.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"modelyard.models.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports("modelyard.models", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,18 @@ from modelyard.store.artifacts.paths import safe_relpath
 PICKLE_FILE = "model.cloudpickle"
 
 
-class PythonModel:
+class PythonModel(ABC):
     """Subclass it: ``predict(self, data)``; optional ``artifacts`` (name -> local file) that
     are copied into the model and handed to ``load_context(paths)`` when it is loaded."""
 
     artifacts: dict[str, str] = {}
 
-    def load_context(self, paths: dict[str, Path]) -> None:
+    def load_context(self, paths: dict[str, Path]) -> None:  # noqa: B027 - optional hook
         """Called after loading, with the local paths of the declared artifacts."""
 
+    @abstractmethod
     def predict(self, data: Any) -> Any:
-        raise NotImplementedError
+        """The model's answer for ``data`` (already checked against the signature)."""
 
 
 class PythonFunctionFlavor(Flavor):
