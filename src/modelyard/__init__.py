@@ -1,13 +1,15 @@
 """modelyard: the whole production life of a model in one package.
 
-This module only re-exports the public API; nothing here runs at import. ``modelyard.data``
-and ``modelyard.models`` (Arrow, pandas, DuckDB, ML frameworks underneath) load on first use
-of ``yard.data`` / ``yard.models``, so tracking alone stays light to import.
+This module only re-exports the public API; nothing here runs at import. ``Client`` covers
+tracking and the model registry. ``modelyard.data`` and ``modelyard.models`` (Arrow, pandas,
+DuckDB, ML frameworks underneath) load on first use of ``yard.data`` / ``yard.models``, so
+tracking alone stays light to import.
 """
 
 from typing import Any
 
 from modelyard._version import __version__
+from modelyard.client import Client
 from modelyard.errors import (
     AlreadyExists,
     InvalidArgument,
@@ -15,7 +17,6 @@ from modelyard.errors import (
     NotFound,
     Unavailable,
 )
-from modelyard.tracking.client import Client
 from modelyard.tracking.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
 from modelyard.tracking.fluent import (
     ActiveRun,

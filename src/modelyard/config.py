@@ -57,6 +57,8 @@ class Settings:
     max_artifact_bytes: int = 5 * 1024 * 1024 * 1024
     s3_endpoint_url: str | None = None
     artifact_fsync: bool = False
+    roles: str | None = None
+    allow_private_webhooks: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,4 +79,7 @@ class Settings:
             max_artifact_bytes=_env_int("MODELYARD_MAX_ARTIFACT_BYTES", 5 * 1024 * 1024 * 1024),
             s3_endpoint_url=env.get("MODELYARD_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"),
             artifact_fsync=env.get("MODELYARD_ARTIFACT_FSYNC", "").lower() in ("1", "true", "yes"),
+            roles=env.get("MODELYARD_ROLES") or None,
+            allow_private_webhooks=env.get("MODELYARD_ALLOW_PRIVATE_WEBHOOKS", "").lower()
+            in ("1", "true", "yes"),
         )

@@ -13,6 +13,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import modelyard.data.tables
+import modelyard.registry.tables
+import modelyard.store.audit
 import modelyard.tracking.tables  # noqa: F401
 from modelyard.store.database import Database
 from modelyard.store.metadata import metadata
@@ -20,7 +22,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0002_data"
+    assert head_revision() == "0003_registry"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -11,18 +11,19 @@ import sys
 import typer
 
 from modelyard._version import __version__
-from modelyard.cli import db, demo, server
+from modelyard.cli import cards, db, demo, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
+from modelyard.registry.cli import audit, models
 from modelyard.terminal import fail
 from modelyard.tracking.cli import artifacts, experiments, runs
 from modelyard.tracking.cli.sync import sync
 
 app = typer.Typer(
     name="modelyard",
-    help="modelyard: track experiments, version and validate data; (soon) register, serve and "
-    "watch models.",
+    help="modelyard: track experiments, version and validate data, register and govern models; "
+    "(soon) serve and watch them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -31,6 +32,9 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(datasets.app, name="datasets")
+models.app.command("card")(cards.card)
+app.add_typer(models.app, name="models")
+app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.command("lineage")(lineage)
 app.command("server")(server.server)

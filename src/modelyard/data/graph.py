@@ -1,8 +1,8 @@
 """Walking the lineage graph: from a dataset version or a run, both ways, breadth first.
 
 A node is written ``dataset:<name>@<version>`` (or ``dataset:<name>`` for its latest
-version) or ``run:<run id>``; later domains add ``model:`` and ``deployment:`` nodes to the
-same edge table.
+version), ``run:<run id>`` or ``model_version:<version id>`` (the registry writes those edges;
+``Client.model_lineage`` starts from a model name and version).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from modelyard.errors import InvalidArgument
 if TYPE_CHECKING:
     from modelyard.data.client import DataClient
 
-NODE_TYPES = {"dataset": "dataset_version", "run": "run"}
+NODE_TYPES = {"dataset": "dataset_version", "run": "run", "model_version": "model_version"}
 
 
 def parse_node(client: DataClient, node: str) -> tuple[str, str]:
@@ -23,11 +23,12 @@ def parse_node(client: DataClient, node: str) -> tuple[str, str]:
     kind, sep, rest = node.partition(":")
     if not sep or kind not in NODE_TYPES or not rest:
         raise InvalidArgument(
-            f"node {node!r} must look like dataset:<name>[@<version>] or run:<run id>",
+            f"node {node!r} must look like dataset:<name>[@<version>], run:<run id> or "
+            "model_version:<version id>",
             field="node",
         )
-    if kind == "run":
-        return "run", rest
+    if kind in ("run", "model_version"):
+        return kind, rest
     name, at, number = rest.rpartition("@") if "@" in rest else (rest, "", "")
     version = None
     if at:

@@ -20,27 +20,27 @@ from modelyard.data.entities import (
     DatasetInfo,
     DatasetVersion,
     FileEntry,
-    LineageEdge,
-    LineageNode,
     NewVersion,
 )
+from modelyard.data.lineage_rows import add_edge
 from modelyard.data.manifest import (
     check_dataset_name,
     check_manifest,
     check_sha256,
     digest_of,
 )
+from modelyard.data.sql_lineage import NODE_DATASET, NODE_RUN, SqlLineageReads
 from modelyard.data.store import BlobStore, DatasetStore
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
 from modelyard.tracking.ids import now_ms
 from modelyard.tracking.store import TrackingStore
 
 RELATIONS = ("input", "output")
-NODE_DATASET = "dataset_version"
-NODE_RUN = "run"
 
 
 def _json(value: Any) -> str | None:
@@ -51,7 +51,7 @@ def _load(value: str | None) -> Any:
     return None if value is None else orjson.loads(value)
 
 
-class SqlDatasetStore(DatasetStore):
+class SqlDatasetStore(SqlLineageReads, DatasetStore):
     def __init__(self, db: Database, runs: TrackingStore, blobs: BlobStore) -> None:
         self.db = db
         self.runs = runs
@@ -185,6 +185,18 @@ class SqlDatasetStore(DatasetStore):
                 .where(datasets.c.dataset_id == dataset_id)
                 .values(last_version=version)
             )
+            audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        "dataset_version.create",
+                        NODE_DATASET,
+                        version_id,
+                        after={"dataset": name, "version": version, "digest": draft.digest},
+                    )
+                ],
+                time_ms=now_ms(),
+            )
         if run_id is not None:
             self._link(conn, version_id, run_id, "input", context)
         return version_id, created
@@ -204,26 +216,18 @@ class SqlDatasetStore(DatasetStore):
         src, dst = ((NODE_DATASET, version_id), (NODE_RUN, run_id))
         if relation == "output":
             src, dst = dst, src
-        exists = conn.execute(
-            sa.select(lineage_edges.c.edge_id).where(
-                lineage_edges.c.source_type == src[0],
-                lineage_edges.c.source_id == src[1],
-                lineage_edges.c.target_type == dst[0],
-                lineage_edges.c.target_id == dst[1],
-                lineage_edges.c.relation == relation,
-            )
-        ).first()
-        if exists is None:
-            conn.execute(
-                lineage_edges.insert().values(
-                    source_type=src[0],
-                    source_id=src[1],
-                    target_type=dst[0],
-                    target_id=dst[1],
-                    relation=relation,
-                    context=context,
-                    created_time=now_ms(),
-                )
+        if add_edge(conn, src, dst, relation, context):
+            audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        "lineage.link",
+                        NODE_DATASET,
+                        version_id,
+                        after={"run_id": run_id, "relation": relation, "context": context},
+                    )
+                ],
+                time_ms=now_ms(),
             )
 
     def link(
@@ -241,6 +245,19 @@ class SqlDatasetStore(DatasetStore):
                 dataset_versions.update()
                 .where(dataset_versions.c.version_id == found.version_id)
                 .values(expectations=suite_yaml)
+            )
+            audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        "dataset_version.set_expectations",
+                        NODE_DATASET,
+                        found.version_id,
+                        before={"expectations": found.expectations_yaml is not None},
+                        after={"expectations": suite_yaml is not None},
+                    )
+                ],
+                time_ms=now_ms(),
             )
 
         self.db.run_write(write)
@@ -295,6 +312,19 @@ class SqlDatasetStore(DatasetStore):
             ).scalar_one()
             if not left:  # the last version: the name is free again
                 conn.execute(datasets.delete().where(datasets.c.name_key == found.name.lower()))
+            audit.record(
+                conn,
+                [
+                    AuditEvent(
+                        "dataset_version.delete",
+                        NODE_DATASET,
+                        found.version_id,
+                        before={"dataset": found.name, "version": found.version},
+                        after={"edges_removed": int(removed or 0)},
+                    )
+                ],
+                time_ms=now_ms(),
+            )
             return int(removed or 0)
 
         return int(self.db.run_write(write))
@@ -423,66 +453,6 @@ class SqlDatasetStore(DatasetStore):
                 .all()
             )
         return [self._row_to_version(r, ds["name"]) for r in rows]
-
-    # --- lineage -------------------------------------------------------------------------
-    def _label(self, node_type: str, node_id: str) -> str:
-        if node_type == NODE_DATASET:
-            with self.db.read() as conn:
-                row = conn.execute(
-                    sa.select(datasets.c.name, dataset_versions.c.version)
-                    .join(datasets, datasets.c.dataset_id == dataset_versions.c.dataset_id)
-                    .where(dataset_versions.c.version_id == node_id)
-                ).first()
-            return f"{row[0]}@{row[1]}" if row else f"(deleted {node_id})"
-        if node_type == NODE_RUN:
-            try:
-                run = self.runs.get_run(node_id)
-            except NotFound:
-                return f"(missing run {node_id})"
-            return run.info.run_name or node_id
-        return node_id
-
-    def _edges_of(self, node_type: str, node_id: str) -> list[LineageEdge]:
-        with self.db.read() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(lineage_edges)
-                    .where(
-                        sa.or_(
-                            sa.and_(
-                                lineage_edges.c.source_type == node_type,
-                                lineage_edges.c.source_id == node_id,
-                            ),
-                            sa.and_(
-                                lineage_edges.c.target_type == node_type,
-                                lineage_edges.c.target_id == node_id,
-                            ),
-                        )
-                    )
-                    .order_by(lineage_edges.c.edge_id)
-                )
-                .mappings()
-                .all()
-            )
-        labels: dict[tuple[str, str], str] = {}
-
-        def node(kind: str, ident: str) -> LineageNode:
-            if (kind, ident) not in labels:
-                labels[(kind, ident)] = self._label(kind, ident)
-            return LineageNode(kind, ident, labels[(kind, ident)])
-
-        return [
-            LineageEdge(
-                node(r["source_type"], r["source_id"]),
-                node(r["target_type"], r["target_id"]),
-                r["relation"],
-                r["context"],
-            )
-            for r in rows
-        ]
-
-    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
-        return self._edges_of(node_type, node_id)
 
     def close(self) -> None:
         self.db.dispose()

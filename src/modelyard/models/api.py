@@ -1,13 +1,18 @@
 """Saving, logging and loading models: the flavor's files plus a verified ``model.yaml``.
 
 ``save_model`` writes a model directory; ``log_model`` writes one into a run's artifacts
-(``runs:/<run id>/<name>``); ``load`` accepts a local directory or a ``runs:/`` URI, verifies
-every file's sha256 before anything is deserialised, and returns a ``LoadedModel`` whose
-``predict`` enforces the signature.
+(``runs:/<run id>/<name>``) and, with ``registered_model_name``, registers it as a new version.
+``load`` accepts a local directory, a ``runs:/`` URI or a ``models:/`` URI (``models:/churn/3``,
+``models:/churn@champion``), verifies every file's sha256 before anything is deserialised
+(and, for a registered version, that ``model.yaml`` is the one registered), and returns a
+``LoadedModel`` whose ``predict`` enforces the signature.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import shutil
 import tempfile
 import time
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument
-from modelyard.models.directory import ModelSpec, read_spec, write_spec
+from modelyard.models.directory import MODEL_FILE, ModelSpec, TamperedModel, read_spec, write_spec
 from modelyard.models.flavors.base import Flavor, Predict, detect_flavor, get_flavor
 from modelyard.models.signature import Signature, enforce, infer_signature
 
@@ -78,6 +83,16 @@ class ModelInfo:
     flavor: str
     signature: Signature | None
     run_id: str | None = None
+    model_digest: str | None = None
+    registered_model_name: str | None = None
+    version: int | None = None
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/name/version`` when registered, else the ``runs:/`` URI."""
+        if self.registered_model_name is not None:
+            return f"models:/{self.registered_model_name}/{self.version}"
+        return self.uri
 
 
 def _version_of(dist: str) -> str | None:
@@ -178,22 +193,66 @@ def load_dir(path: str | Path, *, trusted: bool = False) -> LoadedModel:
     return LoadedModel(spec, root, predict)
 
 
+def model_digest(root: Path) -> str:
+    """The sha256 of ``model.yaml``, which lists the sha256 of every file: the model's identity."""
+    return hashlib.sha256((root / MODEL_FILE).read_bytes()).hexdigest()
+
+
+def _download(run_id: str, rel: str, tracking_uri: str | None) -> Path:
+    from modelyard.tracking.client import Client
+
+    target = Path(tempfile.mkdtemp(prefix="modelyard-model-"))
+    return Path(Client(tracking_uri).download_artifacts(run_id, rel, target))
+
+
+def _split_runs_uri(text: str) -> tuple[str, str]:
+    run_id, _, rel = text[len("runs:/") :].partition("/")
+    if not run_id or not rel:
+        raise InvalidArgument(f"{text!r} must look like runs:/<run id>/<path>", field="uri")
+    return run_id, rel
+
+
+def _load_registered(text: str, trusted: bool, tracking_uri: str | None) -> LoadedModel:
+    from modelyard.config import Settings
+    from modelyard.registry.client import RegistryClient
+
+    settings = Settings.from_env()
+    found = RegistryClient(tracking_uri, settings=settings).resolve_model_uri(text)
+    cached = settings.cache_dir / "models" / (found.model_digest or "-")
+    if found.model_digest and (cached / MODEL_FILE).is_file():
+        root = cached  # verified below like any directory: a changed cache is refused
+    elif found.source.startswith("runs:/"):
+        root = _download(*_split_runs_uri(found.source), tracking_uri)
+        if found.model_digest:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # another process cached it first
+                root.rename(cached)
+                root = cached
+    else:
+        root = Path(found.source.removeprefix("file://"))
+    if found.model_digest and model_digest(root) != found.model_digest:
+        raise TamperedModel(
+            f"{text} ({found.uri}): {MODEL_FILE} is not the one registered (sha256 "
+            f"{found.model_digest[:12]}...); the stored model was replaced",
+            field=MODEL_FILE,
+        )
+    return load_dir(root, trusted=trusted)
+
+
 def load(uri: str | Path, *, trusted: bool = False, tracking_uri: str | None = None) -> LoadedModel:
-    """Load a model from a directory or ``runs:/<run id>/<path>``; refuses tampered files and
+    """Load a model from a directory, ``runs:/<run id>/<path>`` or ``models:/<name>/<version>``
+    (``models:/<name>@<alias>``, ``models:/<name>/latest``); refuses tampered files and
     (without ``trusted=True``) anything that would run code on load."""
     text = str(uri)
+    if text.startswith("models:/"):
+        return _load_registered(text, trusted, tracking_uri)
     if text.startswith("runs:/"):
-        run_id, _, rel = text[len("runs:/") :].partition("/")
-        if not run_id or not rel:
-            raise InvalidArgument(f"{text!r} must look like runs:/<run id>/<path>", field="uri")
-        from modelyard.tracking.client import Client
-
-        target = Path(tempfile.mkdtemp(prefix="modelyard-model-"))
-        local = Client(tracking_uri).download_artifacts(run_id, rel, target)
-        return load_dir(local, trusted=trusted)
+        return load_dir(_download(*_split_runs_uri(text), tracking_uri), trusted=trusted)
     if "://" in text and not text.startswith("file://"):
         raise InvalidArgument(
-            f"unsupported model URI {text!r}: use a folder or runs:/<run id>/<path>", field="uri"
+            f"unsupported model URI {text!r}: use a folder, runs:/<run id>/<path> or "
+            "models:/<name>/<version>",
+            field="uri",
         )
     return load_dir(text.removeprefix("file://"), trusted=trusted)
 
@@ -207,10 +266,17 @@ def log_model(
     flavor: str | None = None,
     metadata: dict[str, Any] | None = None,
     run_id: str | None = None,
+    registered_model_name: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> ModelInfo:
-    """Save ``model`` into the active run's (or ``run_id``'s) artifacts under ``name``."""
+    """Save ``model`` into the active run's (or ``run_id``'s) artifacts under ``name``; with
+    ``registered_model_name``, register it as that model's next version (``tags`` on it)."""
     from modelyard.tracking import fluent
 
+    if registered_model_name is not None:
+        from modelyard.registry.names import check_model_name
+
+        check_model_name(registered_model_name, "registered_model_name")  # before any upload
     if run_id is None:
         active = fluent.active_run()
         if active is None:
@@ -226,6 +292,25 @@ def log_model(
             flavor=flavor,
             metadata=metadata,
         )
+        digest = model_digest(local)
         fluent.flush()
-        fluent._client().log_artifacts(run_id, local, name)
-    return ModelInfo(f"runs:/{run_id}/{name}", spec.flavor, spec.signature, run_id)
+        client = fluent._client()
+        client.log_artifacts(run_id, local, name)
+    info = ModelInfo(f"runs:/{run_id}/{name}", spec.flavor, spec.signature, run_id, digest)
+    if registered_model_name is None:
+        return info
+    from modelyard.registry.client import RegistryClient
+
+    registry = RegistryClient(client.tracking_uri, settings=client.settings)
+    version = registry.create_model_version(
+        registered_model_name,
+        info.uri,
+        run_id=run_id,
+        flavor=spec.flavor,
+        model_digest=digest,
+        signature=spec.signature.to_dict() if spec.signature else None,
+        tags=tags,
+    )
+    return dataclasses.replace(
+        info, registered_model_name=registered_model_name, version=version.version
+    )

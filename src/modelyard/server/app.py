@@ -6,6 +6,9 @@ domain services the routers call. OpenAPI docs are served at ``/docs`` and ``/op
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,8 +18,13 @@ from modelyard._version import __version__
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
+from modelyard.identity import parse_roles
+from modelyard.registry.backends import registry_store
+from modelyard.registry.routes import approvals, audit, models, versions, webhooks
+from modelyard.registry.webhooks import Dispatcher
 from modelyard.tracking.backends import Backend, open_sql_backend
 from modelyard.tracking.routes import artifacts, experiments, runs
+from modelyard.webapi.actor import ActorBinding
 from modelyard.webapi.errors import install_error_handlers
 from modelyard.webapi.guards import RequestGuard
 from modelyard.webapi.json import json_response
@@ -32,16 +40,46 @@ def create_app(
     settings = settings or Settings.from_env()
     if backend is None:
         backend = open_sql_backend(store_uri, settings)
+    roles = parse_roles(settings.roles)  # a malformed MODELYARD_ROLES stops the start
+    registry = registry_store(backend)
+    dispatcher = None
+    if backend.db is not None:
+        dispatcher = Dispatcher(backend.db, allow_private=settings.allow_private_webhooks)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if dispatcher is not None:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
     app = FastAPI(
         title="modelyard",
         version=__version__,
-        description="HTTP API of modelyard: experiment tracking, datasets, lineage. Errors are "
-        '`{"error": {"code", "message", "field"}}`.',
+        description="HTTP API of modelyard: experiment tracking, datasets, lineage, the model "
+        'registry and its audit log. Errors are `{"error": {"code", "message", "field"}}`.',
+        lifespan=lifespan,
     )
     app.state.tracking = backend
     app.state.data = data_backend(backend)
+    app.state.registry = registry
     install_error_handlers(app)
-    for module in (experiments, runs, artifacts, datasets, blobs, lineage):
+    for module in (
+        experiments,
+        runs,
+        artifacts,
+        datasets,
+        blobs,
+        lineage,
+        models,
+        versions,
+        approvals,
+        webhooks,
+        audit,
+    ):
         app.include_router(module.router)
 
     async def health(request: Request) -> Response:
@@ -60,7 +98,7 @@ def create_app(
         "/api/v1/health", health, methods=["GET"], tags=["health"], include_in_schema=False
     )
     return RequestGuard(
-        app,
+        ActorBinding(app, roles=roles),
         max_json_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_artifact_bytes,
         upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],

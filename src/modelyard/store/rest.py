@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from modelyard.errors import ModelyardError, Unavailable, error_from_dict
+from modelyard.identity import USER_HEADER
 
 JSON = "application/json"
 OCTET = "application/octet-stream"
@@ -35,12 +36,15 @@ def _raise_for(resp: httpx.Response) -> None:
 
 
 class HttpTransport:
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 30.0, user: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        headers = {"User-Agent": "modelyard-client"}
+        if user is not None:
+            headers[USER_HEADER] = user  # who acts, until the server authenticates users
         self.client = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            headers={"User-Agent": "modelyard-client"},
+            headers=headers,
         )
 
     def request(

@@ -95,7 +95,7 @@ def is_remote(uri: str | None) -> bool:
     return bool(uri) and urlparse(uri).scheme.lower() in ("http", "https")
 
 
-_cache: dict[tuple[str, str | None], Backend] = {}
+_cache: dict[tuple[str, str | None, str | None], Backend] = {}
 _cache_lock = threading.Lock()
 
 
@@ -121,14 +121,19 @@ def open_sql_backend(uri: str | None, settings: Settings) -> Backend:
 
 
 def resolve(uri: str | None, settings: Settings) -> Backend:
-    key = (uri or DEFAULT_DATA_DIR, settings.artifacts_uri)
+    # a server connection carries its user (the acting identity), so each user gets its own
+    key = (
+        uri or DEFAULT_DATA_DIR,
+        settings.artifacts_uri,
+        settings.user if is_remote(uri) else None,
+    )
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
             return found
         if is_remote(uri):
             assert uri is not None
-            http = HttpTransport(uri, timeout=settings.http_timeout)
+            http = HttpTransport(uri, timeout=settings.http_timeout, user=settings.user)
             backend = Backend(
                 uri,
                 RestTrackingStore(http),

@@ -11,10 +11,11 @@ import atexit
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
+from modelyard.identity import ActingAs, settings_actor
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
 from modelyard.tracking.artifact_formats import encode_dict, encode_figure, encode_table
@@ -37,6 +38,7 @@ from modelyard.tracking.entities import (
 from modelyard.tracking.ids import new_run_id, now_ms, run_artifact_uri
 from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, UpdateRun
 from modelyard.tracking.spool import Spool
+from modelyard.tracking.store import RunArtifacts, TrackingStore
 from modelyard.tracking.validation import (
     MAX_NAME,
     MAX_STEP,
@@ -66,7 +68,9 @@ class Client:
         self.tracking_uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
         backend = resolve(self.tracking_uri, self.settings)
         self.remote = backend.remote
-        self._store = backend.store
+        # every store call, the background writer's included, acts as this client's user
+        actor = settings_actor(self.settings)
+        self._store = cast(TrackingStore, ActingAs(backend.store, actor))
         spool = Spool(self.settings.spool_dir, backend.uri) if backend.remote else None
         self._writer = BatchWriter(
             self._store.apply,
@@ -75,7 +79,7 @@ class Client:
             retry_seconds=self.settings.http_retry_seconds,
         )
         check_string_value(self.settings.user, "user (MODELYARD_USER)", 256)
-        self._artifacts = backend.artifacts
+        self._artifacts = cast(RunArtifacts, ActingAs(backend.artifacts, actor))
         self._experiments: dict[str, Experiment] = {}
         self._unflushed_runs: set[str] = set()  # created here, maybe not yet stored
         self._params: dict[str, dict[str, str]] = {}

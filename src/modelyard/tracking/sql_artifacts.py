@@ -16,9 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound, PayloadTooLarge
+from modelyard.store import audit
 from modelyard.store.artifacts.base import ArtifactRepository, StoredFile
 from modelyard.store.artifacts.factory import open_repository
 from modelyard.store.artifacts.paths import safe_relpath
+from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.entities import ArtifactInfo, LifecycleStage
 from modelyard.tracking.ids import now_ms
@@ -88,16 +90,22 @@ class SqlRunArtifacts(RunArtifacts):
     def _record(self, run_id: str, repo: ArtifactRepository, stored: StoredFile) -> StoredFile:
         """Catalog a stored file in one statement that only inserts while the run is active;
         when the run was deleted (or removed) meanwhile, the file is removed again."""
+        created = now_ms()
         params = {
             "run_uuid": run_id,
             "path": stored.path,
             "size": stored.size,
             "sha256": stored.sha256,
-            "created_time": now_ms(),
+            "created_time": created,
         }
 
         def _write(conn: Connection) -> int:
-            return int(conn.execute(_catalog_statement(conn.dialect.name), params).rowcount)
+            count = int(conn.execute(_catalog_statement(conn.dialect.name), params).rowcount)
+            if count:
+                after = {"path": stored.path, "size": stored.size, "sha256": stored.sha256}
+                event = AuditEvent("run.log_artifact", "run", run_id, after=after)
+                audit.record(conn, [event], time_ms=created)
+            return count
 
         if self.db.run_write(_write) == 0:
             repo.delete(stored.path)

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.sql import upsert
 from modelyard.tracking.entities import Experiment, LifecycleStage, ViewType
@@ -119,6 +121,12 @@ class SqlExperiments:
                     sa.insert(experiment_tags),
                     [{"experiment_id": eid, "key": k, "value": v} for k, v in clean_tags.items()],
                 )
+            after = {"name": name, "tags": clean_tags}
+            audit.record(
+                conn,
+                [AuditEvent("experiment.create", "experiment", str(eid), after=after)],
+                time_ms=t,
+            )
             return int(eid)
 
         try:
@@ -157,13 +165,19 @@ class SqlExperiments:
         return [_row_to_experiment(r, tags[r.experiment_id]) for r in rows]
 
     def _update(
-        self, experiment_id: str, values: dict[str, Any], require_stage: str | None = None
+        self,
+        experiment_id: str,
+        action: str,
+        values: dict[str, Any],
+        require_stage: str | None = None,
     ) -> None:
         eid = parse_experiment_id(experiment_id)
 
         def _do(conn: Connection) -> None:
             row = conn.execute(
-                sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == eid)
+                sa.select(experiments.c.lifecycle_stage, experiments.c.name).where(
+                    experiments.c.experiment_id == eid
+                )
             ).first()
             if row is None:
                 raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
@@ -178,6 +192,9 @@ class SqlExperiments:
                 .where(experiments.c.experiment_id == eid)
                 .values(last_update_time=now_ms(), **values)
             )
+            before = {"name": row.name, "lifecycle_stage": row.lifecycle_stage}
+            event = AuditEvent(action, "experiment", str(eid), before=before, after=values)
+            audit.record(conn, [event], time_ms=now_ms())
 
         try:
             self.db.run_write(_do)
@@ -187,13 +204,14 @@ class SqlExperiments:
             ) from exc
 
     def rename(self, experiment_id: str, new_name: str) -> None:
-        self._update(experiment_id, {"name": check_experiment_name(new_name)})
+        self._update(experiment_id, "experiment.rename", {"name": check_experiment_name(new_name)})
 
     def delete(self, experiment_id: str) -> None:
         if parse_experiment_id(experiment_id) == int(DEFAULT_EXPERIMENT_ID):
             raise InvalidArgument("the Default experiment cannot be deleted", field="experiment_id")
         self._update(
             experiment_id,
+            "experiment.delete",
             {"lifecycle_stage": LifecycleStage.DELETED.value},
             require_stage=LifecycleStage.ACTIVE.value,
         )
@@ -201,6 +219,7 @@ class SqlExperiments:
     def restore(self, experiment_id: str) -> None:
         self._update(
             experiment_id,
+            "experiment.restore",
             {"lifecycle_stage": LifecycleStage.ACTIVE.value},
             require_stage=LifecycleStage.DELETED.value,
         )
@@ -210,11 +229,15 @@ class SqlExperiments:
         value = check_string_value(value, "tag value", MAX_TAG_VALUE)
         eid = parse_experiment_id(experiment_id)
         self.get(experiment_id)
-        self.db.run_write(
-            lambda conn: upsert(
+
+        def _do(conn: Connection) -> None:
+            upsert(
                 conn,
                 experiment_tags,
                 [{"experiment_id": eid, "key": key, "value": value}],
                 ["value"],
             )
-        )
+            event = AuditEvent("experiment.set_tag", "experiment", str(eid), after={key: value})
+            audit.record(conn, [event], time_ms=now_ms())
+
+        self.db.run_write(_do)

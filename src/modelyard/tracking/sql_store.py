@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
 from modelyard.tracking.entities import (
@@ -178,6 +180,15 @@ class SqlTrackingStore(TrackingStore):
                 .where(runs.c.run_uuid == run_id)
                 .values(lifecycle_stage=stage.value, deleted_time=deleted)
             )
+            action = "run.delete" if stage == LifecycleStage.DELETED else "run.restore"
+            event = AuditEvent(
+                action,
+                "run",
+                run_id,
+                before={"lifecycle_stage": row.lifecycle_stage},
+                after={"lifecycle_stage": stage.value},
+            )
+            audit.record(conn, [event], time_ms=now_ms())
 
         self.db.run_write(_do)
 

@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
 from modelyard.store.sql import bulk_insert_ignore, chunks, insert_ignore, upsert
 from modelyard.tracking.entities import LifecycleStage, RunStatus
-from modelyard.tracking.ids import run_artifact_uri
+from modelyard.tracking.ids import now_ms, run_artifact_uri
 from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, Op, UpdateRun
 from modelyard.tracking.tables import (
     experiments,
@@ -254,3 +256,34 @@ def apply_ops(conn: Connection, ops: Sequence[Op]) -> None:
             batch.flush()
             conn.execute(sa.delete(tags).where(tags.c.run_uuid == op.run_id, tags.c.key == op.key))
     batch.flush()
+    audit.record(conn, audit_events(ops), time_ms=now_ms())
+
+
+def audit_events(ops: Sequence[Op]) -> list[AuditEvent]:
+    """One entry per run and kind of change in the batch (metric points are counted)."""
+    logged: dict[str, dict[str, Any]] = {}
+    events: list[AuditEvent] = []
+    for op in ops:
+        if isinstance(op, CreateRun):
+            created = {"experiment_id": op.experiment_id, "run_name": op.run_name}
+            events.append(AuditEvent("run.create", "run", op.run_id, after=created))
+        elif isinstance(op, LogBatch):
+            entry = logged.setdefault(op.run_id, {"metrics": 0, "params": {}, "tags": {}})
+            entry["metrics"] += len(op.metrics)
+            entry["params"].update(op.params)
+            entry["tags"].update(op.tags)
+        elif isinstance(op, UpdateRun):
+            after: dict[str, Any] = {
+                k: v
+                for k, v in (
+                    ("status", op.status),
+                    ("end_time", op.end_time),
+                    ("name", op.run_name),
+                )
+                if v is not None
+            }
+            events.append(AuditEvent("run.update", "run", op.run_id, after=after))
+        elif isinstance(op, DeleteTag):
+            events.append(AuditEvent("run.delete_tag", "run", op.run_id, before={"key": op.key}))
+    events.extend(AuditEvent("run.log", "run", run_id, after=e) for run_id, e in logged.items())
+    return events

@@ -25,7 +25,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-async def _error(send: Send, code: str, message: str, field: str | None = None) -> None:
+async def send_error(send: Send, code: str, message: str, field: str | None = None) -> None:
     body = {"error": {"code": code, "message": message}}
     if field:
         body["error"]["field"] = field
@@ -68,7 +68,7 @@ class RequestGuard:
             ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             allowed = (b"application/octet-stream",) if is_upload else (b"application/json",)
             if ctype not in allowed:
-                await _error(
+                await send_error(
                     send,
                     "UNSUPPORTED_MEDIA_TYPE",
                     f"{method} {path} needs Content-Type {allowed[0].decode()}, got "
@@ -83,7 +83,7 @@ class RequestGuard:
             except ValueError:
                 declared = -1
             if declared > limit:
-                await _error(
+                await send_error(
                     send,
                     "PAYLOAD_TOO_LARGE",
                     f"the request body is {declared} bytes; the limit is {limit}",

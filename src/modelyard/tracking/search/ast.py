@@ -6,6 +6,7 @@ A tree built by the parser already obeys the type rules (metric values are finit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -51,6 +52,25 @@ ATTRIBUTE_KINDS: dict[str, Literal["int", "str"]] = {
 }
 
 RUN_STATUSES: tuple[str, ...] = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What a filter over one kind of object may name: its entities, its attributes and their
+    value kinds, and attributes whose values come from a closed set."""
+
+    subject: str
+    entities: frozenset[Entity]
+    attributes: Mapping[str, Literal["int", "str"]]
+    enums: Mapping[str, tuple[str, ...]]
+
+
+RUNS = Vocabulary(
+    "runs",
+    frozenset({"metric", "param", "tag", "attribute"}),
+    ATTRIBUTE_KINDS,
+    {"status": RUN_STATUSES},
+)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ def _comparison(cmp: Comparison) -> sa.ColumnElement[bool]:
             return column.is_(None)
         if cmp.op == "IS NOT NULL":
             return column.is_not(None)
-        condition = _test(column, cmp.op, cmp.value)
+        condition = value_test(column, cmp.op, cmp.value)
         # Two-valued logic, so NOT gives the complement: a NULL never passes a test.
         return sa.and_(column.is_not(None), condition) if column.nullable else condition
     table = _KEYED_TABLES[cmp.entity]
@@ -138,10 +138,10 @@ def _comparison(cmp: Comparison) -> sa.ColumnElement[bool]:
         return runs.c.run_uuid.in_(has_key)
     if cmp.entity == "metric":
         has_key = has_key.where(table.c.is_nan == sa.false())
-    return runs.c.run_uuid.in_(has_key.where(_test(table.c.value, cmp.op, cmp.value)))
+    return runs.c.run_uuid.in_(has_key.where(value_test(table.c.value, cmp.op, cmp.value)))
 
 
-def _test(column: sa.ColumnElement[Any], op: Op, value: Value) -> sa.ColumnElement[bool]:
+def value_test(column: sa.ColumnElement[Any], op: Op, value: Value) -> sa.ColumnElement[bool]:
     if isinstance(value, tuple):
         values = list(value)
         return column.not_in(values) if op == "NOT IN" else column.in_(values)

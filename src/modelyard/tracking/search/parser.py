@@ -13,11 +13,10 @@ from typing import NoReturn
 
 from modelyard.errors import FilterSyntaxError
 from modelyard.tracking.search.ast import (
-    ATTRIBUTE_KINDS,
     LIKE_OPS,
     LIST_OPS,
     NULL_OPS,
-    RUN_STATUSES,
+    RUNS,
     And,
     Comparison,
     Entity,
@@ -28,6 +27,7 @@ from modelyard.tracking.search.ast import (
     OrderKey,
     Scalar,
     Value,
+    Vocabulary,
 )
 from modelyard.tracking.search.lexer import WORD_RE, Token, quote, tokenize
 
@@ -67,7 +67,7 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
 
-def parse_filter(text: str | None) -> Expr | None:
+def parse_filter(text: str | None, vocabulary: Vocabulary = RUNS) -> Expr | None:
     """The tree of ``text``; None when there is no filter (None, empty or blank)."""
     if text is None or not text.strip():
         return None
@@ -77,7 +77,7 @@ def parse_filter(text: str | None) -> Expr | None:
             text=text[:MAX_FILTER_LENGTH],
             position=MAX_FILTER_LENGTH,
         )
-    parser = _Parser(text)
+    parser = _Parser(text, vocabulary)
     expr = parser.or_expr()
     token = parser.peek()
     if token.kind == "rparen":
@@ -87,7 +87,7 @@ def parse_filter(text: str | None) -> Expr | None:
     return expr
 
 
-def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
+def parse_order_by(items: Sequence[str] | None, vocabulary: Vocabulary = RUNS) -> list[OrderKey]:
     """One ``OrderKey`` per item such as ``"metrics.auc DESC"``; errors carry the item as text."""
     if items is None:
         return []
@@ -99,7 +99,7 @@ def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
                 text=item[:MAX_FILTER_LENGTH],
                 position=MAX_FILTER_LENGTH,
             )
-        parser = _Parser(item)
+        parser = _Parser(item, vocabulary)
         entity, key = parser.key()
         ascending = True
         token = parser.peek()
@@ -122,8 +122,9 @@ class _Parser:
     comparison := key operator [value | '(' value (',' value)* ')']
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, vocabulary: Vocabulary) -> None:
         self.text = text
+        self.vocab = vocabulary
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
@@ -190,7 +191,7 @@ class _Parser:
         entity, key = self.key()
         op_token = self.peek()
         op = self.operator()
-        kind = _value_kind(entity, key)
+        kind = self.value_kind(entity, key)
         if op in NULL_OPS:
             return Comparison(entity, key, op, None)
         if op in LIKE_OPS and kind != "str":
@@ -230,20 +231,21 @@ class _Parser:
         if not dot:
             return "attribute", self.check_name(token, "attribute", full)
         entity = ENTITY_PREFIXES.get(prefix.lower())
-        if entity is None:
-            self.fail(
-                token,
-                f"unknown entity {prefix!r} (expected metrics, params, tags or attributes)",
+        if entity is None or entity not in self.vocab.entities:
+            allowed = [CANONICAL_PREFIX[e] for e in CANONICAL_PREFIX if e in self.vocab.entities]
+            listed = (
+                ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
             )
+            self.fail(token, f"unknown entity {prefix!r} (expected {listed})")
         return entity, self.check_name(token, entity, name)
 
     def check_name(self, token: Token, entity: Entity, name: str) -> str:
         if not name:
             self.fail(token, f"empty {CANONICAL_PREFIX[entity][:-1]} key")
-        if entity == "attribute" and name not in ATTRIBUTE_KINDS:
+        if entity == "attribute" and name not in self.vocab.attributes:
             self.fail(
                 token,
-                f"unknown attribute {name!r} (expected one of: {', '.join(ATTRIBUTE_KINDS)})",
+                f"unknown attribute {name!r} (expected one of: {', '.join(self.vocab.attributes)})",
             )
         return name
 
@@ -286,7 +288,7 @@ class _Parser:
 
     def value(self, entity: Entity, key: str, *, check_status: bool) -> Scalar:
         token = self.advance()
-        kind = _value_kind(entity, key)
+        kind = self.value_kind(entity, key)
         if token.kind == "word":
             expectation = {"str": "quoted strings", "float": "finite numbers", "int": "integers"}
             found = token.describe()
@@ -296,15 +298,11 @@ class _Parser:
         if kind == "str":
             if token.kind == "number":
                 self.fail(token, f"{_values_of(entity, key)} are strings: quote {token.text}")
-            if (
-                check_status
-                and entity == "attribute"
-                and key == "status"
-                and (token.value not in RUN_STATUSES)
-            ):
+            allowed = self.vocab.enums.get(key) if entity == "attribute" else None
+            if check_status and allowed is not None and token.value not in allowed:
                 self.fail(
                     token,
-                    f"status values are one of {', '.join(RUN_STATUSES)}, found {token.text}",
+                    f"{key} values are one of {', '.join(allowed)}, found {token.text}",
                 )
             return token.value
         if token.kind != "number":
@@ -316,6 +314,13 @@ class _Parser:
             return number
         return self.integer(token, key)
 
+    def value_kind(self, entity: Entity, key: str) -> str:
+        if entity == "metric":
+            return "float"
+        if entity == "attribute":
+            return self.vocab.attributes[key]
+        return "str"
+
     def integer(self, token: Token, key: str) -> int:
         try:
             number = Decimal(token.text)
@@ -326,14 +331,6 @@ class _Parser:
         if number != number.to_integral_value():
             self.fail(token, f"{key} values are integers, found {token.text}")
         return int(number)
-
-
-def _value_kind(entity: Entity, key: str) -> str:
-    if entity == "metric":
-        return "float"
-    if entity == "attribute":
-        return ATTRIBUTE_KINDS[key]
-    return "str"
 
 
 def _values_of(entity: Entity, key: str) -> str:

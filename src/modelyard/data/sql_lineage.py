@@ -1,0 +1,84 @@
+"""Reading lineage edges with their nodes named: datasets as name@version, runs by name, and
+other domains' nodes through their registered labellers."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from modelyard.data.entities import LineageEdge, LineageNode
+from modelyard.data.lineage_rows import labeller_for
+from modelyard.data.tables import dataset_versions, datasets, lineage_edges
+from modelyard.errors import NotFound
+from modelyard.store.database import Database
+from modelyard.tracking.store import TrackingStore
+
+NODE_DATASET = "dataset_version"
+NODE_RUN = "run"
+
+
+class SqlLineageReads:
+    db: Database
+    runs: TrackingStore
+
+    def _label(self, node_type: str, node_id: str) -> str:
+        if node_type == NODE_DATASET:
+            with self.db.read() as conn:
+                row = conn.execute(
+                    sa.select(datasets.c.name, dataset_versions.c.version)
+                    .join(datasets, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+                    .where(dataset_versions.c.version_id == node_id)
+                ).first()
+            return f"{row[0]}@{row[1]}" if row else f"(deleted {node_id})"
+        if node_type == NODE_RUN:
+            try:
+                run = self.runs.get_run(node_id)
+            except NotFound:
+                return f"(missing run {node_id})"
+            return run.info.run_name or node_id
+        labeller = labeller_for(node_type)
+        if labeller is not None:
+            with self.db.read() as conn:
+                return labeller(conn, node_id) or f"(deleted {node_id})"
+        return node_id
+
+    def _edges_of(self, node_type: str, node_id: str) -> list[LineageEdge]:
+        with self.db.read() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(lineage_edges)
+                    .where(
+                        sa.or_(
+                            sa.and_(
+                                lineage_edges.c.source_type == node_type,
+                                lineage_edges.c.source_id == node_id,
+                            ),
+                            sa.and_(
+                                lineage_edges.c.target_type == node_type,
+                                lineage_edges.c.target_id == node_id,
+                            ),
+                        )
+                    )
+                    .order_by(lineage_edges.c.edge_id)
+                )
+                .mappings()
+                .all()
+            )
+        labels: dict[tuple[str, str], str] = {}
+
+        def node(kind: str, ident: str) -> LineageNode:
+            if (kind, ident) not in labels:
+                labels[(kind, ident)] = self._label(kind, ident)
+            return LineageNode(kind, ident, labels[(kind, ident)])
+
+        return [
+            LineageEdge(
+                node(r["source_type"], r["source_id"]),
+                node(r["target_type"], r["target_id"]),
+                r["relation"],
+                r["context"],
+            )
+            for r in rows
+        ]
+
+    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
+        return self._edges_of(node_type, node_id)

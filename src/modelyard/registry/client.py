@@ -1,0 +1,362 @@
+"""``RegistryClient``: the model registry API, the same against the embedded store and a server.
+
+``modelyard.Client`` carries these methods beside the tracking ones. Every call acts as the
+configured identity (``MODELYARD_USER``, else the OS user); against a server the identity
+travels in a header and the server's configuration decides its roles.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from modelyard.config import Settings
+from modelyard.errors import InvalidArgument
+from modelyard.identity import acting_as, settings_actor
+from modelyard.registry.backends import registry_store
+from modelyard.registry.entities import (
+    AliasEvent,
+    AliasPolicy,
+    ApprovalRequest,
+    ModelVersion,
+    NewModelVersion,
+    RegisteredModel,
+    Webhook,
+    WebhookDelivery,
+)
+from modelyard.registry.names import parse_model_uri
+from modelyard.registry.webhooks import Dispatcher
+from modelyard.store.audit import AuditCheck, AuditEntry
+from modelyard.tracking.backends import Backend, resolve
+from modelyard.tracking.current import chosen_uri
+
+T = TypeVar("T")
+_dispatchers: dict[int, Dispatcher] = {}
+_dispatch_lock = threading.Lock()
+
+
+def _parse_time(at: Any) -> int | None:
+    """Epoch milliseconds from an int, a datetime or ISO-8601 text."""
+    if at is None or (isinstance(at, int) and not isinstance(at, bool)):
+        return at
+    from datetime import datetime, timezone
+
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at)
+        except ValueError:
+            raise InvalidArgument(
+                f"at must be epoch milliseconds, a datetime or ISO-8601 text, got {at!r}",
+                field="at",
+            ) from None
+    if isinstance(at, datetime):
+        if at.tzinfo is None:
+            at = at.astimezone()  # local time, as a person typed it
+        return int(at.astimezone(timezone.utc).timestamp() * 1000)
+    raise InvalidArgument("at must be epoch milliseconds, a datetime or ISO-8601 text", field="at")
+
+
+class RegistryClient:
+    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None):
+        settings = settings or Settings.from_env()
+        uri = tracking_uri if tracking_uri is not None else chosen_uri(settings)
+        self._registry_setup(resolve(uri, settings), settings)
+
+    def _registry_setup(self, backend: Backend, settings: Settings) -> None:
+        self._registry_backend = backend
+        self._registry = registry_store(backend)
+        self._actor = settings_actor(settings)
+
+    def _act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with acting_as(self._actor):
+            return fn(*args, **kwargs)
+
+    def _announce(self) -> None:
+        """Embedded: deliver queued webhook events in the background (they stay queued in the
+        database until delivered, so an exit meanwhile loses nothing)."""
+        db = self._registry_backend.db
+        if db is None:
+            return
+        with _dispatch_lock:
+            settings = self._registry_backend.settings
+            allow = settings.allow_private_webhooks if settings else False
+            dispatcher = _dispatchers.setdefault(id(db), Dispatcher(db, allow_private=allow))
+        if dispatcher.has_due():
+            threading.Thread(target=dispatcher.run_quietly, daemon=True).start()
+
+    # --- registered models ---------------------------------------------------------------
+    def create_registered_model(
+        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+    ) -> RegisteredModel:
+        return self._act(self._registry.create_model, name, description, tags)
+
+    def get_registered_model(self, name: str, *, include_deleted: bool = False) -> RegisteredModel:
+        return self._act(self._registry.get_model, name, include_deleted=include_deleted)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        *,
+        include_deleted: bool = False,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> tuple[list[RegisteredModel], str | None]:
+        return self._act(
+            self._registry.search_models,
+            filter_string,
+            include_deleted=include_deleted,
+            max_results=max_results,
+            page_token=page_token,
+        )
+
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        return self._act(self._registry.update_model, name, description)
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        self._act(self._registry.set_model_tag, name, key, value)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._act(self._registry.delete_model_tag, name, key)
+
+    def delete_registered_model(self, name: str) -> None:
+        self._act(self._registry.delete_model, name)
+
+    def restore_registered_model(self, name: str) -> None:
+        self._act(self._registry.restore_model, name)
+
+    # --- versions ------------------------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        *,
+        run_id: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        flavor: str | None = None,
+        model_digest: str | None = None,
+        signature: dict[str, Any] | None = None,
+    ) -> ModelVersion:
+        draft = NewModelVersion(
+            name, source, run_id, description, flavor, model_digest, signature, tags or {}
+        )
+        found = self._act(self._registry.create_version, draft)
+        self._announce()
+        return found
+
+    def get_version(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        alias: str | None = None,
+        at: Any = None,
+        include_deleted: bool = False,
+    ) -> ModelVersion:
+        """A version by number, by alias (``at`` a time: what the alias named then), or the
+        latest when neither is given."""
+        if version is not None and alias is not None:
+            raise InvalidArgument("give a version or an alias, not both", field="alias")
+        if at is not None and alias is None:
+            raise InvalidArgument("at needs an alias", field="at")
+        return self._act(
+            self._registry.get_version,
+            name,
+            version,
+            alias=alias,
+            at=_parse_time(at),
+            include_deleted=include_deleted,
+        )
+
+    get_model_version = get_version
+
+    def resolve_model_uri(self, uri: str) -> ModelVersion:
+        """The version a ``models:/name/3``, ``models:/name@alias`` or ``models:/name`` names."""
+        ref = parse_model_uri(uri)
+        return self.get_version(ref.name, ref.version, alias=ref.alias)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        include_deleted: bool = False,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> list[ModelVersion]:
+        """Versions matching ``filter_string`` (``name = 'churn' and tags.validated = 'true'``);
+        ``search_model_versions_page`` also returns the next page token."""
+        return self.search_model_versions_page(
+            filter_string,
+            order_by,
+            include_deleted=include_deleted,
+            max_results=max_results,
+            page_token=page_token,
+        )[0]
+
+    def search_model_versions_page(
+        self,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        include_deleted: bool = False,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> tuple[list[ModelVersion], str | None]:
+        return self._act(
+            self._registry.search_versions,
+            filter_string,
+            order_by,
+            include_deleted=include_deleted,
+            max_results=max_results,
+            page_token=page_token,
+        )
+
+    def update_model_version(
+        self, name: str, version: int, description: str | None
+    ) -> ModelVersion:
+        return self._act(self._registry.update_version, name, version, description)
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self._act(self._registry.set_version_tag, name, version, key, value)
+
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
+        self._act(self._registry.delete_version_tag, name, version, key)
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        self._act(self._registry.delete_version, name, version)
+
+    def restore_model_version(self, name: str, version: int) -> None:
+        self._act(self._registry.restore_version, name, version)
+
+    def set_model_card(self, name: str, version: int | None = None, **sections: str) -> None:
+        """Edit card sections (intended_use, limitations, ethical_considerations, notes) of a
+        model, or of one version when ``version`` is given."""
+        self._act(self._registry.set_card, name, version, sections)
+
+    # --- aliases and governance ----------------------------------------------------------
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        self._act(self._registry.set_alias, name, alias, version)
+        self._announce()
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._act(self._registry.delete_alias, name, alias)
+        self._announce()
+
+    def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        return self._act(self._registry.alias_history, name, alias)
+
+    def set_alias_policy(
+        self,
+        model: str,
+        alias: str,
+        *,
+        require_approval: bool = True,
+        approver_role: str = "approver",
+        min_approvals: int = 1,
+        allow_self_approval: bool = False,
+        required_gates: Sequence[str] = (),
+    ) -> AliasPolicy:
+        """Govern ``alias`` of ``model`` ('*': of every model); needs the admin role."""
+        policy = AliasPolicy(
+            model,
+            alias,
+            require_approval,
+            approver_role,
+            min_approvals,
+            allow_self_approval,
+            list(required_gates),
+        )
+        return self._act(self._registry.set_policy, policy)
+
+    def list_alias_policies(self, model: str | None = None) -> list[AliasPolicy]:
+        return self._act(self._registry.list_policies, model)
+
+    def delete_alias_policy(self, model: str, alias: str) -> None:
+        self._act(self._registry.delete_policy, model, alias)
+
+    def request_approval(
+        self, name: str, version: int, *, alias: str, comment: str | None = None
+    ) -> ApprovalRequest:
+        found = self._act(self._registry.request_approval, name, version, alias, comment)
+        self._announce()
+        return found
+
+    def approve(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Approve; when the policy's approvals are complete the alias moves."""
+        found = self._act(self._registry.decide, request_id, "APPROVE", comment)
+        self._announce()
+        return found
+
+    def reject(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        found = self._act(self._registry.decide, request_id, "REJECT", comment)
+        self._announce()
+        return found
+
+    def cancel_approval(self, request_id: str) -> ApprovalRequest:
+        return self._act(self._registry.cancel_request, request_id)
+
+    def get_approval_request(self, request_id: str) -> ApprovalRequest:
+        return self._act(self._registry.get_request, request_id)
+
+    def list_approval_requests(
+        self, name: str | None = None, status: str | None = None
+    ) -> list[ApprovalRequest]:
+        return self._act(self._registry.list_requests, name, status)
+
+    # --- audit ---------------------------------------------------------------------------
+    def audit_log(
+        self,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Audit entries in chain order; ``action`` ending in '.' matches a prefix."""
+        return self._act(
+            self._registry.audit_entries,
+            object_type=object_type,
+            object_id=object_id,
+            actor=actor,
+            action=action,
+            since=_parse_time(since),
+            until=_parse_time(until),
+            after_seq=after_seq,
+            limit=limit,
+        )
+
+    def verify_audit(self) -> AuditCheck:
+        return self._act(self._registry.verify_audit)
+
+    # --- webhooks ------------------------------------------------------------------------
+    def create_webhook(
+        self, url: str, events: Sequence[str], *, model: str | None = None
+    ) -> Webhook:
+        """Subscribe ``url``; the returned ``secret`` (shown once) signs every body."""
+        return self._act(self._registry.create_webhook, url, list(events), model)
+
+    def list_webhooks(self) -> list[Webhook]:
+        return self._act(self._registry.list_webhooks)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._act(self._registry.delete_webhook, webhook_id)
+
+    def webhook_deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]:
+        return self._act(self._registry.deliveries, webhook_id, limit)
+
+    def deliver_webhooks(self) -> int:
+        """Embedded: attempt every due delivery now; the number attempted."""
+        db = self._registry_backend.db
+        if db is None:
+            raise InvalidArgument(
+                "a server delivers its own webhooks; this client is remote", field="tracking_uri"
+            )
+        settings = self._registry_backend.settings
+        allow = settings.allow_private_webhooks if settings else False
+        return Dispatcher(db, allow_private=allow).run_once()

@@ -1,0 +1,114 @@
+"""Checks on the names the registry stores: model names, aliases, gates, sources, versions,
+and ``models:/`` URIs. Every failure names the field and what was expected."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+from modelyard.tracking.validation import check_tags
+
+MAX_MODEL_NAME = 256
+MAX_SOURCE = 2000
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
+_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_VERSION_LIKE = re.compile(r"^v\d+$")
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def check_model_name(name: Any, field: str = "name") -> str:
+    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+        raise InvalidArgument(
+            f"{field} must be 1-{MAX_MODEL_NAME} characters: letters, digits, '_', '.' or '-', "
+            f"starting with a letter or digit; got {str(name)[:80]!r}",
+            field=field,
+        )
+    return name
+
+
+def check_alias(alias: Any, field: str = "alias") -> str:
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        raise InvalidArgument(
+            f"{field} must be 1-64 characters: lower-case letters, digits, '_' or '-', "
+            f"starting with a letter; got {str(alias)[:80]!r}",
+            field=field,
+        )
+    if alias in RESERVED_ALIASES or _VERSION_LIKE.match(alias):
+        raise InvalidArgument(
+            f"{field} {alias!r} is reserved ('latest' and v<number> name versions)", field=field
+        )
+    return alias
+
+
+def check_gate(name: Any) -> str:
+    if not isinstance(name, str) or not _ALIAS.match(name):
+        raise InvalidArgument(
+            f"gate names are 1-64 lower-case letters, digits, '_' or '-'; got {str(name)[:80]!r}",
+            field="required_gates",
+        )
+    return name
+
+
+def check_version(version: Any, field: str = "version") -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidArgument(f"{field} must be a positive integer, got {version!r}", field=field)
+    return version
+
+
+def check_source(source: Any) -> str:
+    if not isinstance(source, str) or not source.strip() or len(source) > MAX_SOURCE:
+        raise InvalidArgument(
+            f"source must be a non-empty URI of at most {MAX_SOURCE} characters", field="source"
+        )
+    if any(ord(c) < 32 for c in source):
+        raise InvalidArgument("source must not hold control characters", field="source")
+    return source
+
+
+def check_text(value: Any, field: str, limit: int = 20_000) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidArgument(f"{field} must be text of at most {limit} characters", field=field)
+    return value
+
+
+def check_model_tags(tags: Any, field: str = "tags") -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise InvalidArgument(f"{field} must be a mapping of strings to strings", field=field)
+    return check_tags(tags, field)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a ``models:/`` URI names: a version number, an alias, or the latest version."""
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+
+
+def parse_model_uri(uri: str) -> ModelRef:
+    """``models:/name/3``, ``models:/name@alias``, ``models:/name/latest`` or ``models:/name``."""
+    if not isinstance(uri, str) or not uri.startswith("models:/"):
+        raise InvalidArgument(f"not a models:/ URI: {str(uri)[:120]!r}", field="model_uri")
+    rest = uri[len("models:/") :]
+    expected = "models:/<name>/<version>, models:/<name>@<alias> or models:/<name>/latest"
+    if "@" in rest:
+        name, _, alias = rest.partition("@")
+        if "/" in alias or "/" in name:
+            raise InvalidArgument(f"{uri!r} must look like {expected}", field="model_uri")
+        return ModelRef(check_model_name(name, "model_uri"), alias=check_alias(alias, "model_uri"))
+    name, slash, version = rest.partition("/")
+    if not slash or version == "latest":
+        return ModelRef(check_model_name(name, "model_uri"))
+    if not (version.isascii() and version.isdigit()) or int(version) < 1:
+        raise InvalidArgument(
+            f"{uri!r}: the version must be a positive number or 'latest' ({expected})",
+            field="model_uri",
+        )
+    return ModelRef(check_model_name(name, "model_uri"), version=int(version))

@@ -1,0 +1,93 @@
+"""HTTP routes for alias policies and approval requests: ``/api/v1/registry/policies`` and
+``/api/v1/registry/approvals``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidArgument
+from modelyard.registry.entities import AliasPolicy
+from modelyard.registry.routes.deps import optional, registry
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/registry", tags=["governance"])
+
+
+@router.put("/policies", summary="Set the policy of an alias (model name or '*')")
+async def set_policy(request: Request) -> Response:
+    body = await read_json(request)
+    gates = optional(body, "required_gates", list, "a list of gate names") or []
+    policy = AliasPolicy(
+        model=require(body, "model", str, "a model name or '*'"),
+        alias=require(body, "alias", str, "an alias"),
+        require_approval=bool(
+            optional(body, "require_approval", bool, "true or false") is not False
+        ),
+        approver_role=optional(body, "approver_role", str, "a role name") or "approver",
+        min_approvals=optional(body, "min_approvals", int, "an integer") or 1,
+        allow_self_approval=bool(optional(body, "allow_self_approval", bool, "true or false")),
+        required_gates=gates,
+    )
+    found = await run_in_threadpool(registry(request).set_policy, policy)
+    return json_response(found.to_dict())
+
+
+@router.get("/policies", summary="Alias policies (of one model, with the '*' defaults)")
+async def list_policies(request: Request, model: str | None = Query(None)) -> Response:
+    found = await run_in_threadpool(registry(request).list_policies, model)
+    return json_response({"policies": [p.to_dict() for p in found]})
+
+
+@router.delete("/policies", summary="Remove an alias policy")
+async def delete_policy(
+    request: Request, model: str = Query(...), alias: str = Query(...)
+) -> Response:
+    await run_in_threadpool(registry(request).delete_policy, model, alias)
+    return json_response({})
+
+
+@router.post("/approvals", summary="Ask for a version to be approved for an alias")
+async def request_approval(request: Request) -> Response:
+    body = await read_json(request)
+    found = await run_in_threadpool(
+        registry(request).request_approval,
+        require(body, "name", str, "a model name"),
+        require(body, "version", int, "a version number"),
+        require(body, "alias", str, "an alias"),
+        optional(body, "comment", str, "text"),
+    )
+    return json_response(found.to_dict(), 201)
+
+
+@router.get("/approvals", summary="Approval requests, oldest first")
+async def list_requests(
+    request: Request, name: str | None = Query(None), status: str | None = Query(None)
+) -> Response:
+    found = await run_in_threadpool(registry(request).list_requests, name, status)
+    return json_response({"requests": [r.to_dict() for r in found]})
+
+
+@router.get("/approvals/{request_id}", summary="One approval request with its votes")
+async def get_request(request: Request, request_id: str) -> Response:
+    found = await run_in_threadpool(registry(request).get_request, request_id)
+    return json_response(found.to_dict())
+
+
+@router.post("/approvals/{request_id}/decision", summary="Approve or reject a request")
+async def decide(request: Request, request_id: str) -> Response:
+    body = await read_json(request)
+    decision = require(body, "decision", str, "APPROVE or REJECT")
+    if decision not in ("APPROVE", "REJECT"):
+        raise InvalidArgument("decision must be APPROVE or REJECT", field="decision")
+    comment = optional(body, "comment", str, "text")
+    found = await run_in_threadpool(registry(request).decide, request_id, decision, comment)
+    return json_response(found.to_dict())
+
+
+@router.post("/approvals/{request_id}/cancel", summary="Withdraw a pending request")
+async def cancel(request: Request, request_id: str) -> Response:
+    found = await run_in_threadpool(registry(request).cancel_request, request_id)
+    return json_response(found.to_dict())

@@ -1,0 +1,31 @@
+"""What registry routes need from the app, and the small body readers they share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from modelyard.errors import InvalidArgument
+from modelyard.registry.store import RegistryStore
+
+
+def registry(request: Request) -> RegistryStore:
+    found: RegistryStore = request.app.state.registry
+    return found
+
+
+def optional(body: dict[str, Any], key: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    value = body.get(key)
+    if value is not None and (
+        not isinstance(value, kind) or (isinstance(value, bool) and kind is int)
+    ):
+        raise InvalidArgument(f"{key} must be {expected}", field=key)
+    return value
+
+
+def string_map(body: dict[str, Any], key: str) -> dict[str, str]:
+    value = optional(body, key, dict, "an object of strings") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InvalidArgument(f"{key} must be an object of strings", field=key)
+    return value

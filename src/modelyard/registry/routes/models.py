@@ -1,0 +1,114 @@
+"""HTTP routes for registered models, their tags, card sections and aliases:
+``/api/v1/registry/models``. Model names are path segments (they cannot hold '/')."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.registry.routes.deps import optional, registry, string_map
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
+
+
+@router.post("", summary="Create a registered model")
+async def create_model(request: Request) -> Response:
+    body = await read_json(request)
+    found = await run_in_threadpool(
+        registry(request).create_model,
+        require(body, "name", str, "a model name"),
+        optional(body, "description", str, "text"),
+        string_map(body, "tags"),
+    )
+    return json_response(found.to_dict(), 201)
+
+
+@router.get("", summary="Search registered models (filter on name, tags, ...)")
+async def search_models(
+    request: Request,
+    filter: str | None = Query(None),
+    include_deleted: bool = Query(False),
+    max_results: int = Query(100),
+    page_token: str | None = Query(None),
+) -> Response:
+    found, token = await run_in_threadpool(
+        registry(request).search_models,
+        filter,
+        include_deleted=include_deleted,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return json_response({"models": [m.to_dict() for m in found], "next_page_token": token})
+
+
+@router.get("/{name}", summary="One registered model, with its tags and aliases")
+async def get_model(request: Request, name: str, include_deleted: bool = Query(False)) -> Response:
+    found = await run_in_threadpool(
+        registry(request).get_model, name, include_deleted=include_deleted
+    )
+    return json_response(found.to_dict())
+
+
+@router.patch("/{name}", summary="Change a model's description")
+async def update_model(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    description = optional(body, "description", str, "text or null")
+    found = await run_in_threadpool(registry(request).update_model, name, description)
+    return json_response(found.to_dict())
+
+
+@router.delete("/{name}", summary="Delete a model (soft: restorable, its name stays taken)")
+async def delete_model(request: Request, name: str) -> Response:
+    await run_in_threadpool(registry(request).delete_model, name)
+    return json_response({})
+
+
+@router.post("/{name}/restore", summary="Restore a deleted model")
+async def restore_model(request: Request, name: str) -> Response:
+    await run_in_threadpool(registry(request).restore_model, name)
+    return json_response({})
+
+
+@router.put("/{name}/tags", summary="Set a tag on a model")
+async def set_tag(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    key = require(body, "key", str, "a tag key")
+    value = require(body, "value", str, "a string")
+    await run_in_threadpool(registry(request).set_model_tag, name, key, value)
+    return json_response({})
+
+
+@router.delete("/{name}/tags/{key}", summary="Remove a tag from a model")
+async def delete_tag(request: Request, name: str, key: str) -> Response:
+    await run_in_threadpool(registry(request).delete_model_tag, name, key)
+    return json_response({})
+
+
+@router.put("/{name}/card", summary="Set the editable model-card sections of a model")
+async def set_card(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    await run_in_threadpool(registry(request).set_card, name, None, string_map(body, "sections"))
+    return json_response({})
+
+
+@router.put("/{name}/aliases/{alias}", summary="Point an alias at a version")
+async def set_alias(request: Request, name: str, alias: str) -> Response:
+    body = await read_json(request)
+    version = require(body, "version", int, "a version number")
+    await run_in_threadpool(registry(request).set_alias, name, alias, version)
+    return json_response({})
+
+
+@router.delete("/{name}/aliases/{alias}", summary="Remove an alias")
+async def delete_alias(request: Request, name: str, alias: str) -> Response:
+    await run_in_threadpool(registry(request).delete_alias, name, alias)
+    return json_response({})
+
+
+@router.get("/{name}/alias-history", summary="Every move of a model's aliases, oldest first")
+async def alias_history(request: Request, name: str, alias: str | None = Query(None)) -> Response:
+    found = await run_in_threadpool(registry(request).alias_history, name, alias)
+    return json_response({"events": [e.to_dict() for e in found]})

@@ -1,0 +1,120 @@
+"""HTTP routes for model versions: ``/api/v1/registry/versions`` (create, search) and
+``/api/v1/registry/models/{name}/versions/...`` (one version, by number, alias or time)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidArgument
+from modelyard.registry.entities import NewModelVersion
+from modelyard.registry.routes.deps import optional, registry, string_map
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+
+
+@router.post("/versions", summary="Register a new version (numbered by the server)")
+async def create_version(request: Request) -> Response:
+    body = await read_json(request)
+    signature = optional(body, "signature", dict, "an object")
+    draft = NewModelVersion(
+        name=require(body, "name", str, "a model name"),
+        source=require(body, "source", str, "the model's URI"),
+        run_id=optional(body, "run_id", str, "a run id"),
+        description=optional(body, "description", str, "text"),
+        flavor=optional(body, "flavor", str, "a flavor name"),
+        model_digest=optional(body, "model_digest", str, "64 hex characters"),
+        signature=signature,
+        tags=string_map(body, "tags"),
+    )
+    found = await run_in_threadpool(registry(request).create_version, draft)
+    return json_response(found.to_dict(), 201)
+
+
+@router.get("/versions", summary="Search versions in the run filter language")
+async def search_versions(
+    request: Request,
+    filter: str | None = Query(None),
+    order_by: list[str] | None = Query(None),
+    include_deleted: bool = Query(False),
+    max_results: int = Query(100),
+    page_token: str | None = Query(None),
+) -> Response:
+    found, token = await run_in_threadpool(
+        registry(request).search_versions,
+        filter,
+        order_by,
+        include_deleted=include_deleted,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return json_response({"versions": [v.to_dict() for v in found], "next_page_token": token})
+
+
+@router.get("/models/{name}/version", summary="The latest version, or the one an alias names")
+async def resolve_version(
+    request: Request,
+    name: str,
+    alias: str | None = Query(None),
+    at: int | None = Query(None),
+) -> Response:
+    if at is not None and alias is None:
+        raise InvalidArgument("at needs an alias (what did <alias> name at <at>?)", field="at")
+    found = await run_in_threadpool(registry(request).get_version, name, None, alias=alias, at=at)
+    return json_response(found.to_dict())
+
+
+@router.get("/models/{name}/versions/{version}", summary="One version by number")
+async def get_version(
+    request: Request, name: str, version: int, include_deleted: bool = Query(False)
+) -> Response:
+    found = await run_in_threadpool(
+        registry(request).get_version, name, version, include_deleted=include_deleted
+    )
+    return json_response(found.to_dict())
+
+
+@router.patch("/models/{name}/versions/{version}", summary="Change a version's description")
+async def update_version(request: Request, name: str, version: int) -> Response:
+    body = await read_json(request)
+    description = optional(body, "description", str, "text or null")
+    found = await run_in_threadpool(registry(request).update_version, name, version, description)
+    return json_response(found.to_dict())
+
+
+@router.delete("/models/{name}/versions/{version}", summary="Delete a version (soft)")
+async def delete_version(request: Request, name: str, version: int) -> Response:
+    await run_in_threadpool(registry(request).delete_version, name, version)
+    return json_response({})
+
+
+@router.post("/models/{name}/versions/{version}/restore", summary="Restore a deleted version")
+async def restore_version(request: Request, name: str, version: int) -> Response:
+    await run_in_threadpool(registry(request).restore_version, name, version)
+    return json_response({})
+
+
+@router.put("/models/{name}/versions/{version}/tags", summary="Set a tag on a version")
+async def set_tag(request: Request, name: str, version: int) -> Response:
+    body = await read_json(request)
+    key = require(body, "key", str, "a tag key")
+    value = require(body, "value", str, "a string")
+    await run_in_threadpool(registry(request).set_version_tag, name, version, key, value)
+    return json_response({})
+
+
+@router.delete("/models/{name}/versions/{version}/tags/{key}", summary="Remove a version tag")
+async def delete_tag(request: Request, name: str, version: int, key: str) -> Response:
+    await run_in_threadpool(registry(request).delete_version_tag, name, version, key)
+    return json_response({})
+
+
+@router.put("/models/{name}/versions/{version}/card", summary="Set a version's card sections")
+async def set_card(request: Request, name: str, version: int) -> Response:
+    body = await read_json(request)
+    sections = string_map(body, "sections")
+    await run_in_threadpool(registry(request).set_card, name, version, sections)
+    return json_response({})

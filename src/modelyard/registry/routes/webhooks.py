@@ -1,0 +1,43 @@
+"""HTTP routes for webhooks and their delivery log: ``/api/v1/registry/webhooks``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.registry.routes.deps import optional, registry
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/registry/webhooks", tags=["webhooks"])
+
+
+@router.post("", summary="Subscribe a URL to registry events (the secret is shown once)")
+async def create_webhook(request: Request) -> Response:
+    body = await read_json(request)
+    found = await run_in_threadpool(
+        registry(request).create_webhook,
+        require(body, "url", str, "an http(s) URL"),
+        require(body, "events", list, "a list of event names"),
+        optional(body, "model", str, "a model name"),
+    )
+    return json_response(found.to_dict(), 201)
+
+
+@router.get("", summary="Webhooks (without their secrets)")
+async def list_webhooks(request: Request) -> Response:
+    found = await run_in_threadpool(registry(request).list_webhooks)
+    return json_response({"webhooks": [w.to_dict() for w in found]})
+
+
+@router.delete("/{webhook_id}", summary="Remove a webhook; its pending deliveries are dropped")
+async def delete_webhook(request: Request, webhook_id: str) -> Response:
+    await run_in_threadpool(registry(request).delete_webhook, webhook_id)
+    return json_response({})
+
+
+@router.get("/{webhook_id}/deliveries", summary="The delivery log of a webhook, newest first")
+async def deliveries(request: Request, webhook_id: str, limit: int = Query(100)) -> Response:
+    found = await run_in_threadpool(registry(request).deliveries, webhook_id, limit)
+    return json_response({"deliveries": [d.to_dict() for d in found]})

@@ -1,0 +1,412 @@
+"""Model versions in SQL: creation (numbered under the model row's lock), reads, search, tags,
+soft delete and editable model-card sections."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.data.lineage_rows import add_edge
+from modelyard.errors import AlreadyExists, Conflict, InvalidArgument
+from modelyard.identity import current_actor
+from modelyard.registry import outbox
+from modelyard.registry.entities import CARD_SECTIONS, ModelVersion, NewModelVersion
+from modelyard.registry.names import (
+    check_alias,
+    check_model_name,
+    check_model_tags,
+    check_source,
+    check_text,
+    check_version,
+)
+from modelyard.registry.search import VERSION_COMPILER, VERSIONS
+from modelyard.registry.sql_approvals import SqlApprovals
+from modelyard.registry.sql_rows import (
+    VERSION_SELECT,
+    build_versions,
+    check_max_results,
+    dumps,
+    model_row,
+    set_tag,
+    version_row,
+)
+from modelyard.registry.tables import (
+    model_aliases,
+    model_version_tags,
+    model_versions,
+    registered_model_tags,
+    registered_models,
+)
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
+from modelyard.tracking.ids import now_ms
+from modelyard.tracking.search.paging import (
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+)
+from modelyard.tracking.search.parser import parse_filter, parse_order_by
+from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.validation import check_name, check_string_value
+
+NODE_MODEL_VERSION = "model_version"
+
+
+class SqlVersions(SqlApprovals):
+    runs: TrackingStore
+
+    def _write(self, fn: Any, *args: Any) -> Any:
+        """A write transaction, retried once more when a concurrent creator won a unique key."""
+        for attempt in range(5):
+            try:
+                return self.db.run_write(fn, *args)
+            except sa.exc.IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _insert_model(
+        self,
+        conn: Connection,
+        name: str,
+        description: str | None,
+        tags: dict[str, str],
+        *,
+        exists_ok: bool,
+    ) -> Any:
+        found = (
+            conn.execute(
+                sa.select(registered_models)
+                .where(registered_models.c.name_key == name.lower())
+                .with_for_update()
+            )
+            .mappings()
+            .first()
+        )
+        if found is not None:
+            if found["name"] != name:
+                raise AlreadyExists(
+                    f"model name {name!r} collides with the registered model "
+                    f"{found['name']!r} (names are unique ignoring case)",
+                    field="name",
+                )
+            if found["deleted_time"] is not None:
+                raise AlreadyExists(
+                    f"registered model {name!r} is deleted but keeps its name; restore it "
+                    "(restore_model / modelyard models restore) to use it again",
+                    field="name",
+                )
+            if not exists_ok:
+                raise AlreadyExists(f"registered model {name!r} already exists", field="name")
+            return found
+        t = now_ms()
+        model_id = uuid.uuid4().hex
+        conn.execute(
+            registered_models.insert().values(
+                model_id=model_id,
+                name=name,
+                name_key=name.lower(),
+                description=description,
+                created_by=current_actor().name,
+                created_time=t,
+                updated_time=t,
+                last_version=0,
+            )
+        )
+        if tags:
+            conn.execute(
+                registered_model_tags.insert(),
+                [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
+            )
+        after = {"description": description, "tags": tags}
+        audit.record(conn, [AuditEvent("model.create", "model", name, after=after)], time_ms=t)
+        return model_row(conn, name, lock=True)
+
+    # --- versions ------------------------------------------------------------------------
+    def create_version(self, draft: NewModelVersion) -> ModelVersion:
+        name = check_model_name(draft.name)
+        check_source(draft.source)
+        check_text(draft.description, "description")
+        tags = check_model_tags(draft.tags)
+        if draft.flavor is not None:
+            check_name(draft.flavor, "flavor", max_len=64)
+        if draft.model_digest is not None and (
+            not isinstance(draft.model_digest, str) or len(draft.model_digest) != 64
+        ):
+            raise InvalidArgument("model_digest must be 64 hex characters", field="model_digest")
+        if draft.signature is not None and not isinstance(draft.signature, dict):
+            raise InvalidArgument("signature must be an object", field="signature")
+        if draft.run_id is not None:
+            self.runs.get_run(draft.run_id)  # NotFound before anything is written
+
+        def write(conn: Connection) -> str:
+            model = self._insert_model(conn, name, None, {}, exists_ok=True)
+            version = int(model["last_version"]) + 1
+            version_id = uuid.uuid4().hex
+            t = now_ms()
+            actor = current_actor().name
+            conn.execute(
+                model_versions.insert().values(
+                    version_id=version_id,
+                    model_id=model["model_id"],
+                    version=version,
+                    source=draft.source,
+                    run_id=draft.run_id,
+                    status="READY",
+                    description=draft.description,
+                    flavor=draft.flavor,
+                    model_digest=draft.model_digest,
+                    signature=dumps(draft.signature),
+                    created_by=actor,
+                    created_time=t,
+                    updated_time=t,
+                )
+            )
+            conn.execute(
+                registered_models.update()
+                .where(registered_models.c.model_id == model["model_id"])
+                .values(last_version=version, updated_time=t)
+            )
+            if tags:
+                conn.execute(
+                    model_version_tags.insert(),
+                    [{"version_id": version_id, "key": k, "value": v} for k, v in tags.items()],
+                )
+            if draft.run_id is not None:
+                add_edge(
+                    conn,
+                    ("run", draft.run_id),
+                    (NODE_MODEL_VERSION, version_id),
+                    "output",
+                    "model",
+                )
+            after = {"source": draft.source, "run_id": draft.run_id, "digest": draft.model_digest}
+            target = f"{name}/{version}"
+            event = AuditEvent("model_version.create", "model_version", target, after=after)
+            audit.record(conn, [event], time_ms=t)
+            outbox.enqueue(
+                conn,
+                "model_version.created",
+                name,
+                {"version": version, "source": draft.source, "run_id": draft.run_id},
+                time_ms=t,
+            )
+            return version_id
+
+        version_id = self._write(write)
+        with self.db.read() as conn:
+            row = (
+                conn.execute(VERSION_SELECT.where(model_versions.c.version_id == version_id))
+                .mappings()
+                .one()
+            )
+            return build_versions(conn, [row])[0]
+
+    def get_version(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        alias: str | None = None,
+        at: int | None = None,
+        include_deleted: bool = False,
+    ) -> ModelVersion:
+        name = check_model_name(name)
+        if version is not None:
+            check_version(version)
+        if alias is not None:
+            check_alias(alias)
+        with self.db.read() as conn:
+            model = model_row(conn, name, include_deleted=include_deleted)
+            if alias is not None:
+                version = self._resolve_alias(conn, model, alias, at)
+            elif version is None:
+                version = self._latest(conn, model)
+            row = version_row(conn, model, version, include_deleted=include_deleted)
+            return build_versions(conn, [{**row, "name": model["name"]}])[0]
+
+    def _latest(self, conn: Connection, model: Any) -> int:
+        found = conn.execute(
+            sa.select(sa.func.max(model_versions.c.version)).where(
+                model_versions.c.model_id == model["model_id"],
+                model_versions.c.deleted_time.is_(None),
+            )
+        ).scalar()
+        if found is None:
+            raise InvalidArgument(
+                f"registered model {model['name']!r} has no versions yet", field="version"
+            )
+        return int(found)
+
+    def search_versions(
+        self,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        include_deleted: bool = False,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> tuple[list[ModelVersion], str | None]:
+        max_results = check_max_results(max_results)
+        expr = parse_filter(filter_string, VERSIONS)
+        order = VERSION_COMPILER.order(parse_order_by(order_by, VERSIONS))
+        fingerprint = query_fingerprint(
+            ["versions"], filter_string or "", list(order_by or []), str(include_deleted)
+        )
+        offset = decode_page_token(page_token, fingerprint) if page_token else 0
+        query = VERSION_SELECT
+        if not include_deleted:
+            query = query.where(
+                model_versions.c.deleted_time.is_(None),
+                registered_models.c.deleted_time.is_(None),
+            )
+        if expr is not None:
+            query = query.where(VERSION_COMPILER.where(expr))
+        query = query.order_by(
+            *order, registered_models.c.name_key.asc(), model_versions.c.version.desc()
+        )
+        with self.db.read() as conn:
+            rows = list(conn.execute(query.limit(max_results + 1).offset(offset)).mappings())
+            found = build_versions(conn, rows[:max_results])
+        more = len(rows) > max_results
+        return found, encode_page_token(offset + max_results, fingerprint) if more else None
+
+    def update_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        name = check_model_name(name)
+        check_version(version)
+        description = check_text(description, "description")
+
+        def write(conn: Connection) -> None:
+            model = model_row(conn, name, lock=True)
+            row = version_row(conn, model, version)
+            t = now_ms()
+            conn.execute(
+                model_versions.update()
+                .where(model_versions.c.version_id == row["version_id"])
+                .values(description=description, updated_time=t)
+            )
+            event = AuditEvent(
+                "model_version.update",
+                "model_version",
+                f"{name}/{version}",
+                before={"description": row["description"]},
+                after={"description": description},
+            )
+            audit.record(conn, [event], time_ms=t)
+
+        self.db.run_write(write)
+        return self.get_version(name, version)
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self._version_tag(name, version, key, value)
+
+    def delete_version_tag(self, name: str, version: int, key: str) -> None:
+        self._version_tag(name, version, key, None)
+
+    def _version_tag(self, name: str, version: int, key: str, value: str | None) -> None:
+        name = check_model_name(name)
+        check_version(version)
+        key = check_name(key, "key")
+        if value is not None:
+            value = check_string_value(value, "value", 5000)
+
+        def write(conn: Connection) -> None:
+            model = model_row(conn, name, lock=True)
+            row = version_row(conn, model, version)
+            set_tag(conn, model_version_tags, "version_id", row["version_id"], key, value)
+            action = "model_version.set_tag" if value is not None else "model_version.delete_tag"
+            event = AuditEvent(action, "model_version", f"{name}/{version}", after={key: value})
+            audit.record(conn, [event], time_ms=now_ms())
+
+        self.db.run_write(write)
+
+    def delete_version(self, name: str, version: int) -> None:
+        self._version_lifecycle(name, version, deleted=True)
+
+    def restore_version(self, name: str, version: int) -> None:
+        self._version_lifecycle(name, version, deleted=False)
+
+    def _version_lifecycle(self, name: str, version: int, *, deleted: bool) -> None:
+        name = check_model_name(name)
+        check_version(version)
+
+        def write(conn: Connection) -> None:
+            model = model_row(conn, name, lock=True)
+            row = version_row(conn, model, version, include_deleted=True)
+            if (row["deleted_time"] is not None) == deleted:
+                state = "deleted" if deleted else "not deleted"
+                raise Conflict(f"version {version} of {name!r} is already {state}", field="version")
+            if deleted:
+                held = sorted(
+                    conn.execute(
+                        sa.select(model_aliases.c.alias).where(
+                            model_aliases.c.version_id == row["version_id"]
+                        )
+                    ).scalars()
+                )
+                if held:
+                    raise Conflict(
+                        f"version {version} of {name!r} holds the alias(es) {', '.join(held)}; "
+                        "move or delete them first",
+                        field="version",
+                    )
+            t = now_ms()
+            conn.execute(
+                model_versions.update()
+                .where(model_versions.c.version_id == row["version_id"])
+                .values(deleted_time=t if deleted else None, updated_time=t)
+            )
+            action = "model_version.delete" if deleted else "model_version.restore"
+            event = AuditEvent(action, "model_version", f"{name}/{version}")
+            audit.record(conn, [event], time_ms=t)
+
+        self.db.run_write(write)
+
+    def set_card(self, name: str, version: int | None, sections: dict[str, str]) -> None:
+        name = check_model_name(name)
+        clean = _check_sections(sections)
+
+        def write(conn: Connection) -> None:
+            model = model_row(conn, name, lock=True)
+            t = now_ms()
+            if version is None:
+                table, key, ident, target = (
+                    registered_models,
+                    registered_models.c.model_id,
+                    model["model_id"],
+                    name,
+                )
+            else:
+                row = version_row(conn, model, check_version(version))
+                table, key, ident, target = (
+                    model_versions,
+                    model_versions.c.version_id,
+                    row["version_id"],
+                    f"{name}/{version}",
+                )
+            conn.execute(
+                table.update().where(key == ident).values(card=dumps(clean), updated_time=t)
+            )
+            kind = "model" if version is None else "model_version"
+            event = AuditEvent(f"{kind}.set_card", kind, target, after=clean)
+            audit.record(conn, [event], time_ms=t)
+
+        self.db.run_write(write)
+
+
+def _check_sections(sections: Any) -> dict[str, str]:
+    if not isinstance(sections, dict):
+        raise InvalidArgument("card sections must be a mapping", field="sections")
+    out = {}
+    for key, text in sections.items():
+        if key not in CARD_SECTIONS:
+            raise InvalidArgument(
+                f"unknown card section {key!r} (expected {', '.join(CARD_SECTIONS)})",
+                field="sections",
+            )
+        out[key] = check_text(text, f"sections.{key}", 50_000) or ""
+    return out

@@ -1,0 +1,141 @@
+"""The contract of a registry store: SQL (embedded, and what the server runs) and REST.
+
+Every rule (names, numbering, policies, approvals, audit) is enforced by the SQL store; the REST
+store forwards calls to a server running it, so the client code is written once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from modelyard.registry.entities import (
+    AliasEvent,
+    AliasPolicy,
+    ApprovalRequest,
+    ModelVersion,
+    NewModelVersion,
+    RegisteredModel,
+    Webhook,
+    WebhookDelivery,
+)
+from modelyard.store.audit import AuditCheck, AuditEntry
+
+Page = tuple[list[Any], str | None]
+
+
+class RegistryStore(ABC):
+    # registered models
+    @abstractmethod
+    def create_model(
+        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+    ) -> RegisteredModel: ...
+    @abstractmethod
+    def get_model(self, name: str, *, include_deleted: bool = False) -> RegisteredModel: ...
+    @abstractmethod
+    def search_models(
+        self,
+        filter_string: str | None = None,
+        *,
+        include_deleted: bool = False,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> tuple[list[RegisteredModel], str | None]: ...
+    @abstractmethod
+    def update_model(self, name: str, description: str | None) -> RegisteredModel: ...
+    @abstractmethod
+    def set_model_tag(self, name: str, key: str, value: str) -> None: ...
+    @abstractmethod
+    def delete_model_tag(self, name: str, key: str) -> None: ...
+    @abstractmethod
+    def delete_model(self, name: str) -> None: ...
+    @abstractmethod
+    def restore_model(self, name: str) -> None: ...
+
+    # versions
+    @abstractmethod
+    def create_version(self, draft: NewModelVersion) -> ModelVersion: ...
+    @abstractmethod
+    def get_version(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        alias: str | None = None,
+        at: int | None = None,
+        include_deleted: bool = False,
+    ) -> ModelVersion: ...
+    @abstractmethod
+    def search_versions(
+        self,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        include_deleted: bool = False,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> tuple[list[ModelVersion], str | None]: ...
+    @abstractmethod
+    def update_version(self, name: str, version: int, description: str | None) -> ModelVersion: ...
+    @abstractmethod
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+    @abstractmethod
+    def delete_version_tag(self, name: str, version: int, key: str) -> None: ...
+    @abstractmethod
+    def delete_version(self, name: str, version: int) -> None: ...
+    @abstractmethod
+    def restore_version(self, name: str, version: int) -> None: ...
+    @abstractmethod
+    def set_card(self, name: str, version: int | None, sections: dict[str, str]) -> None: ...
+
+    # aliases and governance
+    @abstractmethod
+    def set_alias(self, name: str, alias: str, version: int) -> None: ...
+    @abstractmethod
+    def delete_alias(self, name: str, alias: str) -> None: ...
+    @abstractmethod
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]: ...
+    @abstractmethod
+    def set_policy(self, policy: AliasPolicy) -> AliasPolicy: ...
+    @abstractmethod
+    def list_policies(self, model: str | None = None) -> list[AliasPolicy]: ...
+    @abstractmethod
+    def delete_policy(self, model: str, alias: str) -> None: ...
+    @abstractmethod
+    def request_approval(
+        self, name: str, version: int, alias: str, comment: str | None = None
+    ) -> ApprovalRequest: ...
+    @abstractmethod
+    def decide(
+        self, request_id: str, decision: str, comment: str | None = None
+    ) -> ApprovalRequest: ...
+    @abstractmethod
+    def cancel_request(self, request_id: str) -> ApprovalRequest: ...
+    @abstractmethod
+    def get_request(self, request_id: str) -> ApprovalRequest: ...
+    @abstractmethod
+    def list_requests(
+        self, name: str | None = None, status: str | None = None
+    ) -> list[ApprovalRequest]: ...
+
+    # audit
+    @abstractmethod
+    def audit_entries(self, **filters: Any) -> list[AuditEntry]: ...
+    @abstractmethod
+    def verify_audit(self) -> AuditCheck: ...
+
+    # webhooks
+    @abstractmethod
+    def create_webhook(
+        self, url: str, events: Sequence[str], model: str | None = None
+    ) -> Webhook: ...
+    @abstractmethod
+    def list_webhooks(self) -> list[Webhook]: ...
+    @abstractmethod
+    def delete_webhook(self, webhook_id: str) -> None: ...
+    @abstractmethod
+    def deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional
+        pass
