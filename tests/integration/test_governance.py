@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import modelyard as yard
 from modelyard.cli.main import main
 from modelyard.config import Settings
-from modelyard.errors import Conflict, PermissionDenied
+from modelyard.errors import Conflict, InvalidArgument, PermissionDenied
 from modelyard.registry import webhooks as hooks
 from modelyard.store.database import Database
 
@@ -220,8 +220,19 @@ def _settled(c: yard.Client, webhook_id: str) -> list:  # type: ignore[type-arg]
 def test_the_address_is_checked_when_connecting() -> None:
     outcome = hooks.post("http://localhost:9/x", b"{}", {}, timeout=2, allow_private=False)
     assert not outcome.ok and "non-public address" in (outcome.error or "")
-    for address in ("10.0.0.1", "169.254.169.254", "::1", "::ffff:127.0.0.1", "0.0.0.0"):
+    for address in (
+        "10.0.0.1",
+        "169.254.169.254",
+        "::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "100.100.100.200",  # CGNAT range: a cloud metadata service
+        "2002:a00:1::",  # 6to4 wrapping 10.0.0.1
+    ):
         assert not hooks._public(address), address
+    for url in ("http://h:99999/x", "http://h/caf\u00e9", "ftp://h/x", "http://u:p@h/"):
+        with pytest.raises(InvalidArgument):
+            hooks.check_url(url)
     assert hooks._public("93.184.216.34")
 
 
@@ -241,7 +252,8 @@ def test_model_card_draws_on_runs_datasets_and_approvals(tmp_path: Path) -> None
         yard.models.log_model(model, input_example=x[:5], registered_model_name="churn")
     c = yard.Client(uri)
     c.set_model_card("churn", intended_use="Rank <b>customers</b> for outreach.")
-    c.set_model_card("churn", 1, limitations="Trained on 40 rows.")
+    c.set_model_card("churn", 1, limitations="Trained on 40 rows.", notes="draft")
+    c.set_model_card("churn", 1, notes="")  # removes one section, keeps the others
     req = c.request_approval("churn", 1, alias="production", comment="first model")
     c.approve(req.request_id)  # single-user mode: no roles configured, no policy
     card = c.model_card("churn", 1)
@@ -255,7 +267,7 @@ def test_model_card_draws_on_runs_datasets_and_approvals(tmp_path: Path) -> None
         "dataset:churn-train@1 (training, 40 rows)",
         "| 25.00% |",  # the missing rate of tenure, from the profile
         "| production | APPROVED | ",
-        "_not written yet_",  # ethical considerations
+        "_not written yet_",  # ethical considerations, and the removed notes
     ):
         assert expected in text, expected
     page = card.to_html()
@@ -304,5 +316,13 @@ def test_http_errors_name_the_field(tmp_path: Path, server_factory) -> None:  # 
         assert r.status_code == 400 and r.json()["error"]["field"] == "alias"
         r = http.get(f"{base}/models", headers={"X-Modelyard-User": "a\tb"})
         assert r.status_code == 400 and "control characters" in r.json()["error"]["message"]
+        two = [("X-Modelyard-User", "bob"), ("X-Modelyard-User", "alice")]
+        r = http.get(f"{base}/models", headers=two)
+        assert r.status_code == 400 and "sent once" in r.json()["error"]["message"]
+        r = http.post(
+            f"{base}/versions",
+            json={"name": "m", "source": "runs:/x/m", "model_digest": "../" * 21 + "x"},
+        )
+        assert r.status_code == 400 and r.json()["error"]["field"] == "model_digest"
         r = http.get(srv.url + "/api/v1/audit/verify")
         assert r.status_code == 200 and r.json()["ok"] is True

@@ -82,6 +82,7 @@ def test_aliases_move_and_their_history_answers_what_was_when(tracking_uri: str)
         ("v3", "reserved"),
         ("a" * 65, "1-64 characters"),
         ("pro duction", "lower-case letters"),
+        ("production\n", "lower-case letters"),
     ],
 )
 def test_invalid_aliases_are_refused(tracking_uri: str, alias: str, message: str) -> None:

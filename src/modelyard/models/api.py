@@ -215,9 +215,12 @@ def _split_runs_uri(text: str) -> tuple[str, str]:
 def _load_registered(text: str, trusted: bool, tracking_uri: str | None) -> LoadedModel:
     from modelyard.config import Settings
     from modelyard.registry.client import RegistryClient
+    from modelyard.registry.names import is_sha256
 
     settings = Settings.from_env()
     found = RegistryClient(tracking_uri, settings=settings).resolve_model_uri(text)
+    if found.model_digest is not None and not is_sha256(found.model_digest):
+        raise TamperedModel(f"{text}: the registered digest is not a sha256", field="model_digest")
     cached = settings.cache_dir / "models" / (found.model_digest or "-")
     if found.model_digest and (cached / MODEL_FILE).is_file():
         root = cached  # verified below like any directory: a changed cache is refused
@@ -228,8 +231,13 @@ def _load_registered(text: str, trusted: bool, tracking_uri: str | None) -> Load
             with contextlib.suppress(OSError):  # another process cached it first
                 root.rename(cached)
                 root = cached
-    else:
+    elif found.source.startswith("file://") or "://" not in found.source:
         root = Path(found.source.removeprefix("file://"))
+    else:
+        raise InvalidArgument(
+            f"{text}: cannot load from source {found.source!r} (runs:/ or a local folder)",
+            field="source",
+        )
     if found.model_digest and model_digest(root) != found.model_digest:
         raise TamperedModel(
             f"{text} ({found.uri}): {MODEL_FILE} is not the one registered (sha256 "

@@ -15,11 +15,17 @@ MAX_SOURCE = 2000
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _VERSION_LIKE = re.compile(r"^v\d+$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_VERSION = 2**31 - 1
 RESERVED_ALIASES = frozenset({"latest"})
 
 
+def is_sha256(value: str) -> bool:
+    return bool(_SHA256.fullmatch(value))
+
+
 def check_model_name(name: Any, field: str = "name") -> str:
-    if not isinstance(name, str) or not _MODEL_NAME.match(name):
+    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
         raise InvalidArgument(
             f"{field} must be 1-{MAX_MODEL_NAME} characters: letters, digits, '_', '.' or '-', "
             f"starting with a letter or digit; got {str(name)[:80]!r}",
@@ -29,13 +35,13 @@ def check_model_name(name: Any, field: str = "name") -> str:
 
 
 def check_alias(alias: Any, field: str = "alias") -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
         raise InvalidArgument(
             f"{field} must be 1-64 characters: lower-case letters, digits, '_' or '-', "
             f"starting with a letter; got {str(alias)[:80]!r}",
             field=field,
         )
-    if alias in RESERVED_ALIASES or _VERSION_LIKE.match(alias):
+    if alias in RESERVED_ALIASES or _VERSION_LIKE.fullmatch(alias):
         raise InvalidArgument(
             f"{field} {alias!r} is reserved ('latest' and v<number> name versions)", field=field
         )
@@ -43,7 +49,7 @@ def check_alias(alias: Any, field: str = "alias") -> str:
 
 
 def check_gate(name: Any) -> str:
-    if not isinstance(name, str) or not _ALIAS.match(name):
+    if not isinstance(name, str) or not _ALIAS.fullmatch(name):
         raise InvalidArgument(
             f"gate names are 1-64 lower-case letters, digits, '_' or '-'; got {str(name)[:80]!r}",
             field="required_gates",
@@ -106,7 +112,7 @@ def parse_model_uri(uri: str) -> ModelRef:
     name, slash, version = rest.partition("/")
     if not slash or version == "latest":
         return ModelRef(check_model_name(name, "model_uri"))
-    if not (version.isascii() and version.isdigit()) or int(version) < 1:
+    if not (version.isascii() and version.isdigit()) or not 1 <= int(version) <= MAX_VERSION:
         raise InvalidArgument(
             f"{uri!r}: the version must be a positive number or 'latest' ({expected})",
             field="model_uri",

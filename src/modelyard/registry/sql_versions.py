@@ -22,6 +22,7 @@ from modelyard.registry.names import (
     check_source,
     check_text,
     check_version,
+    is_sha256,
 )
 from modelyard.registry.search import VERSION_COMPILER, VERSIONS
 from modelyard.registry.sql_approvals import SqlApprovals
@@ -30,6 +31,7 @@ from modelyard.registry.sql_rows import (
     build_versions,
     check_max_results,
     dumps,
+    loads,
     model_row,
     set_tag,
     version_row,
@@ -135,7 +137,7 @@ class SqlVersions(SqlApprovals):
         if draft.flavor is not None:
             check_name(draft.flavor, "flavor", max_len=64)
         if draft.model_digest is not None and (
-            not isinstance(draft.model_digest, str) or len(draft.model_digest) != 64
+            not isinstance(draft.model_digest, str) or not is_sha256(draft.model_digest)
         ):
             raise InvalidArgument("model_digest must be 64 hex characters", field="model_digest")
         if draft.signature is not None and not isinstance(draft.signature, dict):
@@ -373,6 +375,7 @@ class SqlVersions(SqlApprovals):
         def write(conn: Connection) -> None:
             model = model_row(conn, name, lock=True)
             t = now_ms()
+            stored = model["card"]
             if version is None:
                 table, key, ident, target = (
                     registered_models,
@@ -388,8 +391,12 @@ class SqlVersions(SqlApprovals):
                     row["version_id"],
                     f"{name}/{version}",
                 )
+                stored = row["card"]
+            # the sections given replace theirs; the others stay; an empty text removes one
+            merged = {**(loads(stored) or {}), **clean}
+            merged = {k: v for k, v in merged.items() if v}
             conn.execute(
-                table.update().where(key == ident).values(card=dumps(clean), updated_time=t)
+                table.update().where(key == ident).values(card=dumps(merged), updated_time=t)
             )
             kind = "model" if version is None else "model_version"
             event = AuditEvent(f"{kind}.set_card", kind, target, after=clean)

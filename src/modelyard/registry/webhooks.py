@@ -39,7 +39,16 @@ log = logging.getLogger(__name__)
 def check_url(url: object) -> str:
     if not isinstance(url, str) or len(url) > 2000:
         raise InvalidArgument("url must be an http(s) URL of at most 2000 characters", field="url")
+    if not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
+        raise InvalidArgument(
+            "url must be ASCII without spaces (percent-encode the rest; IDNA hosts as xn--)",
+            field="url",
+        )
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise InvalidArgument(f"url has an invalid port: {url!r}", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidArgument(
             f"url must be http:// or https:// with a host, got {url!r}", field="url"
@@ -50,24 +59,23 @@ def check_url(url: object) -> str:
 
 
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0]
     )
+    if isinstance(ip, ipaddress.IPv6Address):  # an IPv4 address inside IPv6 is judged as IPv4
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
+    # globally routable only: excludes private, loopback, link-local, CGNAT (100.64/10, cloud
+    # metadata at 100.100.100.200), documentation, reserved and multicast ranges
+    return bool(ip.is_global) and not ip.is_multicast
 
 
 def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[tuple[int, str]]:
     """(family, address) for ``host``; PermissionDenied when one is not public (and not allowed)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError) as exc:
         raise InvalidArgument(f"cannot resolve webhook host {host!r}: {exc}", field="url") from exc
     found = [(int(family), str(addr[0])) for family, _, _, _, addr in infos]
     if not allow_private:
@@ -96,10 +104,11 @@ class Outcome:
 def post(
     url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool
 ) -> Outcome:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
+        check_url(url)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = resolve_checked(host, port, allow_private=allow_private)
     except (InvalidArgument, PermissionDenied) as exc:
         return Outcome(False, None, exc.message)
@@ -213,9 +222,12 @@ class Dispatcher:
                     "X-Modelyard-Timestamp": stamp,
                     SIGNATURE_HEADER: sign(secret, stamp, body),
                 }
-                outcome = post(
-                    url, body, headers, timeout=self.timeout, allow_private=self.allow_private
-                )
+                try:
+                    outcome = post(
+                        url, body, headers, timeout=self.timeout, allow_private=self.allow_private
+                    )
+                except Exception as exc:  # noqa: BLE001 - one bad delivery must not block the rest
+                    outcome = Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000])
                 self._record(delivery_id, attempts + 1, outcome)
             return len(claimed)
 

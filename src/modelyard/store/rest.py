@@ -38,9 +38,9 @@ def _raise_for(resp: httpx.Response) -> None:
 class HttpTransport:
     def __init__(self, base_url: str, *, timeout: float = 30.0, user: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        headers = {"User-Agent": "modelyard-client"}
-        if user is not None:
-            headers[USER_HEADER] = user  # who acts, until the server authenticates users
+        headers = {b"User-Agent": b"modelyard-client"}
+        if user is not None:  # who acts, until the server authenticates users (UTF-8)
+            headers[USER_HEADER.encode()] = user.encode("utf-8")
         self.client = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),

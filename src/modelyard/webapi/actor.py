@@ -26,11 +26,13 @@ class ActorBinding:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        name = ANONYMOUS
-        for key, value in scope.get("headers") or ():
-            if key.lower() == _HEADER:
-                name = value.decode("utf-8", "replace")
-                break
+        given = [v for k, v in scope.get("headers") or () if k.lower() == _HEADER]
+        if len(given) > 1:
+            await send_error(
+                send, "INVALID_ARGUMENT", f"{USER_HEADER} must be sent once", USER_HEADER
+            )
+            return
+        name = given[0].decode("utf-8", "replace") if given else ANONYMOUS
         try:
             actor = actor_for(name, self.roles)
         except InvalidArgument as exc:

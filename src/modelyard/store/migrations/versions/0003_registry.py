@@ -43,13 +43,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_log_object", "audit_log", ["object_type", "object_id"])
     op.create_index("ix_audit_log_time", "audit_log", ["time"])
-    op.create_table(
+    head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer, autoincrement=False, nullable=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
         sa.Column("last_hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_audit_head"),
     )
+    # the row appenders lock: it must exist before the first concurrent writers arrive
+    op.bulk_insert(head, [{"id": 1, "last_seq": 0, "last_hash": "0" * 64}])
     op.create_table(
         "registered_models",
         sa.Column("model_id", sa.String(32), nullable=False),
