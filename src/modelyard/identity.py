@@ -21,6 +21,7 @@ from modelyard.errors import InvalidArgument, PermissionDenied
 
 USER_HEADER = "x-modelyard-user"
 MAX_ACTOR = 256
+ADMIN_ROLE = "admin"
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelyard.terminal import out
-from modelyard.tracking.cli.common import TrackingUri
+from modelyard.tracking.cli.common import TrackingUri, parse_pairs
 
 
 def card(
@@ -28,10 +28,9 @@ def card(
 ) -> None:
     """Print (or write) the model card of a version; --set edits its sections first."""
     from modelyard.client import Client
-    from modelyard.registry.cli.common import pairs
 
     c = Client(tracking_uri)
-    sections = pairs(set_, "section")
+    sections = parse_pairs(set_, "section")
     if sections:
         c.set_model_card(name, version, **sections)
     found = c.model_card(name, version)

@@ -72,17 +72,23 @@ class RegistryClient:
         with acting_as(self._actor):
             return fn(*args, **kwargs)
 
+    def _dispatcher(self) -> Dispatcher | None:
+        """The embedded store's webhook dispatcher (one per database); None for a server."""
+        db = self._registry_backend.db
+        if db is None:
+            return None
+        with _dispatch_lock:
+            if id(db) not in _dispatchers:
+                settings = self._registry_backend.settings
+                allow = settings.allow_private_webhooks if settings else False
+                _dispatchers[id(db)] = Dispatcher(db, allow_private=allow)
+            return _dispatchers[id(db)]
+
     def _announce(self) -> None:
         """Embedded: deliver queued webhook events in the background (they stay queued in the
         database until delivered, so an exit meanwhile loses nothing)."""
-        db = self._registry_backend.db
-        if db is None:
-            return
-        with _dispatch_lock:
-            settings = self._registry_backend.settings
-            allow = settings.allow_private_webhooks if settings else False
-            dispatcher = _dispatchers.setdefault(id(db), Dispatcher(db, allow_private=allow))
-        if dispatcher.has_due():
+        dispatcher = self._dispatcher()
+        if dispatcher is not None and dispatcher.has_due():
             threading.Thread(target=dispatcher.run_quietly, daemon=True).start()
 
     # --- registered models ---------------------------------------------------------------
@@ -318,7 +324,8 @@ class RegistryClient:
         after_seq: int = 0,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """Audit entries in chain order; ``action`` ending in '.' matches a prefix."""
+        """Audit entries in chain order; ``action`` ending in '.' and ``object_id`` ending
+        in '/' (``churn/``: every version of churn) match a prefix."""
         return self._act(
             self._registry.audit_entries,
             object_type=object_type,
@@ -352,11 +359,9 @@ class RegistryClient:
 
     def deliver_webhooks(self) -> int:
         """Embedded: attempt every due delivery now; the number attempted."""
-        db = self._registry_backend.db
-        if db is None:
+        dispatcher = self._dispatcher()
+        if dispatcher is None:
             raise InvalidArgument(
                 "a server delivers its own webhooks; this client is remote", field="tracking_uri"
             )
-        settings = self._registry_backend.settings
-        allow = settings.allow_private_webhooks if settings else False
-        return Dispatcher(db, allow_private=allow).run_once()
+        return dispatcher.run_once()

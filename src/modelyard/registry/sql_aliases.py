@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
-from modelyard.identity import Actor, current_actor
+from modelyard.identity import ADMIN_ROLE, Actor, current_actor, require_role
 from modelyard.registry import outbox
 from modelyard.registry.entities import (
     AliasEvent,
@@ -39,7 +39,6 @@ from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
 
-ADMIN_ROLE = "admin"
 GATE_TAG_PREFIX = "gate."
 
 
@@ -249,13 +248,7 @@ class SqlAliases:
                 "required_gates must be a list of gate names", field="required_gates"
             )
         gates = sorted({check_gate(g) for g in policy.required_gates})
-        actor = current_actor()
-        if not actor.has_role(ADMIN_ROLE):
-            raise PermissionDenied(
-                f"changing alias policies needs the {ADMIN_ROLE!r} role; {actor.name!r} does "
-                "not hold it",
-                field="user",
-            )
+        actor = require_role(ADMIN_ROLE, "changing alias policies")
 
         def write(conn: Connection) -> None:
             if model_key != "*":
@@ -314,13 +307,7 @@ class SqlAliases:
             return [_policy(r) for r in rows]
 
     def delete_policy(self, model: str, alias: str) -> None:
-        actor = current_actor()
-        if not actor.has_role(ADMIN_ROLE):
-            raise PermissionDenied(
-                f"changing alias policies needs the {ADMIN_ROLE!r} role; {actor.name!r} does "
-                "not hold it",
-                field="user",
-            )
+        require_role(ADMIN_ROLE, "changing alias policies")
         key = model.lower()
 
         def write(conn: Connection) -> None:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
-from modelyard.identity import current_actor
+from modelyard.identity import ADMIN_ROLE, current_actor
 from modelyard.registry import outbox
 from modelyard.registry.entities import (
     APPROVED,
@@ -26,7 +26,7 @@ from modelyard.registry.entities import (
     Vote,
 )
 from modelyard.registry.names import check_alias, check_model_name, check_text, check_version
-from modelyard.registry.sql_aliases import ADMIN_ROLE, SqlAliases
+from modelyard.registry.sql_aliases import SqlAliases
 from modelyard.registry.sql_rows import model_row, version_row
 from modelyard.registry.tables import (
     approval_requests,

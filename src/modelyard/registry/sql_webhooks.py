@@ -13,8 +13,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.errors import InvalidArgument, NotFound, PermissionDenied
-from modelyard.identity import current_actor
+from modelyard.errors import InvalidArgument, NotFound
+from modelyard.identity import ADMIN_ROLE, require_role
 from modelyard.registry.entities import Webhook, WebhookDelivery
 from modelyard.registry.names import check_model_name
 from modelyard.registry.outbox import EVENTS
@@ -25,7 +25,6 @@ from modelyard.store.audit import AuditCheck, AuditEntry, AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
 
-ADMIN = "admin"
 _AUDIT_FILTERS = ("object_type", "object_id", "actor", "action", "since", "until", "after_seq")
 
 
@@ -40,15 +39,6 @@ def _webhook(row: Any, secret: str | None = None) -> Webhook:
         created_time=int(row["created_time"]),
         secret=secret,
     )
-
-
-def _require_admin(what: str) -> str:
-    actor = current_actor()
-    if not actor.has_role(ADMIN):
-        raise PermissionDenied(
-            f"{what} needs the {ADMIN!r} role; {actor.name!r} does not hold it", field="user"
-        )
-    return actor.name
 
 
 class SqlWebhooks:
@@ -68,7 +58,7 @@ class SqlWebhooks:
                 field="events",
             )
         model_key = None if model is None else check_model_name(model, "model").lower()
-        actor = _require_admin("creating a webhook")
+        actor = require_role(ADMIN_ROLE, "creating a webhook").name
         host = urlsplit(url).hostname or ""
         # refused now when it already resolves to a non-public address; checked again at
         # every connection (a name that does not resolve yet may resolve later)
@@ -108,7 +98,7 @@ class SqlWebhooks:
             return [_webhook(r) for r in rows]
 
     def delete_webhook(self, webhook_id: str) -> None:
-        _require_admin("deleting a webhook")
+        require_role(ADMIN_ROLE, "deleting a webhook")
 
         def write(conn: Connection) -> None:
             gone = conn.execute(

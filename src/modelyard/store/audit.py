@@ -206,12 +206,17 @@ def query(
     after_seq: int = 0,
     limit: int = 100,
 ) -> list[AuditEntry]:
-    """Entries in chain order, filtered; ``action`` ending in '.' matches a prefix."""
+    """Entries in chain order, filtered; ``action`` ending in '.' and ``object_id`` ending in
+    '/' match a prefix."""
     q = sa.select(audit_log).where(audit_log.c.seq > after_seq)
     if object_type is not None:
         q = q.where(audit_log.c.object_type == object_type)
     if object_id is not None:
-        q = q.where(audit_log.c.object_id == object_id)
+        q = q.where(
+            audit_log.c.object_id.startswith(object_id, autoescape=True)
+            if object_id.endswith("/")
+            else audit_log.c.object_id == object_id
+        )
     if actor is not None:
         q = q.where(audit_log.c.actor == actor)
     if action is not None:

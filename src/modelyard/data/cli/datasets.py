@@ -14,7 +14,7 @@ import typer
 from modelyard.errors import InvalidArgument
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri
+from modelyard.tracking.cli.common import Json, TrackingUri, parse_pairs
 
 if TYPE_CHECKING:
     from modelyard.data.client import DataClient
@@ -38,16 +38,6 @@ def _suite(path: Path) -> Expectations:
     from modelyard.data.expectations import Expectations
 
     return Expectations.load(path)
-
-
-def _tags(pairs: list[str] | None) -> dict[str, str]:
-    tags = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidArgument(f"tag {pair!r} must look like key=value", field="tag")
-        tags[key] = value
-    return tags
 
 
 def _size(n: int) -> str:
@@ -157,7 +147,7 @@ def log(
     v = _client(tracking_uri).log_dataset(
         path,
         name,
-        tags=_tags(tag),
+        tags=parse_pairs(tag),
         description=description,
         expectations=suite,
         run_id=run_id,

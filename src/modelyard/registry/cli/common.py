@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from modelyard.errors import InvalidArgument
 from modelyard.registry.client import RegistryClient
 
 
@@ -16,13 +15,3 @@ def when(ms: int | None) -> str:
     if ms is None:
         return ""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def pairs(items: list[str] | None, what: str = "tag") -> dict[str, str]:
-    out = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidArgument(f"{what} {item!r} must look like key=value", field=what)
-        out[key] = value
-    return out

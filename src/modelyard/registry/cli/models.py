@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from modelyard.registry.cli.common import client, pairs, when
+from modelyard.registry.cli.common import client, when
 from modelyard.registry.entities import ApprovalRequest, ModelVersion
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri
+from modelyard.tracking.cli.common import Json, TrackingUri, parse_pairs
 
 app = typer.Typer(help="Model registry: versions, aliases, approvals, audit.", no_args_is_help=True)
 policy_app = typer.Typer(help="Alias policies (who must approve a move).", no_args_is_help=True)
@@ -114,7 +114,9 @@ def register(
     """Register a model as the next version of NAME."""
     if run_id is None and source.startswith("runs:/"):
         run_id = source[len("runs:/") :].split("/", 1)[0]
-    found = client(tracking_uri).create_model_version(name, source, run_id=run_id, tags=pairs(tag))
+    found = client(tracking_uri).create_model_version(
+        name, source, run_id=run_id, tags=parse_pairs(tag)
+    )
     if as_json:
         print_json(found.to_dict())
         return
@@ -130,7 +132,7 @@ def tag(
 ) -> None:
     """Set tags on a model, or on one version with --version."""
     c = client(tracking_uri)
-    for key, value in pairs(pairs_).items():
+    for key, value in parse_pairs(pairs_).items():
         if version is None:
             c.set_registered_model_tag(name, key, value)
         else:
@@ -293,11 +295,9 @@ def audit(
     c = client(tracking_uri)
     entries = [
         *c.audit_log(object_type="model", object_id=name, limit=limit),
-        *c.audit_log(object_type="model_version", object_id=None, limit=10_000),
+        *c.audit_log(object_type="model_version", object_id=f"{name}/", limit=limit),
     ]
-    entries = [e for e in entries if e.object_type == "model" or e.object_id.startswith(f"{name}/")]
-    entries.sort(key=lambda e: e.seq)
-    entries = entries[-limit:]
+    entries = sorted(entries, key=lambda e: e.seq)[-limit:]
     if as_json:
         print_json([e.to_dict() for e in entries])
         return

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from modelyard.errors import InvalidArgument
 from modelyard.tracking.client import Client
 
 TrackingUri = Annotated[
@@ -19,6 +20,17 @@ TrackingUri = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def parse_pairs(items: list[str] | None, what: str = "tag") -> dict[str, str]:
+    """``["k=v", ...]`` from repeated options into a mapping; a pair without '=' is refused."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"{what} {item!r} must look like key=value", field=what)
+        out[key] = value
+    return out
 
 
 def client(uri: str | None) -> Client:
