@@ -16,7 +16,10 @@ $(STAMP_DEMO): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[demo]'
 	touch $@
 
+# torch first, pinned: 2.13.0 is the CPU build (any other spec can pull a multi-GB CUDA build);
+# the test extra's torch range is then already satisfied.
 $(STAMP_TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test,lint]'
 	touch $@ $(STAMP_DEMO)
 

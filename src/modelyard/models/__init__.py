@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from modelyard.lazy import lazy_exports
 
 _EXPORTS = {
-    "LoadedModel": "api",
+    "LoadedModel": "loaded",
     "ModelInfo": "api",
     "load": "api",
     "log_model": "api",
@@ -40,7 +40,8 @@ __getattr__ = lazy_exports("modelyard.models", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
-    from modelyard.models.api import LoadedModel, ModelInfo, load, log_model, save_model
+    from modelyard.models.api import ModelInfo, load, log_model, save_model
     from modelyard.models.directory import ModelSpec, TamperedModel
     from modelyard.models.flavors.pyfunc import PythonModel
+    from modelyard.models.loaded import LoadedModel
     from modelyard.models.signature import Signature, infer_signature

@@ -23,58 +23,11 @@ from typing import Any
 
 from modelyard.errors import InvalidArgument
 from modelyard.models.directory import MODEL_FILE, ModelSpec, TamperedModel, read_spec, write_spec
-from modelyard.models.flavors.base import Flavor, Predict, detect_flavor, get_flavor
+from modelyard.models.flavors.base import Flavor, detect_flavor, get_flavor
+from modelyard.models.loaded import LoadedModel, Runtime, choose_runtime
 from modelyard.models.signature import Signature, enforce, infer_signature
 
 EXAMPLE_FILE = "input_example.json"
-
-
-@dataclass
-class LoadedModel:
-    spec: ModelSpec
-    path: Path
-    _predict: Predict
-    _session: Any = None
-
-    @property
-    def flavor(self) -> str:
-        return self.spec.flavor
-
-    @property
-    def signature(self) -> Signature | None:
-        return self.spec.signature
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return self.spec.metadata
-
-    def predict(self, data: Any) -> Any:
-        """Predict on a DataFrame, a numpy array or a list of dicts, checked first."""
-        return self._predict(enforce(self.spec.signature, data))
-
-    @property
-    def onnx(self) -> dict[str, Any]:
-        """The ONNX copy's record: status, max_abs_diff on the input example, or the reason."""
-        return self.spec.onnx
-
-    def predict_onnx(self, data: Any) -> Any:
-        """Predict with the ONNX copy (what serving runs): the first output, e.g. labels."""
-        if self.spec.onnx.get("status") != "ok":
-            raise InvalidArgument(
-                f"this model has no ONNX copy: {self.spec.onnx.get('reason', 'not exported')}",
-                field="onnx",
-            )
-        import numpy as np
-        import onnxruntime as ort
-
-        if self._session is None:
-            path = self.path / str(self.spec.onnx["file"])
-            self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        checked = enforce(self.spec.signature, data)
-        if self.spec.signature is not None and self.spec.signature.kind == "columns":
-            checked = checked[self.spec.signature.columns]
-        matrix = np.asarray(checked, dtype=np.float32)
-        return self._session.run(None, {str(self.spec.onnx["input"]): matrix})[0]
 
 
 @dataclass(frozen=True)
@@ -141,13 +94,15 @@ def save_model(
     if signature is None and input_example is not None:
         output = None
         try:
-            output = model.predict(enforce(infer_signature(input_example), input_example))
+            output = chosen.predict_raw(
+                model, enforce(infer_signature(input_example), input_example)
+            )
         except Exception:  # noqa: BLE001 - the output spec is optional; the save is not
             output = None
         signature = infer_signature(input_example, output)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=_parent(root)))
     try:
-        options = chosen.save(model, staging)
+        options = chosen.save(model, staging, input_example)
         exported = (
             chosen.export_onnx(model, signature, input_example, staging)
             if onnx
@@ -156,7 +111,7 @@ def save_model(
         example = _write_example(staging, input_example) if input_example is not None else None
         versions = {"modelyard": _version_of("modelyard") or "dev"}
         if chosen.framework:
-            versions[chosen.framework] = _version_of(chosen.framework) or "unknown"
+            versions[chosen.framework] = chosen.framework_version() or "unknown"
         pinned = requirements or [f"{k}=={v}" for k, v in versions.items() if k != "modelyard"]
         spec = ModelSpec(
             flavor=chosen.name,
@@ -186,11 +141,16 @@ def _parent(root: Path) -> Path:
     return parent
 
 
-def load_dir(path: str | Path, *, trusted: bool = False) -> LoadedModel:
+def load_dir(path: str | Path, *, trusted: bool = False, runtime: Runtime = "auto") -> LoadedModel:
+    """Verify every file of the directory, then load what ``runtime`` predicts with."""
     root = Path(path)
     spec = read_spec(root, verify=True)
-    predict = get_flavor(spec.flavor).load(root, spec.flavor_options, trusted=trusted)
-    return LoadedModel(spec, root, predict)
+    model = LoadedModel(spec, root, choose_runtime(spec, runtime), trusted)
+    if model.runtime == "onnx":
+        model.session()
+    else:
+        model.native()  # refuses untrusted pickles and foreign types now, not at predict
+    return model
 
 
 def model_digest(root: Path) -> str:
@@ -212,7 +172,9 @@ def _split_runs_uri(text: str) -> tuple[str, str]:
     return run_id, rel
 
 
-def _load_registered(text: str, trusted: bool, tracking_uri: str | None) -> LoadedModel:
+def _load_registered(
+    text: str, trusted: bool, tracking_uri: str | None, runtime: Runtime
+) -> LoadedModel:
     from modelyard.config import Settings
     from modelyard.registry.client import RegistryClient
     from modelyard.registry.names import is_sha256
@@ -244,25 +206,34 @@ def _load_registered(text: str, trusted: bool, tracking_uri: str | None) -> Load
             f"{found.model_digest[:12]}...); the stored model was replaced",
             field=MODEL_FILE,
         )
-    return load_dir(root, trusted=trusted)
+    return load_dir(root, trusted=trusted, runtime=runtime)
 
 
-def load(uri: str | Path, *, trusted: bool = False, tracking_uri: str | None = None) -> LoadedModel:
+def load(
+    uri: str | Path,
+    *,
+    trusted: bool = False,
+    tracking_uri: str | None = None,
+    runtime: Runtime = "auto",
+) -> LoadedModel:
     """Load a model from a directory, ``runs:/<run id>/<path>`` or ``models:/<name>/<version>``
     (``models:/<name>@<alias>``, ``models:/<name>/latest``); refuses tampered files and
-    (without ``trusted=True``) anything that would run code on load."""
+    (without ``trusted=True``) anything that would run code on load. ``runtime``: ``auto``
+    predicts with the checked ONNX copy when there is one, ``native`` with the framework,
+    ``onnx`` insists on the copy."""
     text = str(uri)
     if text.startswith("models:/"):
-        return _load_registered(text, trusted, tracking_uri)
+        return _load_registered(text, trusted, tracking_uri, runtime)
     if text.startswith("runs:/"):
-        return load_dir(_download(*_split_runs_uri(text), tracking_uri), trusted=trusted)
+        root = _download(*_split_runs_uri(text), tracking_uri)
+        return load_dir(root, trusted=trusted, runtime=runtime)
     if "://" in text and not text.startswith("file://"):
         raise InvalidArgument(
             f"unsupported model URI {text!r}: use a folder, runs:/<run id>/<path> or "
             "models:/<name>/<version>",
             field="uri",
         )
-    return load_dir(text.removeprefix("file://"), trusted=trusted)
+    return load_dir(text.removeprefix("file://"), trusted=trusted, runtime=runtime)
 
 
 def log_model(

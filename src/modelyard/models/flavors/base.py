@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,26 @@ class Flavor(ABC):
         """Whether ``model`` is an object this flavor saves."""
 
     @abstractmethod
-    def save(self, model: Any, root: Path) -> dict[str, Any]:
-        """Write the model's files under ``root``; return the options ``load`` needs."""
+    def save(self, model: Any, root: Path, example: Any = None) -> dict[str, Any]:
+        """Write the model's files under ``root`` (``example``: the input example, for
+        frameworks that trace); return the options ``load`` needs."""
 
     @abstractmethod
     def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
         """A predict function over the saved files (files already verified)."""
+
+    def predict_raw(self, model: Any, data: Any) -> Any:
+        """What the in-memory ``model`` answers for checked ``data`` (for the output spec)."""
+        return model.predict(data)
+
+    def framework_version(self) -> str | None:
+        """The installed version of ``framework`` (None when it is not installed)."""
+        if not self.framework:
+            return None
+        try:
+            return version(self.framework)
+        except PackageNotFoundError:
+            return None
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
         """Write an ONNX copy under ``root`` if this flavor can; return what to record."""
@@ -43,6 +57,9 @@ class Flavor(ABC):
 # name -> "module:Class", imported on first use
 BUILTIN = {
     "sklearn": "modelyard.models.flavors.sklearn:SklearnFlavor",
+    "xgboost": "modelyard.models.flavors.xgboost:XGBoostFlavor",
+    "lightgbm": "modelyard.models.flavors.lightgbm:LightGBMFlavor",
+    "pytorch": "modelyard.models.flavors.pytorch:PyTorchFlavor",
     "python_function": "modelyard.models.flavors.pyfunc:PythonFunctionFlavor",
 }
 _loaded: dict[str, Flavor] = {}

@@ -43,7 +43,7 @@ class PythonFunctionFlavor(Flavor):
     def detect(self, model: Any) -> bool:
         return isinstance(model, PythonModel)
 
-    def save(self, model: Any, root: Path) -> dict[str, Any]:
+    def save(self, model: Any, root: Path, example: Any = None) -> dict[str, Any]:
         if not isinstance(model, PythonModel):
             return self._save_pickle(model, root)
         cls = type(model)

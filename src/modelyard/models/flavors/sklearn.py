@@ -23,7 +23,7 @@ class SklearnFlavor(Flavor):
     def detect(self, model: Any) -> bool:
         return type(model).__module__.startswith("sklearn.") and hasattr(model, "predict")
 
-    def save(self, model: Any, root: Path) -> dict[str, Any]:
+    def save(self, model: Any, root: Path, example: Any = None) -> dict[str, Any]:
         import skops.io as sio
 
         sio.dump(model, root / MODEL_FILE)
@@ -45,6 +45,6 @@ class SklearnFlavor(Flavor):
         return model.predict  # type: ignore[no-any-return]
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
-        from modelyard.models.onnx_export import export_sklearn
+        from modelyard.models.onnx_export import convert_sklearn, export_checked
 
-        return export_sklearn(model, signature, example, root)
+        return export_checked(model, signature, example, root, convert_sklearn, ("skl2onnx",))

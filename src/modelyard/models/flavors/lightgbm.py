@@ -1,0 +1,75 @@
+"""LightGBM models in LightGBM's own text format (data, not code: nothing to trust).
+
+The booster is saved as text; for a scikit-learn wrapper the classes are recorded beside it,
+so a loaded ``LGBMClassifier`` still answers labels (the booster alone answers probabilities).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+from modelyard.models.flavors.base import Flavor, Predict
+
+MODEL_FILE = "model.lgb.txt"
+
+
+class LightGBMFlavor(Flavor):
+    name = "lightgbm"
+    framework = "lightgbm"
+
+    def detect(self, model: Any) -> bool:
+        module = type(model).__module__
+        return module == "lightgbm" or module.startswith("lightgbm.")
+
+    def save(self, model: Any, root: Path, example: Any = None) -> dict[str, Any]:
+        kind = type(model).__name__
+        booster = model if kind == "Booster" else getattr(model, "booster_", None)
+        if booster is None:
+            raise InvalidArgument(
+                f"the lightgbm flavor saves a Booster or a fitted LGBM model, not {kind}",
+                field="model",
+            )
+        booster.save_model(str(root / MODEL_FILE))
+        options: dict[str, Any] = {"file": MODEL_FILE, "class": kind}
+        if hasattr(model, "classes_"):
+            options["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+        return options
+
+    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+        import lightgbm
+        import numpy as np
+
+        booster = lightgbm.Booster(model_file=str(root / str(options.get("file", MODEL_FILE))))
+        classes = options.get("classes")
+        if classes is None:
+            return booster.predict
+        labels = np.asarray(classes)
+
+        def predict(data: Any) -> Any:
+            proba = np.asarray(booster.predict(data))
+            if proba.ndim == 1:  # binary: the probability of the second class
+                return labels[(proba > 0.5).astype(int)]
+            return labels[np.argmax(proba, axis=1)]
+
+        return predict
+
+    def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
+        if type(model).__name__ not in ("LGBMClassifier", "LGBMRegressor"):
+            return {
+                "status": "skipped",
+                "reason": "ONNX export covers LGBMClassifier and LGBMRegressor",
+            }
+        from modelyard.models.onnx_export import export_checked
+
+        return export_checked(model, signature, example, root, _convert, ("onnxmltools",))
+
+
+def _convert(model: Any, matrix: Any) -> bytes:
+    from onnxmltools.convert import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    types = [("input", FloatTensorType([None, int(matrix.shape[1])]))]
+    graph = convert_lightgbm(model, initial_types=types, zipmap=False)
+    return graph.SerializeToString()  # type: ignore[no-any-return]

@@ -1,0 +1,87 @@
+"""XGBoost models in XGBoost's own UBJSON format (data, not code: nothing to trust).
+
+A scikit-learn wrapper (``XGBClassifier``, ``XGBRegressor``, ...) is restored as the same
+wrapper, so ``predict`` returns labels for a classifier; a bare ``Booster`` predicts through a
+``DMatrix``. The distribution may be ``xgboost`` or ``xgboost-cpu``; both install the module
+``xgboost``, whose version is recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+from modelyard.models.flavors.base import Flavor, Predict
+
+MODEL_FILE = "model.ubj"
+WRAPPERS = ("XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier", "XGBRFRegressor")
+
+
+class XGBoostFlavor(Flavor):
+    name = "xgboost"
+    framework = "xgboost"
+
+    def detect(self, model: Any) -> bool:
+        module = type(model).__module__
+        return module == "xgboost" or module.startswith("xgboost.")
+
+    def framework_version(self) -> str | None:
+        try:
+            import xgboost
+        except ImportError:
+            return None
+        return str(xgboost.__version__)
+
+    def save(self, model: Any, root: Path, example: Any = None) -> dict[str, Any]:
+        kind = type(model).__name__
+        if kind != "Booster" and kind not in WRAPPERS:
+            raise InvalidArgument(
+                f"the xgboost flavor saves a Booster or one of {', '.join(WRAPPERS)}, not {kind}",
+                field="model",
+            )
+        model.save_model(str(root / MODEL_FILE))
+        return {"file": MODEL_FILE, "class": kind}
+
+    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+        import xgboost
+
+        kind = str(options.get("class", "Booster"))
+        path = str(root / str(options.get("file", MODEL_FILE)))
+        if kind == "Booster":
+            booster = xgboost.Booster()
+            booster.load_model(path)
+
+            def predict(data: Any) -> Any:
+                return booster.predict(xgboost.DMatrix(data))
+
+            return predict
+        if kind not in WRAPPERS:
+            raise InvalidArgument(f"unknown xgboost model class {kind!r}", field="class")
+        model = getattr(xgboost, kind)()
+        model.load_model(path)
+        return model.predict  # type: ignore[no-any-return]
+
+    def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
+        if type(model).__name__ not in ("XGBClassifier", "XGBRegressor"):
+            return {
+                "status": "skipped",
+                "reason": "ONNX export covers XGBClassifier and XGBRegressor",
+            }
+        from modelyard.models.onnx_export import export_checked
+
+        return export_checked(model, signature, example, root, _convert, ("onnxmltools",))
+
+
+def _convert(model: Any, matrix: Any) -> bytes:
+    import copy
+
+    from onnxmltools.convert import convert_xgboost
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    clone = copy.copy(model)
+    booster = model.get_booster().copy()
+    booster.feature_names = None  # the converter reads splits as f0, f1, ... only
+    clone._Booster = booster
+    types = [("input", FloatTensorType([None, int(matrix.shape[1])]))]
+    return convert_xgboost(clone, initial_types=types).SerializeToString()  # type: ignore[no-any-return]

@@ -1,0 +1,122 @@
+"""A loaded model: its spec, and predict through the ONNX copy or the framework.
+
+``runtime="auto"`` (the default) predicts with the ONNX copy when the model has one (checked
+against the framework on the input example when it was saved) and ONNX Runtime is installed;
+the framework's own file is then deserialised only if ``predict_native`` is called. That is
+what makes loading and one-row prediction fast, and it means a model with an ONNX copy is
+served without ever unpickling or rebuilding framework objects. ``runtime="native"`` always
+uses the framework; ``runtime="onnx"`` insists on the copy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from modelyard.errors import InvalidArgument
+from modelyard.models.directory import ModelSpec
+from modelyard.models.flavors.base import Predict, get_flavor
+from modelyard.models.signature import Signature, enforce
+
+Runtime = Literal["auto", "onnx", "native"]
+RUNTIMES = ("auto", "onnx", "native")
+
+
+def choose_runtime(spec: ModelSpec, runtime: str) -> Literal["onnx", "native"]:
+    if runtime not in RUNTIMES:
+        raise InvalidArgument(
+            f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}", field="runtime"
+        )
+    has_copy = spec.onnx.get("status") == "ok"
+    if runtime == "onnx" and not has_copy:
+        raise InvalidArgument(
+            f"this model has no ONNX copy: {spec.onnx.get('reason', 'not exported')}",
+            field="onnx",
+        )
+    if runtime == "native" or not has_copy:
+        return "native"
+    if importlib.util.find_spec("onnxruntime") is None:
+        if runtime == "onnx":
+            raise InvalidArgument("runtime='onnx' needs onnxruntime installed", field="runtime")
+        return "native"
+    return "onnx"
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    path: Path
+    runtime: Literal["onnx", "native"] = "native"
+    trusted: bool = False
+    _native: Predict | None = field(default=None, repr=False)
+    _session: Any = field(default=None, repr=False)
+
+    @property
+    def flavor(self) -> str:
+        return self.spec.flavor
+
+    @property
+    def signature(self) -> Signature | None:
+        return self.spec.signature
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.spec.metadata
+
+    @property
+    def onnx(self) -> dict[str, Any]:
+        """The ONNX copy's record: status, max_abs_diff on the input example, or the reason."""
+        return self.spec.onnx
+
+    def predict(self, data: Any) -> Any:
+        """Predict on a DataFrame, a numpy array or a list of dicts, checked first."""
+        if self.runtime == "onnx":
+            return self.predict_onnx(data)
+        return self.predict_native(data)
+
+    def predict_native(self, data: Any) -> Any:
+        """Predict with the framework (deserialising its file on first use)."""
+        return self.native()(enforce(self.spec.signature, data))
+
+    def native(self) -> Predict:
+        """The framework's predict function, loaded (and trust-checked) on first use."""
+        if self._native is None:
+            flavor = get_flavor(self.spec.flavor)
+            self._native = flavor.load(self.path, self.spec.flavor_options, trusted=self.trusted)
+        return self._native
+
+    def predict_onnx(self, data: Any) -> Any:
+        """Predict with the ONNX copy (what serving runs): labels for a classifier, values
+        for a regressor, shaped as the framework shapes them."""
+        from modelyard.models.onnx_export import numeric_matrix, restore_label
+
+        record = self.spec.onnx
+        if record.get("status") != "ok":
+            raise InvalidArgument(
+                f"this model has no ONNX copy: {record.get('reason', 'not exported')}",
+                field="onnx",
+            )
+        if self.spec.signature is None:
+            raise InvalidArgument("the ONNX copy needs the model's signature", field="signature")
+        matrix = numeric_matrix(self.spec.signature, data)
+        if matrix is None:
+            raise InvalidArgument("the ONNX copy takes numeric inputs only", field="data")
+        session = self.session()
+        first = record.get("outputs", [None])[0]
+        out = session.run([first] if first else None, {str(record["input"]): matrix})[0]
+        return restore_label(out, record)
+
+    def session(self) -> Any:
+        """The ONNX Runtime session over the copy, made on first use."""
+        if self._session is None:
+            import onnxruntime as ort
+
+            from modelyard.models.onnx_export import quiet_session
+
+            path = self.path / str(self.spec.onnx["file"])
+            self._session = ort.InferenceSession(
+                str(path), quiet_session(), providers=["CPUExecutionProvider"]
+            )
+        return self._session
