@@ -64,6 +64,44 @@ def ensure_venv(venv: Path, requirement: str, module: str, version: str, log: An
     return python
 
 
+def pins_installed(python: Path, pins: Sequence[tuple[str, str]]) -> bool:
+    """Whether ``python``'s environment holds exactly these distribution versions."""
+    if not python.exists():
+        return False
+    probe = (
+        "import sys\nfrom importlib.metadata import version, PackageNotFoundError\n"
+        "def ok(d, v):\n"
+        "    try:\n        return version(d) == v\n"
+        "    except PackageNotFoundError:\n        return False\n"
+        f"sys.exit(0 if all(ok(d, v) for d, v in {list(pins)!r}) else 1)\n"
+    )
+    done = subprocess.run(
+        [str(python), "-c", probe], env=clean_env(), capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+def ensure_pins(
+    venv: Path, pins: Sequence[tuple[str, str]], requirements: Sequence[str], log: Any
+) -> Path:
+    """The python of a venv at ``venv`` holding exactly ``pins``: reused when it does,
+    otherwise created and ``requirements`` installed (minutes, once)."""
+    python = venv / "bin" / "python"
+    if pins_installed(python, pins):
+        return python
+    log(f"creating {venv} and installing {' '.join(requirements)} (a few minutes, once)")
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", *requirements],
+        env=clean_env(),
+        check=True,
+    )
+    if not pins_installed(python, pins):
+        raise BenchError(f"{' '.join(requirements)} did not install into {venv}")
+    return python
+
+
 def clean_env(
     extra: Mapping[str, str] | None = None, venv_bin: Path | None = None
 ) -> dict[str, str]:

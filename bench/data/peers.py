@@ -12,7 +12,6 @@ are (re)installed into it. ``$BENCH_<NAME>_VENV`` puts a venv somewhere else.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,40 +76,9 @@ EVIDENTLY = Peer(
 PEERS = {p.name: p for p in (PANDERA, GX, EVIDENTLY)}
 
 
-def pins_installed(python: Path, pins: tuple[tuple[str, str], ...]) -> bool:
-    """Whether ``python``'s environment holds exactly these distribution versions."""
-    if not python.exists():
-        return False
-    probe = (
-        "import sys\nfrom importlib.metadata import version, PackageNotFoundError\n"
-        "def ok(d, v):\n"
-        "    try:\n        return version(d) == v\n"
-        "    except PackageNotFoundError:\n        return False\n"
-        f"sys.exit(0 if all(ok(d, v) for d, v in {list(pins)!r}) else 1)\n"
-    )
-    done = subprocess.run(
-        [str(python), "-c", probe], env=common.clean_env(), capture_output=True, check=False
-    )
-    return done.returncode == 0
-
-
 def ensure(peer: Peer, log: Callable[[str], None] = print) -> Path:
     """The python of ``peer``'s venv, created and installed (minutes, once) when needed."""
-    python = peer.venv / "bin" / "python"
-    if pins_installed(python, peer.pins):
-        return python
-    reqs = peer.requirements()
-    log(f"creating {peer.venv} and installing {' '.join(reqs)} (a few minutes, once)")
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(peer.venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *reqs],
-        env=common.clean_env(),
-        check=True,
-    )
-    if not pins_installed(python, peer.pins):
-        raise common.BenchError(f"{' '.join(reqs)} did not install into {peer.venv}")
-    return python
+    return common.ensure_pins(peer.venv, peer.pins, peer.requirements(), log)
 
 
 def ensure_all(log: Callable[[str], None] = print) -> dict[str, Path]:

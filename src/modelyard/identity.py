@@ -22,6 +22,7 @@ from modelyard.errors import InvalidArgument, PermissionDenied
 USER_HEADER = "x-modelyard-user"
 MAX_ACTOR = 256
 ADMIN_ROLE = "admin"
+GATE_ROLE = "gatekeeper"  # records gate results (version tags gate.<name>); admin may too
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
@@ -94,11 +95,12 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         _current.reset(token)
 
 
-def require_role(role: str, action: str) -> Actor:
+def require_role(role: str, action: str, *, or_admin: bool = False) -> Actor:
     actor = current_actor()
-    if not actor.has_role(role):
+    if not actor.has_role(role) and not (or_admin and actor.has_role(ADMIN_ROLE)):
+        either = f" (or {ADMIN_ROLE!r})" if or_admin else ""
         raise PermissionDenied(
-            f"{action} needs the {role!r} role; user {actor.name!r} does not hold it "
+            f"{action} needs the {role!r} role{either}; user {actor.name!r} does not hold it "
             "(roles come from MODELYARD_ROLES on the server)",
             field="user",
         )

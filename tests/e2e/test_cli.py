@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests.fixtures.stores import ServerThread
 
+import modelyard as yard
 from modelyard import Client, Metric
 from modelyard.store.migrate import head_revision
 
@@ -174,3 +175,10 @@ def test_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
         assert {"auc", "f1", "fold_auc"} <= set(child.data.metrics)
         names = {a.path for a in c.list_artifacts(child.info.run_id)}
         assert {"confusion.png", "metrics.json", "predictions.parquet"} <= names
+    with yard.Client(str(tmp_path / "modelyard-data")) as c:
+        production = c.get_version("demo-breast-cancer", alias="production")
+        assert production.version == 1 and production.run_id is not None
+        event = c.get_alias_history("demo-breast-cancer", "production")[-1]
+        assert event.actor == "demo-reviewer"  # promoted through another user's approval
+        assert c.verify_audit().ok
+    assert "chain intact" in out.stdout

@@ -81,7 +81,9 @@ def test_self_approval_two_approvers_rejection_and_gates(uri: str) -> None:
         bob.approve(req.request_id)
     with pytest.raises(Conflict, match=r"gate.*eval"):
         carol.approve(req.request_id)
-    alice.set_model_version_tag("churn", 1, "gate.eval", "passed")
+    with pytest.raises(PermissionDenied, match="'gatekeeper' role"):
+        carol.set_model_version_tag("churn", 1, "gate.eval", "passed")  # approvers cannot
+    alice.set_model_version_tag("churn", 1, "gate.eval", "passed")  # pass their own gates
     assert carol.approve(req.request_id).status == "PENDING"  # one of two approvals
     with pytest.raises(Conflict, match="already decided"):
         carol.approve(req.request_id)
@@ -94,6 +96,14 @@ def test_self_approval_two_approvers_rejection_and_gates(uri: str) -> None:
     assert alice.get_version("churn", alias="production").version == 1
     pending = alice.list_approval_requests("churn", status="REJECTED")
     assert [r.request_id for r in pending] == [second.request_id]
+    third = alice.request_approval("churn", 2, alias="staging")
+    alice.delete_registered_model("churn")
+    with pytest.raises(Conflict, match="was deleted"):
+        carol.approve(third.request_id)
+    alice.restore_registered_model("churn")
+    alice.set_model_version_tag("churn", 2, "team/owner#1", "x")  # '/' and '#' in a tag key
+    alice.delete_model_version_tag("churn", 2, "team/owner#1")
+    assert "team/owner#1" not in alice.get_version("churn", 2).tags
 
 
 def test_every_mutation_is_audited_and_the_chain_verifies(uri: str) -> None:
@@ -101,6 +111,13 @@ def test_every_mutation_is_audited_and_the_chain_verifies(uri: str) -> None:
     _versions(alice, 1)
     alice.set_alias("churn", "champion", 1)
     bob.set_model_version_tag("churn", 1, "validated", "true")
+    import pandas as pd
+
+    from modelyard.data.client import DataClient
+
+    dana = DataClient(uri, settings=replace(Settings.from_env(), user="dana"))
+    dana.log_dataset(pd.DataFrame({"x": [1, 2]}), name="events")  # a data client acts as its
+    assert [e.actor for e in alice.audit_log(action="dataset_version.")] == ["dana"]  # own user too
     entries = alice.audit_log(limit=1000)
     actions = [(e.action, e.actor) for e in entries]
     assert ("run.create", "alice") in actions
@@ -146,8 +163,10 @@ def test_audit_verify_names_a_changed_removed_or_reordered_entry(
 class _Receiver(http.server.BaseHTTPRequestHandler):
     answers: list[int] = []
     received: list[tuple[dict[str, str], bytes]] = []
+    delay = 0.0
 
     def do_POST(self) -> None:
+        time.sleep(type(self).delay)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
         status = type(self).answers.pop(0) if type(self).answers else 200
@@ -163,7 +182,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
     handler = type("Receiver", (_Receiver,), {"answers": [], "received": []})
-    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
@@ -174,6 +193,7 @@ def test_webhooks_are_signed_retried_and_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: tuple[str, type[_Receiver]]
 ) -> None:
     url, handler = receiver
+    monkeypatch.setenv("MODELYARD_ROLES", ROLES)
     uri = f"sqlite:///{tmp_path}/yard.db"
     c = as_user(uri, "alice")
     with pytest.raises(PermissionDenied, match="non-public address"):
@@ -188,6 +208,8 @@ def test_webhooks_are_signed_retried_and_logged(
     hook = c.create_webhook(url, ["model_version.created", "alias.moved"], model="churn")
     assert hook.secret and len(hook.secret) == 64
     assert c.list_webhooks()[0].secret is None  # shown once
+    with pytest.raises(PermissionDenied, match="listing webhooks"):
+        as_user(uri, "bob").list_webhooks()  # addresses are for admins
     handler.answers = [500]  # the first attempt fails, the retry succeeds
     monkeypatch.setattr(hooks, "BASE_DELAY_MS", 0)
     _versions(c, 1)  # delivered in the background; deliver_webhooks drives any retry
@@ -204,6 +226,37 @@ def test_webhooks_are_signed_retried_and_logged(
     assert (newest.status, newest.attempts) == ("FAILED", hooks.MAX_ATTEMPTS)
     assert "redirects are not followed" in (newest.last_error or "")
     assert len(handler.received) == 2 + hooks.MAX_ATTEMPTS  # never the redirect target
+
+
+def test_two_dispatchers_never_send_one_delivery_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: tuple[str, type[_Receiver]]
+) -> None:
+    """Two servers on one database: a slow receiver makes a pass outlast a claim window; a
+    delivery must still go out once (each is claimed just before it is sent)."""
+    url, handler = receiver
+    monkeypatch.setenv("MODELYARD_ALLOW_PRIVATE_WEBHOOKS", "true")
+    monkeypatch.setattr(hooks, "CLAIM_MS", 2000)
+    handler.delay = 0.3
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    c = as_user(uri, "alice")
+    hook = c.create_webhook(url, ["model_version.created"])
+    _versions(c, 10)  # 10 deliveries: 3 s of sending, longer than one claim
+    db = Database(uri)
+    try:
+        servers = [hooks.Dispatcher(db, allow_private=True, timeout=0.5) for _ in range(2)]
+        threads = [threading.Thread(target=d.run_once) for d in servers]
+        for t in threads:
+            t.start()
+            time.sleep(0.4)
+        for t in threads:
+            t.join()
+    finally:
+        db.dispose()
+    log = _settled(c, hook.webhook_id)
+    assert [d.status for d in log] == ["DELIVERED"] * 10
+    sent = [headers["X-Modelyard-Delivery"] for headers, _ in handler.received]
+    assert sorted(sent) == sorted(d.delivery_id for d in log)  # each exactly once
+    assert hooks.Dispatcher(db, allow_private=True, timeout=30).claim_ms() > 60_000
 
 
 def _settled(c: yard.Client, webhook_id: str) -> list:  # type: ignore[type-arg]
@@ -324,5 +377,26 @@ def test_http_errors_name_the_field(tmp_path: Path, server_factory) -> None:  # 
             json={"name": "m", "source": "runs:/x/m", "model_digest": "../" * 21 + "x"},
         )
         assert r.status_code == 400 and r.json()["error"]["field"] == "model_digest"
+        for bad in ({"kind": "columns", "inputs": ["x"]}, {"kind": "graph"}, ["x"]):
+            draft = {"name": "m", "source": "runs:/x/m", "signature": bad}
+            r = http.post(f"{base}/versions", json=draft)  # a card could not render it
+            assert r.status_code == 400 and r.json()["error"]["field"] == "signature", bad
         r = http.get(srv.url + "/api/v1/audit/verify")
         assert r.status_code == 200 and r.json()["ok"] is True
+        r = http.post(f"{base}/models", json={"name": "kept", "description": "keep me"})
+        assert r.status_code == 201
+        r = http.patch(f"{base}/models/kept", json={})  # an empty PATCH clears nothing
+        assert r.status_code == 400 and r.json()["error"]["field"] == "description"
+        assert http.get(f"{base}/models/kept").json()["description"] == "keep me"
+        policy = {"model": "kept", "alias": "production", "min_approvals": 0}
+        r = http.put(f"{base}/policies", json=policy)  # 0 is refused, not read as 1
+        assert r.status_code == 400 and r.json()["error"]["field"] == "min_approvals"
+        for query in (
+            "models?max_results=99999999999999999999",
+            "models/kept/version?alias=a&at=-1",
+            "versions?max_results=0",
+        ):
+            r = http.get(f"{base}/{query}")  # not a driver overflow (500)
+            assert r.status_code in (400, 422), (query, r.status_code)
+        r = http.get(srv.url + "/api/v1/audit?since=99999999999999999999")
+        assert 400 <= r.status_code < 500

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from modelyard.config import Settings
 from modelyard.data.backends import DataBackend, data_backend
@@ -23,9 +23,10 @@ from modelyard.data.manifest import check_dataset_name, check_manifest, check_sh
 from modelyard.data.profiling import profile_batches
 from modelyard.data.schema import Schema
 from modelyard.data.snapshot import Snapshot, file_chunks, hash_files, prepare
-from modelyard.data.store import BlobStore
+from modelyard.data.store import BlobStore, DatasetStore
 from modelyard.data.validation import ValidationReport, validate
 from modelyard.errors import Conflict, InvalidArgument
+from modelyard.identity import ActingAs, settings_actor
 from modelyard.terminal import transfer_progress
 from modelyard.tracking.backends import resolve
 from modelyard.tracking.current import chosen_uri
@@ -39,7 +40,10 @@ class DataClient:
         self.settings = settings or Settings.from_env()
         self.tracking_uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
         self._backend: DataBackend = data_backend(resolve(self.tracking_uri, self.settings))
-        self.store = self._backend.store
+        # every write (and its audit entry) is made as this client's user, on any thread
+        self.store = cast(
+            DatasetStore, ActingAs(self._backend.store, settings_actor(self.settings))
+        )
         self.blobs: BlobStore = self._backend.blobs
 
     # --- logging -------------------------------------------------------------------------

@@ -25,6 +25,8 @@ class SweepResult:
     parent_run_id: str
     best_run_id: str
     best_auc: float
+    best_model: Any  # the best candidate, refitted on all the data
+    example: Any  # a few rows of its input
 
 
 def _candidates() -> list[tuple[str, Any, dict[str, Any]]]:
@@ -80,7 +82,8 @@ def run_sweep(folds: int = 3) -> SweepResult:
             {"dataset": "sklearn.breast_cancer", "folds": folds, "candidates": len(candidates)}
         )
         task = progress.add_task("training candidates", total=len(candidates) * folds)
-        best = ("", -1.0)
+        best: tuple[str, float] = ("", -1.0)
+        best_model: Any = None
         for name, model, params in candidates:
             with yard.start_run(run_name=name, nested=True) as child:
                 yard.log_params(params)
@@ -101,10 +104,11 @@ def run_sweep(folds: int = 3) -> SweepResult:
                 yard.log_table(pd.DataFrame({"y_true": y, "proba": preds}), "predictions.parquet")
                 _log_confusion(confusion_matrix(y, preds > 0.5), name)
                 if auc > best[1]:
-                    best = (child.run_id, auc)
+                    best, best_model = (child.run_id, auc), model
         yard.log_metric("best_auc", best[1])
         yard.set_tag("best_run_id", best[0])
-    return SweepResult(exp.experiment_id, parent.run_id, best[0], best[1])
+    best_model.fit(x, y)
+    return SweepResult(exp.experiment_id, parent.run_id, best[0], best[1], best_model, x.head(5))
 
 
 def _log_confusion(matrix: Any, title: str) -> None:

@@ -97,6 +97,8 @@ class ModelCard:
         for side in ("inputs", "outputs"):
             specs = sig.get(side)
             for spec in specs if isinstance(specs, list) else [specs] if specs else []:
+                if not isinstance(spec, dict):
+                    continue  # a signature written by another tool: show what can be read
                 shape = spec.get("shape")
                 kind = str(spec.get("type") or spec.get("dtype") or "-")
                 if spec.get("nullable"):

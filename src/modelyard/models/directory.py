@@ -24,6 +24,10 @@ MODEL_FILE = "model.yaml"
 FORMAT_VERSION = 1
 
 
+# libyaml's safe loader when PyYAML was built with it: ten times faster on a large model.yaml
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class TamperedModel(InvalidArgument):
     """A model file does not match the sha256 recorded in model.yaml."""
 
@@ -127,7 +131,7 @@ def read_spec(root: Path, *, verify: bool = True) -> ModelSpec:
             f"no {MODEL_FILE} in {str(root)!r}: not a model directory", field="uri"
         )
     try:
-        spec = ModelSpec.from_dict(yaml.safe_load(source.read_text(encoding="utf-8")))
+        spec = ModelSpec.from_dict(yaml.load(source.read_text(encoding="utf-8"), Loader=_LOADER))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise InvalidArgument(f"{MODEL_FILE} is not valid YAML: {exc}", field=MODEL_FILE) from exc
     if verify:

@@ -37,7 +37,8 @@ def numeric_matrix(signature: Signature, data: Any) -> Matrix | None:
     if signature.kind == "columns":
         if any(c.type not in ("integer", "float", "boolean") for c in signature.inputs):  # type: ignore[union-attr]
             return None
-        return np.asarray(checked[signature.columns], dtype=np.float32)
+        matrix: Matrix = checked.to_numpy(dtype=np.float32)  # the model's columns, in order
+        return matrix
     arr = np.asarray(checked)
     return arr.astype(np.float32) if arr.dtype.kind in "iufb" else None
 

@@ -162,11 +162,46 @@ def _cast_column(values: Any, spec: ColumnSpec) -> Any:
     )
 
 
+_KIND = {"b": "boolean", "i": "integer", "u": "integer", "f": "float"}
+
+
+def columns_as_is(signature: Signature, frame: Any) -> Any:
+    """The model's columns of ``frame`` when they need no cast and hold no forbidden missing
+    value, else None (and ``enforce`` takes the column-by-column path, which casts or names
+    the problem). The common case, checked with a few numpy operations: a single-row predict
+    must not pay pandas' per-column cost."""
+    import pandas as pd
+
+    names = signature.columns
+    if not isinstance(frame, pd.DataFrame) or not names:
+        return None
+    if list(frame.columns) == names:
+        sub = frame
+    elif frame.columns.is_unique and set(names) <= set(frame.columns):
+        sub = frame[names]
+    else:
+        return None
+    strict = []
+    for i, (dtype, spec) in enumerate(zip(sub.dtypes, signature.inputs, strict=True)):  # type: ignore[arg-type]
+        if not isinstance(dtype, np.dtype) or _KIND.get(dtype.kind) != spec.type:
+            return None
+        if dtype.kind == "f" and not spec.nullable:
+            strict.append(i)
+    if strict:
+        values = sub.to_numpy() if len(strict) == len(names) else sub.iloc[:, strict].to_numpy()
+        if np.isnan(values.astype(np.float64, copy=False)).any():
+            return None
+    return sub
+
+
 def enforce(signature: Signature | None, data: Any) -> Any:
     """What ``data`` becomes before the model sees it; InvalidArgument when it does not fit."""
     if signature is None:
         return data
     if signature.kind == "columns":
+        quick = columns_as_is(signature, data)
+        if quick is not None:
+            return quick
         frame = _frame(data)
         if frame is None:
             arr = np.asarray(data)

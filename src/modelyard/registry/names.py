@@ -17,6 +17,7 @@ _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _VERSION_LIKE = re.compile(r"^v\d+$")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_VERSION = 2**31 - 1
+GATE_TAG_PREFIX = "gate."  # a version tag gate.<name> = passed records a passed gate
 RESERVED_ALIASES = frozenset({"latest"})
 
 
@@ -118,3 +119,28 @@ def parse_model_uri(uri: str) -> ModelRef:
             field="model_uri",
         )
     return ModelRef(check_model_name(name, "model_uri"), version=int(version))
+
+
+def check_signature(signature: object) -> dict[str, Any] | None:
+    """A signature as ``modelyard.models`` writes it: ``kind`` columns (inputs: a list of
+    column objects) or tensor (inputs: one object); outputs optional, likewise."""
+    if signature is None:
+        return None
+    if not isinstance(signature, dict):
+        raise InvalidArgument("signature must be an object", field="signature")
+    kind = signature.get("kind")
+    if kind not in ("columns", "tensor"):
+        raise InvalidArgument("signature.kind must be 'columns' or 'tensor'", field="signature")
+    inputs = signature.get("inputs")
+    ok = (
+        isinstance(inputs, list) and all(isinstance(c, dict) for c in inputs)
+        if kind == "columns"
+        else isinstance(inputs, dict)
+    )
+    if not ok:
+        expected = "a list of column objects" if kind == "columns" else "an object"
+        raise InvalidArgument(f"signature.inputs must be {expected}", field="signature")
+    outputs = signature.get("outputs")
+    if outputs is not None and not isinstance(outputs, (dict, list)):
+        raise InvalidArgument("signature.outputs must be an object or null", field="signature")
+    return signature

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from modelyard.registry.entities import (
     AliasEvent,
@@ -77,7 +78,7 @@ class RestRegistryStore(RegistryStore):
         self.http.request("PUT", f"{self._model(name)}/tags", json={"key": key, "value": value})
 
     def delete_model_tag(self, name: str, key: str) -> None:
-        self.http.request("DELETE", f"{self._model(name)}/tags/{key}")
+        self.http.request("DELETE", f"{self._model(name)}/tags/{quote(key, safe='')}")
 
     def delete_model(self, name: str) -> None:
         self.http.request("DELETE", self._model(name))
@@ -139,7 +140,7 @@ class RestRegistryStore(RegistryStore):
         self.http.request("PUT", path, json={"key": key, "value": value})
 
     def delete_version_tag(self, name: str, version: int, key: str) -> None:
-        self.http.request("DELETE", f"{self._version(name, version)}/tags/{key}")
+        self.http.request("DELETE", f"{self._version(name, version)}/tags/{quote(key, safe='')}")
 
     def delete_version(self, name: str, version: int) -> None:
         self.http.request("DELETE", self._version(name, version))

@@ -21,6 +21,7 @@ from modelyard.registry.entities import (
     AliasPolicy,
 )
 from modelyard.registry.names import (
+    GATE_TAG_PREFIX,
     check_alias,
     check_gate,
     check_model_name,
@@ -38,8 +39,6 @@ from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
-
-GATE_TAG_PREFIX = "gate."
 
 
 def _policy(row: Any) -> AliasPolicy:

@@ -134,6 +134,8 @@ class SqlApprovals(SqlAliases):
             )
             if version["deleted_time"] is not None:
                 raise Conflict(f"version {version['version']} was deleted", field="request_id")
+            if model["deleted_time"] is not None:
+                raise Conflict(f"model {model['name']!r} was deleted", field="request_id")
             t = now_ms()
             if decision == "APPROVE":
                 self._check_gates(conn, model["name"], version, policy)

@@ -12,13 +12,15 @@ from sqlalchemy.engine import Connection
 
 from modelyard.data.lineage_rows import add_edge
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument
-from modelyard.identity import current_actor
+from modelyard.identity import GATE_ROLE, current_actor, require_role
 from modelyard.registry import outbox
 from modelyard.registry.entities import CARD_SECTIONS, ModelVersion, NewModelVersion
 from modelyard.registry.names import (
+    GATE_TAG_PREFIX,
     check_alias,
     check_model_name,
     check_model_tags,
+    check_signature,
     check_source,
     check_text,
     check_version,
@@ -140,8 +142,7 @@ class SqlVersions(SqlApprovals):
             not isinstance(draft.model_digest, str) or not is_sha256(draft.model_digest)
         ):
             raise InvalidArgument("model_digest must be 64 hex characters", field="model_digest")
-        if draft.signature is not None and not isinstance(draft.signature, dict):
-            raise InvalidArgument("signature must be an object", field="signature")
+        check_signature(draft.signature)
         if draft.run_id is not None:
             self.runs.get_run(draft.run_id)  # NotFound before anything is written
 
@@ -315,6 +316,8 @@ class SqlVersions(SqlApprovals):
         key = check_name(key, "key")
         if value is not None:
             value = check_string_value(value, "value", 5000)
+        if key.startswith(GATE_TAG_PREFIX):  # a gate result unlocks approvals: not for everyone
+            require_role(GATE_ROLE, f"recording gate {key!r}", or_admin=True)
 
         def write(conn: Connection) -> None:
             model = model_row(conn, name, lock=True)

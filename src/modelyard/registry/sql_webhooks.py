@@ -93,6 +93,7 @@ class SqlWebhooks:
         return _webhook(row, secret)
 
     def list_webhooks(self) -> list[Webhook]:
+        require_role(ADMIN_ROLE, "listing webhooks")  # their addresses are not for everyone
         with self.db.read() as conn:
             rows = conn.execute(sa.select(webhooks).order_by(webhooks.c.created_time)).mappings()
             return [_webhook(r) for r in rows]
@@ -120,6 +121,7 @@ class SqlWebhooks:
         self.db.run_write(write)
 
     def deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]:
+        require_role(ADMIN_ROLE, "reading webhook deliveries")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
             raise InvalidArgument("limit must be an integer from 1 to 10000", field="limit")
         with self.db.read() as conn:

@@ -180,13 +180,18 @@ class Dispatcher:
                 conn.execute(
                     webhook_deliveries.update()
                     .where(webhook_deliveries.c.delivery_id == delivery_id)
-                    .values(next_attempt_time=now + CLAIM_MS)
+                    .values(next_attempt_time=now + self.claim_ms())
                 )
                 claimed.append((delivery_id, event, payload, url, secret, int(attempts)))
             return claimed
 
         claimed: list[tuple[str, str, str, str, str, int]] = self.db.run_write(write)
         return claimed
+
+    def claim_ms(self) -> int:
+        """How long a claim holds: longer than one POST can take (connect and read may each
+        take ``timeout``), so no other dispatcher picks the delivery up while it is sent."""
+        return max(CLAIM_MS, int(self.timeout * 3000))
 
     def has_due(self) -> bool:
         """Whether a delivery is waiting (one indexed lookup; no thread is started for none)."""
@@ -208,28 +213,41 @@ class Dispatcher:
             log.warning("webhook dispatch pass failed", exc_info=True)
 
     def run_once(self, limit: int = 50) -> int:
-        """Attempt every due delivery once; the number attempted."""
+        """Attempt every due delivery once (up to ``limit``); the number attempted.
+
+        Deliveries are claimed one at a time, just before each is sent: a claim lasts
+        ``CLAIM_MS``, longer than one POST may take, so another dispatcher on the same
+        database never sends a delivery this one is still sending."""
+        attempted = 0
         with self._lock:
-            claimed = self._claim(limit)
-            for delivery_id, event, payload, url, secret, attempts in claimed:
-                body = payload.encode()
-                stamp = str(int(time.time()))
-                headers = {
-                    "Content-Type": "application/json",
-                    "User-Agent": "modelyard-webhooks",
-                    "X-Modelyard-Event": event,
-                    "X-Modelyard-Delivery": delivery_id,
-                    "X-Modelyard-Timestamp": stamp,
-                    SIGNATURE_HEADER: sign(secret, stamp, body),
-                }
-                try:
-                    outcome = post(
-                        url, body, headers, timeout=self.timeout, allow_private=self.allow_private
-                    )
-                except Exception as exc:  # noqa: BLE001 - one bad delivery must not block the rest
-                    outcome = Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000])
-                self._record(delivery_id, attempts + 1, outcome)
-            return len(claimed)
+            while attempted < limit:
+                claimed = self._claim(1)
+                if not claimed:
+                    break
+                self._send(*claimed[0])
+                attempted += 1
+        return attempted
+
+    def _send(
+        self, delivery_id: str, event: str, payload: str, url: str, secret: str, attempts: int
+    ) -> None:
+        body = payload.encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "modelyard-webhooks",
+            "X-Modelyard-Event": event,
+            "X-Modelyard-Delivery": delivery_id,
+            "X-Modelyard-Timestamp": stamp,
+            SIGNATURE_HEADER: sign(secret, stamp, body),
+        }
+        try:
+            outcome = post(
+                url, body, headers, timeout=self.timeout, allow_private=self.allow_private
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad delivery must not block the rest
+            outcome = Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000])
+        self._record(delivery_id, attempts + 1, outcome)
 
     def _record(self, delivery_id: str, attempts: int, outcome: Outcome) -> None:
         now = now_ms()

@@ -12,6 +12,7 @@ from modelyard.data.manifest import check_sha256
 from modelyard.data.routes.deps import data
 from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.streams import OCTET_STREAM_BODY, pull_stream
 
 router = APIRouter(prefix="/api/v1/datasets/blobs", tags=["datasets"])
@@ -36,7 +37,9 @@ async def missing(request: Request) -> Response:
     summary="Upload a blob (refused unless it hashes to sha256)",
     openapi_extra=OCTET_STREAM_BODY,
 )
-async def upload(request: Request, sha256: str, size: int = Query(..., ge=0)) -> Response:
+async def upload(
+    request: Request, sha256: str, size: int = Query(..., ge=0, le=MAX_INT64)
+) -> Response:
     check_sha256(sha256)
     blobs = data(request).blobs
     stream = request.stream()

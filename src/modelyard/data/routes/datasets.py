@@ -16,6 +16,7 @@ from modelyard.data.entities import FileEntry, NewVersion
 from modelyard.data.routes.deps import data
 from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 
@@ -84,7 +85,7 @@ async def create_version(request: Request) -> Response:
 async def get_version(
     request: Request,
     name: str = Query(...),
-    version: int | None = Query(None, ge=1),
+    version: int | None = Query(None, ge=1, le=MAX_INT64),
     digest: str | None = Query(None),
 ) -> Response:
     found = await run_in_threadpool(data(request).store.get_version, name, version, digest)
@@ -115,7 +116,7 @@ async def set_expectations(request: Request) -> Response:
 async def delete_version(
     request: Request,
     name: str = Query(...),
-    version: int = Query(..., ge=1),
+    version: int = Query(..., ge=1, le=MAX_INT64),
     force: bool = Query(False),
 ) -> Response:
     removed = await run_in_threadpool(

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/v1/registry", tags=["governance"])
 async def set_policy(request: Request) -> Response:
     body = await read_json(request)
     gates = optional(body, "required_gates", list, "a list of gate names") or []
+    minimum = optional(body, "min_approvals", int, "an integer from 1 to 10")
     policy = AliasPolicy(
         model=require(body, "model", str, "a model name or '*'"),
         alias=require(body, "alias", str, "an alias"),
@@ -27,7 +28,7 @@ async def set_policy(request: Request) -> Response:
             optional(body, "require_approval", bool, "true or false") is not False
         ),
         approver_role=optional(body, "approver_role", str, "a role name") or "approver",
-        min_approvals=optional(body, "min_approvals", int, "an integer") or 1,
+        min_approvals=1 if minimum is None else minimum,  # an explicit 0 is refused
         allow_self_approval=bool(optional(body, "allow_self_approval", bool, "true or false")),
         required_gates=gates,
     )

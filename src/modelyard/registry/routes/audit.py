@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from modelyard.registry.routes.deps import registry
 from modelyard.webapi.json import json_response
+from modelyard.webapi.limits import MAX_INT64
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -21,10 +22,10 @@ async def entries(
     object_id: str | None = Query(None),
     actor: str | None = Query(None),
     action: str | None = Query(None),
-    since: int | None = Query(None),
-    until: int | None = Query(None),
-    after_seq: int = Query(0, ge=0),
-    limit: int = Query(100),
+    since: int | None = Query(None, ge=0, le=MAX_INT64),
+    until: int | None = Query(None, ge=0, le=MAX_INT64),
+    after_seq: int = Query(0, ge=0, le=MAX_INT64),
+    limit: int = Query(100, ge=1, le=MAX_INT64),
 ) -> Response:
     found = await run_in_threadpool(
         registry(request).audit_entries,

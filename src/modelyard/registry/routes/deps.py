@@ -24,6 +24,15 @@ def optional(body: dict[str, Any], key: str, kind: type | tuple[type, ...], expe
     return value
 
 
+def nullable_text(body: dict[str, Any], key: str) -> str | None:
+    """A text field that must be present: null clears it, absent is an error (so that an
+    empty PATCH body cannot clear a description by accident)."""
+    if key not in body:
+        raise InvalidArgument(f"{key} is required: text, or null to clear it", field=key)
+    value: str | None = optional(body, key, str, "text or null")
+    return value
+
+
 def string_map(body: dict[str, Any], key: str) -> dict[str, str]:
     value = optional(body, key, dict, "an object of strings") or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):

@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelyard.registry.routes.deps import optional, registry, string_map
+from modelyard.registry.routes.deps import nullable_text, optional, registry, string_map
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
 
 router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
 
@@ -31,7 +32,7 @@ async def search_models(
     request: Request,
     filter: str | None = Query(None),
     include_deleted: bool = Query(False),
-    max_results: int = Query(100),
+    max_results: int = Query(100, ge=1, le=MAX_INT64),
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(
@@ -55,7 +56,7 @@ async def get_model(request: Request, name: str, include_deleted: bool = Query(F
 @router.patch("/{name}", summary="Change a model's description")
 async def update_model(request: Request, name: str) -> Response:
     body = await read_json(request)
-    description = optional(body, "description", str, "text or null")
+    description = nullable_text(body, "description")
     found = await run_in_threadpool(registry(request).update_model, name, description)
     return json_response(found.to_dict())
 
@@ -81,7 +82,7 @@ async def set_tag(request: Request, name: str) -> Response:
     return json_response({})
 
 
-@router.delete("/{name}/tags/{key}", summary="Remove a tag from a model")
+@router.delete("/{name}/tags/{key:path}", summary="Remove a tag from a model")
 async def delete_tag(request: Request, name: str, key: str) -> Response:
     await run_in_threadpool(registry(request).delete_model_tag, name, key)
     return json_response({})

@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
 from modelyard.registry.entities import NewModelVersion
-from modelyard.registry.routes.deps import optional, registry, string_map
+from modelyard.registry.routes.deps import nullable_text, optional, registry, string_map
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 
@@ -40,7 +41,7 @@ async def search_versions(
     filter: str | None = Query(None),
     order_by: list[str] | None = Query(None),
     include_deleted: bool = Query(False),
-    max_results: int = Query(100),
+    max_results: int = Query(100, ge=1, le=MAX_INT64),
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(
@@ -59,7 +60,7 @@ async def resolve_version(
     request: Request,
     name: str,
     alias: str | None = Query(None),
-    at: int | None = Query(None),
+    at: int | None = Query(None, ge=0, le=MAX_INT64),
 ) -> Response:
     if at is not None and alias is None:
         raise InvalidArgument("at needs an alias (what did <alias> name at <at>?)", field="at")
@@ -80,7 +81,7 @@ async def get_version(
 @router.patch("/models/{name}/versions/{version}", summary="Change a version's description")
 async def update_version(request: Request, name: str, version: int) -> Response:
     body = await read_json(request)
-    description = optional(body, "description", str, "text or null")
+    description = nullable_text(body, "description")
     found = await run_in_threadpool(registry(request).update_version, name, version, description)
     return json_response(found.to_dict())
 
@@ -106,7 +107,7 @@ async def set_tag(request: Request, name: str, version: int) -> Response:
     return json_response({})
 
 
-@router.delete("/models/{name}/versions/{version}/tags/{key}", summary="Remove a version tag")
+@router.delete("/models/{name}/versions/{version}/tags/{key:path}", summary="Remove a version tag")
 async def delete_tag(request: Request, name: str, version: int, key: str) -> Response:
     await run_in_threadpool(registry(request).delete_version_tag, name, version, key)
     return json_response({})

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from modelyard.registry.routes.deps import optional, registry
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
 
 router = APIRouter(prefix="/api/v1/registry/webhooks", tags=["webhooks"])
 
@@ -38,6 +39,8 @@ async def delete_webhook(request: Request, webhook_id: str) -> Response:
 
 
 @router.get("/{webhook_id}/deliveries", summary="The delivery log of a webhook, newest first")
-async def deliveries(request: Request, webhook_id: str, limit: int = Query(100)) -> Response:
+async def deliveries(
+    request: Request, webhook_id: str, limit: int = Query(100, ge=1, le=MAX_INT64)
+) -> Response:
     found = await run_in_threadpool(registry(request).deliveries, webhook_id, limit)
     return json_response({"deliveries": [d.to_dict() for d in found]})
