@@ -52,6 +52,7 @@ format: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(PY) bench/tracking/run.py
 	$(PY) bench/data/run.py
+	$(PY) bench/models/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache modelyard-data

@@ -149,11 +149,7 @@ def record(conn: Connection, events: Sequence[AuditEvent], *, time_ms: int) -> N
     if not events:
         return
     actor = current_actor().name
-    head = conn.execute(
-        sa.select(audit_head.c.last_seq, audit_head.c.last_hash)
-        .where(audit_head.c.id == 1)
-        .with_for_update()
-    ).first()
+    head = conn.execute(_HEAD_FOR_UPDATE).first()
     seq, prev = (0, GENESIS) if head is None else (int(head[0]), str(head[1]))
     rows = []
     for event in events:
@@ -171,13 +167,26 @@ def record(conn: Connection, events: Sequence[AuditEvent], *, time_ms: int) -> N
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(row, prev)
         rows.append(row)
-    conn.execute(audit_log.insert(), rows)
+    conn.execute(_APPEND, rows)
     if head is None:
         conn.execute(audit_head.insert().values(id=1, last_seq=seq, last_hash=prev))
     else:
-        conn.execute(
-            audit_head.update().where(audit_head.c.id == 1).values(last_seq=seq, last_hash=prev)
-        )
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+
+
+# built once: an artifact or a run batch appends an entry in every write transaction, and
+# building these statements anew each time cost as much as running them
+_HEAD_FOR_UPDATE = (
+    sa.select(audit_head.c.last_seq, audit_head.c.last_hash)
+    .where(audit_head.c.id == 1)
+    .with_for_update()
+)
+_APPEND = audit_log.insert()
+_MOVE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == 1)
+    .values(last_seq=sa.bindparam("new_seq"), last_hash=sa.bindparam("new_hash"))
+)
 
 
 def _entry(row: Any) -> AuditEntry:
