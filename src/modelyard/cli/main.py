@@ -11,7 +11,7 @@ import sys
 import typer
 
 from modelyard._version import __version__
-from modelyard.cli import cards, db, demo, server
+from modelyard.cli import cards, db, demo, serve, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
@@ -22,8 +22,8 @@ from modelyard.tracking.cli.sync import sync
 
 app = typer.Typer(
     name="modelyard",
-    help="modelyard: track experiments, version and validate data, register and govern models; "
-    "(soon) serve and watch them.",
+    help="modelyard: track experiments, version and validate data, register, govern and serve "
+    "models; (soon) watch them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -38,6 +38,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.command("lineage")(lineage)
 app.command("server")(server.server)
+app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("sync")(sync)
 

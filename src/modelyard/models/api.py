@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import InvalidArgument
+from modelyard.errors import AlreadyExists, InvalidArgument
 from modelyard.models.directory import MODEL_FILE, ModelSpec, TamperedModel, read_spec, write_spec
 from modelyard.models.flavors.base import Flavor, detect_flavor, get_flavor
 from modelyard.models.loaded import LoadedModel, Runtime, choose_runtime
@@ -141,11 +141,13 @@ def _parent(root: Path) -> Path:
     return parent
 
 
-def load_dir(path: str | Path, *, trusted: bool = False, runtime: Runtime = "auto") -> LoadedModel:
+def load_dir(
+    path: str | Path, *, trusted: bool = False, runtime: Runtime = "auto", onnx_threads: int = 0
+) -> LoadedModel:
     """Verify every file of the directory, then load what ``runtime`` predicts with."""
     root = Path(path)
     spec = read_spec(root, verify=True)
-    model = LoadedModel(spec, root, choose_runtime(spec, runtime), trusted)
+    model = LoadedModel(spec, root, choose_runtime(spec, runtime), trusted, onnx_threads)
     if model.runtime == "onnx":
         model.session()
     else:
@@ -173,7 +175,7 @@ def _split_runs_uri(text: str) -> tuple[str, str]:
 
 
 def _load_registered(
-    text: str, trusted: bool, tracking_uri: str | None, runtime: Runtime
+    text: str, trusted: bool, tracking_uri: str | None, runtime: Runtime, onnx_threads: int
 ) -> LoadedModel:
     from modelyard.config import Settings
     from modelyard.registry.client import RegistryClient
@@ -206,7 +208,7 @@ def _load_registered(
             f"{found.model_digest[:12]}...); the stored model was replaced",
             field=MODEL_FILE,
         )
-    return load_dir(root, trusted=trusted, runtime=runtime)
+    return load_dir(root, trusted=trusted, runtime=runtime, onnx_threads=onnx_threads)
 
 
 def load(
@@ -215,25 +217,29 @@ def load(
     trusted: bool = False,
     tracking_uri: str | None = None,
     runtime: Runtime = "auto",
+    onnx_threads: int = 0,
 ) -> LoadedModel:
     """Load a model from a directory, ``runs:/<run id>/<path>`` or ``models:/<name>/<version>``
     (``models:/<name>@<alias>``, ``models:/<name>/latest``); refuses tampered files and
     (without ``trusted=True``) anything that would run code on load. ``runtime``: ``auto``
     predicts with the checked ONNX copy when there is one, ``native`` with the framework,
-    ``onnx`` insists on the copy."""
+    ``onnx`` insists on the copy. ``onnx_threads``: ONNX Runtime's intra-op threads (0: all
+    cores; a server with several worker processes gives each a share)."""
     text = str(uri)
     if text.startswith("models:/"):
-        return _load_registered(text, trusted, tracking_uri, runtime)
+        return _load_registered(text, trusted, tracking_uri, runtime, onnx_threads)
     if text.startswith("runs:/"):
         root = _download(*_split_runs_uri(text), tracking_uri)
-        return load_dir(root, trusted=trusted, runtime=runtime)
+        return load_dir(root, trusted=trusted, runtime=runtime, onnx_threads=onnx_threads)
     if "://" in text and not text.startswith("file://"):
         raise InvalidArgument(
             f"unsupported model URI {text!r}: use a folder, runs:/<run id>/<path> or "
             "models:/<name>/<version>",
             field="uri",
         )
-    return load_dir(text.removeprefix("file://"), trusted=trusted, runtime=runtime)
+    return load_dir(
+        text.removeprefix("file://"), trusted=trusted, runtime=runtime, onnx_threads=onnx_threads
+    )
 
 
 def log_model(
@@ -261,6 +267,14 @@ def log_model(
         if active is None:
             raise InvalidArgument("log_model needs an active run or run_id", field="run_id")
         run_id = active.info.run_id
+    fluent.flush()
+    if fluent._client().list_artifacts(run_id, name):
+        # a second model under the same path would replace the first one's files, and a
+        # version registered from them would then refuse to load (its digest no longer fits)
+        raise AlreadyExists(
+            f"run {run_id} already holds a model at {name!r}; log this one under another name",
+            field="name",
+        )
     with tempfile.TemporaryDirectory(prefix="modelyard-model-") as tmp:
         local = Path(tmp) / Path(name).name
         spec = save_model(
@@ -272,7 +286,6 @@ def log_model(
             metadata=metadata,
         )
         digest = model_digest(local)
-        fluent.flush()
         client = fluent._client()
         client.log_artifacts(run_id, local, name)
     info = ModelInfo(f"runs:/{run_id}/{name}", spec.flavor, spec.signature, run_id, digest)

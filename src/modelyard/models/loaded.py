@@ -50,6 +50,7 @@ class LoadedModel:
     path: Path
     runtime: Literal["onnx", "native"] = "native"
     trusted: bool = False
+    onnx_threads: int = 0  # ONNX Runtime's intra-op threads; 0: its own choice (all cores)
     _native: Predict | None = field(default=None, repr=False)
     _session: Any = field(default=None, repr=False)
 
@@ -117,6 +118,6 @@ class LoadedModel:
 
             path = self.path / str(self.spec.onnx["file"])
             self._session = ort.InferenceSession(
-                str(path), quiet_session(), providers=["CPUExecutionProvider"]
+                str(path), quiet_session(self.onnx_threads), providers=["CPUExecutionProvider"]
             )
         return self._session

@@ -1,0 +1,69 @@
+"""``modelyard serve``: run the inference server for one or more models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelyard.errors import InvalidArgument
+from modelyard.serving.config import DEFAULT_MAX_BODY, ModelSource, ServeConfig
+
+
+def _source(text: str) -> ModelSource:
+    """``URI`` or ``NAME=URI``."""
+    name, sep, uri = text.partition("=")
+    if sep and "://" not in name and ":/" not in name:
+        return ModelSource(uri, name)
+    return ModelSource(text)
+
+
+def serve(
+    models: Annotated[
+        list[str],
+        typer.Argument(
+            help="Model URIs (models:/name@alias, models:/name/3, runs:/<id>/model, a folder), "
+            "each optionally NAME=URI"
+        ),
+    ],
+    host: Annotated[str, typer.Option(help="Address to bind; loopback unless told.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option()] = 8080,
+    workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+    max_batch: Annotated[int, typer.Option(help="Most rows one model call takes.")] = 64,
+    max_wait_ms: Annotated[
+        float, typer.Option(help="How long a lone request may wait for company (0: never).")
+    ] = 0.0,
+    max_body_bytes: Annotated[int, typer.Option(help="Larger bodies get 413.")] = (
+        DEFAULT_MAX_BODY
+    ),
+    max_inflight: Annotated[
+        int, typer.Option(help="Requests in flight per process; more get 503 + Retry-After.")
+    ] = 256,
+    timeout: Annotated[float, typer.Option(help="Seconds one inference may take (504).")] = 30.0,
+    watch_seconds: Annotated[
+        float,
+        typer.Option(help="How often served aliases are checked for a new version (0: never)."),
+    ] = 5.0,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
+    ] = None,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /invocations."""
+    from modelyard.serving.runner import serve as run
+
+    if workers < 1:
+        raise InvalidArgument("--workers must be at least 1", field="workers")
+    config = ServeConfig(
+        [_source(m) for m in models],
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_body_bytes=max_body_bytes,
+        tracking_uri=tracking_uri,
+        max_inflight=max_inflight,
+        timeout_s=timeout,
+        watch_s=watch_seconds,
+    )
+    run(config, host=host, port=port, workers=workers, log_level=log_level)

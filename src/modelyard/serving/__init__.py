@@ -1,0 +1,1 @@
+"""modelyard.serving: the inference server (Open Inference Protocol, MLflow payloads, batching)."""

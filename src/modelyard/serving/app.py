@@ -1,0 +1,340 @@
+"""The inference server: a plain ASGI app (no framework on the hot path, orjson for JSON).
+
+Routes (Open Inference Protocol v2, REST):
+
+    GET  /v2/health/live | /v2/health/ready         {"live": true} / {"ready": true}
+    GET  /v2                                         server metadata
+    GET  /v2/models/{name}[/versions/{v}]            model metadata
+    GET  /v2/models/{name}[/versions/{v}]/ready      model readiness
+    POST /v2/models/{name}[/versions/{v}]/infer      inference (JSON or binary tensors)
+    POST /invocations                                MLflow's payloads (first model, or ?model=)
+    GET  /ping | /health                             MLflow's health checks
+
+Errors are ``{"error": "..."}`` with 400 (bad input), 404 (no such model or route), 405,
+413 (body over the limit, refused before it is read when Content-Length says so), 415, 503
+(not ready); an unexpected failure is logged with its request id and answered 500 without
+a trace. Every response carries ``x-request-id`` (the client's, or a new one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from modelyard._version import __version__
+from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
+from modelyard.serving import metrics
+from modelyard.serving.batching import Batcher
+from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
+from modelyard.serving.config import ServeConfig
+from modelyard.serving.loader import load_served
+from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
+from modelyard.serving.runtime import Prepared, ServedModel
+from modelyard.serving.swap import Swapper, Watched, watchable
+
+log = logging.getLogger("modelyard.serving")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+JSON = [(b"content-type", b"application/json")]
+
+
+class Reply(Exception):
+    """A finished answer raised from deep inside a handler (errors, mostly)."""
+
+    def __init__(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None):
+        self.status, self.body, self.headers = status, body, headers or []
+
+
+def _error(status: int, message: str) -> Reply:
+    return Reply(status, orjson.dumps({"error": message}), list(JSON))
+
+
+class ServingApp:
+    def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
+        self.config = config
+        self.models: dict[str, ServedModel] = {}
+        self.swapper: Swapper | None = None
+        self.ready = False
+        self.inflight = 0  # inference requests admitted and not yet answered
+        if load:
+            self.load()
+
+    # --- models ------------------------------------------------------------------------
+    def load(self) -> None:
+        watched: list[Watched] = []
+        for source in self.config.models:
+            try:
+                served = load_served(source, self.config.tracking_uri, self.config.onnx_threads)
+            except Exception:
+                metrics.LOADS.labels(source.name or source.uri, "", "failed").inc()
+                raise
+            metrics.LOADS.labels(served.name, served.version or "", "ok").inc()
+            if served.name in self.models:
+                raise ModelyardError(f"two models are named {served.name!r}; pass a name")
+            self.add(served)
+            if self.config.watch_s > 0 and watchable(source):
+                watched.append(Watched(served.name, source))
+        if watched:
+            self.swapper = Swapper(
+                watched,
+                lambda name: self.models[name],
+                self.add,
+                tracking_uri=self.config.tracking_uri,
+                onnx_threads=self.config.onnx_threads,
+                interval_s=self.config.watch_s,
+            )
+        self.ready = True
+
+    def add(self, served: ServedModel) -> ServedModel | None:
+        """Serve ``served`` under its name from the next request on; the model it replaces."""
+        if served.fast:
+            served.batcher = Batcher(
+                served.run_matrix,
+                max_batch=self.config.max_batch,
+                max_wait_ms=self.config.max_wait_ms,
+                on_batch=metrics.BATCH.labels(served.name).observe,
+                on_depth=metrics.QUEUE.labels(served.name).set,
+            )
+        old = self.models.get(served.name)
+        self.models[served.name] = served  # one assignment: the swap
+        return old
+
+    def _model(self, name: str, version: str | None) -> ServedModel:
+        served = self.models.get(name)
+        if served is None:
+            raise _error(404, f"model {name!r} is not served here")
+        if version is not None and version != served.version:
+            raise _error(
+                404, f"model {name!r} version {version} is not served (serving {served.version})"
+            )
+        return served
+
+    async def predict(self, served: ServedModel, prepared: Prepared) -> Any:
+        batcher = served.batcher  # the request's own version, even if a swap happens now
+        if batcher is not None and prepared.matrix is not None:
+            call = batcher.submit(prepared.matrix)
+        else:
+            call = asyncio.to_thread(served.run, prepared)
+        try:
+            return await asyncio.wait_for(call, self.config.timeout_s)
+        except TimeoutError:
+            raise _error(504, f"the model took longer than {self.config.timeout_s:g} s") from None
+
+    def _enter(self, scope: Scope, served: ServedModel | None) -> None:
+        """Admit an inference request (or refuse it) and mark it for the metrics."""
+        self._admit()
+        self.inflight += 1
+        metrics.INFLIGHT.inc()
+        scope["modelyard.timing"] = (served, time.perf_counter())
+
+    def _leave(self) -> None:
+        self.inflight -= 1
+        metrics.INFLIGHT.dec()
+
+    def _admit(self) -> None:
+        """Refuse at once, before the body is read, what the process cannot take in time."""
+        if not self.ready:
+            raise _error(503, "the server is not ready")
+        if self.inflight >= self.config.max_inflight:
+            raise Reply(
+                503,
+                orjson.dumps({"error": "overloaded: too many requests in flight; retry"}),
+                [*JSON, (b"retry-after", b"1")],
+            )
+
+    # --- ASGI --------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        try:
+            status, body, extra = await self._route(scope, receive, headers, request_id)
+        except Reply as reply:
+            status, body, extra = reply.status, reply.body, reply.headers
+        except ModelyardError as exc:
+            status = HTTP_STATUS.get(exc.code, 500)
+            body, extra = orjson.dumps({"error": exc.message}), list(JSON)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            status, body, extra = 500, orjson.dumps({"error": "internal error"}), list(JSON)
+        timing = scope.get("modelyard.timing")
+        if timing is not None:
+            served, t0 = timing
+            name = served.name if served is not None else ""
+            version = (served.version or "") if served is not None else ""
+            metrics.REQUESTS.labels(name, version, str(status)).inc()
+            metrics.LATENCY.labels(name).observe(time.perf_counter() - t0)
+        out = [*extra, (b"x-request-id", request_id.encode("latin-1"))]
+        out.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.swapper is not None:
+                    self.swapper.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.swapper is not None:
+                    await self.swapper.stop()
+                for served in self.models.values():
+                    if served.batcher is not None:
+                        served.batcher.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"the body is {int(declared)} bytes; the limit is {limit}")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _route(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        method, path = scope["method"], scope["path"].rstrip("/") or "/"
+        parts = path.strip("/").split("/")
+        if path in ("/v2/health/live", "/ping", "/health"):
+            return 200, orjson.dumps({"live": True}), list(JSON)
+        if path == "/v2/health/ready":
+            code = 200 if self.ready else 503
+            body: dict[str, Any] = {"ready": self.ready}
+            if self.swapper is not None and self.swapper.errors:
+                body["warnings"] = sorted(self.swapper.errors.values())  # old versions serve
+            return code, orjson.dumps(body), list(JSON)
+        if path == "/metrics":
+            text, kind = metrics.render()
+            return 200, text, [(b"content-type", kind.encode())]
+        if path == "/v2":
+            meta = {
+                "name": "modelyard",
+                "version": __version__,
+                "extensions": ["binary_tensor_data"],
+            }
+            return 200, orjson.dumps(meta), list(JSON)
+        if path == "/invocations":
+            self._method(method, "POST")
+            self._enter(scope, None)
+            try:
+                return await self._invocations(scope, receive, headers)
+            finally:
+                self._leave()
+        if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
+            name, rest = parts[2], parts[3:]
+            version = None
+            if len(rest) >= 2 and rest[0] == "versions":
+                version, rest = rest[1], rest[2:]
+            served = self._model(name, version)
+            if not rest:
+                self._method(method, "GET")
+                meta = served.metadata()
+                error = self.swapper.errors.get(name) if self.swapper is not None else None
+                if error is not None:
+                    meta["swap_error"] = error  # the old version is still serving
+                return 200, orjson.dumps(meta), list(JSON)
+            if rest == ["ready"]:
+                self._method(method, "GET")
+                body = {"name": served.name, "ready": self.ready}
+                return 200 if self.ready else 503, orjson.dumps(body), list(JSON)
+            if rest == ["infer"]:
+                self._method(method, "POST")
+                self._enter(scope, served)
+                try:
+                    return await self._infer(served, receive, headers, request_id)
+                finally:
+                    self._leave()
+        raise NotFound(f"no route {method} {path}")
+
+    @staticmethod
+    def _method(method: str, allowed: str) -> None:
+        if method != allowed:
+            raise Reply(
+                405,
+                orjson.dumps({"error": f"use {allowed}"}),
+                [*JSON, (b"allow", allowed.encode())],
+            )
+
+    async def _infer(
+        self,
+        served: ServedModel,
+        receive: Receive,
+        headers: dict[bytes, bytes],
+        request_id: str,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        body = await self._body(receive, headers)
+        raw_length = headers.get(HEADER_LENGTH.encode())
+        length = None
+        if raw_length is not None:
+            if not raw_length.isdigit():
+                raise ProtocolError(
+                    "Inference-Header-Content-Length must be a number",
+                    field="Inference-Header-Content-Length",
+                )
+            length = int(raw_length)
+        request = decode_request(body, length)
+        unknown = [n for n in request.outputs if n != "predict"]
+        if unknown:
+            raise ProtocolError(
+                f"unknown output(s) {unknown}; model {served.name!r} has 'predict'",
+                field="outputs",
+            )
+        prepared = served.from_tensors(request.inputs)
+        result = await self.predict(served, prepared)
+        binary = {"predict"} if request.outputs.get("predict", request.binary_default) else set()
+        out, header = encode_response(
+            served.name, served.version, request.id or request_id, [("predict", result)], binary
+        )
+        extra = (
+            list(JSON)
+            if header is None
+            else [
+                (b"content-type", b"application/octet-stream"),
+                (HEADER_LENGTH.encode(), str(header).encode()),
+            ]
+        )
+        return 200, out, extra
+
+    async def _invocations(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        query = scope.get("query_string", b"").decode("latin-1")
+        wanted = next(
+            (p.split("=", 1)[1] for p in query.split("&") if p.startswith("model=")), None
+        )
+        served = self._model(wanted, None) if wanted else next(iter(self.models.values()))
+        scope["modelyard.timing"] = (served, scope["modelyard.timing"][1])
+        body = await self._body(receive, headers)
+        content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
+        prepared = decode_invocation(body, content_type, served)
+        result = await self.predict(served, prepared)
+        return 200, encode_predictions(result), list(JSON)
+
+
+def create_from_env() -> ServingApp:
+    """The app factory uvicorn's worker processes call (``modelyard serve --workers N``)."""
+    return ServingApp(ServeConfig.from_env())

@@ -1,0 +1,65 @@
+"""What a serving process serves and how: the models (URI and the name clients use), batching
+limits, body limit. Travels to uvicorn's worker processes as JSON in one environment
+variable, so every worker builds the same app."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+
+ENV = "MODELYARD_SERVE_CONFIG"
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    uri: str  # models:/name@alias, models:/name/3, runs:/<id>/model or a folder
+    name: str | None = None  # the protocol name; default: the registered name or folder name
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    models: list[ModelSource] = field(default_factory=list)
+    max_batch: int = 64
+    max_wait_ms: float = 0.0
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    tracking_uri: str | None = None
+    onnx_threads: int = 0  # per process; `modelyard serve --workers N` gives each cores / N
+    max_inflight: int = 256  # per process: requests beyond it get 503 + Retry-After at once
+    timeout_s: float = 30.0  # one inference; longer ones are answered 504
+    watch_s: float = 5.0  # how often served aliases are checked for a new version; 0: never
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise InvalidArgument("serve at least one model URI", field="models")
+        if not 1 <= self.max_batch <= 65536:
+            raise InvalidArgument("max_batch must be from 1 to 65536", field="max_batch")
+        if not 0 <= self.max_wait_ms <= 1000:
+            raise InvalidArgument("max_wait_ms must be from 0 to 1000", field="max_wait_ms")
+        if self.max_inflight < 1:
+            raise InvalidArgument("max_inflight must be at least 1", field="max_inflight")
+        if not 0 < self.timeout_s <= 3600:
+            raise InvalidArgument("timeout_s must be from 0 to 3600 seconds", field="timeout_s")
+        if not 0 <= self.watch_s <= 86400:
+            raise InvalidArgument("watch_s must be from 0 to 86400 seconds", field="watch_s")
+        if self.max_body_bytes < 1024:
+            raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServeConfig:
+        models = [ModelSource(**m) for m in data.get("models", [])]
+        return cls(**{**data, "models": models})
+
+    @classmethod
+    def from_env(cls) -> ServeConfig:
+        raw = os.environ.get(ENV)
+        if not raw:
+            raise InvalidArgument(f"{ENV} is not set: start workers with `modelyard serve`")
+        return cls.from_dict(json.loads(raw))

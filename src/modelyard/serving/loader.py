@@ -1,0 +1,41 @@
+"""Loading a model for serving: the URI resolved to a name and version, the files verified,
+the ONNX copy preferred (see ``modelyard.models.loaded``), one prediction to warm it up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from modelyard.errors import InvalidArgument
+from modelyard.models.api import load
+from modelyard.serving.config import ModelSource
+from modelyard.serving.runtime import ServedModel
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
+
+
+def load_served(
+    source: ModelSource, tracking_uri: str | None, onnx_threads: int = 0
+) -> ServedModel:
+    uri = source.uri
+    version: str | None = None
+    name = source.name
+    if uri.startswith("models:/"):
+        from modelyard.config import Settings
+        from modelyard.registry.client import RegistryClient
+
+        found = RegistryClient(tracking_uri, settings=Settings.from_env()).resolve_model_uri(uri)
+        uri = f"models:/{found.name}/{found.version}"  # an alias that moves later stays put
+        name = name or found.name
+        version = str(found.version)
+    else:
+        name = name or PurePosixPath(uri.rstrip("/")).name
+    if not name or not _NAME.match(name):
+        raise InvalidArgument(
+            f"{name!r} cannot name a served model (letters, digits, '_', '.', '-')", field="name"
+        )
+    served = ServedModel(
+        name, version, source.uri, load(uri, tracking_uri=tracking_uri, onnx_threads=onnx_threads)
+    )
+    served.warm_up()
+    return served

@@ -1,0 +1,51 @@
+"""Running the inference server: uvicorn, one process or several on one port.
+
+With one worker the app is built (models loaded and warmed up) before the socket opens. With
+several, uvicorn's supervisor starts N processes that each build the app from the
+configuration passed in ``MODELYARD_SERVE_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import replace
+from typing import Any
+
+import uvicorn
+
+from modelyard.serving.app import ServingApp
+from modelyard.serving.config import ENV, ServeConfig
+from modelyard.serving.metrics import MULTIPROC
+
+
+def serve(
+    config: ServeConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    log_level: str = "info",
+) -> None:
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 30,
+        "http": "httptools",
+    }
+    if workers > 1 and config.onnx_threads == 0:  # processes must not fight over the cores
+        config = replace(config, onnx_threads=max(1, (os.cpu_count() or 1) // workers))
+    if workers <= 1:
+        app = ServingApp(config)
+        uvicorn.Server(uvicorn.Config(app, **common)).run()
+        return
+    os.environ[ENV] = config.to_env()
+    # every worker writes its metrics here; a scrape of any worker adds them all up
+    os.environ.setdefault(MULTIPROC, tempfile.mkdtemp(prefix="modelyard-metrics-"))
+    uvicorn.run("modelyard.serving.app:create_from_env", factory=True, workers=workers, **common)

@@ -1,0 +1,209 @@
+"""A model being served: how protocol tensors and MLflow payloads become the model's input.
+
+Two paths. The fast one: the model has an ONNX copy and every input is numeric, so the
+request becomes one float32 matrix in signature order (checked with numpy: names, lengths,
+missing values) and goes to ONNX Runtime, through the batcher, with no pandas on the way.
+Everything else (string columns, a model without an ONNX copy, a tensor signature) becomes a
+DataFrame or an array for ``LoadedModel.predict``, which checks it against the signature.
+Either way a request that does not fit is an ``InvalidArgument`` naming the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from modelyard.errors import InvalidArgument
+from modelyard.models.loaded import LoadedModel
+from modelyard.models.signature import ColumnSpec, TensorSpec
+from modelyard.serving.batching import Batcher
+from modelyard.serving.codec import Tensor
+
+NUMERIC = ("integer", "float", "boolean")
+# protocol datatypes a column of each signature type takes on the fast path
+_FAST_KINDS = {"float": "biuf", "integer": "biu", "boolean": "b"}
+_OIP_TYPES = {"integer": "INT64", "float": "FP64", "boolean": "BOOL"}
+
+
+@dataclass
+class Prepared:
+    """A request ready to run: ``matrix`` for the fast path, else ``data`` for predict."""
+
+    rows: int
+    matrix: np.ndarray[Any, Any] | None = None
+    data: Any = None
+
+
+def _text(values: np.ndarray[Any, Any], name: str) -> np.ndarray[Any, Any]:
+    """BYTES elements as text, for the model's string columns."""
+    if values.dtype != object:
+        return values
+    try:
+        return np.array(
+            [v.decode("utf-8") if isinstance(v, bytes) else v for v in values], dtype=object
+        )
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"input {name!r} is not UTF-8 text: {exc}", field=name) from exc
+
+
+class ServedModel:
+    def __init__(self, name: str, version: str | None, uri: str, loaded: LoadedModel) -> None:
+        self.name = name
+        self.version = version
+        self.uri = uri
+        self.loaded = loaded
+        self.batcher: Batcher | None = None  # set by the app for fast models
+        sig = loaded.signature
+        self.columns: list[ColumnSpec] = (
+            list(sig.inputs) if sig is not None and isinstance(sig.inputs, list) else []
+        )
+        self.tensor: TensorSpec | None = (
+            sig.inputs if sig is not None and isinstance(sig.inputs, TensorSpec) else None
+        )
+        self.fast = (
+            loaded.runtime == "onnx"
+            and bool(self.columns)
+            and all(c.type in NUMERIC for c in self.columns)
+        )
+        self._strict = np.array([not c.nullable for c in self.columns], dtype=bool)
+
+    # --- metadata ----------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        if self.columns:
+            inputs = [
+                {"name": c.name, "datatype": _OIP_TYPES.get(c.type, "BYTES"), "shape": [-1]}
+                for c in self.columns
+            ]
+        elif self.tensor is not None:
+            dtype = np.zeros(0, dtype=self.tensor.dtype)
+            from modelyard.serving.codec import datatype_of
+
+            inputs = [
+                {"name": "input", "datatype": datatype_of(dtype), "shape": list(self.tensor.shape)}
+            ]
+        else:
+            inputs = []
+        return {
+            "name": self.name,
+            "versions": [self.version] if self.version else [],
+            "platform": f"modelyard-{self.loaded.runtime}-{self.loaded.flavor}",
+            "inputs": inputs,
+            "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+        }
+
+    # --- protocol tensors --------------------------------------------------------------
+    def from_tensors(self, tensors: list[Tensor]) -> Prepared:
+        if self.tensor is not None or not self.columns:
+            if len(tensors) != 1:
+                raise InvalidArgument(
+                    f"model {self.name!r} takes one input tensor, not {len(tensors)}",
+                    field="inputs",
+                )
+            data = tensors[0].data
+            return Prepared(int(data.shape[0]) if data.ndim else 1, data=data)
+        by_name = {t.name: t for t in tensors}
+        names = [c.name for c in self.columns]
+        if len(tensors) == 1 and tensors[0].name not in by_name.keys() & set(names):
+            return self._from_matrix(tensors[0])
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise InvalidArgument(
+                f"missing input(s) {missing}; model {self.name!r} takes one input per column "
+                f"({', '.join(names)}) or one [rows, {len(names)}] tensor",
+                field=missing[0],
+            )
+        cols = []
+        rows = None
+        for spec in self.columns:
+            t = by_name[spec.name]
+            values = t.data.reshape(-1) if t.data.ndim == 2 and t.data.shape[1] == 1 else t.data
+            if values.ndim != 1:
+                raise InvalidArgument(
+                    f"input {spec.name!r} has shape {list(t.shape)}; a column is [rows] or "
+                    "[rows, 1]",
+                    field=spec.name,
+                )
+            if rows is None:
+                rows = len(values)
+            elif len(values) != rows:
+                raise InvalidArgument(
+                    f"input {spec.name!r} has {len(values)} rows, the others {rows}",
+                    field=spec.name,
+                )
+            cols.append(values)
+        assert rows is not None
+        if self.fast and all(
+            c.dtype.kind in _FAST_KINDS[s.type] for c, s in zip(cols, self.columns, strict=True)
+        ):
+            matrix = np.empty((rows, len(cols)), dtype=np.float32)
+            for j, c in enumerate(cols):
+                matrix[:, j] = c
+            return Prepared(rows, matrix=self._checked(matrix))
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {s.name: _text(c, s.name) for s, c in zip(self.columns, cols, strict=True)}
+        )
+        return Prepared(rows, data=frame)
+
+    def _from_matrix(self, tensor: Tensor) -> Prepared:
+        data, names = tensor.data, [c.name for c in self.columns]
+        if data.ndim != 2 or data.shape[1] != len(names):
+            raise InvalidArgument(
+                f"input {tensor.name!r} has shape {list(tensor.shape)}; model {self.name!r} "
+                f"takes one input per column ({', '.join(names)}) or one [rows, {len(names)}] "
+                "tensor",
+                field=tensor.name,
+            )
+        if data.dtype.kind not in "biuf":
+            raise InvalidArgument(
+                f"input {tensor.name!r} must be numeric to stand for the columns",
+                field=tensor.name,
+            )
+        if self.fast:
+            return Prepared(len(data), matrix=self._checked(data.astype(np.float32, copy=False)))
+        import pandas as pd
+
+        return Prepared(len(data), data=pd.DataFrame(data, columns=names))
+
+    def _checked(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        if self._strict.any():
+            bad = np.isnan(matrix).any(axis=0) & self._strict
+            if bad.any():
+                name = self.columns[int(np.argmax(bad))].name
+                raise InvalidArgument(
+                    f"column {name!r} has missing values; the signature does not allow them",
+                    field=name,
+                )
+        return matrix
+
+    # --- running -----------------------------------------------------------------------
+    def run_matrix(self, matrix: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The fast path: an already checked float32 matrix through the ONNX copy."""
+        from modelyard.models.onnx_export import restore_label
+
+        record = self.loaded.onnx
+        session = self.loaded.session()
+        out = session.run([record["outputs"][0]], {str(record["input"]): matrix})[0]
+        return restore_label(out, record)
+
+    def run_data(self, data: Any) -> np.ndarray[Any, Any]:
+        return np.asarray(self.loaded.predict(data))
+
+    def run(self, prepared: Prepared) -> np.ndarray[Any, Any]:
+        if prepared.matrix is not None:
+            return self.run_matrix(prepared.matrix)
+        return self.run_data(prepared.data)
+
+    def warm_up(self) -> None:
+        """One prediction before the model is called ready: first calls are slow."""
+        example = self._example()
+        if example is not None:
+            self.run(example)
+
+    def _example(self) -> Prepared | None:
+        if self.fast:
+            return Prepared(1, matrix=np.zeros((1, len(self.columns)), dtype=np.float32))
+        return None

@@ -1,0 +1,134 @@
+"""Hot swap: a served alias (``models:/churn@champion``, or ``/latest``) is watched, and when
+the registry moves it the new version is loaded and warmed up in the background, then put in
+place in one step.
+
+Each request holds the ``ServedModel`` (and its batcher) it started with, so requests in
+flight finish on the version that took them while new ones go to the new version. If the
+new version fails to load or warm up, the old one keeps serving; the failure is logged,
+counted in ``modelyard_model_loads_total{outcome="failed"}`` and shown in the model's
+metadata (``swap_error``) until a later version loads. The old version's batcher is closed
+once its last call has returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from modelyard.registry.names import parse_model_uri
+from modelyard.serving import metrics
+from modelyard.serving.config import ModelSource
+from modelyard.serving.loader import load_served
+from modelyard.serving.runtime import ServedModel
+
+log = logging.getLogger("modelyard.serving")
+
+
+@dataclass
+class Watched:
+    name: str  # the protocol name
+    source: ModelSource  # the URI as given: models:/<registered>@<alias> or .../latest
+
+
+def watchable(source: ModelSource) -> bool:
+    """Whether the URI names something the registry can move (an alias or 'latest')."""
+    if not source.uri.startswith("models:/"):
+        return False
+    ref = parse_model_uri(source.uri)
+    return ref.version is None
+
+
+def resolve_version(source: ModelSource, tracking_uri: str | None) -> str:
+    from modelyard.config import Settings
+    from modelyard.registry.client import RegistryClient
+
+    client = RegistryClient(tracking_uri, settings=Settings.from_env())
+    return str(client.resolve_model_uri(source.uri).version)
+
+
+class Swapper:
+    def __init__(
+        self,
+        watched: list[Watched],
+        current: Callable[[str], ServedModel],
+        install: Callable[[ServedModel], ServedModel | None],
+        *,
+        tracking_uri: str | None,
+        onnx_threads: int,
+        interval_s: float,
+    ) -> None:
+        self.watched = watched
+        self.current = current
+        self.install = install  # puts the new model in place; returns the one it replaced
+        self.tracking_uri = tracking_uri
+        self.onnx_threads = onnx_threads
+        self.interval_s = interval_s
+        self.errors: dict[str, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._failed: dict[str, str] = {}  # name -> version that failed (not retried)
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        if self.watched and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            for item in self.watched:
+                try:
+                    await self.check(item)
+                except Exception:  # the registry may be away: keep serving, look again later
+                    log.warning("cannot check %s for a new version", item.source.uri, exc_info=True)
+
+    async def check(self, item: Watched) -> bool:
+        """Swap ``item`` to the version its alias names now; whether it swapped."""
+        version = await asyncio.to_thread(resolve_version, item.source, self.tracking_uri)
+        if version == self.current(item.name).version or self._failed.get(item.name) == version:
+            return False
+        ref = parse_model_uri(item.source.uri)
+        pinned = ModelSource(f"models:/{ref.name}/{version}", item.name)
+        try:
+            new = await asyncio.to_thread(load_served, pinned, self.tracking_uri, self.onnx_threads)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the old version serving
+            self._failed[item.name] = version
+            self.errors[item.name] = f"version {version} failed to load: {exc}"[:1000]
+            metrics.LOADS.labels(item.name, version, "failed").inc()
+            log.error(
+                "%s: version %s failed to load; still serving the old one: %s",
+                item.name,
+                version,
+                exc,
+            )
+            return False
+        new.uri = item.source.uri
+        old = self.install(new)
+        self._failed.pop(item.name, None)
+        self.errors.pop(item.name, None)
+        metrics.LOADS.labels(item.name, version, "ok").inc()
+        log.info(
+            "%s: now serving version %s (was %s)", item.name, version, old.version if old else None
+        )
+        if old is not None and old.batcher is not None:
+            task = asyncio.get_running_loop().create_task(_close_when_idle(old))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        return True
+
+
+async def _close_when_idle(old: ServedModel) -> None:
+    batcher = old.batcher
+    assert batcher is not None
+    while batcher.busy:
+        await asyncio.sleep(0.05)
+    await asyncio.to_thread(batcher.close)
