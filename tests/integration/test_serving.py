@@ -477,3 +477,147 @@ def test_alias_moves_are_swapped_in_under_load(
     finally:
         stop.set()
         running.stop()
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        ({"name": "age", "shape": [1], "datatype": "INT8", "data": [300]}, "outside"),
+        ({"name": "age", "shape": [1], "datatype": "INT64", "data": [30.7]}, "not fractions"),
+        ({"name": "age", "shape": [1], "datatype": "BOOL", "data": [0.2]}, "true/false"),
+        ({"name": "age", "shape": [1], "datatype": "FP16", "data": [70000]}, "too large"),
+        ({"name": "age", "shape": [1], "datatype": "BYTES", "data": [{"a": 1}]}, "strings"),
+        ({"name": "age", "shape": [1] * 70, "datatype": "FP32", "data": [1]}, "dimensions"),
+        ({"name": "age", "shape": [0, 2**40, 2**40], "datatype": "FP32", "data": []}, "more than"),
+        ({"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [30.5, 1, 1, 1]}, "fractions"),
+    ],
+)
+def test_values_that_would_change_are_refused(
+    server: Running, tensor: dict[str, object], message: str
+) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        got = http.post("/v2/models/rf/infer", json={"inputs": [tensor]})
+    assert got.status_code == 400 and message in got.json()["error"], got.text
+
+
+def test_protocol_details_clients_rely_on(server: Running, frame: pd.DataFrame) -> None:
+    import struct
+
+    import tritonclient.http as triton
+
+    columns = [
+        {
+            "name": c,
+            "shape": [1],
+            "datatype": "INT64" if c == "age" else "FP64",
+            "data": [frame[c].iloc[0].item()],
+        }
+        for c in COLUMNS
+    ]
+    with httpx.Client(base_url=server.url) as http:
+        meta = http.get("/v2/models/rf").json()
+        assert meta["outputs"][0]["datatype"] == "INT64"  # what predict answers, not FP64
+        body = {
+            "inputs": columns,
+            "outputs": [{"name": "predict"}],
+            "parameters": {"binary_data_output": True},
+        }
+        got = http.post("/v2/models/rf/infer", json=body)  # the request's default applies
+        assert got.headers["content-type"] == "application/octet-stream"
+        head = int(got.headers["inference-header-content-length"])
+        assert got.json is not None and len(got.content) == head + 8
+        assert struct.unpack("<q", got.content[head:])[0] in (0, 1)
+        assert (
+            http.post("/v2/models/rf/infer", json={"inputs": columns, "outputs": 5}).status_code
+            == 400
+        )
+        tiny = (
+            b'{"inputs":[{"name":"a","datatype":"BYTES","shape":[268435456],'
+            b'"parameters":{"binary_data_size":0}}]}'
+        )
+        t0 = time.monotonic()
+        got = http.post(
+            "/v2/models/plans/infer",
+            content=tiny,
+            headers={"Inference-Header-Content-Length": str(len(tiny))},
+        )
+        assert got.status_code == 400 and time.monotonic() - t0 < 1  # refused before allocating
+        empty = [dict(c, shape=[0], data=[]) for c in columns]
+        plan = {"name": "plan", "shape": [0], "datatype": "BYTES", "data": []}
+        got = http.post("/v2/models/plans/infer", json={"inputs": [*empty, plan]})
+        assert got.status_code == 200 and got.json()["outputs"][0]["shape"] == [0]
+        cell = http.post(
+            "/invocations?model=plans", json={"dataframe_records": [{"age": 1, "plan": ["a"]}]}
+        )
+        assert cell.status_code == 400 and "one value" in cell.json()["error"]
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    inputs = []
+    for c in COLUMNS:
+        t = triton.InferInput(c, [1], "INT64" if c == "age" else "FP64")
+        t.set_data_from_numpy(np.array([frame[c].iloc[0]]))
+        inputs.append(t)
+    got = client.infer("rf", inputs, request_compression_algorithm="gzip")
+    assert got.as_numpy("predict").shape == (1,)
+    client.close()
+
+
+def test_a_swap_waits_for_a_request_still_reading_its_body(models: dict[str, object]) -> None:
+    import asyncio
+
+    import orjson
+
+    from modelyard.serving.loader import load_served
+    from modelyard.serving.swap import _close_when_idle
+
+    root = models["root"]
+    assert isinstance(root, Path)
+    app = ServingApp(ServeConfig([ModelSource(str(root / "rf"))]))
+    body = orjson.dumps(
+        {
+            "inputs": [
+                {
+                    "name": c,
+                    "shape": [1],
+                    "datatype": "FP64" if c != "age" else "INT64",
+                    "data": [1],
+                }
+                for c in COLUMNS
+            ]
+        }
+    )
+
+    async def main() -> list[dict[str, object]]:
+        sent: list[dict[str, object]] = []
+        parts = [
+            {"type": "http.request", "body": body[:10], "more_body": True},
+            {"type": "http.request", "body": body[10:], "more_body": False},
+        ]
+
+        async def receive() -> dict[str, object]:
+            part = parts.pop(0)
+            if not parts:
+                await asyncio.sleep(0.5)  # a slow client: the last chunk comes late
+            return part
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v2/models/rf/infer",
+            "headers": [],
+            "query_string": b"",
+        }
+        request = asyncio.create_task(app(scope, receive, send))
+        await asyncio.sleep(0.1)  # it holds the old version and reads its body
+        new = await asyncio.to_thread(load_served, ModelSource(str(root / "rf")), None)
+        old = app.add(new)
+        assert old is not None
+        closing = asyncio.create_task(_close_when_idle(old))
+        await request
+        await closing
+        return sent
+
+    sent = asyncio.run(main())
+    assert sent[0]["status"] == 200, sent

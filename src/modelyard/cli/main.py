@@ -11,7 +11,7 @@ import sys
 import typer
 
 from modelyard._version import __version__
-from modelyard.cli import cards, db, demo, serve, server
+from modelyard.cli import build, cards, db, demo, serve, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
@@ -39,6 +39,7 @@ app.add_typer(db.app, name="db")
 app.command("lineage")(lineage)
 app.command("server")(server.server)
 app.command("serve")(serve.serve)
+app.command("build")(build.build)
 app.command("demo")(demo.demo)
 app.command("sync")(sync)
 

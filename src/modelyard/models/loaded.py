@@ -71,6 +71,23 @@ class LoadedModel:
         """The ONNX copy's record: status, max_abs_diff on the input example, or the reason."""
         return self.spec.onnx
 
+    def input_example(self) -> Any:
+        """The input example saved with the model (a DataFrame or an array), or None."""
+        name = self.spec.input_example
+        if not name:
+            return None
+        import io
+        import json
+
+        import numpy as np
+        import pandas as pd
+
+        text = (self.path / name).read_text(encoding="utf-8")
+        doc = json.loads(text)
+        if isinstance(doc, dict) and "dtype" in doc and "data" in doc:
+            return np.asarray(doc["data"], dtype=doc["dtype"])
+        return pd.read_json(io.StringIO(text), orient="split")
+
     def predict(self, data: Any) -> Any:
         """Predict on a DataFrame, a numpy array or a list of dicts, checked first."""
         if self.runtime == "onnx":

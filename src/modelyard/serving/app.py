@@ -22,13 +22,21 @@ import asyncio
 import logging
 import time
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import numpy as np
 import orjson
 
 from modelyard._version import __version__
-from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
+from modelyard.errors import (
+    HTTP_STATUS,
+    ModelyardError,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from modelyard.serving import metrics
 from modelyard.serving.batching import Batcher
 from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
@@ -119,6 +127,8 @@ class ServingApp:
         return served
 
     async def predict(self, served: ServedModel, prepared: Prepared) -> Any:
+        if prepared.rows == 0:  # nothing to ask the model (a native one would refuse)
+            return np.zeros(0, dtype=object if served.output_datatype == "BYTES" else None)
         batcher = served.batcher  # the request's own version, even if a swap happens now
         if batcher is not None and prepared.matrix is not None:
             call = batcher.submit(prepared.matrix)
@@ -126,15 +136,15 @@ class ServingApp:
             call = asyncio.to_thread(served.run, prepared)
         try:
             return await asyncio.wait_for(call, self.config.timeout_s)
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
             raise _error(504, f"the model took longer than {self.config.timeout_s:g} s") from None
 
     def _enter(self, scope: Scope, served: ServedModel | None) -> None:
         """Admit an inference request (or refuse it) and mark it for the metrics."""
+        scope["modelyard.timing"] = (served, time.perf_counter())  # 503s are counted too
         self._admit()
         self.inflight += 1
         metrics.INFLIGHT.inc()
-        scope["modelyard.timing"] = (served, time.perf_counter())
 
     def _leave(self) -> None:
         self.inflight -= 1
@@ -195,6 +205,7 @@ class ServingApp:
                 for served in self.models.values():
                     if served.batcher is not None:
                         served.batcher.close()
+                metrics.process_gone()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -212,7 +223,7 @@ class ServingApp:
                 raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                return _decoded(b"".join(chunks), headers.get(b"content-encoding"), limit)
 
     async def _route(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str
@@ -264,9 +275,11 @@ class ServingApp:
             if rest == ["infer"]:
                 self._method(method, "POST")
                 self._enter(scope, served)
-                try:
+                served.active += 1  # a swap closes this version's batcher only after
+                try:  # its last request is done
                     return await self._infer(served, receive, headers, request_id)
                 finally:
+                    served.active -= 1
                     self._leave()
         raise NotFound(f"no route {method} {path}")
 
@@ -296,16 +309,16 @@ class ServingApp:
                     field="Inference-Header-Content-Length",
                 )
             length = int(raw_length)
-        request = decode_request(body, length)
+        request = await _off_loop(body, decode_request, body, length)
         unknown = [n for n in request.outputs if n != "predict"]
         if unknown:
             raise ProtocolError(
                 f"unknown output(s) {unknown}; model {served.name!r} has 'predict'",
                 field="outputs",
             )
-        prepared = served.from_tensors(request.inputs)
+        prepared = await _off_loop(body, served.from_tensors, request.inputs)
         result = await self.predict(served, prepared)
-        binary = {"predict"} if request.outputs.get("predict", request.binary_default) else set()
+        binary = {"predict"} if request.binary("predict") else set()
         out, header = encode_response(
             served.name, served.version, request.id or request_id, [("predict", result)], binary
         )
@@ -328,11 +341,49 @@ class ServingApp:
         )
         served = self._model(wanted, None) if wanted else next(iter(self.models.values()))
         scope["modelyard.timing"] = (served, scope["modelyard.timing"][1])
-        body = await self._body(receive, headers)
-        content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
-        prepared = decode_invocation(body, content_type, served)
-        result = await self.predict(served, prepared)
-        return 200, encode_predictions(result), list(JSON)
+        served.active += 1
+        try:
+            body = await self._body(receive, headers)
+            content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
+            prepared = await _off_loop(body, decode_invocation, body, content_type, served)
+            result = await self.predict(served, prepared)
+            return 200, encode_predictions(result), list(JSON)
+        finally:
+            served.active -= 1
+
+
+OFF_LOOP_BYTES = 256 * 1024  # bodies this large are decoded on a thread, not the event loop
+
+
+async def _off_loop(body: bytes, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a decoding step inline for a small body, on a thread for a large one, so that a
+    16 MB request does not stall every other request (and the health checks)."""
+    if len(body) < OFF_LOOP_BYTES:
+        return fn(*args)
+    return await asyncio.to_thread(fn, *args)
+
+
+def _decoded(body: bytes, encoding: bytes | None, limit: int) -> bytes:
+    """The body without its Content-Encoding (gzip or deflate, as tritonclient can send),
+    still within ``limit`` once inflated."""
+    if encoding is None or encoding.strip().lower() in (b"", b"identity"):
+        return body
+    kind = encoding.strip().lower()
+    if kind not in (b"gzip", b"deflate"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {kind.decode('latin-1')!r}: send gzip, deflate or none",
+            field="Content-Encoding",
+        )
+    inflater = zlib.decompressobj(wbits=31 if kind == b"gzip" else 15)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ProtocolError(
+            f"the {kind.decode()} body cannot be inflated: {exc}", field="body"
+        ) from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"the inflated body is over the limit of {limit} bytes")
+    return out
 
 
 def create_from_env() -> ServingApp:

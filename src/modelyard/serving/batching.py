@@ -88,14 +88,12 @@ class Batcher:
         batch, rows = [], 0
         while self._queue and rows + len(self._queue[0].matrix) <= self.max_batch:
             item = self._queue.popleft()
+            if item.future.done():  # timed out (or cancelled) while queued: nobody waits
+                continue
             batch.append(item)
             rows += len(item.matrix)
         self._depth_changed()
         return batch
-
-    def _depth_changed(self) -> None:
-        if self.on_depth is not None:
-            self.on_depth(len(self._queue))
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -104,24 +102,37 @@ class Batcher:
                 if self.max_wait > 0 and sum(len(w.matrix) for w in self._queue) < self.max_batch:
                     await asyncio.sleep(self.max_wait)
                 batch = self._take()
-                matrices = [w.matrix for w in batch]
-                joined = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
-                try:
-                    out = await loop.run_in_executor(self._pool, self.run, joined)
-                except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
-                    for w in batch:
-                        if not w.future.done():
-                            w.future.set_exception(exc)
-                    continue
-                self._record(len(joined))
-                start = 0
-                for w in batch:
-                    n = len(w.matrix)
-                    if not w.future.done():
-                        w.future.set_result(out[start : start + n])
-                    start += n
+                if batch:
+                    await self._run(loop, batch)
         finally:
             self._busy = False
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting]) -> None:
+        """One model call for ``batch``; every waiter gets its rows or the error."""
+        try:
+            matrices = [w.matrix for w in batch]
+            joined = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
+            out = await loop.run_in_executor(self._pool, self.run, joined)
+            if len(out) != len(joined):
+                raise RuntimeError(
+                    f"the model answered {len(out)} rows for {len(joined)}; cannot split them"
+                )
+        except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
+            for w in batch:
+                if not w.future.done():
+                    w.future.set_exception(exc)
+            return
+        self._record(len(joined))
+        start = 0
+        for w in batch:
+            n = len(w.matrix)
+            if not w.future.done():
+                w.future.set_result(out[start : start + n])
+            start += n
+
+    def _depth_changed(self) -> None:
+        if self.on_depth is not None:
+            self.on_depth(len(self._queue))
 
     def _record(self, rows: int) -> None:
         self.stats.calls += 1

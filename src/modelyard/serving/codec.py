@@ -24,6 +24,7 @@ from modelyard.errors import InvalidArgument
 
 HEADER_LENGTH = "inference-header-content-length"
 MAX_ELEMENTS = 1 << 28  # a shape that asks for more is refused before anything is allocated
+MAX_DIMS = 32
 
 DATATYPES: dict[str, Any] = {
     "BOOL": np.dtype(np.bool_),
@@ -67,11 +68,18 @@ class Tensor:
 
 @dataclass
 class InferRequest:
+    """A decoded request; ``binary(name)`` says whether an output goes back as binary."""
+
     id: str | None
     inputs: list[Tensor]
-    outputs: dict[str, bool] = field(default_factory=dict)  # requested name -> as binary
+    # requested name -> as binary (None: as the request's binary_data_output says)
+    outputs: dict[str, bool | None] = field(default_factory=dict)
     binary_default: bool = False  # binary_data_output: outputs not named are binary too
     parameters: dict[str, Any] = field(default_factory=dict)
+
+    def binary(self, name: str) -> bool:
+        flag = self.outputs.get(name)
+        return self.binary_default if flag is None else flag
 
 
 def _shape(value: Any, where: str) -> tuple[int, ...]:
@@ -79,7 +87,9 @@ def _shape(value: Any, where: str) -> tuple[int, ...]:
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
     ):
         raise ProtocolError(f"{where}.shape must be a list of non-negative integers", field=where)
-    if prod(value) > MAX_ELEMENTS:
+    if len(value) > MAX_DIMS:
+        raise ProtocolError(f"{where}.shape has more than {MAX_DIMS} dimensions", field=where)
+    if any(d > MAX_ELEMENTS for d in value) or prod(value) > MAX_ELEMENTS:
         raise ProtocolError(
             f"{where}.shape asks for more than {MAX_ELEMENTS} elements", field=where
         )
@@ -87,6 +97,10 @@ def _shape(value: Any, where: str) -> tuple[int, ...]:
 
 
 def _decode_bytes(raw: bytes, count: int, where: str) -> np.ndarray[Any, Any]:
+    if count * 4 > len(raw):  # every element has a 4-byte length: checked before allocating
+        raise ProtocolError(
+            f"{where}: {len(raw)} bytes cannot hold {count} BYTES elements", field=where
+        )
     out = np.empty(count, dtype=object)
     offset = 0
     for i in range(count):
@@ -111,12 +125,12 @@ def _json_data(data: Any, dtype: Any, count: int, where: str) -> np.ndarray[Any,
     try:
         if dtype.kind == "O":
             flat = np.asarray(data, dtype=object).ravel()
-            flat = np.array([v.encode() if isinstance(v, str) else v for v in flat], dtype=object)
+            if not all(isinstance(v, str) for v in flat):
+                raise ValueError("BYTES data must be strings")
+            flat = np.array([v.encode() for v in flat], dtype=object)
         else:
-            flat = np.asarray(data).ravel()
-            if flat.dtype.kind not in "biuf":
-                raise ValueError(f"values of type {flat.dtype} are not numbers")
-            flat = flat.astype(dtype, copy=False)
+            raw = np.asarray(data).ravel()
+            flat = _cast_numbers(raw, dtype) if raw.size else raw.astype(dtype)
     except (ValueError, TypeError, OverflowError) as exc:
         raise ProtocolError(f"{where}.data does not fit its datatype: {exc}", field=where) from exc
     if flat.size != count:
@@ -124,6 +138,30 @@ def _json_data(data: Any, dtype: Any, count: int, where: str) -> np.ndarray[Any,
             f"{where}.data holds {flat.size} values; its shape needs {count}", field=where
         )
     return flat
+
+
+def _cast_numbers(raw: np.ndarray[Any, Any], dtype: Any) -> np.ndarray[Any, Any]:
+    """JSON numbers as ``dtype``, refusing what would change a value: a fraction or an
+    out-of-range number for an integer type, anything but true/false (or 0/1) for BOOL, a
+    finite number that overflows a float type."""
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"values of type {raw.dtype} are not numbers")
+    if dtype.kind == "b":
+        if raw.dtype.kind != "b" and not np.isin(raw, (0, 1)).all():
+            raise ValueError("BOOL data must be true/false (or 0/1)")
+        return raw.astype(dtype)
+    if dtype.kind in "iu":
+        if raw.dtype.kind == "f":
+            raise ValueError(f"{dtype} data must be integers, not fractions")
+        info = np.iinfo(dtype)
+        if raw.dtype.kind != "b" and (raw.min() < info.min or raw.max() > info.max):
+            raise ValueError(f"a value is outside {dtype}'s range {info.min}..{info.max}")
+        return raw.astype(dtype)
+    with np.errstate(over="ignore"):
+        out = raw.astype(dtype)
+    if np.isinf(out).any() and not np.isinf(raw.astype(np.float64)).any():
+        raise ValueError(f"a value is too large for {dtype}")
+    return out
 
 
 def decode_request(body: bytes, header_length: int | None) -> InferRequest:
@@ -182,17 +220,21 @@ def decode_request(body: bytes, header_length: int | None) -> InferRequest:
                 flat = np.frombuffer(chunk, dtype=dtype)
         else:
             flat = _json_data(item.get("data"), dtype, count, where)
-        inputs.append(Tensor(item["name"], datatype, shape, flat.reshape(shape)))  # type: ignore[arg-type]
+        inputs.append(Tensor(item["name"], str(datatype), shape, flat.reshape(shape)))
     if offset != len(binary):
         raise ProtocolError(
             f"{len(binary) - offset} bytes of binary data belong to no input", field="body"
         )
-    outputs: dict[str, bool] = {}
-    for i, item in enumerate(doc.get("outputs") or []):
+    outputs: dict[str, bool | None] = {}
+    wanted = doc.get("outputs") or []
+    if not isinstance(wanted, list):
+        raise ProtocolError("outputs must be a list", field="outputs")
+    for i, item in enumerate(wanted):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ProtocolError(f"outputs[{i}] must be an object with a name", field="outputs")
         params = item.get("parameters") or {}
-        outputs[item["name"]] = bool(isinstance(params, dict) and params.get("binary_data"))
+        flag = params.get("binary_data") if isinstance(params, dict) else None
+        outputs[item["name"]] = None if flag is None else bool(flag)  # None: the default
     found = doc.get("parameters")
     request_params: dict[str, Any] = found if isinstance(found, dict) else {}
     request_id = doc.get("id")

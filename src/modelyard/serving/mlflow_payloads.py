@@ -78,6 +78,13 @@ def decode_invocation(body: bytes, content_type: str, model: ServedModel) -> Pre
     value = doc[key]
     if model.columns:
         frame = _frame_from(value, model, key)
+        for col in frame.columns:
+            values = frame[col]
+            if values.dtype == object and values.map(lambda v: isinstance(v, (list, dict))).any():
+                raise InvalidArgument(
+                    f"column {col!r} holds lists or objects; a cell must be one value",
+                    field=str(col),
+                )
         return Prepared(len(frame), data=frame)
     try:
         arr = np.asarray(value)

@@ -55,6 +55,7 @@ class ServedModel:
         self.uri = uri
         self.loaded = loaded
         self.batcher: Batcher | None = None  # set by the app for fast models
+        self.active = 0  # requests holding this version (a swap waits for them)
         sig = loaded.signature
         self.columns: list[ColumnSpec] = (
             list(sig.inputs) if sig is not None and isinstance(sig.inputs, list) else []
@@ -68,6 +69,21 @@ class ServedModel:
             and all(c.type in NUMERIC for c in self.columns)
         )
         self._strict = np.array([not c.nullable for c in self.columns], dtype=bool)
+        self.output_datatype = self._output_datatype()
+
+    def _output_datatype(self) -> str:
+        """What ``predict`` answers, from the ONNX record or the output signature."""
+        from modelyard.serving.codec import datatype_of
+
+        label = self.loaded.onnx.get("label_dtype") if self.loaded.runtime == "onnx" else None
+        sig = self.loaded.signature
+        dtype = label or (sig.outputs.dtype if sig is not None and sig.outputs else None)
+        if not dtype:
+            return "FP64"
+        try:
+            return datatype_of(np.zeros(0, dtype=str(dtype)))
+        except (TypeError, ValueError):
+            return "BYTES"
 
     # --- metadata ----------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -90,7 +106,7 @@ class ServedModel:
             "versions": [self.version] if self.version else [],
             "platform": f"modelyard-{self.loaded.runtime}-{self.loaded.flavor}",
             "inputs": inputs,
-            "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}],
+            "outputs": [{"name": "predict", "datatype": self.output_datatype, "shape": [-1]}],
         }
 
     # --- protocol tensors --------------------------------------------------------------
@@ -162,6 +178,18 @@ class ServedModel:
                 f"input {tensor.name!r} must be numeric to stand for the columns",
                 field=tensor.name,
             )
+        if data.dtype.kind == "f":  # a float matrix may not stand for integer columns with
+            for j, spec in enumerate(self.columns):  # fractions, nor boolean ones with 0.5
+                col = data[:, j]
+                if spec.type == "integer" and not np.array_equal(col, np.round(col)):
+                    raise InvalidArgument(
+                        f"column {spec.name!r} holds fractions; the model expects integers",
+                        field=spec.name,
+                    )
+                if spec.type == "boolean" and not np.isin(col, (0.0, 1.0)).all():
+                    raise InvalidArgument(
+                        f"column {spec.name!r} must be 0 or 1 (boolean)", field=spec.name
+                    )
         if self.fast:
             return Prepared(len(data), matrix=self._checked(data.astype(np.float32, copy=False)))
         import pandas as pd
@@ -206,4 +234,5 @@ class ServedModel:
     def _example(self) -> Prepared | None:
         if self.fast:
             return Prepared(1, matrix=np.zeros((1, len(self.columns)), dtype=np.float32))
-        return None
+        example = self.loaded.input_example()
+        return None if example is None else Prepared(len(example), data=example)

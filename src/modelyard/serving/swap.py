@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from modelyard.errors import ModelyardError
 from modelyard.registry.names import parse_model_uri
 from modelyard.serving import metrics
 from modelyard.serving.config import ModelSource
@@ -25,6 +27,7 @@ from modelyard.serving.loader import load_served
 from modelyard.serving.runtime import ServedModel
 
 log = logging.getLogger("modelyard.serving")
+RETRY_S = 30.0  # a version that failed for a passing reason is tried again after this
 
 
 @dataclass
@@ -68,7 +71,8 @@ class Swapper:
         self.interval_s = interval_s
         self.errors: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
-        self._failed: dict[str, str] = {}  # name -> version that failed (not retried)
+        # name -> (version that failed, when to try it again; None: never, it is broken)
+        self._failed: dict[str, tuple[str, float | None]] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -94,14 +98,23 @@ class Swapper:
     async def check(self, item: Watched) -> bool:
         """Swap ``item`` to the version its alias names now; whether it swapped."""
         version = await asyncio.to_thread(resolve_version, item.source, self.tracking_uri)
-        if version == self.current(item.name).version or self._failed.get(item.name) == version:
+        if version == self.current(item.name).version:
             return False
+        failed = self._failed.get(item.name)
+        if failed is not None and failed[0] == version:
+            retry_at = failed[1]
+            if retry_at is None or time.monotonic() < retry_at:
+                return False
         ref = parse_model_uri(item.source.uri)
         pinned = ModelSource(f"models:/{ref.name}/{version}", item.name)
         try:
             new = await asyncio.to_thread(load_served, pinned, self.tracking_uri, self.onnx_threads)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the old version serving
-            self._failed[item.name] = version
+            # a broken model (tampered, refused, not found) stays broken; anything else (the
+            # store away, a download cut) is tried again after a while
+            permanent = isinstance(exc, ModelyardError) and exc.code not in ("UNAVAILABLE", "INTERNAL_ERROR")
+            delay = None if permanent else RETRY_S
+            self._failed[item.name] = (version, None if delay is None else time.monotonic() + delay)
             self.errors[item.name] = f"version {version} failed to load: {exc}"[:1000]
             metrics.LOADS.labels(item.name, version, "failed").inc()
             log.error(
@@ -127,8 +140,10 @@ class Swapper:
 
 
 async def _close_when_idle(old: ServedModel) -> None:
+    """Close the replaced version's batcher once no request holds the version (one may still
+    be reading its body) and no call runs."""
     batcher = old.batcher
     assert batcher is not None
-    while batcher.busy:
+    while old.active or batcher.busy:
         await asyncio.sleep(0.05)
     await asyncio.to_thread(batcher.close)

@@ -1,0 +1,37 @@
+"""``modelyard build``: a container build context and Kubernetes manifests for a model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelyard.terminal import out
+
+
+def build(
+    model: Annotated[
+        str, typer.Argument(help="models:/name@alias, models:/name/3, runs:/ or a folder")
+    ],
+    out_dir: Annotated[str, typer.Option("--out", "-o", help="Folder to write (new or empty).")],
+    image: Annotated[
+        str | None,
+        typer.Option(help="Image name for the manifests (default modelyard/<name>:<version>)."),
+    ] = None,
+    replicas: Annotated[int, typer.Option(help="Replicas, and the autoscaler's minimum.")] = 2,
+    max_replicas: Annotated[int, typer.Option(help="The autoscaler's maximum.")] = 10,
+    workers: Annotated[int, typer.Option(help="Server processes per container.")] = 1,
+    kserve: Annotated[bool, typer.Option(help="Also write a KServe InferenceService.")] = False,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", "-t")] = None,
+) -> None:
+    """Write a Dockerfile, pinned requirements, the verified model and Kubernetes manifests."""
+    from modelyard.serving.build import BuildOptions
+    from modelyard.serving.build import build as run
+
+    options = BuildOptions(
+        image=image, replicas=replicas, max_replicas=max_replicas, workers=workers, kserve=kserve
+    )
+    written = run(model, out_dir, options=options, tracking_uri=tracking_uri)
+    for role, path in written.items():
+        out.print(f"{role:16} {path}")
+    out.print(f"then: docker build -t <image> {out_dir} && kubectl apply -f {out_dir}/kubernetes")

@@ -1,0 +1,259 @@
+"""``modelyard build``: a container build context and Kubernetes manifests for one model.
+
+The context holds the model directory (downloaded and verified like any load), pinned
+requirements, a Dockerfile that runs ``modelyard serve`` as a non-root user with a health
+check, and manifests: a Deployment (readiness and liveness probes on the protocol's health
+routes, a read-only root filesystem, resources), a Service, a HorizontalPodAutoscaler and,
+on request, a KServe InferenceService using the same image.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelyard._version import __version__
+from modelyard.errors import InvalidArgument
+from modelyard.models.api import load
+from modelyard.models.directory import MODEL_FILE
+
+PORT = 8080
+UID = 10001
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    image: str | None = None  # default: modelyard/<name>:<version>
+    replicas: int = 2
+    max_replicas: int = 10
+    cpu_target: int = 70  # percent, for the autoscaler
+    kserve: bool = False
+    workers: int = 1
+
+
+def k8s_name(name: str) -> str:
+    """A DNS-1123 label from a model name (lower case, '-' for anything else, 63 chars)."""
+    text = "".join(c if c in _NAME_CHARS else "-" for c in name.lower()).strip("-")[:63]
+    if not text or not text[0].isalpha():
+        text = ("m-" + text)[:63].rstrip("-")
+    return text
+
+
+def _pinned(dist: str) -> str | None:
+    try:
+        return f"{dist}=={version(dist)}"
+    except PackageNotFoundError:
+        return None
+
+
+def requirements(model_requirements: list[str], has_onnx: bool) -> list[str]:
+    pins = [f"modelyard[models]=={__version__}", *model_requirements]
+    if has_onnx:
+        pins.append(_pinned("onnxruntime") or "onnxruntime")
+    seen, out = set(), []
+    for req in pins:
+        key = req.split("==")[0].split("[")[0].lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(req)
+    return out
+
+
+def dockerfile(name: str, workers: int) -> str:
+    probe = (
+        "import sys, urllib.request; "
+        f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{PORT}/v2/health/ready', "
+        "timeout=2).status == 200 else 1)"
+    )
+    command = [
+        "modelyard",
+        "serve",
+        f"{name}=/srv/model",
+        "--host",
+        "0.0.0.0",  # noqa: S104 - inside a container, the pod's network is the boundary
+        "--port",
+        str(PORT),
+        "--workers",
+        str(workers),
+        "--watch-seconds",
+        "0",
+    ]
+    quoted = ", ".join(f'"{part}"' for part in command)
+    return f"""# Built by `modelyard build`: serves {name} over the Open Inference Protocol
+# (/v2/...) and MLflow's /invocations on port {PORT}.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN useradd --create-home --uid {UID} --user-group modelyard
+WORKDIR /srv
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY --chown={UID}:{UID} model/ /srv/model/
+USER {UID}
+EXPOSE {PORT}
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\
+  CMD ["python", "-c", "{probe}"]
+ENTRYPOINT [{quoted}]
+"""
+
+
+def manifests(name: str, image: str, options: BuildOptions) -> dict[str, dict[str, Any]]:
+    label = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "modelyard"}
+    container = {
+        "name": "server",
+        "image": image,
+        "ports": [{"name": "http", "containerPort": PORT}],
+        "readinessProbe": {
+            "httpGet": {"path": "/v2/health/ready", "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 2,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/v2/health/live", "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
+        "startupProbe": {
+            "httpGet": {"path": "/v2/health/ready", "port": "http"},
+            "periodSeconds": 2,
+            "failureThreshold": 60,
+        },
+        "resources": {
+            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "limits": {"memory": "2Gi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": label},
+        "spec": {
+            "replicas": options.replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "template": {
+                "metadata": {
+                    "labels": label,
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(PORT),
+                        "prometheus.io/path": "/metrics",
+                    },
+                },
+                "spec": {
+                    # SIGTERM drains requests in flight (up to 30 s) before the pod goes
+                    "terminationGracePeriodSeconds": 40,
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": label},
+        "spec": {
+            "selector": {"app.kubernetes.io/name": name},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+        },
+    }
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "labels": label},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": options.replicas,
+            "maxReplicas": options.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": options.cpu_target},
+                    },
+                }
+            ],
+        },
+    }
+    out = {"deployment": deployment, "service": service, "hpa": hpa}
+    if options.kserve:
+        out["inferenceservice"] = {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": name, "labels": label},
+            "spec": {
+                "predictor": {
+                    "minReplicas": options.replicas,
+                    "maxReplicas": options.max_replicas,
+                    "containers": [
+                        {
+                            "name": "kserve-container",
+                            "image": image,
+                            "ports": [{"containerPort": PORT, "protocol": "TCP"}],
+                            "env": [{"name": "PROTOCOL", "value": "v2"}],
+                        }
+                    ],
+                }
+            },
+        }
+    return out
+
+
+def build(
+    uri: str, out: str | Path, *, options: BuildOptions, tracking_uri: str | None = None
+) -> dict[str, Path]:
+    """Write the build context for ``uri`` under ``out`` (which must not exist or be empty);
+    returns what was written, by role."""
+    if options.replicas < 1 or options.max_replicas < options.replicas:
+        raise InvalidArgument(
+            "replicas must be at least 1 and max_replicas at least replicas", field="replicas"
+        )
+    if not 1 <= options.cpu_target <= 100:
+        raise InvalidArgument("cpu_target must be a percentage from 1 to 100", field="cpu_target")
+    root = Path(out)
+    if root.exists() and any(root.iterdir()):
+        raise InvalidArgument(f"{str(root)!r} exists and is not empty", field="out")
+    loaded = load(uri, tracking_uri=tracking_uri)  # verified, digest checked when registered
+    spec = loaded.spec
+    if uri.startswith("models:/"):
+        from modelyard.config import Settings
+        from modelyard.registry.client import RegistryClient
+
+        found = RegistryClient(tracking_uri, settings=Settings.from_env()).resolve_model_uri(uri)
+        base, tag = found.name, str(found.version)
+    else:
+        base, tag = Path(str(uri).rstrip("/")).name, "latest"
+    name = k8s_name(base)
+    image = options.image or f"modelyard/{name}:{tag}"
+    root.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    model_dir = root / "model"
+    shutil.copytree(loaded.path, model_dir)
+    written["model"] = model_dir / MODEL_FILE
+    reqs = requirements(spec.requirements, spec.onnx.get("status") == "ok")
+    (root / "requirements.txt").write_text("\n".join(reqs) + "\n")
+    written["requirements"] = root / "requirements.txt"
+    (root / "Dockerfile").write_text(dockerfile(name, options.workers))
+    written["dockerfile"] = root / "Dockerfile"
+    (root / ".dockerignore").write_text("kubernetes/\n")
+    k8s = root / "kubernetes"
+    k8s.mkdir()
+    for kind, doc in manifests(name, image, options).items():
+        path = k8s / f"{kind}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        written[kind] = path
+    return written
