@@ -28,6 +28,7 @@ from modelyard.serving.runtime import ServedModel
 
 log = logging.getLogger("modelyard.serving")
 RETRY_S = 30.0  # a version that failed for a passing reason is tried again after this
+PASSING = ("UNAVAILABLE", "INTERNAL_ERROR")  # error codes that say nothing about the model
 
 
 @dataclass
@@ -112,9 +113,8 @@ class Swapper:
         except Exception as exc:  # noqa: BLE001 - any failure leaves the old version serving
             # a broken model (tampered, refused, not found) stays broken; anything else (the
             # store away, a download cut) is tried again after a while
-            permanent = isinstance(exc, ModelyardError) and exc.code not in ("UNAVAILABLE", "INTERNAL_ERROR")
-            delay = None if permanent else RETRY_S
-            self._failed[item.name] = (version, None if delay is None else time.monotonic() + delay)
+            transient = not isinstance(exc, ModelyardError) or exc.code in PASSING
+            self._failed[item.name] = (version, time.monotonic() + RETRY_S if transient else None)
             self.errors[item.name] = f"version {version} failed to load: {exc}"[:1000]
             metrics.LOADS.labels(item.name, version, "failed").inc()
             log.error(
