@@ -621,3 +621,78 @@ def test_a_swap_waits_for_a_request_still_reading_its_body(models: dict[str, obj
 
     sent = asyncio.run(main())
     assert sent[0]["status"] == 200, sent
+
+
+def test_an_endpoint_splits_traffic_sticks_by_header_and_mirrors_to_shadows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame
+) -> None:
+    from modelyard.serving.config import EndpointSpec, Route
+
+    monkeypatch.setenv("MODELYARD_CACHE_DIR", str(tmp_path / "cache"))
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    yard.set_tracking_uri(uri)
+    y = (frame.score > 0.5).astype(int)
+    for target in (y, 1 - y, y):  # v2 answers the opposite of v1; v3 agrees with v1
+        model = RandomForestClassifier(n_estimators=10, random_state=0).fit(frame, target)
+        with yard.start_run():
+            yard.models.log_model(
+                model, "model", input_example=frame.head(20), registered_model_name="churn"
+            )
+    spec = EndpointSpec(
+        "churn-api",
+        [Route(ModelSource("models:/churn/1"), 70), Route(ModelSource("models:/churn/2"), 30)],
+        [ModelSource("models:/churn/2")],
+        "x-user-id",
+    )
+    running = Running(ServingApp(ServeConfig(endpoint=spec, tracking_uri=uri)))
+    body = {
+        "inputs": [
+            {
+                "name": c,
+                "shape": [1],
+                "datatype": "INT64" if c == "age" else "FP64",
+                "data": [frame[c].iloc[0].item()],
+            }
+            for c in COLUMNS
+        ]
+    }
+    try:
+        with httpx.Client(base_url=running.url) as http:
+            seen = [
+                http.post("/v2/models/churn-api/infer", json=body).json()["model_version"]
+                for _ in range(200)
+            ]
+            share = seen.count("2") / len(seen)
+            assert 0.15 < share < 0.45, share  # 30% of the traffic, give or take chance
+            for user in ("ann", "bob", "cid"):
+                sticky = {
+                    http.post(
+                        "/v2/models/churn-api/infer", json=body, headers={"x-user-id": user}
+                    ).json()["model_version"]
+                    for _ in range(10)
+                }
+                assert len(sticky) == 1  # one user, one route
+            pinned = http.post("/v2/models/churn-api/versions/2/infer", json=body).json()
+            assert pinned["model_version"] == "2" and pinned["model_name"] == "churn-api"
+            assert http.post("/v2/models/churn-api/versions/9/infer", json=body).status_code == 404
+            meta = http.get("/v2/models/churn-api").json()
+            assert meta["name"] == "churn-api" and meta["versions"] == ["1", "2"]
+            deadline = time.monotonic() + 10
+            while True:  # shadows run after the answers: wait for them to be counted
+                text = http.get("/metrics").text
+                if 'modelyard_shadow_predictions_total{endpoint="churn-api"' in text:
+                    break
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert 'outcome="differ",version="2"' in text or 'outcome="agree",version="2"' in text
+    finally:
+        running.stop()
+    with pytest.raises(yard.InvalidArgument, match="not all zero"):
+        EndpointSpec("x", [Route(ModelSource("m"), 0)])
+    assert main_cli(["serve", "--route", "m=1"]) == 2  # --endpoint missing
+
+
+def main_cli(argv: list[str]) -> int:
+    from modelyard.cli.main import main
+
+    return main(argv)

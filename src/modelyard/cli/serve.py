@@ -7,7 +7,13 @@ from typing import Annotated
 import typer
 
 from modelyard.errors import InvalidArgument
-from modelyard.serving.config import DEFAULT_MAX_BODY, ModelSource, ServeConfig
+from modelyard.serving.config import (
+    DEFAULT_MAX_BODY,
+    EndpointSpec,
+    ModelSource,
+    Route,
+    ServeConfig,
+)
 
 
 def _source(text: str) -> ModelSource:
@@ -18,14 +24,36 @@ def _source(text: str) -> ModelSource:
     return ModelSource(text)
 
 
+def _route(text: str) -> Route:
+    """``URI=WEIGHT``."""
+    uri, sep, weight = text.rpartition("=")
+    if not sep or not weight.isdigit():
+        raise InvalidArgument(f"--route {text!r} must be URI=WEIGHT, e.g. models:/churn@a=90")
+    return Route(ModelSource(uri), int(weight))
+
+
 def serve(
     models: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Model URIs (models:/name@alias, models:/name/3, runs:/<id>/model, a folder), "
             "each optionally NAME=URI"
         ),
-    ],
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="The name clients call for --route/--shadow models.")
+    ] = None,
+    route: Annotated[
+        list[str] | None,
+        typer.Option(help="URI=WEIGHT, repeated: split the endpoint's traffic (canary, A/B)."),
+    ] = None,
+    shadow: Annotated[
+        list[str] | None,
+        typer.Option(help="URI, repeated: gets every request's input; never answers."),
+    ] = None,
+    sticky_header: Annotated[
+        str | None, typer.Option(help="Route by a hash of this header (e.g. x-user-id).")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless told.")] = (
         "127.0.0.1"
     ),
@@ -56,8 +84,19 @@ def serve(
 
     if workers < 1:
         raise InvalidArgument("--workers must be at least 1", field="workers")
+    spec = None
+    if route or shadow:
+        if not endpoint or not route:
+            raise InvalidArgument("--route and --shadow need --endpoint NAME and a --route")
+        spec = EndpointSpec(
+            endpoint,
+            [_route(r) for r in route],
+            [ModelSource(u) for u in shadow or []],
+            sticky_header,
+        )
     config = ServeConfig(
-        [_source(m) for m in models],
+        [_source(m) for m in models or []],
+        endpoint=spec,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_body_bytes=max_body_bytes,

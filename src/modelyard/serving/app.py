@@ -24,6 +24,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,8 @@ from modelyard.errors import (
 from modelyard.serving import metrics
 from modelyard.serving.batching import Batcher
 from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
-from modelyard.serving.config import ServeConfig
+from modelyard.serving.config import ModelSource, ServeConfig
+from modelyard.serving.endpoints import Endpoint
 from modelyard.serving.loader import load_served
 from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
 from modelyard.serving.runtime import Prepared, ServedModel
@@ -69,8 +71,10 @@ def _error(status: int, message: str) -> Reply:
 class ServingApp:
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
         self.config = config
-        self.models: dict[str, ServedModel] = {}
+        self.models: dict[str, ServedModel] = {}  # by key: a model's name, or endpoint.routeN
+        self.endpoints: dict[str, Endpoint] = {}  # by the name clients call
         self.swapper: Swapper | None = None
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
         if load:
@@ -79,7 +83,8 @@ class ServingApp:
     # --- models ------------------------------------------------------------------------
     def load(self) -> None:
         watched: list[Watched] = []
-        for source in self.config.models:
+
+        def serve(source: ModelSource) -> ServedModel:
             try:
                 served = load_served(source, self.config.tracking_uri, self.config.onnx_threads)
             except Exception:
@@ -91,6 +96,25 @@ class ServingApp:
             self.add(served)
             if self.config.watch_s > 0 and watchable(source):
                 watched.append(Watched(served.name, source))
+            return served
+
+        for source in self.config.models:
+            served = serve(source)
+            self.endpoints[served.name] = Endpoint(served.name, [(served.name, 1)])
+        spec = self.config.endpoint
+        if spec is not None:
+            if spec.name in self.endpoints:
+                raise ModelyardError(f"endpoint {spec.name!r} clashes with a model's name")
+            routes = [
+                (serve(replace(r.source, name=f"{spec.name}.route{i}")).name, r.weight)
+                for i, r in enumerate(spec.routes)
+            ]
+            shadows = [
+                serve(replace(m, name=f"{spec.name}.shadow{i}")).name
+                for i, m in enumerate(spec.shadows)
+            ]
+            sticky = spec.sticky_header.lower().encode() if spec.sticky_header else None
+            self.endpoints[spec.name] = Endpoint(spec.name, routes, shadows, sticky)
         if watched:
             self.swapper = Swapper(
                 watched,
@@ -116,15 +140,69 @@ class ServingApp:
         self.models[served.name] = served  # one assignment: the swap
         return old
 
-    def _model(self, name: str, version: str | None) -> ServedModel:
-        served = self.models.get(name)
-        if served is None:
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
             raise _error(404, f"model {name!r} is not served here")
-        if version is not None and version != served.version:
-            raise _error(
-                404, f"model {name!r} version {version} is not served (serving {served.version})"
+        return endpoint
+
+    def _model(
+        self, endpoint: Endpoint, version: str | None, headers: dict[bytes, bytes]
+    ) -> ServedModel:
+        """The version that answers: the one asked for, else the route the split picks."""
+        if version is None:
+            return self.models[endpoint.pick(headers)]
+        for key, _ in endpoint.routes:
+            if self.models[key].version == version:
+                return self.models[key]
+        serving = sorted({str(self.models[k].version) for k, _ in endpoint.routes})
+        raise _error(
+            404,
+            f"model {endpoint.name!r} version {version} is not served "
+            f"(serving {', '.join(serving)})",
+        )
+
+    def _metadata(self, endpoint: Endpoint, served: ServedModel) -> dict[str, Any]:
+        meta = served.metadata()
+        meta["name"] = endpoint.name
+        versions = {self.models[k].version for k, _ in endpoint.routes}
+        meta["versions"] = sorted(v for v in versions if v)
+        errors = self.swapper.errors if self.swapper is not None else {}
+        found = [errors[k] for k, _ in endpoint.routes if k in errors]
+        if found:
+            meta["swap_error"] = "; ".join(found)  # the old version is still serving
+        return meta
+
+    def _shadow(self, endpoint: Endpoint, prepare: Any, answer: Any, request_id: str) -> None:
+        """Mirror the request to the endpoint's shadows once it is answered."""
+        for key in endpoint.shadows:
+            task = asyncio.get_running_loop().create_task(
+                self._run_shadow(endpoint, key, prepare, answer, request_id)
             )
-        return served
+            self._shadow_tasks.add(task)
+            task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _run_shadow(
+        self, endpoint: Endpoint, key: str, prepare: Any, answer: Any, request_id: str
+    ) -> None:
+        shadow = self.models[key]
+        t0 = time.perf_counter()
+        try:
+            out = await self.predict(shadow, await asyncio.to_thread(prepare, shadow))
+            same = np.array_equal(np.asarray(out), np.asarray(answer))
+            outcome = "agree" if same else "differ"
+        except Exception as exc:  # noqa: BLE001 - a shadow never affects anything
+            outcome = "failed"
+            log.warning("request %s: shadow %s failed: %s", request_id, key, exc)
+        metrics.SHADOWS.labels(endpoint.name, shadow.version or "", outcome).inc()
+        log.info(
+            "request %s: shadow %s version %s %s in %.1f ms",
+            request_id,
+            endpoint.name,
+            shadow.version,
+            outcome,
+            (time.perf_counter() - t0) * 1e3,
+        )
 
     async def predict(self, served: ServedModel, prepared: Prepared) -> Any:
         if prepared.rows == 0:  # nothing to ask the model (a native one would refuse)
@@ -139,9 +217,11 @@ class ServingApp:
         except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
             raise _error(504, f"the model took longer than {self.config.timeout_s:g} s") from None
 
-    def _enter(self, scope: Scope, served: ServedModel | None) -> None:
+    def _enter(self, scope: Scope, endpoint: Endpoint | None, served: ServedModel | None) -> None:
         """Admit an inference request (or refuse it) and mark it for the metrics."""
-        scope["modelyard.timing"] = (served, time.perf_counter())  # 503s are counted too
+        name = endpoint.name if endpoint is not None else ""
+        version = (served.version or "") if served is not None else ""
+        scope["modelyard.timing"] = (name, version, time.perf_counter())  # 503s counted too
         self._admit()
         self.inflight += 1
         metrics.INFLIGHT.inc()
@@ -170,6 +250,7 @@ class ServingApp:
             return
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        scope["modelyard.request_id"] = request_id
         try:
             status, body, extra = await self._route(scope, receive, headers, request_id)
         except Reply as reply:
@@ -182,9 +263,7 @@ class ServingApp:
             status, body, extra = 500, orjson.dumps({"error": "internal error"}), list(JSON)
         timing = scope.get("modelyard.timing")
         if timing is not None:
-            served, t0 = timing
-            name = served.name if served is not None else ""
-            version = (served.version or "") if served is not None else ""
+            name, version, t0 = timing
             metrics.REQUESTS.labels(name, version, str(status)).inc()
             metrics.LATENCY.labels(name).observe(time.perf_counter() - t0)
         out = [*extra, (b"x-request-id", request_id.encode("latin-1"))]
@@ -250,7 +329,7 @@ class ServingApp:
             return 200, orjson.dumps(meta), list(JSON)
         if path == "/invocations":
             self._method(method, "POST")
-            self._enter(scope, None)
+            self._enter(scope, None, None)
             try:
                 return await self._invocations(scope, receive, headers)
             finally:
@@ -260,24 +339,21 @@ class ServingApp:
             version = None
             if len(rest) >= 2 and rest[0] == "versions":
                 version, rest = rest[1], rest[2:]
-            served = self._model(name, version)
+            endpoint = self._endpoint(name)
+            served = self._model(endpoint, version, headers)
             if not rest:
                 self._method(method, "GET")
-                meta = served.metadata()
-                error = self.swapper.errors.get(name) if self.swapper is not None else None
-                if error is not None:
-                    meta["swap_error"] = error  # the old version is still serving
-                return 200, orjson.dumps(meta), list(JSON)
+                return 200, orjson.dumps(self._metadata(endpoint, served)), list(JSON)
             if rest == ["ready"]:
                 self._method(method, "GET")
-                body = {"name": served.name, "ready": self.ready}
+                body = {"name": endpoint.name, "ready": self.ready}
                 return 200 if self.ready else 503, orjson.dumps(body), list(JSON)
             if rest == ["infer"]:
                 self._method(method, "POST")
-                self._enter(scope, served)
+                self._enter(scope, endpoint, served)
                 served.active += 1  # a swap closes this version's batcher only after
                 try:  # its last request is done
-                    return await self._infer(served, receive, headers, request_id)
+                    return await self._infer(endpoint, served, receive, headers, request_id)
                 finally:
                     served.active -= 1
                     self._leave()
@@ -294,6 +370,7 @@ class ServingApp:
 
     async def _infer(
         self,
+        endpoint: Endpoint,
         served: ServedModel,
         receive: Receive,
         headers: dict[bytes, bytes],
@@ -318,9 +395,11 @@ class ServingApp:
             )
         prepared = await _off_loop(body, served.from_tensors, request.inputs)
         result = await self.predict(served, prepared)
+        if endpoint.shadows:
+            self._shadow(endpoint, lambda m: m.from_tensors(request.inputs), result, request_id)
         binary = {"predict"} if request.binary("predict") else set()
         out, header = encode_response(
-            served.name, served.version, request.id or request_id, [("predict", result)], binary
+            endpoint.name, served.version, request.id or request_id, [("predict", result)], binary
         )
         extra = (
             list(JSON)
@@ -330,6 +409,7 @@ class ServingApp:
                 (HEADER_LENGTH.encode(), str(header).encode()),
             ]
         )
+        extra.append((b"x-modelyard-version", str(served.version or "").encode()))
         return 200, out, extra
 
     async def _invocations(
@@ -339,15 +419,28 @@ class ServingApp:
         wanted = next(
             (p.split("=", 1)[1] for p in query.split("&") if p.startswith("model=")), None
         )
-        served = self._model(wanted, None) if wanted else next(iter(self.models.values()))
-        scope["modelyard.timing"] = (served, scope["modelyard.timing"][1])
+        endpoint = self._endpoint(wanted) if wanted else next(iter(self.endpoints.values()))
+        served = self._model(endpoint, None, headers)
+        scope["modelyard.timing"] = (
+            endpoint.name,
+            served.version or "",
+            scope["modelyard.timing"][2],
+        )
         served.active += 1
         try:
             body = await self._body(receive, headers)
             content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
             prepared = await _off_loop(body, decode_invocation, body, content_type, served)
             result = await self.predict(served, prepared)
-            return 200, encode_predictions(result), list(JSON)
+            if endpoint.shadows:
+                self._shadow(
+                    endpoint,
+                    lambda m: decode_invocation(body, content_type, m),
+                    result,
+                    scope.get("modelyard.request_id", ""),
+                )
+            version = str(served.version or "").encode()
+            return 200, encode_predictions(result), [*JSON, (b"x-modelyard-version", version)]
         finally:
             served.active -= 1
 

@@ -22,8 +22,34 @@ class ModelSource:
 
 
 @dataclass(frozen=True)
+class Route:
+    source: ModelSource
+    weight: int  # share of the traffic, relative to the other routes' weights
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One name in front of several versions: weighted routes (a canary, an A/B test) and
+    shadows that see every request's input but never answer."""
+
+    name: str
+    routes: list[Route]
+    shadows: list[ModelSource] = field(default_factory=list)
+    sticky_header: str | None = None  # e.g. x-user-id: one user stays on one route
+
+    def __post_init__(self) -> None:
+        if not self.routes:
+            raise InvalidArgument("an endpoint needs at least one route", field="routes")
+        if any(r.weight < 0 for r in self.routes) or sum(r.weight for r in self.routes) <= 0:
+            raise InvalidArgument(
+                "route weights must be non-negative and not all zero", field="routes"
+            )
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     models: list[ModelSource] = field(default_factory=list)
+    endpoint: EndpointSpec | None = None
     max_batch: int = 64
     max_wait_ms: float = 0.0
     max_body_bytes: int = DEFAULT_MAX_BODY
@@ -34,8 +60,8 @@ class ServeConfig:
     watch_s: float = 5.0  # how often served aliases are checked for a new version; 0: never
 
     def __post_init__(self) -> None:
-        if not self.models:
-            raise InvalidArgument("serve at least one model URI", field="models")
+        if not self.models and self.endpoint is None:
+            raise InvalidArgument("serve at least one model URI or an endpoint", field="models")
         if not 1 <= self.max_batch <= 65536:
             raise InvalidArgument("max_batch must be from 1 to 65536", field="max_batch")
         if not 0 <= self.max_wait_ms <= 1000:
@@ -55,7 +81,16 @@ class ServeConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServeConfig:
         models = [ModelSource(**m) for m in data.get("models", [])]
-        return cls(**{**data, "models": models})
+        endpoint = None
+        if data.get("endpoint"):
+            e = data["endpoint"]
+            endpoint = EndpointSpec(
+                e["name"],
+                [Route(ModelSource(**r["source"]), r["weight"]) for r in e["routes"]],
+                [ModelSource(**m) for m in e.get("shadows", [])],
+                e.get("sticky_header"),
+            )
+        return cls(**{**data, "models": models, "endpoint": endpoint})
 
     @classmethod
     def from_env(cls) -> ServeConfig:

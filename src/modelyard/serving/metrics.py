@@ -49,6 +49,11 @@ INFLIGHT = Gauge(
     "Inference requests admitted and not yet answered",
     multiprocess_mode="livesum",
 )
+SHADOWS = Counter(
+    "modelyard_shadow_predictions_total",
+    "Shadow predictions, by endpoint, shadow version and outcome (agree, differ, failed)",
+    ["endpoint", "version", "outcome"],
+)
 LOADS = Counter(
     "modelyard_model_loads_total",
     "Model loads, by model, version and outcome (ok or failed)",
