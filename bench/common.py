@@ -257,3 +257,22 @@ class Server:
 def machine_busy(interval: float = 0.5) -> float:
     """Machine-wide CPU use in percent over ``interval`` (to flag disturbed measurements)."""
     return float(psutil.cpu_percent(interval=interval))
+
+
+def report(
+    console: Any, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool
+) -> None:
+    """The results as a rich table, and as Markdown (for bench/README.md) when asked."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if markdown:
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")

@@ -35,7 +35,6 @@ import checks as spec_mod  # noqa: E402
 import dataset  # noqa: E402
 import peers  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 import common  # noqa: E402
 
@@ -169,8 +168,7 @@ def main() -> None:
     add("validate 93 checks", "Great Expectations", ["gx"], "yard-validate")
     add("profile 30 columns", "Evidently ValueStats", ["evidently"], "yard-profile")
     add("profile + validate", "Evidently + pandera", ["evidently", "pandera"], "yard-both")
-    table = Table(title=f"Data benchmark, {rows:,} rows x 30 columns (median of {rounds})")
-    for col in (
+    columns = (
         "job",
         "peer",
         "peer s",
@@ -178,18 +176,9 @@ def main() -> None:
         "modelyard s",
         "modelyard peak MiB",
         "speed-up",
-    ):
-        table.add_column(col)
-    for row in rows_out:
-        table.add_row(*row)
-    console.print(table)
-    if opts.markdown:
-        print(
-            "| job | peer | peer s | peer peak MiB | modelyard s | modelyard peak MiB | speed-up |"
-        )
-        print("|---|---|---|---|---|---|---|")
-        for row in rows_out:
-            print("| " + " | ".join(row) + " |")
+    )
+    title = f"Data benchmark, {rows:,} rows x 30 columns (median of {rounds})"
+    common.report(console, title, columns, rows_out, opts.markdown)
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

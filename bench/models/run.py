@@ -32,7 +32,6 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 import common  # noqa: E402
 
@@ -135,17 +134,9 @@ def main() -> None:
             )
         agree = min(r["agreement"] for r in y)
         table_rows.append([label, "agreement with the trained model", "", f"{agree:.4f}", ""])
-    table = Table(title=f"Models benchmark (median of {rounds} round(s))")
-    for col in ("model", "measure", "MLflow 3.17.2", "modelyard", "speed-up"):
-        table.add_column(col)
-    for row in table_rows:
-        table.add_row(*row)
-    console.print(table)
-    if opts.markdown:
-        print("| model | measure | MLflow 3.17.2 | modelyard | speed-up |")
-        print("|---|---|---|---|---|")
-        for row in table_rows:
-            print("| " + " | ".join(row) + " |")
+    columns = ("model", "measure", "MLflow 3.17.2", "modelyard", "speed-up")
+    title = f"Models benchmark (median of {rounds} round(s))"
+    common.report(console, title, columns, table_rows, opts.markdown)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

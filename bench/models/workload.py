@@ -85,3 +85,28 @@ def predict_latency(
 def agreement(got: Any, want: Any) -> float:
     """Share of test rows where the loaded model answers what the trained one does."""
     return float(np.mean(np.asarray(got).ravel() == np.asarray(want).ravel()))
+
+
+def measure(
+    log_once: Callable[[], Any],
+    load: Callable[[str], Any],
+    uri: str,
+    model: Any,
+    test: pd.DataFrame,
+    spec: dict[str, Any],
+) -> tuple[dict[str, Any], Any]:
+    """The timed steps both workers share: log + register, first and repeated loads of
+    ``uri``, predict latency and agreement; returns the result and the loaded model."""
+    log_s = timed(log_once, int(spec["log_repeats"]))
+    t0 = time.perf_counter()
+    loaded = load(uri)
+    first_load = time.perf_counter() - t0
+    load_s = timed(lambda: load(uri), int(spec["load_repeats"]))
+    result = {
+        "log": summary(log_s),
+        "first_load_s": first_load,
+        "load": summary(load_s),
+        **predict_latency(loaded.predict, test, spec),
+        "agreement": agreement(loaded.predict(test), model.predict(test)),
+    }
+    return result, loaded

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,22 +32,9 @@ def main() -> None:
                 model, "model", input_example=x.head(5), registered_model_name=name
             )
 
-    log_s = wl.timed(log_once, int(spec["log_repeats"]))
-    uri = f"models:/{name}/1"
-    t0 = time.perf_counter()
-    loaded = yard.models.load(uri)
-    first_load = time.perf_counter() - t0
-    load_s = wl.timed(lambda: yard.models.load(uri), int(spec["load_repeats"]))
-    latency = wl.predict_latency(loaded.predict, test, spec)
-    result = {
-        "log": wl.summary(log_s),
-        "first_load_s": first_load,
-        "load": wl.summary(load_s),
-        **latency,
-        "agreement": wl.agreement(loaded.predict(test), model.predict(test)),
-        "runtime": loaded.runtime,
-        "onnx_max_abs_diff": loaded.onnx.get("max_abs_diff"),
-    }
+    result, loaded = wl.measure(log_once, yard.models.load, f"models:/{name}/1", model, test, spec)
+    result["runtime"] = loaded.runtime
+    result["onnx_max_abs_diff"] = loaded.onnx.get("max_abs_diff")
     print("RESULT " + json.dumps(result), flush=True)
 
 

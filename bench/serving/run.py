@@ -36,7 +36,6 @@ sys.path.insert(0, str(HERE))
 
 import workload  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 import common  # noqa: E402
 
@@ -304,8 +303,7 @@ def main() -> None:
             rows.append(
                 [label, "floor: ONNX Runtime in-process", "", f"{floors[kind]:.3f}", "", "", ""]
             )
-    table = Table(title=f"Serving one-row requests, wrk {seconds} s per cell")
-    for col in (
+    columns = (
         "model",
         "server",
         "c=1 req/s",
@@ -313,18 +311,9 @@ def main() -> None:
         "c=32 req/s",
         "c=32 p50 ms",
         "c=32 p99 ms",
-    ):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    if opts.markdown:
-        print(
-            "| model | server | c=1 req/s | c=1 p50 ms | c=32 req/s | c=32 p50 ms | c=32 p99 ms |"
-        )
-        print("|---|---|---|---|---|---|---|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
+    )
+    title = f"Serving one-row requests, wrk {seconds} s per cell"
+    common.report(console, title, columns, rows, opts.markdown)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -117,6 +117,27 @@ def export_checked(
     }
 
 
+def export_covered(
+    model: Any,
+    signature: Signature | None,
+    example: Any,
+    root: Path,
+    convert: Convert,
+    covered: tuple[str, ...],
+) -> dict[str, Any]:
+    """``export_checked`` with onnxmltools for the model classes its converter covers."""
+    if type(model).__name__ not in covered:
+        return {"status": "skipped", "reason": f"ONNX export covers {' and '.join(covered)}"}
+    return export_checked(model, signature, example, root, convert, ("onnxmltools",))
+
+
+def float_input(matrix: Matrix) -> list[tuple[str, Any]]:
+    """onnxmltools' description of the graph's input: float rows of the example's width."""
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    return [("input", FloatTensorType([None, int(matrix.shape[1])]))]
+
+
 def quiet_session(threads: int = 0) -> Any:
     """ONNX Runtime session options that log errors only (converters declare label shapes
     that ORT warns about on every run); ``threads`` 0 lets ORT choose."""

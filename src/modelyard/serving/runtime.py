@@ -121,7 +121,7 @@ class ServedModel:
             return Prepared(int(data.shape[0]) if data.ndim else 1, data=data)
         by_name = {t.name: t for t in tensors}
         names = [c.name for c in self.columns]
-        if len(tensors) == 1 and tensors[0].name not in by_name.keys() & set(names):
+        if len(tensors) == 1 and tensors[0].name not in names:  # one [rows, cols] tensor
             return self._from_matrix(tensors[0])
         missing = [n for n in names if n not in by_name]
         if missing:

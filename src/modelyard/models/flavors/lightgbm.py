@@ -56,20 +56,17 @@ class LightGBMFlavor(Flavor):
         return predict
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
-        if type(model).__name__ not in ("LGBMClassifier", "LGBMRegressor"):
-            return {
-                "status": "skipped",
-                "reason": "ONNX export covers LGBMClassifier and LGBMRegressor",
-            }
-        from modelyard.models.onnx_export import export_checked
+        from modelyard.models.onnx_export import export_covered
 
-        return export_checked(model, signature, example, root, _convert, ("onnxmltools",))
+        covered = ("LGBMClassifier", "LGBMRegressor")
+        return export_covered(model, signature, example, root, _convert, covered)
 
 
 def _convert(model: Any, matrix: Any) -> bytes:
     from onnxmltools.convert import convert_lightgbm
-    from onnxmltools.convert.common.data_types import FloatTensorType
 
-    types = [("input", FloatTensorType([None, int(matrix.shape[1])]))]
+    from modelyard.models.onnx_export import float_input
+
+    types = float_input(matrix)
     graph = convert_lightgbm(model, initial_types=types, zipmap=False)
     return graph.SerializeToString()  # type: ignore[no-any-return]

@@ -63,25 +63,22 @@ class XGBoostFlavor(Flavor):
         return model.predict  # type: ignore[no-any-return]
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
-        if type(model).__name__ not in ("XGBClassifier", "XGBRegressor"):
-            return {
-                "status": "skipped",
-                "reason": "ONNX export covers XGBClassifier and XGBRegressor",
-            }
-        from modelyard.models.onnx_export import export_checked
+        from modelyard.models.onnx_export import export_covered
 
-        return export_checked(model, signature, example, root, _convert, ("onnxmltools",))
+        covered = ("XGBClassifier", "XGBRegressor")
+        return export_covered(model, signature, example, root, _convert, covered)
 
 
 def _convert(model: Any, matrix: Any) -> bytes:
     import copy
 
     from onnxmltools.convert import convert_xgboost
-    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    from modelyard.models.onnx_export import float_input
 
     clone = copy.copy(model)
     booster = model.get_booster().copy()
     booster.feature_names = None  # the converter reads splits as f0, f1, ... only
     clone._Booster = booster
-    types = [("input", FloatTensorType([None, int(matrix.shape[1])]))]
+    types = float_input(matrix)
     return convert_xgboost(clone, initial_types=types).SerializeToString()  # type: ignore[no-any-return]
