@@ -12,9 +12,11 @@ from modelyard._version import __version__
 from modelyard.client import Client
 from modelyard.errors import (
     AlreadyExists,
+    Conflict,
     InvalidArgument,
     ModelyardError,
     NotFound,
+    PermissionDenied,
     Unavailable,
 )
 from modelyard.tracking.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
@@ -51,12 +53,14 @@ __all__ = [
     "ActiveRun",
     "AlreadyExists",
     "Client",
+    "Conflict",
     "Experiment",
     "InvalidArgument",
     "Metric",
     "ModelyardError",
     "NotFound",
     "Param",
+    "PermissionDenied",
     "Run",
     "RunStatus",
     "RunTag",

@@ -22,7 +22,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0003_registry"
+    assert head_revision() == "0004_deployments"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -14,12 +14,12 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-import uvicorn
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+from tests.fixtures.serving import Running
 from tests.fixtures.stores import free_port
 
 import modelyard as yard
@@ -53,27 +53,6 @@ def models(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame) -> dic
     pipe = make_pipeline(encode, LogisticRegression(max_iter=500)).fit(text, y)
     yard.models.save_model(pipe, root / "plans", input_example=text.head(5))
     return {"rf": rf, "plans": pipe, "root": root, "text": text}
-
-
-class Running:
-    def __init__(self, app: ServingApp) -> None:
-        self.app = app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", http="httptools"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +254,7 @@ def test_batching_serves_concurrent_clients(
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         assert all(pool.map(one, range(200)))
-    stats = server.app.models["rf"].batcher.stats  # type: ignore[union-attr]
+    stats = server.app.fleet.models["rf"].batcher.stats  # type: ignore[union-attr]
     assert stats.rows >= 200 and max(stats.sizes) <= 64
 
 
@@ -450,7 +429,7 @@ def test_alias_moves_are_swapped_in_under_load(
             time.sleep(1.0)
             c.set_alias("churn", "champion", 2)
             deadline = time.monotonic() + 20
-            while running.app.models["churn"].version != "2":
+            while running.app.fleet.models["churn"].version != "2":
                 assert time.monotonic() < deadline, "the new version was not swapped in"
                 time.sleep(0.05)
             time.sleep(0.5)
@@ -458,7 +437,7 @@ def test_alias_moves_are_swapped_in_under_load(
             v2 = c.get_version("churn", 2)
             c.create_model_version("churn", v2.source, run_id=v2.run_id, model_digest="0" * 64)
             c.set_alias("churn", "champion", 3)
-            while not running.app.swapper or "churn" not in running.app.swapper.errors:  # type: ignore[union-attr]
+            while "churn" not in running.app.fleet.swapper.errors:
                 assert time.monotonic() < deadline, "the broken version was not tried"
                 time.sleep(0.05)
             time.sleep(0.5)
@@ -567,7 +546,7 @@ def test_a_swap_waits_for_a_request_still_reading_its_body(models: dict[str, obj
     import orjson
 
     from modelyard.serving.loader import load_served
-    from modelyard.serving.swap import _close_when_idle
+    from modelyard.serving.swap import close_when_idle
 
     root = models["root"]
     assert isinstance(root, Path)
@@ -612,9 +591,9 @@ def test_a_swap_waits_for_a_request_still_reading_its_body(models: dict[str, obj
         request = asyncio.create_task(app(scope, receive, send))
         await asyncio.sleep(0.1)  # it holds the old version and reads its body
         new = await asyncio.to_thread(load_served, ModelSource(str(root / "rf")), None)
-        old = app.add(new)
+        old = app.fleet.add(new)
         assert old is not None
-        closing = asyncio.create_task(_close_when_idle(old))
+        closing = asyncio.create_task(close_when_idle(old))
         await request
         await closing
         return sent

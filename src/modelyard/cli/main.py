@@ -15,7 +15,7 @@ from modelyard.cli import build, cards, db, demo, serve, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
-from modelyard.registry.cli import audit, models
+from modelyard.registry.cli import audit, deployments, models
 from modelyard.terminal import fail
 from modelyard.tracking.cli import artifacts, experiments, runs
 from modelyard.tracking.cli.sync import sync
@@ -34,6 +34,7 @@ app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(datasets.app, name="datasets")
 models.app.command("card")(cards.card)
 app.add_typer(models.app, name="models")
+app.add_typer(deployments.app, name="deployments")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.command("lineage")(lineage)

@@ -1,4 +1,4 @@
-"""``modelyard serve``: run the inference server for one or more models."""
+"""``modelyard serve``: run the inference server for models, an endpoint or a deployment."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def serve(
     sticky_header: Annotated[
         str | None, typer.Option(help="Route by a hash of this header (e.g. x-user-id).")
     ] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option(help="Serve a deployment from the store and follow its changes."),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless told.")] = (
         "127.0.0.1"
     ),
@@ -72,7 +76,7 @@ def serve(
     timeout: Annotated[float, typer.Option(help="Seconds one inference may take (504).")] = 30.0,
     watch_seconds: Annotated[
         float,
-        typer.Option(help="How often served aliases are checked for a new version (0: never)."),
+        typer.Option(help="How often aliases and the deployment are checked (0: never)."),
     ] = 5.0,
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
@@ -97,6 +101,7 @@ def serve(
     config = ServeConfig(
         [_source(m) for m in models or []],
         endpoint=spec,
+        deployment=deployment,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_body_bytes=max_body_bytes,

@@ -15,6 +15,7 @@ from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.identity import acting_as, settings_actor
 from modelyard.registry.backends import registry_store
+from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
     AliasEvent,
     AliasPolicy,
@@ -365,3 +366,64 @@ class RegistryClient:
                 "a server delivers its own webhooks; this client is remote", field="tracking_uri"
             )
         return dispatcher.run_once()
+
+    # --- deployments ---------------------------------------------------------------------
+    def create_deployment(
+        self,
+        name: str,
+        routes: Any,
+        *,
+        shadows: Sequence[str] | None = None,
+        sticky_header: str | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        """A named endpoint: ``routes`` as ``{"models:/churn@champion": 90, ...}`` (weights
+        are relative), ``shadows`` mirrored and never returned, ``sticky_header`` (such as
+        ``x-user-id``) keeping one caller on one route. Serve it with ``modelyard serve
+        --deployment NAME``."""
+        return self._act(
+            self._registry.create_deployment,
+            name,
+            _routes(routes),
+            list(shadows) if shadows is not None else None,
+            sticky_header,
+            description,
+        )
+
+    def get_deployment(self, name: str) -> Deployment:
+        return self._act(self._registry.get_deployment, name)
+
+    def list_deployments(self) -> list[Deployment]:
+        return self._act(self._registry.list_deployments)
+
+    def update_deployment(
+        self,
+        name: str,
+        *,
+        routes: Any = UNSET,
+        shadows: Any = UNSET,
+        sticky_header: Any = UNSET,
+        description: Any = UNSET,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """Change the parts given; servers watching the deployment follow within their
+        ``watch_s``. ``expected_revision`` refuses the change if someone else moved first."""
+        return self._act(
+            self._registry.update_deployment,
+            name,
+            routes=routes if routes is UNSET else _routes(routes),
+            shadows=shadows if shadows is UNSET or shadows is None else list(shadows),
+            sticky_header=sticky_header,
+            description=description,
+            expected_revision=expected_revision,
+        )
+
+    def delete_deployment(self, name: str) -> None:
+        self._act(self._registry.delete_deployment, name)
+
+
+def _routes(routes: Any) -> Any:
+    """``{uri: weight}`` as the list of ``{model_uri, weight}`` the store takes."""
+    if isinstance(routes, dict):
+        return [{"model_uri": uri, "weight": weight} for uri, weight in routes.items()]
+    return routes

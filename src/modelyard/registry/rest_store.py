@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
     AliasEvent,
     AliasPolicy,
@@ -234,3 +235,60 @@ class RestRegistryStore(RegistryStore):
         path = f"{BASE}/webhooks/{webhook_id}/deliveries"
         got = self.http.request("GET", path, params={"limit": limit})
         return [WebhookDelivery.from_dict(d) for d in got["deliveries"]]
+
+    # deployments
+    def create_deployment(
+        self,
+        name: str,
+        routes: Any,
+        shadows: Any = None,
+        sticky_header: str | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        body = {
+            "name": name,
+            "routes": [r.to_dict() if hasattr(r, "to_dict") else r for r in routes or []],
+            "shadows": shadows or [],
+            "sticky_header": sticky_header,
+            "description": description,
+        }
+        got = self.http.request("POST", "/api/v1/deployments", json=body)
+        return Deployment.from_dict(got)
+
+    def get_deployment(self, name: str) -> Deployment:
+        return Deployment.from_dict(self.http.request("GET", _deployment(name)))
+
+    def list_deployments(self) -> list[Deployment]:
+        got = self.http.request("GET", "/api/v1/deployments")
+        return [Deployment.from_dict(d) for d in got["deployments"]]
+
+    def update_deployment(
+        self,
+        name: str,
+        *,
+        routes: Any = UNSET,
+        shadows: Any = UNSET,
+        sticky_header: Any = UNSET,
+        description: Any = UNSET,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        body: dict[str, Any] = {}
+        if routes is not UNSET:
+            body["routes"] = [r.to_dict() if hasattr(r, "to_dict") else r for r in routes or []]
+        for key, value in (
+            ("shadows", shadows),
+            ("sticky_header", sticky_header),
+            ("description", description),
+        ):
+            if value is not UNSET:
+                body[key] = value
+        if expected_revision is not None:
+            body["expected_revision"] = expected_revision
+        return Deployment.from_dict(self.http.request("PATCH", _deployment(name), json=body))
+
+    def delete_deployment(self, name: str) -> None:
+        self.http.request("DELETE", _deployment(name))
+
+
+def _deployment(name: str) -> str:
+    return f"/api/v1/deployments/{check_model_name(name)}"

@@ -4,7 +4,8 @@ Creating a version locks the model row FOR UPDATE and takes the next number in t
 transaction, so concurrent creators each get exactly one distinct version; the version row, its
 tags, its lineage edge from the source run, its audit entry and its webhook events land
 together or not at all. The store is composed from one mixin per concern: ``sql_versions``,
-``sql_aliases`` (aliases and policies), ``sql_approvals`` and ``sql_webhooks``.
+``sql_aliases`` (aliases and policies), ``sql_approvals``, ``sql_webhooks`` and
+``sql_deployments``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from modelyard.registry.names import (
     check_text,
 )
 from modelyard.registry.search import MODEL_COMPILER, MODELS
+from modelyard.registry.sql_deployments import SqlDeployments
 from modelyard.registry.sql_rows import (
     build_models,
     check_max_results,
@@ -64,7 +66,7 @@ def _label(conn: Connection, version_id: str) -> str | None:
 register_labeller(NODE_MODEL_VERSION, _label)
 
 
-class SqlRegistryStore(SqlVersions, SqlWebhooks, RegistryStore):
+class SqlRegistryStore(SqlVersions, SqlWebhooks, SqlDeployments, RegistryStore):
     def __init__(
         self, db: Database, runs: TrackingStore, *, allow_private_webhooks: bool = False
     ) -> None:

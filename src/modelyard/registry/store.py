@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
     AliasEvent,
     AliasPolicy,
@@ -136,6 +137,34 @@ class RegistryStore(ABC):
     def delete_webhook(self, webhook_id: str) -> None: ...
     @abstractmethod
     def deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]: ...
+
+    # deployments (``update_deployment`` leaves out what is not passed)
+    @abstractmethod
+    def create_deployment(
+        self,
+        name: str,
+        routes: Any,
+        shadows: Any = None,
+        sticky_header: str | None = None,
+        description: str | None = None,
+    ) -> Deployment: ...
+    @abstractmethod
+    def get_deployment(self, name: str) -> Deployment: ...
+    @abstractmethod
+    def list_deployments(self) -> list[Deployment]: ...
+    @abstractmethod
+    def update_deployment(
+        self,
+        name: str,
+        *,
+        routes: Any = UNSET,
+        shadows: Any = UNSET,
+        sticky_header: Any = UNSET,
+        description: Any = UNSET,
+        expected_revision: int | None = None,
+    ) -> Deployment: ...
+    @abstractmethod
+    def delete_deployment(self, name: str) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - optional
         pass

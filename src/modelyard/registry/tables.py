@@ -184,3 +184,18 @@ webhook_deliveries = sa.Table(
     sa.Index("ix_webhook_deliveries_status_next", "status", "next_attempt_time"),
     sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "created_time"),
 )
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("deployment_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("name_key", sa.String(256), nullable=False, unique=True),  # lower-cased name
+    sa.Column("spec", sa.Text, nullable=False),  # JSON: routes, shadows, sticky_header
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False),  # raised by every change
+    sa.Column("created_by", sa.String(256), nullable=True),
+    sa.Column("created_time", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(256), nullable=True),
+    sa.Column("updated_time", sa.BigInteger, nullable=False),
+)

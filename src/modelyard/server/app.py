@@ -20,7 +20,7 @@ from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
 from modelyard.identity import parse_roles
 from modelyard.registry.backends import registry_store
-from modelyard.registry.routes import approvals, audit, models, versions, webhooks
+from modelyard.registry.routes import approvals, audit, deployments, models, versions, webhooks
 from modelyard.registry.webhooks import Dispatcher
 from modelyard.tracking.backends import Backend, open_sql_backend
 from modelyard.tracking.routes import artifacts, experiments, runs
@@ -60,7 +60,8 @@ def create_app(
         title="modelyard",
         version=__version__,
         description="HTTP API of modelyard: experiment tracking, datasets, lineage, the model "
-        'registry and its audit log. Errors are `{"error": {"code", "message", "field"}}`.',
+        "registry, deployments and the audit log. "
+        'Errors are `{"error": {"code", "message", "field"}}`.',
         lifespan=lifespan,
     )
     app.state.tracking = backend
@@ -78,6 +79,7 @@ def create_app(
         versions,
         approvals,
         webhooks,
+        deployments,
         audit,
     ):
         app.include_router(module.router)

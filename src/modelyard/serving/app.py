@@ -24,7 +24,6 @@ import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -39,14 +38,13 @@ from modelyard.errors import (
     UnsupportedMediaType,
 )
 from modelyard.serving import metrics
-from modelyard.serving.batching import Batcher
 from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
-from modelyard.serving.config import ModelSource, ServeConfig
+from modelyard.serving.config import ServeConfig
 from modelyard.serving.endpoints import Endpoint
-from modelyard.serving.loader import load_served
+from modelyard.serving.fleet import Fleet, NotServed
+from modelyard.serving.follow import Follower
 from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
 from modelyard.serving.runtime import Prepared, ServedModel
-from modelyard.serving.swap import Swapper, Watched, watchable
 
 log = logging.getLogger("modelyard.serving")
 
@@ -71,9 +69,8 @@ def _error(status: int, message: str) -> Reply:
 class ServingApp:
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
         self.config = config
-        self.models: dict[str, ServedModel] = {}  # by key: a model's name, or endpoint.routeN
-        self.endpoints: dict[str, Endpoint] = {}  # by the name clients call
-        self.swapper: Swapper | None = None
+        self.fleet = Fleet(config)
+        self.follower: Follower | None = None
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
@@ -82,110 +79,52 @@ class ServingApp:
 
     # --- models ------------------------------------------------------------------------
     def load(self) -> None:
-        watched: list[Watched] = []
-
-        def serve(source: ModelSource) -> ServedModel:
-            try:
-                served = load_served(source, self.config.tracking_uri, self.config.onnx_threads)
-            except Exception:
-                metrics.LOADS.labels(source.name or source.uri, "", "failed").inc()
-                raise
-            metrics.LOADS.labels(served.name, served.version or "", "ok").inc()
-            if served.name in self.models:
-                raise ModelyardError(f"two models are named {served.name!r}; pass a name")
-            self.add(served)
-            if self.config.watch_s > 0 and watchable(source):
-                watched.append(Watched(served.name, source))
-            return served
-
-        for source in self.config.models:
-            served = serve(source)
-            self.endpoints[served.name] = Endpoint(served.name, [(served.name, 1)])
-        spec = self.config.endpoint
-        if spec is not None:
-            if spec.name in self.endpoints:
-                raise ModelyardError(f"endpoint {spec.name!r} clashes with a model's name")
-            routes = [
-                (serve(replace(r.source, name=f"{spec.name}.route{i}")).name, r.weight)
-                for i, r in enumerate(spec.routes)
-            ]
-            shadows = [
-                serve(replace(m, name=f"{spec.name}.shadow{i}")).name
-                for i, m in enumerate(spec.shadows)
-            ]
-            sticky = spec.sticky_header.lower().encode() if spec.sticky_header else None
-            self.endpoints[spec.name] = Endpoint(spec.name, routes, shadows, sticky)
-        if watched:
-            self.swapper = Swapper(
-                watched,
-                lambda name: self.models[name],
-                self.add,
+        deployment = None
+        if self.config.deployment is not None:
+            self.follower = Follower(
+                self.config.deployment,
+                self.fleet,
                 tracking_uri=self.config.tracking_uri,
-                onnx_threads=self.config.onnx_threads,
                 interval_s=self.config.watch_s,
             )
+            deployment = self.follower.load()
+        self.fleet.load(deployment)
         self.ready = True
 
-    def add(self, served: ServedModel) -> ServedModel | None:
-        """Serve ``served`` under its name from the next request on; the model it replaces."""
-        if served.fast:
-            served.batcher = Batcher(
-                served.run_matrix,
-                max_batch=self.config.max_batch,
-                max_wait_ms=self.config.max_wait_ms,
-                on_batch=metrics.BATCH.labels(served.name).observe,
-                on_depth=metrics.QUEUE.labels(served.name).set,
-            )
-        old = self.models.get(served.name)
-        self.models[served.name] = served  # one assignment: the swap
-        return old
+    def warnings(self) -> list[str]:
+        """What readiness reports beside ``ready``: versions that failed to swap in, a
+        deployment revision that failed to load (the old ones keep serving)."""
+        found = sorted(self.fleet.swapper.errors.values())
+        if self.follower is not None and self.follower.error:
+            found.append(self.follower.error)
+        return found
 
     def _endpoint(self, name: str) -> Endpoint:
-        endpoint = self.endpoints.get(name)
-        if endpoint is None:
-            raise _error(404, f"model {name!r} is not served here")
-        return endpoint
+        try:
+            return self.fleet.endpoint(name)
+        except NotServed as exc:
+            raise _error(404, str(exc)) from None
 
     def _model(
         self, endpoint: Endpoint, version: str | None, headers: dict[bytes, bytes]
     ) -> ServedModel:
-        """The version that answers: the one asked for, else the route the split picks."""
-        if version is None:
-            return self.models[endpoint.pick(headers)]
-        for key, _ in endpoint.routes:
-            if self.models[key].version == version:
-                return self.models[key]
-        serving = sorted({str(self.models[k].version) for k, _ in endpoint.routes})
-        raise _error(
-            404,
-            f"model {endpoint.name!r} version {version} is not served "
-            f"(serving {', '.join(serving)})",
-        )
-
-    def _metadata(self, endpoint: Endpoint, served: ServedModel) -> dict[str, Any]:
-        meta = served.metadata()
-        meta["name"] = endpoint.name
-        versions = {self.models[k].version for k, _ in endpoint.routes}
-        meta["versions"] = sorted(v for v in versions if v)
-        errors = self.swapper.errors if self.swapper is not None else {}
-        found = [errors[k] for k, _ in endpoint.routes if k in errors]
-        if found:
-            meta["swap_error"] = "; ".join(found)  # the old version is still serving
-        return meta
+        try:
+            return self.fleet.model(endpoint, version, headers)
+        except NotServed as exc:
+            raise _error(404, str(exc)) from None
 
     def _shadow(self, endpoint: Endpoint, prepare: Any, answer: Any, request_id: str) -> None:
         """Mirror the request to the endpoint's shadows once it is answered."""
-        for key in endpoint.shadows:
+        for shadow in self.fleet.shadows(endpoint):
             task = asyncio.get_running_loop().create_task(
-                self._run_shadow(endpoint, key, prepare, answer, request_id)
+                self._run_shadow(endpoint, shadow, prepare, answer, request_id)
             )
             self._shadow_tasks.add(task)
             task.add_done_callback(self._shadow_tasks.discard)
 
     async def _run_shadow(
-        self, endpoint: Endpoint, key: str, prepare: Any, answer: Any, request_id: str
+        self, endpoint: Endpoint, shadow: ServedModel, prepare: Any, answer: Any, request_id: str
     ) -> None:
-        shadow = self.models[key]
         t0 = time.perf_counter()
         try:
             out = await self.predict(shadow, await asyncio.to_thread(prepare, shadow))
@@ -193,7 +132,7 @@ class ServingApp:
             outcome = "agree" if same else "differ"
         except Exception as exc:  # noqa: BLE001 - a shadow never affects anything
             outcome = "failed"
-            log.warning("request %s: shadow %s failed: %s", request_id, key, exc)
+            log.warning("request %s: shadow %s failed: %s", request_id, shadow.name, exc)
         metrics.SHADOWS.labels(endpoint.name, shadow.version or "", outcome).inc()
         log.info(
             "request %s: shadow %s version %s %s in %.1f ms",
@@ -275,15 +214,15 @@ class ServingApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.swapper is not None:
-                    self.swapper.start()
+                self.fleet.swapper.start()
+                if self.follower is not None:
+                    self.follower.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.swapper is not None:
-                    await self.swapper.stop()
-                for served in self.models.values():
-                    if served.batcher is not None:
-                        served.batcher.close()
+                await self.fleet.swapper.stop()
+                if self.follower is not None:
+                    await self.follower.stop()
+                self.fleet.close()
                 metrics.process_gone()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -314,8 +253,9 @@ class ServingApp:
         if path == "/v2/health/ready":
             code = 200 if self.ready else 503
             body: dict[str, Any] = {"ready": self.ready}
-            if self.swapper is not None and self.swapper.errors:
-                body["warnings"] = sorted(self.swapper.errors.values())  # old versions serve
+            warnings = self.warnings()
+            if warnings:
+                body["warnings"] = warnings  # the old versions keep serving
             return code, orjson.dumps(body), list(JSON)
         if path == "/metrics":
             text, kind = metrics.render()
@@ -343,7 +283,7 @@ class ServingApp:
             served = self._model(endpoint, version, headers)
             if not rest:
                 self._method(method, "GET")
-                return 200, orjson.dumps(self._metadata(endpoint, served)), list(JSON)
+                return 200, orjson.dumps(self.fleet.metadata(endpoint, served)), list(JSON)
             if rest == ["ready"]:
                 self._method(method, "GET")
                 body = {"name": endpoint.name, "ready": self.ready}
@@ -419,7 +359,7 @@ class ServingApp:
         wanted = next(
             (p.split("=", 1)[1] for p in query.split("&") if p.startswith("model=")), None
         )
-        endpoint = self._endpoint(wanted) if wanted else next(iter(self.endpoints.values()))
+        endpoint = self._endpoint(wanted) if wanted else next(iter(self.fleet.endpoints.values()))
         served = self._model(endpoint, None, headers)
         scope["modelyard.timing"] = (
             endpoint.name,

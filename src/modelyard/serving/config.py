@@ -50,6 +50,7 @@ class EndpointSpec:
 class ServeConfig:
     models: list[ModelSource] = field(default_factory=list)
     endpoint: EndpointSpec | None = None
+    deployment: str | None = None  # a deployment in the store, followed as it changes
     max_batch: int = 64
     max_wait_ms: float = 0.0
     max_body_bytes: int = DEFAULT_MAX_BODY
@@ -60,8 +61,10 @@ class ServeConfig:
     watch_s: float = 5.0  # how often served aliases are checked for a new version; 0: never
 
     def __post_init__(self) -> None:
-        if not self.models and self.endpoint is None:
-            raise InvalidArgument("serve at least one model URI or an endpoint", field="models")
+        if not self.models and self.endpoint is None and self.deployment is None:
+            raise InvalidArgument(
+                "serve at least one model URI, an endpoint or a deployment", field="models"
+            )
         if not 1 <= self.max_batch <= 65536:
             raise InvalidArgument("max_batch must be from 1 to 65536", field="max_batch")
         if not 0 <= self.max_wait_ms <= 1000:

@@ -59,6 +59,12 @@ LOADS = Counter(
     "Model loads, by model, version and outcome (ok or failed)",
     ["model", "version", "outcome"],
 )
+REVISION = Gauge(
+    "modelyard_deployment_revision",
+    "The revision of each followed deployment being served",
+    ["deployment"],
+    multiprocess_mode="livemin",
+)
 
 
 def render() -> tuple[bytes, str]:

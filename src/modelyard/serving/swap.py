@@ -64,7 +64,7 @@ class Swapper:
         onnx_threads: int,
         interval_s: float,
     ) -> None:
-        self.watched = watched
+        self.watched = {w.name: w for w in watched}
         self.current = current
         self.install = install  # puts the new model in place; returns the one it replaced
         self.tracking_uri = tracking_uri
@@ -76,8 +76,16 @@ class Swapper:
         self._failed: dict[str, tuple[str, float | None]] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
+    def watch(self, item: Watched) -> None:
+        self.watched[item.name] = item
+
+    def unwatch(self, name: str) -> None:
+        self.watched.pop(name, None)
+        self.errors.pop(name, None)
+        self._failed.pop(name, None)
+
     def start(self) -> None:
-        if self.watched and self._task is None:
+        if self.interval_s > 0 and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
@@ -90,7 +98,7 @@ class Swapper:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            for item in self.watched:
+            for item in list(self.watched.values()):
                 try:
                     await self.check(item)
                 except Exception:  # the registry may be away: keep serving, look again later
@@ -124,6 +132,8 @@ class Swapper:
                 exc,
             )
             return False
+        if self.watched.get(item.name) is not item:
+            return False  # the deployment stopped serving it meanwhile
         new.uri = item.source.uri
         old = self.install(new)
         self._failed.pop(item.name, None)
@@ -133,13 +143,13 @@ class Swapper:
             "%s: now serving version %s (was %s)", item.name, version, old.version if old else None
         )
         if old is not None and old.batcher is not None:
-            task = asyncio.get_running_loop().create_task(_close_when_idle(old))
+            task = asyncio.get_running_loop().create_task(close_when_idle(old))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         return True
 
 
-async def _close_when_idle(old: ServedModel) -> None:
+async def close_when_idle(old: ServedModel) -> None:
     """Close the replaced version's batcher once no request holds the version (one may still
     be reading its body) and no call runs."""
     batcher = old.batcher

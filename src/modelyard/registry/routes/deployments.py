@@ -1,0 +1,66 @@
+"""HTTP routes for deployments: ``/api/v1/deployments``. A PATCH changes only the parts
+its body names; ``expected_revision`` makes it refuse (409) a change someone else beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidArgument
+from modelyard.registry.routes.deps import optional, registry
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
+_FIELDS = ("routes", "shadows", "sticky_header", "description", "expected_revision")
+
+
+@router.post("", summary="Create a deployment: weighted routes, shadows, a sticky header")
+async def create_deployment(request: Request) -> Response:
+    body = await read_json(request)
+    found = await run_in_threadpool(
+        registry(request).create_deployment,
+        require(body, "name", str, "a deployment name"),
+        require(body, "routes", list, "a list of {model_uri, weight}"),
+        optional(body, "shadows", list, "a list of models:/ URIs"),
+        optional(body, "sticky_header", str, "an HTTP header name"),
+        optional(body, "description", str, "text"),
+    )
+    return json_response(found.to_dict(), 201)
+
+
+@router.get("", summary="Deployments, by name")
+async def list_deployments(request: Request) -> Response:
+    found = await run_in_threadpool(registry(request).list_deployments)
+    return json_response({"deployments": [d.to_dict() for d in found]})
+
+
+@router.get("/{name}", summary="One deployment and its revision")
+async def get_deployment(request: Request, name: str) -> Response:
+    found = await run_in_threadpool(registry(request).get_deployment, name)
+    return json_response(found.to_dict())
+
+
+@router.patch("/{name}", summary="Change routes, shadows, sticky header or description")
+async def update_deployment(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise InvalidArgument(
+            f"unknown field(s) {unknown}; a PATCH may hold {', '.join(_FIELDS)}",
+            field=unknown[0],
+        )
+    changes: dict[str, Any] = {k: body[k] for k in _FIELDS if k in body}
+    if "expected_revision" in changes:
+        optional(body, "expected_revision", int, "a revision number")
+    found = await run_in_threadpool(lambda: registry(request).update_deployment(name, **changes))
+    return json_response(found.to_dict())
+
+
+@router.delete("/{name}", summary="Delete a deployment (servers keep their last routes)")
+async def delete_deployment(request: Request, name: str) -> Response:
+    await run_in_threadpool(registry(request).delete_deployment, name)
+    return json_response({})

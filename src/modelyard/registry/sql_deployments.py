@@ -1,0 +1,222 @@
+"""Deployments in SQL: one row per deployment, its spec as JSON, a revision raised by every
+change, and an audit entry (before and after) for each create, update and delete.
+
+Every route and shadow must resolve in the registry when it is written (a typo in a model
+name or alias is refused then, not found by the servers later). Changing or deleting a
+deployment needs the ``deployer`` role (or ``admin``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from modelyard.identity import require_role
+from modelyard.registry.deployments import (
+    UNSET,
+    Deployment,
+    DeploymentRoute,
+    check_routes,
+    check_shadows,
+    check_sticky_header,
+)
+from modelyard.registry.entities import ModelVersion
+from modelyard.registry.names import check_model_name, check_text, parse_model_uri
+from modelyard.registry.tables import deployments
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
+from modelyard.store.database import Database
+from modelyard.tracking.ids import now_ms
+
+DEPLOYER_ROLE = "deployer"
+
+
+def _deployment(row: Any) -> Deployment:
+    spec = orjson.loads(row["spec"])
+    return Deployment(
+        name=row["name"],
+        routes=[DeploymentRoute(r["model_uri"], int(r["weight"])) for r in spec["routes"]],
+        shadows=list(spec.get("shadows") or []),
+        sticky_header=spec.get("sticky_header"),
+        description=row["description"],
+        revision=int(row["revision"]),
+        created_by=row["created_by"],
+        created_time=int(row["created_time"]),
+        updated_by=row["updated_by"],
+        updated_time=int(row["updated_time"]),
+    )
+
+
+class SqlDeployments:
+    db: Database
+
+    get_version: Callable[..., ModelVersion]  # from SqlVersions
+
+    def _resolvable(self, routes: list[DeploymentRoute], shadows: list[str]) -> None:
+        where = [(f"routes[{i}].model_uri", r.model_uri) for i, r in enumerate(routes)]
+        where += [(f"shadows[{i}]", s) for i, s in enumerate(shadows)]
+        for field, uri in where:
+            ref = parse_model_uri(uri)
+            try:
+                self.get_version(ref.name, ref.version, alias=ref.alias)
+            except NotFound as exc:
+                raise NotFound(f"{field}: {exc.message}", field=field) from None
+
+    def create_deployment(
+        self,
+        name: str,
+        routes: Any,
+        shadows: Any = None,
+        sticky_header: str | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        name = check_model_name(name)
+        clean_routes = check_routes(routes)
+        clean_shadows = check_shadows(shadows)
+        header = check_sticky_header(sticky_header)
+        description = check_text(description, "description")
+        actor = require_role(DEPLOYER_ROLE, "creating a deployment", or_admin=True).name
+        self._resolvable(clean_routes, clean_shadows)
+        made = Deployment(name, clean_routes, clean_shadows, header, description)
+
+        def write(conn: Connection) -> None:
+            taken = conn.execute(
+                sa.select(deployments.c.name).where(deployments.c.name_key == name.lower())
+            ).first()
+            if taken is not None:
+                raise AlreadyExists(f"deployment {taken[0]!r} already exists", field="name")
+            t = now_ms()
+            conn.execute(
+                deployments.insert().values(
+                    deployment_id=uuid.uuid4().hex,
+                    name=name,
+                    name_key=name.lower(),
+                    spec=orjson.dumps(made.spec()).decode(),
+                    description=description,
+                    revision=1,
+                    created_by=actor,
+                    created_time=t,
+                    updated_by=actor,
+                    updated_time=t,
+                )
+            )
+            event = AuditEvent("deployment.create", "deployment", name, after=made.spec())
+            audit.record(conn, [event], time_ms=t)
+
+        try:
+            self.db.run_write(write)
+        except sa.exc.IntegrityError:  # a concurrent creator took the name first
+            raise AlreadyExists(f"deployment {name!r} already exists", field="name") from None
+        return self.get_deployment(name)
+
+    def get_deployment(self, name: str) -> Deployment:
+        name = check_model_name(name)
+        with self.db.read() as conn:
+            return _deployment(self._row(conn, name))
+
+    def list_deployments(self) -> list[Deployment]:
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(deployments).order_by(deployments.c.name_key))
+            return [_deployment(r) for r in rows.mappings()]
+
+    def update_deployment(
+        self,
+        name: str,
+        *,
+        routes: Any = UNSET,
+        shadows: Any = UNSET,
+        sticky_header: Any = UNSET,
+        description: Any = UNSET,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """Change what is given (``UNSET`` leaves a part as it is); with
+        ``expected_revision`` the change is refused (409) if someone else changed it first."""
+        name = check_model_name(name)
+        new_routes = None if routes is UNSET else check_routes(routes)
+        new_shadows = None if shadows is UNSET else check_shadows(shadows)
+        new_header = UNSET if sticky_header is UNSET else check_sticky_header(sticky_header)
+        new_text = UNSET if description is UNSET else check_text(description, "description")
+        if expected_revision is not None and (
+            isinstance(expected_revision, bool) or not isinstance(expected_revision, int)
+        ):
+            raise InvalidArgument("expected_revision must be a number", field="expected_revision")
+        actor = require_role(DEPLOYER_ROLE, "changing a deployment", or_admin=True).name
+        self._resolvable(new_routes or [], new_shadows or [])
+
+        def write(conn: Connection) -> None:
+            row = self._row(conn, name, lock=True)
+            old = _deployment(row)
+            if expected_revision is not None and old.revision != expected_revision:
+                raise Conflict(
+                    f"deployment {name!r} is at revision {old.revision}, not "
+                    f"{expected_revision}: someone changed it; look again and retry",
+                    field="expected_revision",
+                )
+            new = Deployment(
+                old.name,
+                old.routes if new_routes is None else new_routes,
+                old.shadows if new_shadows is None else new_shadows,
+                old.sticky_header if new_header is UNSET else new_header,
+                old.description if new_text is UNSET else new_text,
+            )
+            if new.spec() == old.spec() and new.description == old.description:
+                return  # nothing changes: no new revision, no audit entry
+            t = now_ms()
+            conn.execute(
+                deployments.update()
+                .where(deployments.c.deployment_id == row["deployment_id"])
+                .values(
+                    spec=orjson.dumps(new.spec()).decode(),
+                    description=new.description,
+                    revision=old.revision + 1,
+                    updated_by=actor,
+                    updated_time=t,
+                )
+            )
+            event = AuditEvent(
+                "deployment.update",
+                "deployment",
+                old.name,
+                before={**old.spec(), "revision": old.revision},
+                after={**new.spec(), "revision": old.revision + 1},
+            )
+            audit.record(conn, [event], time_ms=t)
+
+        self.db.run_write(write)
+        return self.get_deployment(name)
+
+    def delete_deployment(self, name: str) -> None:
+        name = check_model_name(name)
+        require_role(DEPLOYER_ROLE, "deleting a deployment", or_admin=True)
+
+        def write(conn: Connection) -> None:
+            row = self._row(conn, name, lock=True)
+            old = _deployment(row)
+            conn.execute(
+                deployments.delete().where(deployments.c.deployment_id == row["deployment_id"])
+            )
+            event = AuditEvent(
+                "deployment.delete",
+                "deployment",
+                old.name,
+                before={**old.spec(), "revision": old.revision},
+            )
+            audit.record(conn, [event], time_ms=now_ms())
+
+        self.db.run_write(write)
+
+    @staticmethod
+    def _row(conn: Connection, name: str, *, lock: bool = False) -> Any:
+        query = sa.select(deployments).where(deployments.c.name_key == name.lower())
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"deployment {name!r} does not exist", field="name")
+        return row

@@ -1,0 +1,201 @@
+"""What one serving process serves: the loaded models (by key) and the endpoints in front of
+them (by the name clients call), and how both change while requests flow.
+
+A key is a model's name, or ``<endpoint>.routeN`` / ``<endpoint>.shadowN`` for an endpoint's
+routes and shadows. Two things change a fleet: the Swapper (an alias moved: one key gets a
+new version) and ``reconfigure`` (a deployment changed: new routes and shadows are loaded in
+the background, then the endpoint is replaced in one assignment). Either way a request holds
+the ``ServedModel`` it started with, and a version no longer served has its batcher closed
+once its last call is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+from modelyard.errors import ModelyardError
+from modelyard.serving import metrics
+from modelyard.serving.batching import Batcher
+from modelyard.serving.config import EndpointSpec, ModelSource, ServeConfig
+from modelyard.serving.endpoints import Endpoint
+from modelyard.serving.loader import load_served
+from modelyard.serving.runtime import ServedModel
+from modelyard.serving.swap import Swapper, Watched, close_when_idle, watchable
+
+log = logging.getLogger("modelyard.serving")
+
+
+class NotServed(LookupError):
+    """No endpoint or version by that name (the app answers 404 with this message)."""
+
+
+class Fleet:
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.models: dict[str, ServedModel] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.swapper = Swapper(
+            [],
+            lambda key: self.models[key],
+            self.add,
+            tracking_uri=config.tracking_uri,
+            onnx_threads=config.onnx_threads,
+            interval_s=config.watch_s,
+        )
+        self._counters: dict[str, int] = {}  # endpoint.role -> next number for its keys
+        self._closing: set[asyncio.Task[None]] = set()
+
+    # --- loading -----------------------------------------------------------------------
+    def load(self, deployment: EndpointSpec | None = None) -> None:
+        """Load everything the configuration names (and ``deployment``), warm, in place."""
+        for source in self.config.models:
+            served = self._serve(source)
+            self.endpoints[served.name] = Endpoint(served.name, [(served.name, 1)])
+        for spec in (self.config.endpoint, deployment):
+            if spec is None:
+                continue
+            if spec.name in self.endpoints:
+                raise ModelyardError(f"endpoint {spec.name!r} clashes with a model's name")
+            self._install_endpoint(spec, self._load_endpoint(spec, {}))
+
+    def _serve(self, source: ModelSource) -> ServedModel:
+        served = self._load(source)
+        if served.name in self.models:
+            raise ModelyardError(f"two models are named {served.name!r}; pass a name")
+        self.add(served)
+        self._watch(served.name, source)
+        return served
+
+    def _load(self, source: ModelSource) -> ServedModel:
+        try:
+            served = load_served(source, self.config.tracking_uri, self.config.onnx_threads)
+        except Exception:
+            metrics.LOADS.labels(source.name or source.uri, "", "failed").inc()
+            raise
+        metrics.LOADS.labels(served.name, served.version or "", "ok").inc()
+        return served
+
+    def _watch(self, key: str, source: ModelSource) -> None:
+        if self.config.watch_s > 0 and watchable(source):
+            self.swapper.watch(Watched(key, source))
+
+    def _key(self, endpoint: str, role: str) -> str:
+        slot = f"{endpoint}.{role}"
+        n = self._counters.get(slot, 0)
+        self._counters[slot] = n + 1
+        return f"{slot}{n}"
+
+    def _load_endpoint(
+        self, spec: EndpointSpec, reuse: dict[tuple[str, str], str]
+    ) -> dict[str, Any]:
+        """Load what ``spec`` needs (blocking): route and shadow keys, reusing the models of
+        ``reuse`` ((role, URI) -> key) that are served already."""
+        plan: dict[str, Any] = {"routes": [], "shadows": [], "new": []}
+        for role, sources in (
+            ("route", [(r.source, r.weight) for r in spec.routes]),
+            ("shadow", [(s, 0) for s in spec.shadows]),
+        ):
+            for source, weight in sources:
+                key = reuse.get((role, source.uri))
+                if key is None:
+                    key = self._key(spec.name, role)
+                    served = self._load(replace(source, name=key))
+                    plan["new"].append((served, source))
+                plan["routes" if role == "route" else "shadows"].append((key, weight))
+        return plan
+
+    def _install_endpoint(self, spec: EndpointSpec, plan: dict[str, Any]) -> set[str]:
+        """Put a loaded plan in place; the keys the endpoint no longer uses."""
+        for served, source in plan["new"]:
+            self.add(served)
+            self._watch(served.name, source)
+        sticky = spec.sticky_header.lower().encode() if spec.sticky_header else None
+        old = self.endpoints.get(spec.name)
+        new = Endpoint(spec.name, plan["routes"], [k for k, _ in plan["shadows"]], sticky)
+        self.endpoints[spec.name] = new  # one assignment: the next request sees it all
+        if old is None:
+            return set()
+        before = {k for k, _ in old.routes} | set(old.shadows)
+        return before - ({k for k, _ in new.routes} | set(new.shadows))
+
+    async def reconfigure(self, spec: EndpointSpec) -> None:
+        """Move endpoint ``spec.name`` to new routes and shadows: what is new is loaded and
+        warmed up on a thread, then everything is swapped at once. If a load fails nothing
+        changes and the error is raised."""
+        old = self.endpoints.get(spec.name)
+        reuse: dict[tuple[str, str], str] = {}
+        if old is not None:
+            for key, _ in old.routes:
+                reuse[("route", self.models[key].uri)] = key
+            for key in old.shadows:
+                reuse[("shadow", self.models[key].uri)] = key
+        plan = await asyncio.to_thread(self._load_endpoint, spec, reuse)
+        for key in self._install_endpoint(spec, plan):
+            self.retire(key)
+
+    def retire(self, key: str) -> None:
+        """Stop serving ``key``: no longer watched, its batcher closed once idle."""
+        self.swapper.unwatch(key)
+        served = self.models.pop(key, None)
+        if served is not None and served.batcher is not None:
+            task = asyncio.get_running_loop().create_task(close_when_idle(served))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def add(self, served: ServedModel) -> ServedModel | None:
+        """Serve ``served`` under its key from the next request on; the model it replaces."""
+        if served.fast:
+            served.batcher = Batcher(
+                served.run_matrix,
+                max_batch=self.config.max_batch,
+                max_wait_ms=self.config.max_wait_ms,
+                on_batch=metrics.BATCH.labels(served.name).observe,
+                on_depth=metrics.QUEUE.labels(served.name).set,
+            )
+        old = self.models.get(served.name)
+        self.models[served.name] = served  # one assignment: the swap
+        return old
+
+    def close(self) -> None:
+        for served in self.models.values():
+            if served.batcher is not None:
+                served.batcher.close()
+
+    # --- lookups -----------------------------------------------------------------------
+    def endpoint(self, name: str) -> Endpoint:
+        found = self.endpoints.get(name)
+        if found is None:
+            raise NotServed(f"model {name!r} is not served here")
+        return found
+
+    def model(
+        self, endpoint: Endpoint, version: str | None, headers: dict[bytes, bytes]
+    ) -> ServedModel:
+        """The version that answers: the one asked for, else the route the split picks."""
+        if version is None:
+            return self.models[endpoint.pick(headers)]
+        for key, _ in endpoint.routes:
+            if self.models[key].version == version:
+                return self.models[key]
+        serving = sorted({str(self.models[k].version) for k, _ in endpoint.routes})
+        raise NotServed(
+            f"model {endpoint.name!r} version {version} is not served "
+            f"(serving {', '.join(serving)})"
+        )
+
+    def shadows(self, endpoint: Endpoint) -> list[ServedModel]:
+        return [self.models[k] for k in endpoint.shadows]
+
+    def metadata(self, endpoint: Endpoint, served: ServedModel) -> dict[str, Any]:
+        meta = served.metadata()
+        meta["name"] = endpoint.name
+        versions = {self.models[k].version for k, _ in endpoint.routes}
+        meta["versions"] = sorted(v for v in versions if v)
+        errors = self.swapper.errors
+        found = [errors[k] for k, _ in endpoint.routes if k in errors]
+        if found:
+            meta["swap_error"] = "; ".join(found)  # the old version is still serving
+        return meta

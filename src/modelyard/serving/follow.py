@@ -1,0 +1,114 @@
+"""Following a deployment: ``modelyard serve --deployment NAME`` reads the deployment from
+the store at start, then polls it every ``watch_s`` seconds. A new revision is loaded in the
+background and put in place at once (``Fleet.reconfigure``); until then, and if it fails,
+the previous routes keep serving. A deleted deployment keeps its last routes serving, with
+a warning in ``/v2/health/ready``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from modelyard.errors import ModelyardError, NotFound
+from modelyard.registry.deployments import Deployment
+from modelyard.serving import metrics
+from modelyard.serving.config import EndpointSpec, ModelSource, Route
+from modelyard.serving.fleet import Fleet
+from modelyard.serving.swap import PASSING, RETRY_S
+
+log = logging.getLogger("modelyard.serving")
+
+
+def endpoint_spec(found: Deployment) -> EndpointSpec:
+    return EndpointSpec(
+        found.name,
+        [Route(ModelSource(r.model_uri), r.weight) for r in found.routes],
+        [ModelSource(s) for s in found.shadows],
+        found.sticky_header,
+    )
+
+
+def fetch(name: str, tracking_uri: str | None) -> Deployment:
+    from modelyard.config import Settings
+    from modelyard.registry.client import RegistryClient
+
+    return RegistryClient(tracking_uri, settings=Settings.from_env()).get_deployment(name)
+
+
+class Follower:
+    def __init__(self, name: str, fleet: Fleet, *, tracking_uri: str | None, interval_s: float):
+        self.name = name
+        self.fleet = fleet
+        self.tracking_uri = tracking_uri
+        self.interval_s = interval_s
+        self.revision: int | None = None
+        self.error: str | None = None
+        self._failed: tuple[int, float | None] | None = None  # revision, retry time
+        self._task: asyncio.Task[None] | None = None
+
+    def load(self) -> EndpointSpec:
+        """The deployment as it is now (blocking; the start of the server)."""
+        found = fetch(self.name, self.tracking_uri)
+        self.revision = found.revision
+        metrics.REVISION.labels(self.name).set(found.revision)
+        return endpoint_spec(found)
+
+    def start(self) -> None:
+        if self.interval_s > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.check()
+            except Exception:  # the store may be away: keep serving, look again later
+                log.warning("cannot read deployment %s", self.name, exc_info=True)
+
+    async def check(self) -> bool:
+        """Move to the deployment's current revision; whether it moved."""
+        try:
+            found = await asyncio.to_thread(fetch, self.name, self.tracking_uri)
+        except NotFound:
+            self.error = (
+                f"deployment {self.name!r} was deleted; still serving revision {self.revision}"
+            )
+            return False
+        if found.revision == self.revision:
+            if self.error and self.error.startswith(f"deployment {self.name!r} was deleted"):
+                self.error = None
+            return False
+        if self._failed is not None and self._failed[0] == found.revision:
+            retry_at = self._failed[1]
+            if retry_at is None or time.monotonic() < retry_at:
+                return False
+        try:
+            await self.fleet.reconfigure(endpoint_spec(found))
+        except Exception as exc:  # noqa: BLE001 - the old routes keep serving
+            transient = not isinstance(exc, ModelyardError) or exc.code in PASSING
+            self._failed = (found.revision, time.monotonic() + RETRY_S if transient else None)
+            self.error = (
+                f"deployment {self.name!r} revision {found.revision} failed to load; still "
+                f"serving revision {self.revision}: {exc}"
+            )[:1000]
+            log.error("%s", self.error)
+            return False
+        log.info(
+            "deployment %s: now serving revision %s (was %s)",
+            self.name,
+            found.revision,
+            self.revision,
+        )
+        self.revision, self._failed, self.error = found.revision, None, None
+        metrics.REVISION.labels(self.name).set(found.revision)
+        return True
