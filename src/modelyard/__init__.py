@@ -96,7 +96,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("data", "models"):
+    if name in ("data", "models", "monitoring"):
         import importlib
 
         return importlib.import_module(f"modelyard.{name}")

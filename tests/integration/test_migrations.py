@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import modelyard.data.tables
+import modelyard.monitoring.tables
 import modelyard.registry.tables
 import modelyard.store.audit
 import modelyard.tracking.tables  # noqa: F401
@@ -22,7 +23,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0004_deployments"
+    assert head_revision() == "0005_predictions"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

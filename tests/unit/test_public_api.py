@@ -18,6 +18,8 @@ EXPECTED = {
     "ModelyardError",
     "NotFound",
     "Param",
+    "PermissionDenied",
+    "Conflict",
     "Run",
     "RunStatus",
     "RunTag",

@@ -13,6 +13,7 @@ from modelyard.serving.config import (
     ModelSource,
     Route,
     ServeConfig,
+    default_log_folder,
 )
 
 
@@ -78,6 +79,19 @@ def serve(
         float,
         typer.Option(help="How often aliases and the deployment are checked (0: never)."),
     ] = 5.0,
+    prediction_log: Annotated[
+        str | None,
+        typer.Option(help="Folder of the prediction log (default: one per store in the cache)."),
+    ] = None,
+    no_prediction_log: Annotated[
+        bool, typer.Option(help="Log no predictions (monitoring then has nothing to read).")
+    ] = False,
+    log_fsync_ms: Annotated[
+        float, typer.Option(help="Sync the log at most this often: what a lost machine loses.")
+    ] = 200.0,
+    log_required: Annotated[
+        bool, typer.Option(help="Refuse predictions (503) while the log cannot take them.")
+    ] = False,
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
     ] = None,
@@ -109,5 +123,10 @@ def serve(
         max_inflight=max_inflight,
         timeout_s=timeout,
         watch_s=watch_seconds,
+        prediction_log=None
+        if no_prediction_log
+        else (prediction_log or default_log_folder(tracking_uri)),
+        log_fsync_ms=log_fsync_ms,
+        log_required=log_required,
     )
     run(config, host=host, port=port, workers=workers, log_level=log_level)

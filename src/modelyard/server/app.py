@@ -19,6 +19,8 @@ from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
 from modelyard.identity import parse_roles
+from modelyard.monitoring import routes as predictions
+from modelyard.monitoring.backends import monitoring_store
 from modelyard.registry.backends import registry_store
 from modelyard.registry.routes import approvals, audit, deployments, models, versions, webhooks
 from modelyard.registry.webhooks import Dispatcher
@@ -60,13 +62,14 @@ def create_app(
         title="modelyard",
         version=__version__,
         description="HTTP API of modelyard: experiment tracking, datasets, lineage, the model "
-        "registry, deployments and the audit log. "
+        "registry, deployments, logged predictions and labels, and the audit log. "
         'Errors are `{"error": {"code", "message", "field"}}`.',
         lifespan=lifespan,
     )
     app.state.tracking = backend
     app.state.data = data_backend(backend)
     app.state.registry = registry
+    app.state.monitoring = monitoring_store(backend)
     install_error_handlers(app)
     for module in (
         experiments,
@@ -80,6 +83,7 @@ def create_app(
         approvals,
         webhooks,
         deployments,
+        predictions,
         audit,
     ):
         app.include_router(module.router)

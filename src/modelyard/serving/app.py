@@ -22,8 +22,8 @@ import asyncio
 import logging
 import time
 import uuid
-import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,16 +35,19 @@ from modelyard.errors import (
     ModelyardError,
     NotFound,
     PayloadTooLarge,
-    UnsupportedMediaType,
 )
 from modelyard.serving import metrics
+from modelyard.serving.bodies import decoded, off_loop
 from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
 from modelyard.serving.config import ServeConfig
 from modelyard.serving.endpoints import Endpoint
+from modelyard.serving.feedback import parse_feedback
 from modelyard.serving.fleet import Fleet, NotServed
 from modelyard.serving.follow import Follower
 from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
+from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
+from modelyard.serving.shipping import Shipper
 
 log = logging.getLogger("modelyard.serving")
 
@@ -71,6 +74,8 @@ class ServingApp:
         self.config = config
         self.fleet = Fleet(config)
         self.follower: Follower | None = None
+        self.predlog: PredictionLog | None = None
+        self.shipper: Shipper | None = None
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
@@ -89,15 +94,50 @@ class ServingApp:
             )
             deployment = self.follower.load()
         self.fleet.load(deployment)
+        if self.config.prediction_log is not None:
+            folder = Path(self.config.prediction_log)
+            self.predlog = PredictionLog(
+                folder,
+                fsync_ms=self.config.log_fsync_ms,
+                roll_s=self.config.log_roll_s,
+                required=self.config.log_required,
+            )
+            self.shipper = Shipper(folder, self.config.tracking_uri, interval_s=self.config.ship_s)
         self.ready = True
 
     def warnings(self) -> list[str]:
         """What readiness reports beside ``ready``: versions that failed to swap in, a
         deployment revision that failed to load (the old ones keep serving)."""
         found = sorted(self.fleet.swapper.errors.values())
-        if self.follower is not None and self.follower.error:
-            found.append(self.follower.error)
+        for part in (self.follower, self.predlog, self.shipper):
+            if part is not None and part.error:
+                found.append(part.error)
         return found
+
+    def _log(
+        self,
+        request_id: str,
+        endpoint: Endpoint,
+        served: ServedModel,
+        prepared: Prepared,
+        result: Any,
+        t0: float,
+        *,
+        shadow: bool = False,
+    ) -> None:
+        if self.predlog is None:
+            return
+        columns = [c.name for c in served.columns]
+        self.predlog.prediction(
+            request_id,
+            endpoint.name,
+            served.model,
+            served.version,
+            inputs_of(columns, prepared.matrix, prepared.data),
+            result,
+            (time.perf_counter() - t0) * 1e3,
+            shadow=shadow,
+        )
 
     def _endpoint(self, name: str) -> Endpoint:
         try:
@@ -127,7 +167,9 @@ class ServingApp:
     ) -> None:
         t0 = time.perf_counter()
         try:
-            out = await self.predict(shadow, await asyncio.to_thread(prepare, shadow))
+            prepared = await asyncio.to_thread(prepare, shadow)
+            out = await self.predict(shadow, prepared)
+            self._log(request_id, endpoint, shadow, prepared, out, t0, shadow=True)
             same = np.array_equal(np.asarray(out), np.asarray(answer))
             outcome = "agree" if same else "differ"
         except Exception as exc:  # noqa: BLE001 - a shadow never affects anything
@@ -173,6 +215,8 @@ class ServingApp:
         """Refuse at once, before the body is read, what the process cannot take in time."""
         if not self.ready:
             raise _error(503, "the server is not ready")
+        if self.predlog is not None and self.predlog.required and not self.predlog.accepting:
+            raise _error(503, f"{self.predlog.error}; predictions need the log (log_required)")
         if self.inflight >= self.config.max_inflight:
             raise Reply(
                 503,
@@ -217,15 +261,27 @@ class ServingApp:
                 self.fleet.swapper.start()
                 if self.follower is not None:
                     self.follower.start()
+                if self.shipper is not None:
+                    self.shipper.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.fleet.swapper.stop()
                 if self.follower is not None:
                     await self.follower.stop()
                 self.fleet.close()
+                await asyncio.to_thread(self._flush_log)
                 metrics.process_gone()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _flush_log(self) -> None:
+        """At shutdown: write and sync the queued records, ship what can be shipped now;
+        what cannot waits on disk for the next start."""
+        if self.predlog is not None:
+            self.predlog.close()
+        if self.shipper is not None:
+            self.shipper.stop()
+            self.shipper.ship_all()
 
     async def _body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
         limit = self.config.max_body_bytes
@@ -241,7 +297,7 @@ class ServingApp:
                 raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return _decoded(b"".join(chunks), headers.get(b"content-encoding"), limit)
+                return decoded(b"".join(chunks), headers.get(b"content-encoding"), limit)
 
     async def _route(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str
@@ -267,6 +323,10 @@ class ServingApp:
                 "extensions": ["binary_tensor_data"],
             }
             return 200, orjson.dumps(meta), list(JSON)
+        if path == "/v2/feedback":
+            self._method(method, "POST")
+            raw = await self._body(receive, headers)
+            return 200, orjson.dumps(await self._feedback(raw)), list(JSON)
         if path == "/invocations":
             self._method(method, "POST")
             self._enter(scope, None, None)
@@ -316,6 +376,7 @@ class ServingApp:
         headers: dict[bytes, bytes],
         request_id: str,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        t0 = time.perf_counter()
         body = await self._body(receive, headers)
         raw_length = headers.get(HEADER_LENGTH.encode())
         length = None
@@ -326,15 +387,17 @@ class ServingApp:
                     field="Inference-Header-Content-Length",
                 )
             length = int(raw_length)
-        request = await _off_loop(body, decode_request, body, length)
+        request = await off_loop(body, decode_request, body, length)
         unknown = [n for n in request.outputs if n != "predict"]
         if unknown:
             raise ProtocolError(
                 f"unknown output(s) {unknown}; model {served.name!r} has 'predict'",
                 field="outputs",
             )
-        prepared = await _off_loop(body, served.from_tensors, request.inputs)
+        prepared = await off_loop(body, served.from_tensors, request.inputs)
         result = await self.predict(served, prepared)
+        request_id = request.id or request_id  # the id the answer carries
+        self._log(request_id, endpoint, served, prepared, result, t0)
         if endpoint.shadows:
             self._shadow(endpoint, lambda m: m.from_tensors(request.inputs), result, request_id)
         binary = {"predict"} if request.binary("predict") else set()
@@ -351,6 +414,21 @@ class ServingApp:
         )
         extra.append((b"x-modelyard-version", str(served.version or "").encode()))
         return 200, out, extra
+
+    async def _feedback(self, body: bytes) -> dict[str, Any]:
+        """Late labels: into the prediction log (shipped with it), or straight to the store
+        when there is no log."""
+        labels = parse_feedback(body)
+        if self.predlog is not None:
+            if not self.predlog.accepting and self.predlog.required:
+                raise _error(503, f"{self.predlog.error}; labels need the log (log_required)")
+            self.predlog.labels([lb.to_dict() for lb in labels])
+        else:
+            from modelyard.monitoring.client import MonitoringClient
+
+            client = MonitoringClient(self.config.tracking_uri)
+            await asyncio.to_thread(client.log_labels, labels)
+        return {"accepted": len(labels)}
 
     async def _invocations(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
@@ -370,53 +448,21 @@ class ServingApp:
         try:
             body = await self._body(receive, headers)
             content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
-            prepared = await _off_loop(body, decode_invocation, body, content_type, served)
+            prepared = await off_loop(body, decode_invocation, body, content_type, served)
             result = await self.predict(served, prepared)
+            request_id = scope.get("modelyard.request_id", "")
+            self._log(request_id, endpoint, served, prepared, result, scope["modelyard.timing"][2])
             if endpoint.shadows:
                 self._shadow(
                     endpoint,
                     lambda m: decode_invocation(body, content_type, m),
                     result,
-                    scope.get("modelyard.request_id", ""),
+                    request_id,
                 )
             version = str(served.version or "").encode()
             return 200, encode_predictions(result), [*JSON, (b"x-modelyard-version", version)]
         finally:
             served.active -= 1
-
-
-OFF_LOOP_BYTES = 256 * 1024  # bodies this large are decoded on a thread, not the event loop
-
-
-async def _off_loop(body: bytes, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a decoding step inline for a small body, on a thread for a large one, so that a
-    16 MB request does not stall every other request (and the health checks)."""
-    if len(body) < OFF_LOOP_BYTES:
-        return fn(*args)
-    return await asyncio.to_thread(fn, *args)
-
-
-def _decoded(body: bytes, encoding: bytes | None, limit: int) -> bytes:
-    """The body without its Content-Encoding (gzip or deflate, as tritonclient can send),
-    still within ``limit`` once inflated."""
-    if encoding is None or encoding.strip().lower() in (b"", b"identity"):
-        return body
-    kind = encoding.strip().lower()
-    if kind not in (b"gzip", b"deflate"):
-        raise UnsupportedMediaType(
-            f"Content-Encoding {kind.decode('latin-1')!r}: send gzip, deflate or none",
-            field="Content-Encoding",
-        )
-    inflater = zlib.decompressobj(wbits=31 if kind == b"gzip" else 15)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise ProtocolError(
-            f"the {kind.decode()} body cannot be inflated: {exc}", field="body"
-        ) from exc
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"the inflated body is over the limit of {limit} bytes")
-    return out
 
 
 def create_from_env() -> ServingApp:

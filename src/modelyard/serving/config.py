@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument
@@ -59,6 +60,11 @@ class ServeConfig:
     max_inflight: int = 256  # per process: requests beyond it get 503 + Retry-After at once
     timeout_s: float = 30.0  # one inference; longer ones are answered 504
     watch_s: float = 5.0  # how often served aliases are checked for a new version; 0: never
+    prediction_log: str | None = None  # folder of the prediction log; None: no log
+    log_fsync_ms: float = 200.0  # at most this much of the log is lost with the machine
+    log_roll_s: float = 60.0  # a segment is closed (and shipped) after this long
+    log_required: bool = False  # refuse predictions (503) while the log cannot take them
+    ship_s: float = 5.0  # how often closed segments are shipped to the store
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -75,6 +81,12 @@ class ServeConfig:
             raise InvalidArgument("timeout_s must be from 0 to 3600 seconds", field="timeout_s")
         if not 0 <= self.watch_s <= 86400:
             raise InvalidArgument("watch_s must be from 0 to 86400 seconds", field="watch_s")
+        if not 0 <= self.log_fsync_ms <= 60_000:
+            raise InvalidArgument("log_fsync_ms must be from 0 to 60000", field="log_fsync_ms")
+        if not 0.05 <= self.log_roll_s <= 86400 or not 0.05 <= self.ship_s <= 86400:
+            raise InvalidArgument(
+                "log_roll_s and ship_s must be from 0.05 to 86400 seconds", field="log_roll_s"
+            )
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
 
@@ -101,3 +113,18 @@ class ServeConfig:
         if not raw:
             raise InvalidArgument(f"{ENV} is not set: start workers with `modelyard serve`")
         return cls.from_dict(json.loads(raw))
+
+
+def default_log_folder(tracking_uri: str | None) -> str:
+    """Where ``modelyard serve`` keeps its prediction log unless told: one folder per store
+    (servers of one store may ship each other's segments; of two stores, never)."""
+    import hashlib
+
+    from modelyard.config import DEFAULT_DATA_DIR, Settings
+    from modelyard.tracking.current import chosen_uri
+
+    settings = Settings.from_env()
+    uri = tracking_uri if tracking_uri is not None else chosen_uri(settings)
+    uri = uri or str(Path(DEFAULT_DATA_DIR).resolve())  # the embedded default, here
+    key = hashlib.sha256(str(uri).encode()).hexdigest()[:12]
+    return str(settings.cache_dir.parent / "predictions" / key)

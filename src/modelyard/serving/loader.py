@@ -20,6 +20,7 @@ def load_served(
     uri = source.uri
     version: str | None = None
     name = source.name
+    registered = None
     if uri.startswith("models:/"):
         from modelyard.config import Settings
         from modelyard.registry.client import RegistryClient
@@ -27,15 +28,16 @@ def load_served(
         found = RegistryClient(tracking_uri, settings=Settings.from_env()).resolve_model_uri(uri)
         uri = f"models:/{found.name}/{found.version}"  # an alias that moves later stays put
         name = name or found.name
+        registered = found.name
         version = str(found.version)
     else:
-        name = name or PurePosixPath(uri.rstrip("/")).name
+        registered = PurePosixPath(uri.rstrip("/")).name
+        name = name or registered
     if not name or not _NAME.match(name):
         raise InvalidArgument(
             f"{name!r} cannot name a served model (letters, digits, '_', '.', '-')", field="name"
         )
-    served = ServedModel(
-        name, version, source.uri, load(uri, tracking_uri=tracking_uri, onnx_threads=onnx_threads)
-    )
+    loaded = load(uri, tracking_uri=tracking_uri, onnx_threads=onnx_threads)
+    served = ServedModel(name, version, source.uri, loaded, registered)
     served.warm_up()
     return served

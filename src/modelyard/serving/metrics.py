@@ -65,6 +65,23 @@ REVISION = Gauge(
     ["deployment"],
     multiprocess_mode="livemin",
 )
+PREDLOG_RECORDS = Counter(
+    "modelyard_prediction_log_records_total",
+    "Records (predictions and label batches) written to the local prediction log",
+)
+PREDLOG_DROPPED = Counter(
+    "modelyard_prediction_log_dropped_total",
+    "Records the prediction log dropped (disk full, queue full, unwritable value)",
+)
+PREDLOG_SHIPPED = Counter(
+    "modelyard_prediction_log_shipped_rows_total",
+    "Predicted rows shipped to the store as Parquet",
+)
+PREDLOG_BACKLOG = Gauge(
+    "modelyard_prediction_log_backlog_segments",
+    "Closed segments waiting to be shipped",
+    multiprocess_mode="livemax",
+)
 
 
 def render() -> tuple[bytes, str]:

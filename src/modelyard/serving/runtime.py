@@ -49,8 +49,16 @@ def _text(values: np.ndarray[Any, Any], name: str) -> np.ndarray[Any, Any]:
 
 
 class ServedModel:
-    def __init__(self, name: str, version: str | None, uri: str, loaded: LoadedModel) -> None:
-        self.name = name
+    def __init__(
+        self,
+        name: str,
+        version: str | None,
+        uri: str,
+        loaded: LoadedModel,
+        model: str | None = None,
+    ) -> None:
+        self.name = name  # the key it is served under
+        self.model = model or name  # the registered model's name, for the prediction log
         self.version = version
         self.uri = uri
         self.loaded = loaded

@@ -1,0 +1,183 @@
+"""``MonitoringClient``: predictions shipped by the inference servers, and late labels.
+
+``predictions(model=...)`` reads the Parquet files the servers shipped for a model (or an
+endpoint) over a time range, one row per predicted row, with the label joined by request id
+and row where one has arrived. ``log_labels`` records labels from Python (a list, a mapping
+or a DataFrame); servers take them at ``POST /v2/feedback``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from modelyard.config import Settings
+from modelyard.data.backends import data_backend
+from modelyard.errors import InvalidArgument
+from modelyard.identity import acting_as, settings_actor
+from modelyard.monitoring.backends import monitoring_store
+from modelyard.monitoring.entities import Label, PredictionFile
+from modelyard.registry.client import _parse_time
+from modelyard.tracking.backends import resolve
+from modelyard.tracking.current import chosen_uri
+
+_PIECE = 1 << 20
+
+
+class MonitoringClient:
+    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self.tracking_uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
+        backend = resolve(self.tracking_uri, self.settings)
+        self.store = monitoring_store(backend)
+        self.blobs = data_backend(backend).blobs
+        self._actor = settings_actor(self.settings)
+
+    # --- shipping (the inference server) -------------------------------------------------
+    def ship_file(self, path: Path, meta: dict[str, Any]) -> PredictionFile:
+        """Store a Parquet file of predictions and list it; shipping it again is harmless."""
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(_PIECE), b""):
+                digest.update(chunk)
+        sha256, size = digest.hexdigest(), path.stat().st_size
+
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as f:
+                yield from iter(lambda: f.read(_PIECE), b"")
+
+        with acting_as(self._actor):
+            if self.blobs.missing([sha256]):
+                self.blobs.put(sha256, chunks(), size)
+            return self.store.add_prediction_file(PredictionFile(sha256=sha256, size=size, **meta))
+
+    # --- labels --------------------------------------------------------------------------
+    def log_labels(self, labels: Any) -> int:
+        """Record true labels by request id: ``{request_id: label}``, a list of
+        ``{"request_id", "label", "row"?, "time"?}`` (or ``Label``), or a DataFrame with
+        those columns. A label sent again for the same request id and row replaces the old
+        one. Returns how many were recorded."""
+        items = _label_items(labels)
+        total = 0
+        with acting_as(self._actor):
+            for start in range(0, len(items), 10_000):
+                total += self.store.log_labels(items[start : start + 10_000])[0]
+        return total
+
+    def get_labels(self, request_ids: list[str]) -> list[Label]:
+        with acting_as(self._actor):
+            return self.store.get_labels(request_ids)
+
+    # --- reading -------------------------------------------------------------------------
+    def prediction_files(
+        self,
+        model: str | None = None,
+        *,
+        version: str | int | None = None,
+        endpoint: str | None = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> list[PredictionFile]:
+        with acting_as(self._actor):
+            return self.store.prediction_files(
+                model=model,
+                version=None if version is None else str(version),
+                endpoint=endpoint,
+                since=_parse_time(since),
+                until=_parse_time(until),
+            )
+
+    def predictions(
+        self,
+        model: str | None = None,
+        *,
+        version: str | int | None = None,
+        endpoint: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        labels: bool = True,
+        shadows: bool = False,
+    ) -> Any:
+        """A DataFrame of logged predictions: ``request_id``, ``row``, ``timestamp``,
+        ``endpoint``, ``model``, ``version``, ``shadow``, ``latency_ms``, ``prediction``, the
+        model's inputs by name, and ``label`` (missing until one arrives) when ``labels``.
+        Shadow predictions are left out unless ``shadows``."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if model is None and endpoint is None:
+            raise InvalidArgument("name a model or an endpoint", field="model")
+        start, end = _parse_time(since), _parse_time(until)
+        files = self.prediction_files(
+            model, version=version, endpoint=endpoint, since=start, until=end
+        )
+        tables = [pq.read_table(self._local(f)) for f in files]
+        if not tables:
+            return pd.DataFrame(columns=[*COLUMNS, *(["label"] if labels else [])])
+        frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        keep = pd.Series(True, index=frame.index)
+        if model is not None:
+            keep &= frame["model"] == model
+        if version is not None:
+            keep &= frame["version"] == str(version)
+        stamp = frame["timestamp"].astype("int64") // 1_000_000  # ns -> ms
+        if start is not None:
+            keep &= stamp >= start
+        if end is not None:
+            keep &= stamp < end
+        if not shadows:
+            keep &= ~frame["shadow"]
+        frame = frame[keep].reset_index(drop=True)
+        if labels:
+            found = self.get_labels(sorted(set(frame["request_id"])))
+            truth = {(lb.request_id, lb.row): lb.label for lb in found}
+            keys = zip(frame["request_id"], frame["row"], strict=True)
+            frame["label"] = [truth.get(k) for k in keys]
+        return frame
+
+    def _local(self, meta: PredictionFile) -> Any:
+        import io
+
+        path = self.blobs.local_path(meta.sha256)
+        if path is not None:
+            return path
+        return io.BytesIO(b"".join(self.blobs.read(meta.sha256)))
+
+
+COLUMNS = [
+    "request_id",
+    "row",
+    "timestamp",
+    "endpoint",
+    "model",
+    "version",
+    "shadow",
+    "latency_ms",
+    "prediction",
+]
+
+
+def _label_items(labels: Any) -> list[Any]:
+    if isinstance(labels, dict):
+        return [{"request_id": k, "label": v} for k, v in labels.items()]
+    if hasattr(labels, "to_dict") and hasattr(labels, "columns"):  # a DataFrame
+        missing = {"request_id", "label"} - set(labels.columns)
+        if missing:
+            raise InvalidArgument(
+                f"the labels frame lacks column(s) {sorted(missing)}", field="labels"
+            )
+        rows: list[Any] = labels.to_dict("records")
+        return [{k: _plain(v) for k, v in r.items()} for r in rows]
+    if isinstance(labels, (list, tuple)):
+        return list(labels)
+    raise InvalidArgument(
+        "labels must be a mapping of request id to label, a list or a DataFrame", field="labels"
+    )
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values (a frame's int64 column gives numpy integers)."""
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,72 @@
+"""HTTP routes for monitoring data: ``/api/v1/predictions`` (the shipped prediction files'
+catalog, and late labels). The Parquet files themselves travel as dataset blobs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidArgument
+from modelyard.monitoring.entities import MAX_LABELS, PredictionFile, check_labels
+from modelyard.monitoring.store import MonitoringStore
+from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
+
+router = APIRouter(prefix="/api/v1/predictions", tags=["monitoring"])
+_FILE_FIELDS = ("sha256", "size", "model", "version", "endpoint", "rows", "first_time", "last_time")
+
+
+def monitoring(request: Request) -> MonitoringStore:
+    found: MonitoringStore = request.app.state.monitoring
+    return found
+
+
+@router.post("/files", summary="List a shipped prediction file (its blob uploaded first)")
+async def add_file(request: Request) -> Response:
+    body = await read_json(request)
+    unknown = sorted(set(body) - set(_FILE_FIELDS))
+    if unknown:
+        raise InvalidArgument(f"unknown field(s) {unknown}", field=unknown[0])
+    missing = [k for k in _FILE_FIELDS if k not in body and k != "version"]
+    if missing:
+        raise InvalidArgument(f"{missing[0]} is required", field=missing[0])
+    meta = PredictionFile.from_dict({k: body.get(k) for k in _FILE_FIELDS})
+    found = await run_in_threadpool(monitoring(request).add_prediction_file, meta)
+    return json_response(found.to_dict(), 201)
+
+
+@router.get("/files", summary="Prediction files overlapping a time range, oldest first")
+async def list_files(
+    request: Request,
+    model: str | None = Query(None),
+    version: str | None = Query(None),
+    endpoint: str | None = Query(None),
+    since: int | None = Query(None, ge=0, le=MAX_INT64),
+    until: int | None = Query(None, ge=0, le=MAX_INT64),
+) -> Response:
+    found = await run_in_threadpool(
+        lambda: monitoring(request).prediction_files(
+            model=model, version=version, endpoint=endpoint, since=since, until=until
+        )
+    )
+    return json_response({"files": [f.to_dict() for f in found]})
+
+
+@router.post("/labels", summary="Record late labels by request id (a repeat replaces)")
+async def log_labels(request: Request) -> Response:
+    body = await read_json(request)
+    labels = check_labels(require(body, "labels", list, "a list of {request_id, label}"))
+    recorded, replaced = await run_in_threadpool(monitoring(request).log_labels, labels)
+    return json_response({"recorded": recorded, "replaced": replaced})
+
+
+@router.post("/labels/lookup", summary="The labels of some request ids")
+async def lookup(request: Request) -> Response:
+    body = await read_json(request)
+    ids = require(body, "request_ids", list, "a list of request ids")
+    if len(ids) > MAX_LABELS:
+        raise InvalidArgument(f"ask for at most {MAX_LABELS} ids at once", field="request_ids")
+    found = await run_in_threadpool(monitoring(request).get_labels, ids)
+    return json_response({"labels": [lb.to_dict() for lb in found]})

@@ -1,0 +1,178 @@
+"""The monitoring store in SQL: the prediction file catalog and labels.
+
+Labels are upserted (delete and insert in one transaction, in batches), so a label sent
+twice keeps the last value and is counted as replaced; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.data.manifest import check_sha256
+from modelyard.errors import InvalidArgument
+from modelyard.identity import current_actor
+from modelyard.monitoring.entities import (
+    MAX_LABELS,
+    Label,
+    PredictionFile,
+    check_labels,
+    check_request_id,
+)
+from modelyard.monitoring.store import MonitoringStore
+from modelyard.monitoring.tables import prediction_files, prediction_labels
+from modelyard.store.database import Database
+from modelyard.store.migrate import upgrade
+from modelyard.tracking.ids import now_ms
+
+_CHUNK = 500  # ids per IN (...) clause
+
+
+def _file(row: Any) -> PredictionFile:
+    return PredictionFile(
+        sha256=row["sha256"],
+        size=int(row["size"]),
+        model=row["model"],
+        version=row["version"],
+        endpoint=row["endpoint"],
+        rows=int(row["rows"]),
+        first_time=int(row["first_time"]),
+        last_time=int(row["last_time"]),
+        file_id=row["file_id"],
+        created_time=int(row["created_time"]),
+    )
+
+
+def check_file(meta: PredictionFile) -> PredictionFile:
+    if not isinstance(meta.sha256, str):
+        raise InvalidArgument("sha256 must be 64 hex digits", field="sha256")
+    check_sha256(meta.sha256)
+    for name in ("size", "rows", "first_time", "last_time"):
+        value = getattr(meta, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+            raise InvalidArgument(f"{name} must be a whole number from 0", field=name)
+    if meta.last_time < meta.first_time:
+        raise InvalidArgument("last_time is before first_time", field="last_time")
+    for name, limit in (("model", 256), ("endpoint", 256)):
+        value = getattr(meta, name)
+        if not isinstance(value, str) or not 0 < len(value) <= limit:
+            raise InvalidArgument(f"{name} must be text of 1 to {limit} characters", field=name)
+    if meta.version is not None and (not isinstance(meta.version, str) or len(meta.version) > 64):
+        raise InvalidArgument("version must be text of at most 64 characters", field="version")
+    return meta
+
+
+class SqlMonitoringStore(MonitoringStore):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        upgrade(db)
+
+    def add_prediction_file(self, meta: PredictionFile) -> PredictionFile:
+        meta = check_file(meta)
+        actor = current_actor().name
+
+        def write(conn: Connection) -> None:
+            known = conn.execute(
+                sa.select(prediction_files.c.file_id).where(
+                    prediction_files.c.sha256 == meta.sha256
+                )
+            ).first()
+            if known is not None:
+                return  # shipped twice (a retry after a lost answer): listed once
+            values = meta.to_dict()
+            values.update(file_id=uuid.uuid4().hex, created_time=now_ms(), created_by=actor)
+            conn.execute(prediction_files.insert().values(**values))
+
+        with contextlib.suppress(sa.exc.IntegrityError):  # a concurrent shipper won
+            self.db.run_write(write)
+        with self.db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(prediction_files).where(prediction_files.c.sha256 == meta.sha256)
+                )
+                .mappings()
+                .one()
+            )
+        return _file(row)
+
+    def prediction_files(
+        self,
+        *,
+        model: str | None = None,
+        version: str | None = None,
+        endpoint: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[PredictionFile]:
+        t = prediction_files.c
+        query = sa.select(prediction_files)
+        for column, value in ((t.model, model), (t.version, version), (t.endpoint, endpoint)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(t.last_time >= since)
+        if until is not None:
+            query = query.where(t.first_time < until)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(t.first_time, t.file_id)).mappings()
+            return [_file(r) for r in rows]
+
+    def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
+        clean = check_labels(list(labels))
+        latest: dict[tuple[str, int], Label] = {}
+        for label in clean:  # the last of repeats within one call wins too
+            latest[(label.request_id, label.row)] = label
+        actor, t = current_actor().name, now_ms()
+
+        def write(conn: Connection) -> int:
+            replaced = 0
+            items = list(latest.items())
+            for start in range(0, len(items), _CHUNK):
+                part = items[start : start + _CHUNK]
+                keys = sa.tuple_(prediction_labels.c.request_id, prediction_labels.c.row_index)
+                replaced += conn.execute(
+                    prediction_labels.delete().where(keys.in_([k for k, _ in part]))
+                ).rowcount
+                conn.execute(
+                    prediction_labels.insert(),
+                    [
+                        {
+                            "request_id": label.request_id,
+                            "row_index": label.row,
+                            "label": orjson.dumps(label.label).decode(),
+                            "time": label.time if label.time is not None else t,
+                            "recorded_by": actor,
+                            "recorded_time": t,
+                        }
+                        for _, label in part
+                    ],
+                )
+            return replaced
+
+        replaced = self.db.run_write(write) if latest else 0
+        return len(clean), int(replaced) + len(clean) - len(latest)
+
+    def get_labels(self, request_ids: Sequence[str]) -> list[Label]:
+        ids = list(dict.fromkeys(check_request_id(r, "request_ids") for r in request_ids))
+        if len(ids) > 100 * MAX_LABELS:
+            raise InvalidArgument("ask for at most 1,000,000 request ids", field="request_ids")
+        found: list[Label] = []
+        t = prediction_labels.c
+        with self.db.read() as conn:
+            for start in range(0, len(ids), _CHUNK):
+                rows = conn.execute(
+                    sa.select(t.request_id, t.row_index, t.label, t.time).where(
+                        t.request_id.in_(ids[start : start + _CHUNK])
+                    )
+                )
+                found += [Label(r[0], orjson.loads(r[2]), int(r[1]), int(r[3])) for r in rows]
+        return found
+
+    def close(self) -> None:
+        self.db.dispose()

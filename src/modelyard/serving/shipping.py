@@ -1,0 +1,184 @@
+"""Shipping the prediction log to the store: each closed segment becomes one Parquet file per
+(endpoint, model, version), stored as a dataset blob and listed in the monitoring catalog;
+its labels go to the store's label table. Only then is the segment deleted.
+
+A segment is closed when its writer no longer holds its ``flock`` (rolled, or its process
+ended, even by a crash), so any worker of any later run can ship it. A torn last line (a
+crash mid-write) is dropped; shipping a segment twice (a crash between the upload and the
+delete) lists its files once, since a file is known by its sha256, and labels replace
+themselves. While the store is away, segments wait on disk and are tried again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import tempfile
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from modelyard.serving import metrics
+from modelyard.serving.predlog import SUFFIX
+
+log = logging.getLogger("modelyard.serving")
+META = ["request_id", "row", "timestamp", "endpoint", "model", "version", "shadow", "latency_ms"]
+
+
+def read_segment(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The predictions and labels of a segment; a torn or corrupt line is skipped."""
+    predictions: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    lines = path.read_bytes().split(b"\n")
+    for number, line in enumerate(lines):
+        if not line:
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if number < len(lines) - 1:  # the last line may be torn by a crash; others not
+                log.warning("prediction log: %s line %d is corrupt; skipped", path, number + 1)
+            continue
+        if record.get("k") == "p":
+            predictions.append(record)
+        elif record.get("k") == "l":
+            labels += [
+                {**item, "time": item.get("time") or record["t"]} for item in record["labels"]
+            ]
+    return predictions, labels
+
+
+def _rows(value: Any, n: int) -> list[Any]:
+    """A column or output as ``n`` values (a tensor row stays a list)."""
+    if isinstance(value, list) and len(value) == n:
+        return value
+    return [value] * n
+
+
+def to_table(records: list[dict[str, Any]]) -> Any:
+    """One row per predicted row: META columns, ``prediction``, and the inputs by name (an
+    input named like a META column is kept as ``input.<name>``)."""
+    import pyarrow as pa
+
+    columns: dict[str, list[Any]] = defaultdict(list)
+    total = 0
+    for r in records:
+        out = r["out"]
+        n = len(out) if isinstance(out, list) else 1
+        columns["request_id"] += [r["id"]] * n
+        columns["row"] += list(range(n))
+        columns["timestamp"] += [r["t"]] * n
+        columns["endpoint"] += [r["e"]] * n
+        columns["model"] += [r["m"]] * n
+        columns["version"] += [r["v"]] * n
+        columns["shadow"] += [bool(r.get("s"))] * n
+        columns["latency_ms"] += [r["ms"]] * n
+        columns["prediction"] += _rows(out, n)
+        for name, values in r["in"].items():
+            key = f"input.{name}" if name in META or name == "prediction" else name
+            column = columns[key]
+            column += [None] * (total - len(column))  # a column new in this record
+            column += _rows(values, n)
+        total += n
+    arrays = {}
+    for name, values in columns.items():
+        values += [None] * (total - len(values))
+        arrays[name] = values
+    table = pa.table(arrays)
+    stamp = table["timestamp"].cast(pa.timestamp("ms", tz="UTC"))
+    return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamp)
+
+
+class Shipper:
+    def __init__(self, folder: Path, tracking_uri: str | None, *, interval_s: float = 5.0):
+        self.folder = folder
+        self.tracking_uri = tracking_uri
+        self.interval_s = interval_s
+        self.error: str | None = None  # the last failure to ship, while segments wait
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: Any = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="prediction-ship", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(60)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.ship_all()
+
+    def ship_all(self) -> int:
+        """Ship every closed segment; how many were shipped."""
+        waiting = sorted(self.folder.glob(f"*{SUFFIX}"))
+        shipped = 0
+        for path in waiting:
+            try:
+                shipped += self._ship_one(path)
+            except Exception as exc:  # noqa: BLE001 - the store may be away: try again later
+                self.error = f"prediction log: cannot ship to the store: {exc}"[:1000]
+                log.warning("%s", self.error)
+                break
+        else:
+            self.error = None
+        metrics.PREDLOG_BACKLOG.set(len(waiting) - shipped)
+        return shipped
+
+    def _ship_one(self, path: Path) -> int:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # another worker shipped it just now
+            return 0
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # still being written (or shipped by another worker)
+                return 0
+            if os.fstat(fd).st_nlink == 0:  # shipped and deleted while we waited
+                return 0
+            predictions, labels = read_segment(path)
+            self._send(predictions, labels)
+            path.unlink()
+            return 1
+        finally:
+            os.close(fd)
+
+    def _send(self, predictions: list[dict[str, Any]], labels: list[dict[str, Any]]) -> None:
+        import pyarrow.parquet as pq
+
+        from modelyard.monitoring.client import MonitoringClient
+
+        if self._client is None:
+            self._client = MonitoringClient(self.tracking_uri)
+        groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+        for record in predictions:
+            groups[(record["e"], record["m"], record["v"])].append(record)
+        for (endpoint, model, version), records in groups.items():
+            table = to_table(records)
+            with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
+                out = Path(tmp) / "predictions.parquet"
+                pq.write_table(table, out, compression="zstd")
+                self._client.ship_file(
+                    out,
+                    {
+                        "model": model,
+                        "version": version,
+                        "endpoint": endpoint,
+                        "rows": table.num_rows,
+                        "first_time": min(r["t"] for r in records),
+                        "last_time": max(r["t"] for r in records),
+                    },
+                )
+            metrics.PREDLOG_SHIPPED.inc(table.num_rows)
+        if labels:
+            self._client.log_labels(labels)

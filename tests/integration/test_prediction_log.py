@@ -1,0 +1,248 @@
+"""The prediction log, end to end: predictions from real clients logged, shipped to the store
+as Parquet (embedded and through a server), joined to labels sent later; a server killed
+with SIGKILL loses nothing it answered; a full disk warns and never fails a prediction."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from tests.fixtures.serving import Running
+from tests.fixtures.stores import free_port
+
+import modelyard as yard
+from modelyard.serving.app import ServingApp
+from modelyard.serving.config import ModelSource, ServeConfig
+from modelyard.serving.predlog import PredictionLog
+from modelyard.serving.shipping import Shipper, read_segment
+
+COLUMNS = ["age", "income", "score", "tenure"]
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, 200),
+            "income": rng.normal(50, 10, 200),
+            "score": rng.random(200),
+            "tenure": rng.normal(size=200),
+        }
+    )
+
+
+def _register(uri: str, frame: pd.DataFrame) -> RandomForestClassifier:
+    yard.set_tracking_uri(uri)
+    model = RandomForestClassifier(n_estimators=10, random_state=0)
+    model.fit(frame, (frame.score > 0.5).astype(int))
+    with yard.start_run():
+        yard.models.log_model(
+            model, "model", input_example=frame.head(20), registered_model_name="churn"
+        )
+    yard.Client().set_alias("churn", "champion", 1)
+    return model
+
+
+def _oip(frame: pd.DataFrame, i: int, request_id: str) -> dict[str, object]:
+    return {
+        "id": request_id,
+        "inputs": [
+            {
+                "name": c,
+                "shape": [1],
+                "datatype": "INT64" if c == "age" else "FP64",
+                "data": [frame[c].iloc[i].item()],
+            }
+            for c in COLUMNS
+        ],
+    }
+
+
+def _wait(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "server"])
+def test_predictions_are_logged_shipped_and_joined_to_late_labels(
+    store: str, tmp_path: Path, server_factory: Callable[..., object]
+) -> None:
+    frame = _frame()
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    if store == "server":
+        uri = server_factory().url  # type: ignore[attr-defined]
+    model = _register(uri, frame)
+    config = ServeConfig(
+        [ModelSource("models:/churn@champion")],
+        tracking_uri=uri,
+        prediction_log=str(tmp_path / "log"),
+        log_roll_s=0.2,
+        ship_s=0.2,
+    )
+    running = Running(ServingApp(config))
+    try:
+        with httpx.Client(base_url=running.url) as http:
+            for i in range(20):
+                got = http.post("/v2/models/churn/infer", json=_oip(frame, i, f"r{i}"))
+                assert got.status_code == 200 and got.json()["id"] == f"r{i}"
+            rows = frame.iloc[20:23]
+            got = http.post(
+                "/invocations",
+                json={"dataframe_split": rows.to_dict(orient="split")},
+                headers={"x-request-id": "batch-1"},
+            )
+            assert got.status_code == 200
+            labels = [{"request_id": f"r{i}", "label": int(i % 2)} for i in range(10)]
+            labels += [{"request_id": "batch-1", "row": r, "label": 1} for r in range(3)]
+            got = http.post("/v2/feedback", json={"labels": labels})
+            assert got.json() == {"accepted": 13}
+            again = http.post("/v2/feedback", json={"request_id": "r0", "label": 1})
+            assert again.status_code == 200  # a second label for r0 replaces the first
+            bad = http.post("/v2/feedback", json={"labels": [{"request_id": "r1"}]})
+            assert bad.status_code == 400 and "labels[0].label" in bad.json()["error"]
+            bad = http.post("/v2/feedback", json={"request_id": "r1", "label": [1, 2]})
+            assert bad.status_code == 400 and "number, text" in bad.json()["error"]
+
+        def shipped() -> bool:
+            found = yard.monitoring.predictions("churn")
+            return len(found) == 23 and found["label"].notna().sum() == 13
+
+        _wait(shipped, "the predictions and labels did not reach the store")
+        found = yard.monitoring.predictions("churn").sort_values(["request_id", "row"])
+        ours = found[found.request_id.str.startswith("r")].copy()
+        ours["n"] = ours.request_id.str[1:].astype(int)
+        ours = ours.sort_values("n")
+        sent = frame.iloc[:20]
+        np.testing.assert_allclose(ours["income"], sent["income"], rtol=1e-6)
+        assert ours["age"].tolist() == sent["age"].tolist()
+        assert ours["prediction"].tolist() == model.predict(sent).tolist()
+        assert set(found["version"]) == {"1"} and set(found["endpoint"]) == {"churn"}
+        assert (found["latency_ms"] > 0).all() and not found["shadow"].any()
+        assert ours.set_index("n").loc[0, "label"] == 1  # replaced
+        assert ours.set_index("n").loc[3, "label"] == 1 and pd.isna(
+            ours.set_index("n").loc[15, "label"]
+        )
+        batch = found[found.request_id == "batch-1"]
+        assert batch["row"].tolist() == [0, 1, 2] and batch["label"].tolist() == [1, 1, 1]
+        assert yard.monitoring.log_labels({"r15": 0, "unknown-id": 1}) == 2
+        later = yard.monitoring.predictions("churn", version=1)
+        assert later.set_index("request_id").loc["r15", "label"] == 0
+        assert "unknown-id" not in set(later["request_id"])  # kept, joined to nothing
+        assert yard.monitoring.predictions("churn", since=int(time.time() * 1000) + 60_000).empty
+        assert list(os.listdir(tmp_path / "log")) == []  # every segment shipped and deleted
+    finally:
+        running.stop()
+
+
+def test_a_killed_server_loses_nothing_it_answered(tmp_path: Path) -> None:
+    frame = _frame()
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    _register(uri, frame)
+    folder = tmp_path / "log"
+    port = free_port()
+    cmd = [sys.executable, "-m", "modelyard", "serve", "models:/churn@champion", "-t", uri]
+    cmd += ["--port", str(port), "--prediction-log", str(folder), "--log-fsync-ms", "50"]
+    proc = subprocess.Popen(cmd, env={**os.environ}, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            assert proc.poll() is None, "the server exited"
+            try:
+                return httpx.get(f"{url}/v2/health/ready").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait(ready, "the server did not start", 60)
+        with httpx.Client(base_url=url) as http:
+            for i in range(100):
+                body = _oip(frame, i, f"k{i}")
+                assert http.post("/v2/models/churn/infer", json=body).status_code == 200
+        time.sleep(0.2)  # more than the fsync window
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    segments = list(folder.glob("*.log"))
+    logged = [r["id"] for s in segments for r in read_segment(s)[0]]
+    assert sorted(logged) == sorted(f"k{i}" for i in range(100))
+    # the next start ships what the killed process left (its lock died with it)
+    assert Shipper(folder, uri).ship_all() == len(segments)
+    assert len(yard.monitoring.predictions("churn")) == 100
+
+
+def test_a_full_disk_warns_and_never_fails_predictions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = _frame()
+    root = tmp_path / "model"
+    model = RandomForestClassifier(n_estimators=5, random_state=0)
+    model.fit(frame, (frame.score > 0.5).astype(int))
+    yard.models.save_model(model, root, input_example=frame.head(5))
+    real = PredictionLog._append
+
+    def full(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for required in (False, True):
+        config = ServeConfig(
+            [ModelSource(str(root), "churn")],
+            prediction_log=str(tmp_path / f"log-{required}"),
+            log_required=required,
+            tracking_uri=f"sqlite:///{tmp_path}/yard.db",
+        )
+        running = Running(ServingApp(config))
+        try:
+            with httpx.Client(base_url=running.url) as http:
+                monkeypatch.setattr(PredictionLog, "_append", staticmethod(full))
+                first = http.post("/v2/models/churn/infer", json=_oip(frame, 0, "a"))
+                assert first.status_code == 200  # the record is dropped later, off the path
+
+                def warned() -> bool:
+                    ready = http.get("/v2/health/ready").json()
+                    return any("No space left" in w for w in ready.get("warnings", []))
+
+                _wait(warned, "the full disk was not reported")
+                assert http.get("/v2/health/ready").status_code == 200
+                after = http.post("/v2/models/churn/infer", json=_oip(frame, 1, "b"))
+                if required:
+                    assert after.status_code == 503 and "log_required" in after.json()["error"]
+                else:
+                    assert after.status_code == 200
+                text = http.get("/metrics").text
+                assert "modelyard_prediction_log_dropped_total" in text
+                monkeypatch.setattr(PredictionLog, "_append", staticmethod(real))
+                if not required:  # writing works again: the warning goes
+                    http.post("/v2/models/churn/infer", json=_oip(frame, 2, "c"))
+                    _wait(lambda: not warned(), "the warning stayed")
+        finally:
+            monkeypatch.setattr(PredictionLog, "_append", staticmethod(real))
+            running.stop()
+
+
+def test_a_torn_last_line_is_dropped_and_names_never_clash(tmp_path: Path) -> None:
+    from modelyard.serving.shipping import to_table
+
+    good = b'{"k":"p","id":"a","t":1,"e":"e","m":"m","v":"1","ms":1.0,"s":false,'
+    good += b'"in":{"prediction":[5],"x":[1.5]},"out":[0]}\n'
+    path = tmp_path / "seg.log"
+    path.write_bytes(good + b'{"k":"l","t":2,"labels":[{"request_id":"a","label":1}]}\n{"k":"p"')
+    predictions, labels = read_segment(path)
+    assert len(predictions) == 1 and labels == [{"request_id": "a", "label": 1, "time": 2}]
+    table = to_table(predictions)
+    assert {"input.prediction", "prediction", "x"} <= set(table.column_names)
+    assert table.column("input.prediction").to_pylist() == [5]
