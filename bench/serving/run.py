@@ -62,7 +62,8 @@ PEERS = {
     ),
 }
 EXTRA_REQS = {"mlserver": ["uvloop<0.22"]}  # MLServer#2286
-TOOLS = ("modelyard", "mlflow", "mlserver", "bentoml")
+TOOLS = ("modelyard", "modelyard-nolog", "mlflow", "mlserver", "bentoml")
+OURS = ("modelyard", "modelyard-nolog")  # with the prediction log (the default), and without
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
@@ -78,7 +79,7 @@ class Target:
 
 
 def python_of(tool: str) -> Path:
-    if tool == "modelyard":
+    if tool in OURS:
         return YARD_PYTHON
     venv, pins = PEERS[tool]
     reqs = [f"{d}=={v}" for d, v in pins] + EXTRA_REQS.get(tool, [])
@@ -92,7 +93,7 @@ def target(tool: str, python: Path, folder: Path, port: int) -> Target:
     env = common.clean_env(venv_bin=python.parent)
     env.update(BENTOML_DO_NOT_TRACK="true")
     oip = {"inputs": [{"name": "input-0", "shape": [1, 20], "datatype": "FP32", "data": [row]}]}
-    if tool == "modelyard":
+    if tool in OURS:
         argv = [
             str(python),
             "-m",
@@ -105,6 +106,7 @@ def target(tool: str, python: Path, folder: Path, port: int) -> Target:
             "warning",
             "--watch-seconds",
             "0",
+            *(["--no-prediction-log"] if tool == "modelyard-nolog" else []),
         ]
         env["PYTHONPATH"] = str(REPO / "src")
         return Target(
@@ -242,7 +244,13 @@ def main() -> None:
             for tool in tools:
                 folder = Path(tmp) / f"{tool}-{kind}"
                 subprocess.run(
-                    [str(pythons[tool]), str(HERE / "prepare.py"), tool, kind, str(folder)],
+                    [
+                        str(pythons[tool]),
+                        str(HERE / "prepare.py"),
+                        "modelyard" if tool in OURS else tool,
+                        kind,
+                        str(folder),
+                    ],
                     env={**common.clean_env(), "PYTHONPATH": str(REPO / "src")},
                     check=True,
                     capture_output=True,
@@ -292,7 +300,7 @@ def main() -> None:
                     f"{r['c32']['p99_ms']:.1f}",
                 ]
             )
-        peers = [results[f"{kind}/{t}"]["c32"]["rps"] for t in tools if t != "modelyard"]
+        peers = [results[f"{kind}/{t}"]["c32"]["rps"] for t in tools if t not in OURS]
         if peers and "modelyard" in tools:
             best = max(peers)
             ours = results[f"{kind}/modelyard"]["c32"]["rps"]

@@ -118,6 +118,8 @@ def test_deployments_over_http(
         assert http.post(D, json=body, headers=ops).status_code == 201
         refused = http.post(D, json={**body, "name": "b"}, headers={"x-modelyard-user": "eve"})
         assert refused.status_code == 403 and "deployer" in error_of(refused)["message"]
+        typo = http.post(D, json={**body, "name": "c", "shadow": []}, headers=ops)
+        assert typo.status_code == 400 and error_of(typo)["field"] == "shadow"
         bad = http.patch(f"{D}/api", json={"routes": [], "colour": 1}, headers=ops)
         assert bad.status_code == 400 and error_of(bad)["field"] == "colour"
         bad = http.patch(
@@ -255,7 +257,12 @@ def test_a_server_follows_its_deployment_under_load(
             wait_for(lambda: "deleted" in (follower.error or ""), "the delete was not seen")
             got = http.post("/v2/models/churn-api/infer", json=body)
             assert got.status_code == 200 and got.json()["model_version"] == "2"
-        assert sorted(app.fleet.models) == ["churn-api.route1"]  # the others were retired
+            # made again under the same name: revision 1 again, and followed
+            c.create_deployment("churn-api", {"models:/churn/1": 1})
+            wait_for(lambda: follower.error is None, "the new deployment was not followed")
+            got = http.post("/v2/models/churn-api/infer", json=body)
+            assert got.json()["model_version"] == "1" and follower.revision == 1
+        assert sorted(app.fleet.models) == ["churn-api.route3"]  # the others were retired
     finally:
         stop.set()
         running.stop()

@@ -138,11 +138,21 @@ def test_predictions_are_logged_shipped_and_joined_to_late_labels(
         batch = found[found.request_id == "batch-1"]
         assert batch["row"].tolist() == [0, 1, 2] and batch["label"].tolist() == [1, 1, 1]
         assert yard.monitoring.log_labels({"r15": 0, "unknown-id": 1}) == 2
+        older = [{"request_id": "r15", "label": 1, "time": 1}]  # shipped late, known earlier
+        assert yard.monitoring.log_labels(older) == 1
         later = yard.monitoring.predictions("churn", version=1)
         assert later.set_index("request_id").loc["r15", "label"] == 0
         assert "unknown-id" not in set(later["request_id"])  # kept, joined to nothing
         assert yard.monitoring.predictions("churn", since=int(time.time() * 1000) + 60_000).empty
         assert list(os.listdir(tmp_path / "log")) == []  # every segment shipped and deleted
+        if store == "server":  # the catalog lists only files that are stored
+            meta = {"model": "churn", "endpoint": "churn", "size": 1, "rows": 1}
+            meta |= {"first_time": 1, "last_time": 1, "version": "1"}
+            files = f"{uri}/api/v1/predictions/files"
+            gone = httpx.post(files, json={**meta, "sha256": "ab" * 32})
+            assert gone.status_code == 404 and "upload the file first" in gone.text
+            bad = httpx.post(files, json={**meta, "sha256": 7})
+            assert bad.status_code == 400 and bad.json()["error"]["field"] == "sha256"
     finally:
         running.stop()
 
@@ -217,18 +227,26 @@ def test_a_full_disk_warns_and_never_fails_predictions(
                     return any("No space left" in w for w in ready.get("warnings", []))
 
                 _wait(warned, "the full disk was not reported")
-                assert http.get("/v2/health/ready").status_code == 200
+                # a required log takes the server out of the load balancer meanwhile
+                ready = http.get("/v2/health/ready").status_code
+                assert ready == (503 if required else 200)
                 after = http.post("/v2/models/churn/infer", json=_oip(frame, 1, "b"))
                 if required:
                     assert after.status_code == 503 and "log_required" in after.json()["error"]
                 else:
                     assert after.status_code == 200
+                label = http.post("/v2/feedback", json={"request_id": "a", "label": 1})
+                assert label.status_code == 503 and "again later" in label.json()["error"]
                 text = http.get("/metrics").text
                 assert "modelyard_prediction_log_dropped_total" in text
                 monkeypatch.setattr(PredictionLog, "_append", staticmethod(real))
-                if not required:  # writing works again: the warning goes
+                if not required:
                     http.post("/v2/models/churn/infer", json=_oip(frame, 2, "c"))
-                    _wait(lambda: not warned(), "the warning stayed")
+                # writing works again (a required log finds out by itself): the warning goes
+                _wait(lambda: not warned(), "the warning stayed")
+                assert http.get("/v2/health/ready").status_code == 200
+                again = http.post("/v2/models/churn/infer", json=_oip(frame, 3, "d"))
+                assert again.status_code == 200
         finally:
             monkeypatch.setattr(PredictionLog, "_append", staticmethod(real))
             running.stop()

@@ -31,10 +31,13 @@ def run_registry_step(result: SweepResult) -> None:
     client = yard.Client()
     version = client.get_version(MODEL, info.version)
     spec = yard.models.load(info.model_uri).onnx
-    out.print(
-        f"{info.model_uri} from {info.uri}: flavor {version.flavor}, ONNX copy "
-        f"{spec.get('status')} (max abs diff {float(spec.get('max_abs_diff', 0.0)):.2g})"
+    onnx = (
+        f"max abs diff {float(spec.get('max_abs_diff', 0.0)):.2g}"
+        if spec.get("status") == "ok"
+        else spec.get("reason", "")
     )
+    out.print(f"{info.model_uri} from {info.uri}")
+    out.print(f"  flavor {version.flavor}, ONNX copy {spec.get('status')} ({onnx})")
     client.set_alias(MODEL, "champion", version.version)  # ungoverned: moves at once
     client.set_alias_policy(MODEL, "production", min_approvals=1)  # four eyes
     request = client.request_approval(

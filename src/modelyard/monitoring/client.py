@@ -67,8 +67,11 @@ class MonitoringClient:
         return total
 
     def get_labels(self, request_ids: list[str]) -> list[Label]:
+        found: list[Label] = []
         with acting_as(self._actor):
-            return self.store.get_labels(request_ids)
+            for start in range(0, len(request_ids), 100_000):
+                found += self.store.get_labels(request_ids[start : start + 100_000])
+        return found
 
     # --- reading -------------------------------------------------------------------------
     def prediction_files(

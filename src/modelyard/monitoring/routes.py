@@ -8,7 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelyard.errors import InvalidArgument
+from modelyard.data.manifest import check_sha256
+from modelyard.errors import InvalidArgument, NotFound
 from modelyard.monitoring.entities import MAX_LABELS, PredictionFile, check_labels
 from modelyard.monitoring.store import MonitoringStore
 from modelyard.webapi.json import json_response, read_json, require
@@ -33,6 +34,11 @@ async def add_file(request: Request) -> Response:
     if missing:
         raise InvalidArgument(f"{missing[0]} is required", field=missing[0])
     meta = PredictionFile.from_dict({k: body.get(k) for k in _FILE_FIELDS})
+    if not isinstance(meta.sha256, str):
+        raise InvalidArgument("sha256 must be 64 hex digits", field="sha256")
+    check_sha256(meta.sha256)
+    if await run_in_threadpool(request.app.state.data.blobs.missing, [meta.sha256]):
+        raise NotFound(f"blob {meta.sha256} is not stored: upload the file first", field="sha256")
     found = await run_in_threadpool(monitoring(request).add_prediction_file, meta)
     return json_response(found.to_dict(), 201)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from modelyard.data.manifest import check_sha256
@@ -124,34 +126,50 @@ class SqlMonitoringStore(MonitoringStore):
             return [_file(r) for r in rows]
 
     def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
+        """Upsert: for one request id and row the label with the latest ``time`` stays (a
+        correction sent straight to the store is not undone by an older label shipped
+        later from a server's log; on a tie the one written last wins)."""
         clean = check_labels(list(labels))
-        latest: dict[tuple[str, int], Label] = {}
-        for label in clean:  # the last of repeats within one call wins too
-            latest[(label.request_id, label.row)] = label
         actor, t = current_actor().name, now_ms()
+        latest: dict[tuple[str, int], dict[str, Any]] = {}
+        for label in clean:
+            row = {
+                "request_id": label.request_id,
+                "row_index": label.row,
+                "label": orjson.dumps(label.label).decode(),
+                "time": label.time if label.time is not None else t,
+                "recorded_by": actor,
+                "recorded_time": t,
+            }
+            key = (label.request_id, label.row)
+            if key not in latest or row["time"] >= latest[key]["time"]:
+                latest[key] = row
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        c = prediction_labels.c
 
         def write(conn: Connection) -> int:
             replaced = 0
-            items = list(latest.items())
-            for start in range(0, len(items), _CHUNK):
-                part = items[start : start + _CHUNK]
-                keys = sa.tuple_(prediction_labels.c.request_id, prediction_labels.c.row_index)
-                replaced += conn.execute(
-                    prediction_labels.delete().where(keys.in_([k for k, _ in part]))
-                ).rowcount
+            rows = list(latest.values())
+            for start in range(0, len(rows), _CHUNK):
+                part = rows[start : start + _CHUNK]
+                keys = sa.tuple_(c.request_id, c.row_index)
+                replaced += len(
+                    conn.execute(
+                        sa.select(c.request_id).where(
+                            keys.in_([(r["request_id"], r["row_index"]) for r in part])
+                        )
+                    ).all()
+                )
+                stmt = insert(prediction_labels).values(part)
                 conn.execute(
-                    prediction_labels.insert(),
-                    [
-                        {
-                            "request_id": label.request_id,
-                            "row_index": label.row,
-                            "label": orjson.dumps(label.label).decode(),
-                            "time": label.time if label.time is not None else t,
-                            "recorded_by": actor,
-                            "recorded_time": t,
-                        }
-                        for _, label in part
-                    ],
+                    stmt.on_conflict_do_update(
+                        index_elements=[c.request_id, c.row_index],
+                        set_={
+                            k: stmt.excluded[k]
+                            for k in ("label", "time", "recorded_by", "recorded_time")
+                        },
+                        where=stmt.excluded.time >= c.time,
+                    )
                 )
             return replaced
 

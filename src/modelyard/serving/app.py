@@ -156,6 +156,7 @@ class ServingApp:
     def _shadow(self, endpoint: Endpoint, prepare: Any, answer: Any, request_id: str) -> None:
         """Mirror the request to the endpoint's shadows once it is answered."""
         for shadow in self.fleet.shadows(endpoint):
+            shadow.active += 1  # its batcher stays open until the shadow call is done
             task = asyncio.get_running_loop().create_task(
                 self._run_shadow(endpoint, shadow, prepare, answer, request_id)
             )
@@ -175,6 +176,8 @@ class ServingApp:
         except Exception as exc:  # noqa: BLE001 - a shadow never affects anything
             outcome = "failed"
             log.warning("request %s: shadow %s failed: %s", request_id, shadow.name, exc)
+        finally:
+            shadow.active -= 1
         metrics.SHADOWS.labels(endpoint.name, shadow.version or "", outcome).inc()
         log.info(
             "request %s: shadow %s version %s %s in %.1f ms",
@@ -307,7 +310,9 @@ class ServingApp:
         if path in ("/v2/health/live", "/ping", "/health"):
             return 200, orjson.dumps({"live": True}), list(JSON)
         if path == "/v2/health/ready":
-            code = 200 if self.ready else 503
+            log_ = self.predlog
+            refusing = log_ is not None and log_.required and not log_.accepting
+            code = 200 if self.ready and not refusing else 503
             body: dict[str, Any] = {"ready": self.ready}
             warnings = self.warnings()
             if warnings:
@@ -420,8 +425,12 @@ class ServingApp:
         when there is no log."""
         labels = parse_feedback(body)
         if self.predlog is not None:
-            if not self.predlog.accepting and self.predlog.required:
-                raise _error(503, f"{self.predlog.error}; labels need the log (log_required)")
+            if not self.predlog.accepting:  # a lost label cannot be made again: refuse it
+                raise Reply(
+                    503,
+                    orjson.dumps({"error": f"{self.predlog.error}; send the labels again later"}),
+                    [*JSON, (b"retry-after", b"5")],
+                )
             self.predlog.labels([lb.to_dict() for lb in labels])
         else:
             from modelyard.monitoring.client import MonitoringClient

@@ -187,7 +187,10 @@ class Fleet:
         )
 
     def shadows(self, endpoint: Endpoint) -> list[ServedModel]:
-        return [self.models[k] for k in endpoint.shadows]
+        """The endpoint's shadows still served (a reconfigure may have retired some of an
+        endpoint a request took before it)."""
+        found = (self.models.get(k) for k in endpoint.shadows)
+        return [m for m in found if m is not None]
 
     def metadata(self, endpoint: Endpoint, served: ServedModel) -> dict[str, Any]:
         meta = served.metadata()

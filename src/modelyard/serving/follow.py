@@ -45,14 +45,16 @@ class Follower:
         self.tracking_uri = tracking_uri
         self.interval_s = interval_s
         self.revision: int | None = None
+        self.created: int | None = None  # a deployment deleted and made again starts over
         self.error: str | None = None
-        self._failed: tuple[int, float | None] | None = None  # revision, retry time
+        # (created, revision) that failed to load, and when to try it again (None: never)
+        self._failed: tuple[tuple[int, int], float | None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def load(self) -> EndpointSpec:
         """The deployment as it is now (blocking; the start of the server)."""
         found = fetch(self.name, self.tracking_uri)
-        self.revision = found.revision
+        self.revision, self.created = found.revision, found.created_time
         metrics.REVISION.labels(self.name).set(found.revision)
         return endpoint_spec(found)
 
@@ -84,11 +86,11 @@ class Follower:
                 f"deployment {self.name!r} was deleted; still serving revision {self.revision}"
             )
             return False
-        if found.revision == self.revision:
+        if found.revision == self.revision and found.created_time == self.created:
             if self.error and self.error.startswith(f"deployment {self.name!r} was deleted"):
                 self.error = None
             return False
-        if self._failed is not None and self._failed[0] == found.revision:
+        if self._failed is not None and self._failed[0] == (found.created_time, found.revision):
             retry_at = self._failed[1]
             if retry_at is None or time.monotonic() < retry_at:
                 return False
@@ -96,7 +98,8 @@ class Follower:
             await self.fleet.reconfigure(endpoint_spec(found))
         except Exception as exc:  # noqa: BLE001 - the old routes keep serving
             transient = not isinstance(exc, ModelyardError) or exc.code in PASSING
-            self._failed = (found.revision, time.monotonic() + RETRY_S if transient else None)
+            retry = time.monotonic() + RETRY_S if transient else None
+            self._failed = ((found.created_time, found.revision), retry)
             self.error = (
                 f"deployment {self.name!r} revision {found.revision} failed to load; still "
                 f"serving revision {self.revision}: {exc}"
@@ -110,5 +113,6 @@ class Follower:
             self.revision,
         )
         self.revision, self._failed, self.error = found.revision, None, None
+        self.created = found.created_time
         metrics.REVISION.labels(self.name).set(found.revision)
         return True

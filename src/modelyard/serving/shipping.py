@@ -11,6 +11,7 @@ themselves. While the store is away, segments wait on disk and are tried again.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -26,6 +27,12 @@ from modelyard.serving import metrics
 from modelyard.serving.predlog import SUFFIX
 
 log = logging.getLogger("modelyard.serving")
+
+
+class Unreadable(Exception):
+    """A segment no reader can turn into a table (not a passing failure of the store)."""
+
+
 META = ["request_id", "row", "timestamp", "endpoint", "model", "version", "shadow", "latency_ms"]
 
 
@@ -78,7 +85,10 @@ def to_table(records: list[dict[str, Any]]) -> Any:
         columns["shadow"] += [bool(r.get("s"))] * n
         columns["latency_ms"] += [r["ms"]] * n
         columns["prediction"] += _rows(out, n)
-        for name, values in r["in"].items():
+        inputs = r.get("in")
+        if inputs is None:  # the fast path's matrix: rows of values in column order
+            inputs = {c: [row[i] for row in r["x"]] for i, c in enumerate(r["c"])}
+        for name, values in inputs.items():
             key = f"input.{name}" if name in META or name == "prediction" else name
             column = columns[key]
             column += [None] * (total - len(column))  # a column new in this record
@@ -87,7 +97,10 @@ def to_table(records: list[dict[str, Any]]) -> Any:
     arrays = {}
     for name, values in columns.items():
         values += [None] * (total - len(values))
-        arrays[name] = values
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds (2139 and "02139"): text
+            arrays[name] = pa.array([None if v is None else str(v) for v in values])
     table = pa.table(arrays)
     stamp = table["timestamp"].cast(pa.timestamp("ms", tz="UTC"))
     return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamp)
@@ -125,6 +138,11 @@ class Shipper:
         for path in waiting:
             try:
                 shipped += self._ship_one(path)
+            except Unreadable as exc:  # never shippable: set aside, so the rest still go
+                log.error("prediction log: %s cannot be shipped (%s); kept as .bad", path, exc)
+                with contextlib.suppress(OSError):
+                    path.rename(path.with_suffix(".bad"))
+                metrics.PREDLOG_DROPPED.inc()
             except Exception as exc:  # noqa: BLE001 - the store may be away: try again later
                 self.error = f"prediction log: cannot ship to the store: {exc}"[:1000]
                 log.warning("%s", self.error)
@@ -146,39 +164,49 @@ class Shipper:
                 return 0
             if os.fstat(fd).st_nlink == 0:  # shipped and deleted while we waited
                 return 0
-            predictions, labels = read_segment(path)
-            self._send(predictions, labels)
+            try:
+                predictions, labels = read_segment(path)
+                tables = self._tables(predictions)
+            except Exception as exc:  # bytes no reader makes sense of
+                raise Unreadable(str(exc)[:500]) from exc
+            self._send(tables, labels)
             path.unlink()
             return 1
         finally:
             os.close(fd)
 
-    def _send(self, predictions: list[dict[str, Any]], labels: list[dict[str, Any]]) -> None:
+    @staticmethod
+    def _tables(predictions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
+        """One table per (endpoint, model, version), with what the catalog lists of it."""
+        groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+        for record in predictions:
+            groups[(record["e"], record["m"], record["v"])].append(record)
+        found = []
+        for (endpoint, model, version), records in groups.items():
+            table = to_table(records)
+            meta = {
+                "model": model,
+                "version": version,
+                "endpoint": endpoint,
+                "rows": table.num_rows,
+                "first_time": min(r["t"] for r in records),
+                "last_time": max(r["t"] for r in records),
+            }
+            found.append((meta, table))
+        return found
+
+    def _send(self, tables: list[tuple[dict[str, Any], Any]], labels: list[dict[str, Any]]) -> None:
         import pyarrow.parquet as pq
 
         from modelyard.monitoring.client import MonitoringClient
 
         if self._client is None:
             self._client = MonitoringClient(self.tracking_uri)
-        groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
-        for record in predictions:
-            groups[(record["e"], record["m"], record["v"])].append(record)
-        for (endpoint, model, version), records in groups.items():
-            table = to_table(records)
+        for meta, table in tables:
             with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
                 out = Path(tmp) / "predictions.parquet"
                 pq.write_table(table, out, compression="zstd")
-                self._client.ship_file(
-                    out,
-                    {
-                        "model": model,
-                        "version": version,
-                        "endpoint": endpoint,
-                        "rows": table.num_rows,
-                        "first_time": min(r["t"] for r in records),
-                        "last_time": max(r["t"] for r in records),
-                    },
-                )
+                self._client.ship_file(out, meta)
             metrics.PREDLOG_SHIPPED.inc(table.num_rows)
         if labels:
             self._client.log_labels(labels)

@@ -21,6 +21,13 @@ _FIELDS = ("routes", "shadows", "sticky_header", "description", "expected_revisi
 @router.post("", summary="Create a deployment: weighted routes, shadows, a sticky header")
 async def create_deployment(request: Request) -> Response:
     body = await read_json(request)
+    unknown = sorted(set(body) - ({"name", *_FIELDS} - {"expected_revision"}))
+    if unknown:
+        raise InvalidArgument(
+            f"unknown field(s) {unknown}; a deployment has name, routes, shadows, "
+            "sticky_header and description",
+            field=unknown[0],
+        )
     found = await run_in_threadpool(
         registry(request).create_deployment,
         require(body, "name", str, "a deployment name"),
