@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from modelyard.registry.deployments import UNSET, Deployment
+from modelyard.registry.deployments import UNSET, Deployment, DeploymentRoute
 from modelyard.registry.entities import (
     AliasEvent,
     AliasPolicy,
@@ -247,7 +247,7 @@ class RestRegistryStore(RegistryStore):
     ) -> Deployment:
         body = {
             "name": name,
-            "routes": [r.to_dict() if hasattr(r, "to_dict") else r for r in routes or []],
+            "routes": _route_dicts(routes),
             "shadows": shadows or [],
             "sticky_header": sticky_header,
             "description": description,
@@ -274,7 +274,7 @@ class RestRegistryStore(RegistryStore):
     ) -> Deployment:
         body: dict[str, Any] = {}
         if routes is not UNSET:
-            body["routes"] = [r.to_dict() if hasattr(r, "to_dict") else r for r in routes or []]
+            body["routes"] = _route_dicts(routes)
         for key, value in (
             ("shadows", shadows),
             ("sticky_header", sticky_header),
@@ -292,3 +292,11 @@ class RestRegistryStore(RegistryStore):
 
 def _deployment(name: str) -> str:
     return f"/api/v1/deployments/{check_model_name(name)}"
+
+
+def _route_dicts(routes: Any) -> Any:
+    """Routes as JSON: ``DeploymentRoute``s as objects, anything else as given (the server
+    checks it and names what is wrong)."""
+    if not isinstance(routes, (list, tuple)):
+        return routes
+    return [r.to_dict() if isinstance(r, DeploymentRoute) else r for r in routes]

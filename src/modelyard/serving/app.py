@@ -76,6 +76,7 @@ class ServingApp:
         self.follower: Follower | None = None
         self.predlog: PredictionLog | None = None
         self.shipper: Shipper | None = None
+        self._monitoring: Any = None  # a MonitoringClient, for labels when there is no log
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
@@ -127,13 +128,12 @@ class ServingApp:
     ) -> None:
         if self.predlog is None:
             return
-        columns = [c.name for c in served.columns]
         self.predlog.prediction(
             request_id,
             endpoint.name,
             served.model,
             served.version,
-            inputs_of(columns, prepared.matrix, prepared.data),
+            inputs_of(served.column_names, prepared.matrix, prepared.data),
             result,
             (time.perf_counter() - t0) * 1e3,
             shadow=shadow,
@@ -433,11 +433,16 @@ class ServingApp:
                 )
             self.predlog.labels([lb.to_dict() for lb in labels])
         else:
+            await asyncio.to_thread(self._labels_client().log_labels, labels)
+        return {"accepted": len(labels)}
+
+    def _labels_client(self) -> Any:
+        """The store labels go to when there is no log (made once, on first use)."""
+        if self._monitoring is None:
             from modelyard.monitoring.client import MonitoringClient
 
-            client = MonitoringClient(self.config.tracking_uri)
-            await asyncio.to_thread(client.log_labels, labels)
-        return {"accepted": len(labels)}
+            self._monitoring = MonitoringClient(self.config.tracking_uri)
+        return self._monitoring
 
     async def _invocations(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]

@@ -40,7 +40,7 @@ class Fleet:
         self.swapper = Swapper(
             [],
             lambda key: self.models[key],
-            self.add,
+            self.replace,
             tracking_uri=config.tracking_uri,
             onnx_threads=config.onnx_threads,
             interval_s=config.watch_s,
@@ -140,7 +140,18 @@ class Fleet:
         """Stop serving ``key``: no longer watched, its batcher closed once idle."""
         self.swapper.unwatch(key)
         served = self.models.pop(key, None)
-        if served is not None and served.batcher is not None:
+        if served is not None:
+            self._close_later(served)
+
+    def replace(self, served: ServedModel) -> ServedModel | None:
+        """``add``, then close the replaced version's batcher once idle (a hot swap)."""
+        old = self.add(served)
+        if old is not None:
+            self._close_later(old)
+        return old
+
+    def _close_later(self, served: ServedModel) -> None:
+        if served.batcher is not None:
             task = asyncio.get_running_loop().create_task(close_when_idle(served))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)

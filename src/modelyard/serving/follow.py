@@ -8,16 +8,14 @@ a warning in ``/v2/health/ready``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 
-from modelyard.errors import ModelyardError, NotFound
+from modelyard.errors import NotFound
 from modelyard.registry.deployments import Deployment
 from modelyard.serving import metrics
 from modelyard.serving.config import EndpointSpec, ModelSource, Route
 from modelyard.serving.fleet import Fleet
-from modelyard.serving.swap import PASSING, RETRY_S
+from modelyard.serving.polling import Poller, retry_due, retry_time
 
 log = logging.getLogger("modelyard.serving")
 
@@ -38,7 +36,7 @@ def fetch(name: str, tracking_uri: str | None) -> Deployment:
     return RegistryClient(tracking_uri, settings=Settings.from_env()).get_deployment(name)
 
 
-class Follower:
+class Follower(Poller):
     def __init__(self, name: str, fleet: Fleet, *, tracking_uri: str | None, interval_s: float):
         self.name = name
         self.fleet = fleet
@@ -49,7 +47,6 @@ class Follower:
         self.error: str | None = None
         # (created, revision) that failed to load, and when to try it again (None: never)
         self._failed: tuple[tuple[int, int], float | None] | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def load(self) -> EndpointSpec:
         """The deployment as it is now (blocking; the start of the server)."""
@@ -58,24 +55,8 @@ class Follower:
         metrics.REVISION.labels(self.name).set(found.revision)
         return endpoint_spec(found)
 
-    def start(self) -> None:
-        if self.interval_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.check()
-            except Exception:  # the store may be away: keep serving, look again later
-                log.warning("cannot read deployment %s", self.name, exc_info=True)
+    async def poll(self) -> None:
+        await self.check()
 
     async def check(self) -> bool:
         """Move to the deployment's current revision; whether it moved."""
@@ -90,16 +71,14 @@ class Follower:
             if self.error and self.error.startswith(f"deployment {self.name!r} was deleted"):
                 self.error = None
             return False
-        if self._failed is not None and self._failed[0] == (found.created_time, found.revision):
-            retry_at = self._failed[1]
-            if retry_at is None or time.monotonic() < retry_at:
-                return False
+        failed = self._failed
+        key = (found.created_time, found.revision)
+        if failed is not None and failed[0] == key and not retry_due(failed[1]):
+            return False
         try:
             await self.fleet.reconfigure(endpoint_spec(found))
         except Exception as exc:  # noqa: BLE001 - the old routes keep serving
-            transient = not isinstance(exc, ModelyardError) or exc.code in PASSING
-            retry = time.monotonic() + RETRY_S if transient else None
-            self._failed = ((found.created_time, found.revision), retry)
+            self._failed = ((found.created_time, found.revision), retry_time(exc))
             self.error = (
                 f"deployment {self.name!r} revision {found.revision} failed to load; still "
                 f"serving revision {self.revision}: {exc}"

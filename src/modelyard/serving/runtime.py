@@ -68,6 +68,7 @@ class ServedModel:
         self.columns: list[ColumnSpec] = (
             list(sig.inputs) if sig is not None and isinstance(sig.inputs, list) else []
         )
+        self.column_names = [c.name for c in self.columns]  # what the prediction log writes
         self.tensor: TensorSpec | None = (
             sig.inputs if sig is not None and isinstance(sig.inputs, TensorSpec) else None
         )

@@ -13,22 +13,18 @@ once its last call has returned.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from modelyard.errors import ModelyardError
 from modelyard.registry.names import parse_model_uri
 from modelyard.serving import metrics
 from modelyard.serving.config import ModelSource
 from modelyard.serving.loader import load_served
+from modelyard.serving.polling import Poller, retry_due, retry_time
 from modelyard.serving.runtime import ServedModel
 
 log = logging.getLogger("modelyard.serving")
-RETRY_S = 30.0  # a version that failed for a passing reason is tried again after this
-PASSING = ("UNAVAILABLE", "INTERNAL_ERROR")  # error codes that say nothing about the model
 
 
 @dataclass
@@ -53,7 +49,7 @@ def resolve_version(source: ModelSource, tracking_uri: str | None) -> str:
     return str(client.resolve_model_uri(source.uri).version)
 
 
-class Swapper:
+class Swapper(Poller):
     def __init__(
         self,
         watched: list[Watched],
@@ -66,15 +62,13 @@ class Swapper:
     ) -> None:
         self.watched = {w.name: w for w in watched}
         self.current = current
-        self.install = install  # puts the new model in place; returns the one it replaced
+        self.install = install  # puts the new model in place, retires the old; returns it
         self.tracking_uri = tracking_uri
         self.onnx_threads = onnx_threads
         self.interval_s = interval_s
         self.errors: dict[str, str] = {}
-        self._task: asyncio.Task[None] | None = None
         # name -> (version that failed, when to try it again; None: never, it is broken)
         self._failed: dict[str, tuple[str, float | None]] = {}
-        self._closing: set[asyncio.Task[None]] = set()
 
     def watch(self, item: Watched) -> None:
         self.watched[item.name] = item
@@ -84,25 +78,12 @@ class Swapper:
         self.errors.pop(name, None)
         self._failed.pop(name, None)
 
-    def start(self) -> None:
-        if self.interval_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            for item in list(self.watched.values()):
-                try:
-                    await self.check(item)
-                except Exception:  # the registry may be away: keep serving, look again later
-                    log.warning("cannot check %s for a new version", item.source.uri, exc_info=True)
+    async def poll(self) -> None:
+        for item in list(self.watched.values()):
+            try:
+                await self.check(item)
+            except Exception:  # the registry may be away: keep serving, look again later
+                log.warning("cannot check %s for a new version", item.source.uri, exc_info=True)
 
     async def check(self, item: Watched) -> bool:
         """Swap ``item`` to the version its alias names now; whether it swapped."""
@@ -110,19 +91,14 @@ class Swapper:
         if version == self.current(item.name).version:
             return False
         failed = self._failed.get(item.name)
-        if failed is not None and failed[0] == version:
-            retry_at = failed[1]
-            if retry_at is None or time.monotonic() < retry_at:
-                return False
+        if failed is not None and failed[0] == version and not retry_due(failed[1]):
+            return False
         ref = parse_model_uri(item.source.uri)
         pinned = ModelSource(f"models:/{ref.name}/{version}", item.name)
         try:
             new = await asyncio.to_thread(load_served, pinned, self.tracking_uri, self.onnx_threads)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the old version serving
-            # a broken model (tampered, refused, not found) stays broken; anything else (the
-            # store away, a download cut) is tried again after a while
-            transient = not isinstance(exc, ModelyardError) or exc.code in PASSING
-            self._failed[item.name] = (version, time.monotonic() + RETRY_S if transient else None)
+            self._failed[item.name] = (version, retry_time(exc))
             self.errors[item.name] = f"version {version} failed to load: {exc}"[:1000]
             metrics.LOADS.labels(item.name, version, "failed").inc()
             log.error(
@@ -142,10 +118,6 @@ class Swapper:
         log.info(
             "%s: now serving version %s (was %s)", item.name, version, old.version if old else None
         )
-        if old is not None and old.batcher is not None:
-            task = asyncio.get_running_loop().create_task(close_when_idle(old))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
         return True
 
 
