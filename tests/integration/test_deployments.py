@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from tests.fixtures.http import error_of
-from tests.fixtures.serving import Running
+from tests.fixtures.serving import Running, oip_row, send_until
 
 import modelyard as yard
 from modelyard.cli.main import main
@@ -196,27 +196,11 @@ def test_a_server_follows_its_deployment_under_load(
     follower = app.follower
     assert follower is not None and follower.revision == 1
     running = Running(app)
-    row = frame.head(1)
-    body = {
-        "inputs": [
-            {
-                "name": col,
-                "shape": [1],
-                "datatype": "INT64" if col == "age" else "FP64",
-                "data": [row[col].iloc[0].item()],
-            }
-            for col in COLUMNS
-        ]
-    }
+    body = oip_row(frame[COLUMNS])
     stop = threading.Event()
 
     def client(_: int) -> list[tuple[int, str]]:
-        seen = []
-        with httpx.Client(base_url=running.url, timeout=10) as http:
-            while not stop.is_set():
-                got = http.post("/v2/models/churn-api/infer", json=body)
-                seen.append((got.status_code, got.json().get("model_version", "")))
-        return seen
+        return send_until(running.url, "/v2/models/churn-api/infer", body, stop)
 
     def wait_for(check: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + 20

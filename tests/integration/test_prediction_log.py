@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
-from tests.fixtures.serving import Running
+from tests.fixtures.serving import Running, oip_row
 from tests.fixtures.stores import free_port
 
 import modelyard as yard
@@ -26,8 +26,6 @@ from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ModelSource, ServeConfig
 from modelyard.serving.predlog import PredictionLog
 from modelyard.serving.shipping import Shipper, read_segment
-
-COLUMNS = ["age", "income", "score", "tenure"]
 
 
 def _frame() -> pd.DataFrame:
@@ -52,21 +50,6 @@ def _register(uri: str, frame: pd.DataFrame) -> RandomForestClassifier:
         )
     yard.Client().set_alias("churn", "champion", 1)
     return model
-
-
-def _oip(frame: pd.DataFrame, i: int, request_id: str) -> dict[str, object]:
-    return {
-        "id": request_id,
-        "inputs": [
-            {
-                "name": c,
-                "shape": [1],
-                "datatype": "INT64" if c == "age" else "FP64",
-                "data": [frame[c].iloc[i].item()],
-            }
-            for c in COLUMNS
-        ],
-    }
 
 
 def _wait(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
@@ -96,7 +79,7 @@ def test_predictions_are_logged_shipped_and_joined_to_late_labels(
     try:
         with httpx.Client(base_url=running.url) as http:
             for i in range(20):
-                got = http.post("/v2/models/churn/infer", json=_oip(frame, i, f"r{i}"))
+                got = http.post("/v2/models/churn/infer", json=oip_row(frame, i, f"r{i}"))
                 assert got.status_code == 200 and got.json()["id"] == f"r{i}"
             rows = frame.iloc[20:23]
             got = http.post(
@@ -179,7 +162,7 @@ def test_a_killed_server_loses_nothing_it_answered(tmp_path: Path) -> None:
         _wait(ready, "the server did not start", 60)
         with httpx.Client(base_url=url) as http:
             for i in range(100):
-                body = _oip(frame, i, f"k{i}")
+                body = oip_row(frame, i, f"k{i}")
                 assert http.post("/v2/models/churn/infer", json=body).status_code == 200
         time.sleep(0.2)  # more than the fsync window
         proc.send_signal(signal.SIGKILL)
@@ -219,7 +202,7 @@ def test_a_full_disk_warns_and_never_fails_predictions(
         try:
             with httpx.Client(base_url=running.url) as http:
                 monkeypatch.setattr(PredictionLog, "_append", staticmethod(full))
-                first = http.post("/v2/models/churn/infer", json=_oip(frame, 0, "a"))
+                first = http.post("/v2/models/churn/infer", json=oip_row(frame, 0, "a"))
                 assert first.status_code == 200  # the record is dropped later, off the path
 
                 def warned() -> bool:
@@ -230,7 +213,7 @@ def test_a_full_disk_warns_and_never_fails_predictions(
                 # a required log takes the server out of the load balancer meanwhile
                 ready = http.get("/v2/health/ready").status_code
                 assert ready == (503 if required else 200)
-                after = http.post("/v2/models/churn/infer", json=_oip(frame, 1, "b"))
+                after = http.post("/v2/models/churn/infer", json=oip_row(frame, 1, "b"))
                 if required:
                     assert after.status_code == 503 and "log_required" in after.json()["error"]
                 else:
@@ -241,11 +224,11 @@ def test_a_full_disk_warns_and_never_fails_predictions(
                 assert "modelyard_prediction_log_dropped_total" in text
                 monkeypatch.setattr(PredictionLog, "_append", staticmethod(real))
                 if not required:
-                    http.post("/v2/models/churn/infer", json=_oip(frame, 2, "c"))
+                    http.post("/v2/models/churn/infer", json=oip_row(frame, 2, "c"))
                 # writing works again (a required log finds out by itself): the warning goes
                 _wait(lambda: not warned(), "the warning stayed")
                 assert http.get("/v2/health/ready").status_code == 200
-                again = http.post("/v2/models/churn/infer", json=_oip(frame, 3, "d"))
+                again = http.post("/v2/models/churn/infer", json=oip_row(frame, 3, "d"))
                 assert again.status_code == 200
         finally:
             monkeypatch.setattr(PredictionLog, "_append", staticmethod(real))

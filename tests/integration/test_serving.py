@@ -19,7 +19,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-from tests.fixtures.serving import Running
+from tests.fixtures.serving import Running, oip_row, send_until
 from tests.fixtures.stores import free_port
 
 import modelyard as yard
@@ -236,18 +236,7 @@ def test_batching_serves_concurrent_clients(
     want = rf.predict(frame)  # type: ignore[attr-defined]
 
     def one(i: int) -> bool:
-        row = frame.iloc[[i]]
-        body = {
-            "inputs": [
-                {
-                    "name": c,
-                    "shape": [1],
-                    "datatype": "INT64" if c == "age" else "FP64",
-                    "data": [row[c].iloc[0].item()],
-                }
-                for c in COLUMNS
-            ]
-        }
+        body = oip_row(frame[COLUMNS], i)
         with httpx.Client(base_url=server.url) as http:
             got = http.post("/v2/models/rf/infer", json=body).json()
         return bool(got["outputs"][0]["data"][0] == want[i])
@@ -401,27 +390,11 @@ def test_alias_moves_are_swapped_in_under_load(
     c.set_alias("churn", "champion", 1)
     config = ServeConfig([ModelSource("models:/churn@champion")], tracking_uri=uri, watch_s=0.2)
     running = Running(ServingApp(config))
-    row = frame.head(1)
-    body = {
-        "inputs": [
-            {
-                "name": col,
-                "shape": [1],
-                "datatype": "INT64" if col == "age" else "FP64",
-                "data": [row[col].iloc[0].item()],
-            }
-            for col in COLUMNS
-        ]
-    }
+    body = oip_row(frame[COLUMNS])
     stop = threading.Event()
 
     def client(_: int) -> list[tuple[int, str]]:
-        seen = []
-        with httpx.Client(base_url=running.url, timeout=10) as http:
-            while not stop.is_set():
-                got = http.post("/v2/models/churn/infer", json=body)
-                seen.append((got.status_code, got.json().get("model_version", "")))
-        return seen
+        return send_until(running.url, "/v2/models/churn/infer", body, stop)
 
     try:
         with concurrent.futures.ThreadPoolExecutor(32) as pool:
@@ -624,17 +597,7 @@ def test_an_endpoint_splits_traffic_sticks_by_header_and_mirrors_to_shadows(
         "x-user-id",
     )
     running = Running(ServingApp(ServeConfig(endpoint=spec, tracking_uri=uri)))
-    body = {
-        "inputs": [
-            {
-                "name": c,
-                "shape": [1],
-                "datatype": "INT64" if c == "age" else "FP64",
-                "data": [frame[c].iloc[0].item()],
-            }
-            for c in COLUMNS
-        ]
-    }
+    body = oip_row(frame[COLUMNS])
     try:
         with httpx.Client(base_url=running.url) as http:
             seen = [
