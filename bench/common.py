@@ -276,3 +276,18 @@ def report(
         print("|" + "---|" * len(columns))
         for row in rows:
             print("| " + " | ".join(row) + " |")
+
+
+def save_results(name: str, doc: Mapping[str, Any]) -> Path:
+    """Write a run's figures to ``bench/results/<name>-<local time>.json``, with the machine's
+    core count and Python version added; the path written."""
+    import datetime as dt
+    import platform
+
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out / f"{name}-{stamp}.json"
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    path.write_text(json.dumps({**doc, "machine": machine}, indent=1, default=str))
+    return path

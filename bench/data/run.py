@@ -13,10 +13,8 @@ pass on a file with 9 planted defects runs first: every validator must find all 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -179,22 +177,15 @@ def main() -> None:
     )
     title = f"Data benchmark, {rows:,} rows x 30 columns (median of {rounds})"
     common.report(console, title, columns, rows_out, opts.markdown)
-    out_dir = BENCH / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (out_dir / f"data-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "rows": rows,
-                "rounds": rounds,
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "planted_defects_found": found,
-                "runs": {k: [x.__dict__ for x in v] for k, v in runs.items()},
-                "table": rows_out,
-            },
-            indent=1,
-            default=str,
-        )
+    common.save_results(
+        "data",
+        {
+            "rows": rows,
+            "rounds": rounds,
+            "planted_defects_found": found,
+            "runs": {k: [x.__dict__ for x in v] for k, v in runs.items()},
+            "table": rows_out,
+        },
     )
 
 

@@ -16,10 +16,7 @@ median over rounds. Results go to bench/results/models-<timestamp>.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -137,21 +134,15 @@ def main() -> None:
     columns = ("model", "measure", "MLflow 3.17.2", "modelyard", "speed-up")
     title = f"Models benchmark (median of {rounds} round(s))"
     common.report(console, title, columns, table_rows, opts.markdown)
-    out = BENCH / "results"
-    out.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (out / f"models-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "rounds": rounds,
-                "sizes": spec,
-                "pins": dict(MLFLOW_PINS),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "runs": runs,
-                "table": table_rows,
-            },
-            indent=1,
-        )
+    common.save_results(
+        "models",
+        {
+            "rounds": rounds,
+            "sizes": spec,
+            "pins": dict(MLFLOW_PINS),
+            "runs": runs,
+            "table": table_rows,
+        },
     )
 
 

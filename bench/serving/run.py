@@ -15,7 +15,6 @@ Results: bench/results/serving-<timestamp>.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import re
@@ -322,20 +321,14 @@ def main() -> None:
     )
     title = f"Serving one-row requests, wrk {seconds} s per cell"
     common.report(console, title, columns, rows, opts.markdown)
-    out = BENCH / "results"
-    out.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    (out / f"serving-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "results": results,
-                "floors_ms": floors,
-                "rows": rows,
-                "machine": {"cpus": os.cpu_count()},
-            },
-            indent=1,
-        )
+    common.save_results(
+        "serving",
+        {
+            "seconds": seconds,
+            "results": results,
+            "floors_ms": floors,
+            "rows": rows,
+        },
     )
 
 
