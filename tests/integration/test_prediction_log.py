@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
@@ -24,8 +25,10 @@ from tests.fixtures.stores import free_port
 import modelyard as yard
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ModelSource, ServeConfig
-from modelyard.serving.predlog import PredictionLog
+from modelyard.serving.predlog import SUFFIX, PredictionLog
 from modelyard.serving.shipping import Shipper, read_segment
+
+METRIC_SHIPPED = "modelyard_prediction_log_shipped_rows_total"
 
 
 def _frame() -> pd.DataFrame:
@@ -247,3 +250,83 @@ def test_a_torn_last_line_is_dropped_and_names_never_clash(tmp_path: Path) -> No
     table = to_table(predictions)
     assert {"input.prediction", "prediction", "x"} <= set(table.column_names)
     assert table.column("input.prediction").to_pylist() == [5]
+
+
+def test_a_segment_ships_in_chunks_and_kinds_that_change_between_chunks_become_text(
+    tmp_path: Path,
+) -> None:
+    """Shipping reads a segment CHUNK records at a time; a column that is a number in one
+    chunk and text in a later one is text in the file, and one that appears late is null
+    before it."""
+    from modelyard.monitoring.client import MonitoringClient
+    from modelyard.serving.shipping import CHUNK
+
+    def record(i: int, zip_code: object, extra: dict[str, object]) -> bytes:
+        inputs = {"zip": [zip_code], "x": [float(i)], **extra}
+        line = {"k": "p", "id": f"r{i}", "t": 1_700_000_000_000 + i, "e": "api", "m": "churn"}
+        line |= {"v": "1", "ms": 0.5, "s": False, "in": inputs, "out": [i % 2]}
+        return orjson.dumps(line) + b"\n"
+
+    lines = [record(i, 2139, {}) for i in range(CHUNK)]
+    lines.append(record(CHUNK, "02139", {"late": [7]}))
+    folder = tmp_path / "log"
+    folder.mkdir()
+    (folder / f"seg{SUFFIX}").write_bytes(b"".join(lines))
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    assert Shipper(folder, uri).ship_all() == 1
+    assert not list(folder.glob(f"*{SUFFIX}"))
+    frame = MonitoringClient(uri).predictions("churn", labels=False)
+    assert len(frame) == CHUNK + 1
+    assert frame["zip"].iloc[0] == "2139" and frame["zip"].iloc[-1] == "02139"
+    assert frame["late"].isna().sum() == CHUNK and frame["late"].iloc[-1] == 7
+    assert frame["x"].tolist() == [float(i) for i in range(CHUNK + 1)]
+    (listed,) = MonitoringClient(uri).prediction_files("churn")
+    assert (listed.first_time, listed.last_time) == (1_700_000_000_000, 1_700_000_000_000 + CHUNK)
+
+
+def test_shipping_runs_in_its_own_process_which_is_restarted_if_it_dies(tmp_path: Path) -> None:
+    frame = _frame()
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    _register(uri, frame)
+    config = ServeConfig(
+        [ModelSource("models:/churn@champion")],
+        tracking_uri=uri,
+        prediction_log=str(tmp_path / "log"),
+        log_roll_s=0.2,
+        ship_s=0.2,
+    )
+    app = ServingApp(config)
+    running = Running(app)
+    assert app.shipper is not None
+    try:
+        with httpx.Client(base_url=running.url) as http:
+
+            def shipped_rows() -> float:
+                text = http.get("/metrics").text
+                line = next(x for x in text.splitlines() if x.startswith(METRIC_SHIPPED))
+                return float(line.split()[-1])
+
+            before = shipped_rows()  # the counter is the test process's, shared by tests
+            for i in range(5):
+                assert (
+                    http.post("/v2/models/churn/infer", json=oip_row(frame, i)).status_code == 200
+                )
+            _wait(
+                lambda: shipped_rows() == before + 5,
+                "the server's metrics did not count the shipped rows",
+            )
+            first = app.shipper.pid
+            assert first is not None and first != os.getpid()
+            os.kill(first, signal.SIGKILL)
+            _wait(lambda: "shipping process ended" in str(app.warnings()), "no warning")
+            assert http.get("/v2/health/ready").status_code == 200  # predictions go on
+            for i in range(5, 8):
+                assert (
+                    http.post("/v2/models/churn/infer", json=oip_row(frame, i)).status_code == 200
+                )
+            _wait(lambda: len(yard.monitoring.predictions("churn")) == 8, "not shipped after")
+            assert app.shipper.pid not in (None, first)
+            _wait(lambda: not app.warnings(), "the warning stayed after the restart")
+    finally:
+        running.stop()
+    assert app.shipper.pid is None  # it ended with the server

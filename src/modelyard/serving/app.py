@@ -36,7 +36,7 @@ from modelyard.errors import (
     NotFound,
     PayloadTooLarge,
 )
-from modelyard.serving import metrics
+from modelyard.serving import heap, metrics
 from modelyard.serving.bodies import decoded, off_loop
 from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
 from modelyard.serving.config import ServeConfig
@@ -47,7 +47,7 @@ from modelyard.serving.follow import Follower
 from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
 from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
-from modelyard.serving.shipping import Shipper
+from modelyard.serving.ship_process import ShippingProcess
 
 log = logging.getLogger("modelyard.serving")
 
@@ -75,7 +75,7 @@ class ServingApp:
         self.fleet = Fleet(config)
         self.follower: Follower | None = None
         self.predlog: PredictionLog | None = None
-        self.shipper: Shipper | None = None
+        self.shipper: ShippingProcess | None = None
         self._monitoring: Any = None  # a MonitoringClient, for labels when there is no log
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self.ready = False
@@ -103,7 +103,9 @@ class ServingApp:
                 roll_s=self.config.log_roll_s,
                 required=self.config.log_required,
             )
-            self.shipper = Shipper(folder, self.config.tracking_uri, interval_s=self.config.ship_s)
+            self.shipper = ShippingProcess(
+                folder, self.config.tracking_uri, interval_s=self.config.ship_s
+            )
         self.ready = True
 
     def warnings(self) -> list[str]:
@@ -278,13 +280,12 @@ class ServingApp:
                 return
 
     def _flush_log(self) -> None:
-        """At shutdown: write and sync the queued records, ship what can be shipped now;
-        what cannot waits on disk for the next start."""
+        """At shutdown: write and sync the queued records, then the shipping process ships
+        what it can now and ends; what it cannot waits on disk for the next start."""
         if self.predlog is not None:
             self.predlog.close()
         if self.shipper is not None:
             self.shipper.stop()
-            self.shipper.ship_all()
 
     async def _body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
         limit = self.config.max_body_bytes
@@ -481,4 +482,6 @@ class ServingApp:
 
 def create_from_env() -> ServingApp:
     """The app factory uvicorn's worker processes call (``modelyard serve --workers N``)."""
-    return ServingApp(ServeConfig.from_env())
+    app = ServingApp(ServeConfig.from_env())
+    heap.settle()
+    return app

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from modelyard.errors import ModelyardError
-from modelyard.serving import metrics
+from modelyard.serving import heap, metrics
 from modelyard.serving.batching import Batcher
 from modelyard.serving.config import EndpointSpec, ModelSource, ServeConfig
 from modelyard.serving.endpoints import Endpoint
@@ -168,6 +168,7 @@ class Fleet:
             )
         old = self.models.get(served.name)
         self.models[served.name] = served  # one assignment: the swap
+        heap.settle_new()
         return old
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from modelyard.serving import heap
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ENV, ServeConfig
 from modelyard.serving.metrics import MULTIPROC
@@ -43,6 +44,7 @@ def serve(
         config = replace(config, onnx_threads=max(1, (os.cpu_count() or 1) // workers))
     if workers <= 1:
         app = ServingApp(config)
+        heap.settle()
         uvicorn.Server(uvicorn.Config(app, **common)).run()
         return
     os.environ[ENV] = config.to_env()

@@ -16,14 +16,13 @@ import fcntl
 import logging
 import os
 import tempfile
-import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from modelyard.serving import metrics
 from modelyard.serving.predlog import SUFFIX
 
 log = logging.getLogger("modelyard.serving")
@@ -36,26 +35,48 @@ class Unreadable(Exception):
 META = ["request_id", "row", "timestamp", "endpoint", "model", "version", "shadow", "latency_ms"]
 
 
-def read_segment(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The predictions and labels of a segment; a torn or corrupt line is skipped."""
+CHUNK = 2_000  # records made into one table at a time: bounds the objects alive while shipping
+
+
+def segment_chunks(path: Path) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """The predictions and labels of a segment, ``CHUNK`` predictions at a time (read line by
+    line: a 64 MiB segment never becomes millions of live Python objects at once, which would
+    also make the collector walk them while the server answers requests). A torn last line
+    (no newline: a crash mid-write) is skipped quietly, a corrupt one elsewhere with a warning.
+    """
     predictions: list[dict[str, Any]] = []
     labels: list[dict[str, Any]] = []
-    lines = path.read_bytes().split(b"\n")
-    for number, line in enumerate(lines):
-        if not line:
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            if number < len(lines) - 1:  # the last line may be torn by a crash; others not
-                log.warning("prediction log: %s line %d is corrupt; skipped", path, number + 1)
-            continue
-        if record.get("k") == "p":
-            predictions.append(record)
-        elif record.get("k") == "l":
-            labels += [
-                {**item, "time": item.get("time") or record["t"]} for item in record["labels"]
-            ]
+    with open(path, "rb") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if line.endswith(b"\n"):  # a whole line, so not torn by a crash
+                    log.warning("prediction log: %s line %d is corrupt; skipped", path, number)
+                continue
+            if record.get("k") == "p":
+                predictions.append(record)
+            elif record.get("k") == "l":
+                labels += [
+                    {**item, "time": item.get("time") or record["t"]} for item in record["labels"]
+                ]
+            if len(predictions) >= CHUNK:
+                yield predictions, labels
+                predictions, labels = [], []
+    if predictions or labels:
+        yield predictions, labels
+
+
+def read_segment(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """All the predictions and labels of a segment (for tests and tools; shipping reads it
+    in chunks)."""
+    predictions: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    for p, lb in segment_chunks(path):
+        predictions += p
+        labels += lb
     return predictions, labels
 
 
@@ -106,30 +127,52 @@ def to_table(records: list[dict[str, Any]]) -> Any:
     return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamp)
 
 
+def join_tables(tables: list[Any]) -> Any:
+    """The chunks of one group as one table: a column missing from a chunk is null there, and
+    a column whose kind differs between chunks (2139 in one, "02139" in another) is text."""
+    import pyarrow as pa
+
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        kinds: dict[str, set[Any]] = defaultdict(set)
+        for table in tables:
+            for field in table.schema:
+                kinds[field.name].add(field.type)
+        mixed = {name for name, types in kinds.items() if len(types - {pa.null()}) > 1}
+        as_text = [_with_text(table, mixed) for table in tables]
+        return pa.concat_tables(as_text, promote_options="permissive")
+
+
+def _with_text(table: Any, names: set[str]) -> Any:
+    import pyarrow as pa
+
+    for name in names & set(table.column_names):
+        values = table[name].to_pylist()
+        text = pa.array([None if v is None else str(v) for v in values], pa.string())
+        table = table.set_column(table.schema.get_field_index(name), name, text)
+    return table
+
+
+def _epoch_ms(stamp: Any) -> int:
+    """A timestamp scalar of the table (unit ms) as epoch ms, as the catalog keeps it."""
+    return int(stamp.value)
+
+
 class Shipper:
-    def __init__(self, folder: Path, tracking_uri: str | None, *, interval_s: float = 5.0):
+    """Ships the closed segments of one folder (``ship_all``). The server runs it in a process
+    of its own (``serving/ship_process.py``), which reports these counters back."""
+
+    def __init__(self, folder: Path, tracking_uri: str | None):
         self.folder = folder
         self.tracking_uri = tracking_uri
-        self.interval_s = interval_s
         self.error: str | None = None  # the last failure to ship, while segments wait
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.rows = 0  # rows shipped so far
+        self.dropped = 0  # segments set aside as .bad
+        self.backlog = 0  # closed segments still waiting after the last round
         self._client: Any = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="prediction-ship", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(60)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.ship_all()
 
     def ship_all(self) -> int:
         """Ship every closed segment; how many were shipped."""
@@ -142,14 +185,14 @@ class Shipper:
                 log.error("prediction log: %s cannot be shipped (%s); kept as .bad", path, exc)
                 with contextlib.suppress(OSError):
                     path.rename(path.with_suffix(".bad"))
-                metrics.PREDLOG_DROPPED.inc()
+                self.dropped += 1
             except Exception as exc:  # noqa: BLE001 - the store may be away: try again later
                 self.error = f"prediction log: cannot ship to the store: {exc}"[:1000]
                 log.warning("%s", self.error)
                 break
         else:
             self.error = None
-        metrics.PREDLOG_BACKLOG.set(len(waiting) - shipped)
+        self.backlog = len(waiting) - shipped
         return shipped
 
     def _ship_one(self, path: Path) -> int:
@@ -165,8 +208,7 @@ class Shipper:
             if os.fstat(fd).st_nlink == 0:  # shipped and deleted while we waited
                 return 0
             try:
-                predictions, labels = read_segment(path)
-                tables = self._tables(predictions)
+                tables, labels = self._tables(path)
             except Exception as exc:  # bytes no reader makes sense of
                 raise Unreadable(str(exc)[:500]) from exc
             self._send(tables, labels)
@@ -176,24 +218,33 @@ class Shipper:
             os.close(fd)
 
     @staticmethod
-    def _tables(predictions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
-        """One table per (endpoint, model, version), with what the catalog lists of it."""
-        groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
-        for record in predictions:
-            groups[(record["e"], record["m"], record["v"])].append(record)
+    def _tables(path: Path) -> tuple[list[tuple[dict[str, Any], Any]], list[dict[str, Any]]]:
+        """One table per (endpoint, model, version), with what the catalog lists of it; and
+        the segment's labels."""
+        import pyarrow.compute as pc
+
+        parts: dict[tuple[str, str, str | None], list[Any]] = defaultdict(list)
+        labels: list[dict[str, Any]] = []
+        for predictions, chunk_labels in segment_chunks(path):
+            labels += chunk_labels
+            groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = defaultdict(list)
+            for record in predictions:
+                groups[(record["e"], record["m"], record["v"])].append(record)
+            for key, records in groups.items():
+                parts[key].append(to_table(records))
         found = []
-        for (endpoint, model, version), records in groups.items():
-            table = to_table(records)
+        for (endpoint, model, version), tables in parts.items():
+            table = join_tables(tables)
             meta = {
                 "model": model,
                 "version": version,
                 "endpoint": endpoint,
                 "rows": table.num_rows,
-                "first_time": min(r["t"] for r in records),
-                "last_time": max(r["t"] for r in records),
+                "first_time": _epoch_ms(pc.min(table["timestamp"])),
+                "last_time": _epoch_ms(pc.max(table["timestamp"])),
             }
             found.append((meta, table))
-        return found
+        return found, labels
 
     def _send(self, tables: list[tuple[dict[str, Any], Any]], labels: list[dict[str, Any]]) -> None:
         import pyarrow.parquet as pq
@@ -207,6 +258,6 @@ class Shipper:
                 out = Path(tmp) / "predictions.parquet"
                 pq.write_table(table, out, compression="zstd")
                 self._client.ship_file(out, meta)
-            metrics.PREDLOG_SHIPPED.inc(table.num_rows)
+            self.rows += table.num_rows
         if labels:
             self._client.log_labels(labels)
