@@ -53,6 +53,7 @@ bench: $(STAMP_TEST)
 	$(PY) bench/tracking/run.py
 	$(PY) bench/data/run.py
 	$(PY) bench/models/run.py
+	$(PY) bench/monitoring/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache modelyard-data

@@ -149,6 +149,48 @@ def run_worker(
     raise BenchError(f"{script.name} {spec.get('workload')} exited {done.returncode}:\n{tail}")
 
 
+@dataclass
+class Measured:
+    tool: str
+    seconds: float  # the worker's own ``total_s``
+    peak_mib: float  # the worker process's peak RSS (from wait4)
+    result: dict[str, Any]
+
+
+def measured_worker(
+    python: Path, script: Path, args: Sequence[str], *, cwd: Path, timeout: float
+) -> Measured:
+    """Run ``python script ARGS...`` in a clean environment; its ``RESULT`` line, with its
+    wall time (``total_s``, measured by the worker) and peak RSS (wait4, this process only)."""
+    proc = subprocess.Popen(
+        [str(python), str(script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+        cwd=str(cwd),
+        text=True,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise BenchError(f"{script.name} timed out")
+        time.sleep(0.05)
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if code != 0 or not lines:
+        raise BenchError(f"{script.name} {list(args)} failed ({code}):\n{err[-3000:]}")
+    result = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    return Measured(
+        str(result.get("tool")), float(result["total_s"]), usage.ru_maxrss / 1024, result
+    )
+
+
 # --- servers --------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -257,6 +299,13 @@ class Server:
 def machine_busy(interval: float = 0.5) -> float:
     """Machine-wide CPU use in percent over ``interval`` (to flag disturbed measurements)."""
     return float(psutil.cpu_percent(interval=interval))
+
+
+def wait_machine_idle(limit: float = 20.0) -> None:
+    """Start a measurement only once the machine is (nearly) idle, up to ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and machine_busy() > 25.0:
+        time.sleep(1)
 
 
 def report(

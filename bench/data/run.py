@@ -13,15 +13,10 @@ pass on a file with 9 planted defects runs first: every validator must find all 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
@@ -42,50 +37,8 @@ TIMEOUT = 3600
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
-@dataclass
-class Run:
-    tool: str
-    seconds: float
-    peak_mib: float
-    result: dict[str, Any]
-
-
-def run_worker(python: Path, script: Path, args: list[str]) -> Run:
-    """One worker process; wall time from its RESULT, peak RSS of that process from wait4."""
-    env = common.clean_env()
-    proc = subprocess.Popen(
-        [str(python), str(script), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=str(REPO),
-        text=True,
-    )
-    deadline = time.monotonic() + TIMEOUT
-    out, err = "", ""
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise common.BenchError(f"{script.name} timed out")
-        time.sleep(0.05)
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    lines = [ln for ln in out.splitlines() if ln.startswith(common.RESULT_PREFIX)]
-    if proc.returncode != 0 or not lines:
-        raise common.BenchError(f"{script.name} {args} failed ({proc.returncode}):\n{err[-3000:]}")
-    result = json.loads(lines[-1][len(common.RESULT_PREFIX) :])
-    return Run(str(result.get("tool")), float(result["total_s"]), usage.ru_maxrss / 1024, result)
-
-
-def _wait_idle(limit: float = 20.0) -> None:
-    """Start a measurement only once the machine is (nearly) idle, up to ``limit`` seconds."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and common.machine_busy() > 25.0:
-        time.sleep(1)
+def run_worker(python: Path, script: Path, args: list[str]) -> common.Measured:
+    return common.measured_worker(python, script, args, cwd=REPO, timeout=TIMEOUT)
 
 
 def _workers(
@@ -134,13 +87,13 @@ def main() -> None:
     found = correctness(pythons, spec)
     console.log(f"planted defects found: {found}")
     workers = {k: v for k, v in _workers(pythons, data, spec).items() if k not in opts.skip}
-    runs: dict[str, list[Run]] = {name: [] for name in workers}
+    runs: dict[str, list[common.Measured]] = {name: [] for name in workers}
     order = ["pandera", "yard-validate", "gx", "yard-profile", "evidently", "yard-both"]
     for r in range(rounds):
         for name in order:
             if name not in workers:
                 continue
-            _wait_idle()
+            common.wait_machine_idle()
             python, script, args = workers[name]
             got = run_worker(python, script, args)
             runs[name].append(got)

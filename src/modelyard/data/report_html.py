@@ -25,15 +25,15 @@ svg rect{fill:#4c78a8}
 """
 
 
-def _e(value: Any) -> str:
+def escape(value: Any) -> str:
     if isinstance(value, dict | list):
         value = json.dumps(value, default=str)
     return html.escape("" if value is None else str(value))
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>{body}</body></html>"
     )
 
@@ -42,9 +42,9 @@ def _rows_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     names = list(rows[0])
-    head = "".join(f"<th>{_e(n)}</th>" for n in names)
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_e(r.get(n))}</td>" for n in names) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{escape(r.get(n))}</td>" for n in names) + "</tr>" for r in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -52,7 +52,7 @@ def _rows_table(rows: list[dict[str, Any]]) -> str:
 def validation_html(report: ValidationReport, title: str) -> str:
     status = "ok" if report.ok else "fail"
     parts = [
-        f"<h1>{_e(title)}</h1>",
+        f"<h1>{escape(title)}</h1>",
         f"<p><span class='badge {status}'>{'PASSED' if report.ok else 'FAILED'}</span> "
         f"{len(report.results)} rules, {len(report.failures)} failed, "
         f"{report.num_rows:,} rows</p>",
@@ -62,16 +62,16 @@ def validation_html(report: ValidationReport, title: str) -> str:
     for r in report.results:
         cls = "ok" if r.ok else "fail"
         parts.append(
-            f"<tr><td><code>{_e(r.label)}</code></td><td class='{cls}'>"
-            f"{'pass' if r.ok else 'FAIL'}</td><td>{_e(r.observed)}</td>"
-            f"<td>{_e(r.expected)}</td><td>{r.failing:,} / {r.checked:,}</td></tr>"
+            f"<tr><td><code>{escape(r.label)}</code></td><td class='{cls}'>"
+            f"{'pass' if r.ok else 'FAIL'}</td><td>{escape(r.observed)}</td>"
+            f"<td>{escape(r.expected)}</td><td>{r.failing:,} / {r.checked:,}</td></tr>"
         )
     parts.append("</table>")
     for r in report.failures:
         if r.sample or r.message:
-            parts.append(f"<h2>{_e(r.label)}</h2><p>{_e(r.message)}</p>")
+            parts.append(f"<h2>{escape(r.label)}</h2><p>{escape(r.message)}</p>")
             parts.append(_rows_table(r.sample))
-    return _page(title, "".join(parts))
+    return page(title, "".join(parts))
 
 
 def histogram_svg(edges: list[float], counts: list[int], width: int = 220, height: int = 60) -> str:
@@ -98,7 +98,7 @@ def _bars(top: list[tuple[str, int]], total: int) -> str:
     for value, count in top[:10]:
         share = count / total if total else 0.0
         rows.append(
-            f"<tr><td>{_e(value)}</td><td>{count:,}</td><td><svg width='120' height='10'>"
+            f"<tr><td>{escape(value)}</td><td>{count:,}</td><td><svg width='120' height='10'>"
             f"<rect width='{120 * share:.1f}' height='10'/></svg> {share:.1%}</td></tr>"
         )
     return "<table>" + "".join(rows) + "</table>"
@@ -118,14 +118,16 @@ def _column(col: ColumnProfile) -> str:
         elif d[key] is not None:
             stats[key] = f"{d[key]:.6g}" if isinstance(d[key], float) else str(d[key])
     stats.update({k: f"{v:.6g}" for k, v in d["quantiles"].items()})
-    table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in stats.items())
+    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in stats.items())
     chart = histogram_svg(d["histogram"]["edges"], d["histogram"]["counts"])
     if not chart and col.values:
         chart = _bars(col.top(), col.present)
-    return f"<h2>{_e(col.name)}</h2><table>{table}</table>{chart}"
+    return f"<h2>{escape(col.name)}</h2><table>{table}</table>{chart}"
 
 
 def profile_html(profile: Profile, title: str) -> str:
-    body = [f"<h1>{_e(title)}</h1><p>{profile.num_rows:,} rows, {len(profile.columns)} columns</p>"]
+    body = [
+        f"<h1>{escape(title)}</h1><p>{profile.num_rows:,} rows, {len(profile.columns)} columns</p>"
+    ]
     body.extend(_column(col) for col in profile.columns.values())
-    return _page(title, "".join(body))
+    return page(title, "".join(body))

@@ -1,4 +1,4 @@
-"""modelyard.monitoring: predictions logged by the inference servers, and late labels.
+"""modelyard.monitoring: predictions logged by the inference servers, late labels, and drift.
 
 Only re-exports the public API, loaded on first use (PEP 562).
 """
@@ -15,9 +15,21 @@ _EXPORTS = {
     "PredictionFile": "entities",
     "log_labels": "fluent",
     "predictions": "fluent",
+    "drift": "fluent",
+    "DriftReport": "drift.report",
+    "ColumnDrift": "drift.report",
 }
 
-__all__ = ["Label", "MonitoringClient", "PredictionFile", "log_labels", "predictions"]
+__all__ = [
+    "ColumnDrift",
+    "DriftReport",
+    "Label",
+    "MonitoringClient",
+    "PredictionFile",
+    "drift",
+    "log_labels",
+    "predictions",
+]
 
 
 __getattr__ = lazy_exports("modelyard.monitoring", _EXPORTS, globals())
@@ -25,5 +37,6 @@ __getattr__ = lazy_exports("modelyard.monitoring", _EXPORTS, globals())
 
 if TYPE_CHECKING:
     from modelyard.monitoring.client import MonitoringClient
+    from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
     from modelyard.monitoring.entities import Label, PredictionFile
-    from modelyard.monitoring.fluent import log_labels, predictions
+    from modelyard.monitoring.fluent import drift, log_labels, predictions

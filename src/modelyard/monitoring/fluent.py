@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from modelyard.errors import InvalidArgument
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.tracking.current import chosen_uri
+
+if TYPE_CHECKING:
+    from modelyard.monitoring.drift.report import DriftReport
 
 _clients: dict[str | None, MonitoringClient] = {}
 _lock = threading.Lock()
@@ -29,3 +34,35 @@ def log_labels(labels: Any) -> int:
 def predictions(model: str | None = None, **kwargs: Any) -> Any:
     """Logged predictions with their late labels (see ``MonitoringClient.predictions``)."""
     return current_client().predictions(model, **kwargs)
+
+
+def drift(reference: Any, current: Any, **options: Any) -> DriftReport:
+    """Drift of ``current`` from ``reference`` (see ``monitoring.drift.compute.drift`` for
+    the options). Each side is a DataFrame, an Arrow table, a Parquet or CSV path, a
+    ``DatasetVersion``, or ``"dataset:NAME[@VERSION]"`` for a logged dataset. A Parquet file
+    as ``current`` is read in parts, so it may be larger than memory."""
+    from modelyard.monitoring.drift.compute import drift as compute
+
+    if isinstance(current, str | Path) and str(current).lower().endswith(".parquet"):
+        return compute(_table(reference, "reference"), Path(current), **options)  # in parts
+    return compute(_table(reference, "reference"), _table(current, "current"), **options)
+
+
+def _table(source: Any, field: str) -> Any:
+    if isinstance(source, str) and source.startswith("dataset:"):
+        from modelyard.data import fluent as data
+
+        name, _, version = source.removeprefix("dataset:").partition("@")
+        if not name or (version and not version.isdigit()):
+            raise InvalidArgument(
+                f"{field} {source!r}: expected dataset:NAME or dataset:NAME@VERSION", field=field
+            )
+        return data.get(name, int(version) if version else None)
+    if isinstance(source, str | Path):
+        from modelyard.data.frames import tabular_source
+
+        try:
+            return tabular_source(source).read()
+        except InvalidArgument as exc:
+            raise InvalidArgument(exc.message, field=field) from None
+    return source

@@ -1,0 +1,364 @@
+"""Drift between a reference and a current table, column by column.
+
+Each column is typed (numeric, or categorical: text, booleans, categories, and integers with
+at most 5 distinct reference values), cleaned (missing values, and infinities for numbers,
+are counted apart and left out), and tested with the test chosen for it (``registry``) or the
+one asked for. Columns run in parallel threads: numpy's sorting, where the time goes, lets go
+of the GIL.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelyard.errors import InvalidArgument
+from modelyard.monitoring.drift.registry import FEW_VALUES, TESTS, choose
+from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
+
+Array = np.ndarray[Any, Any]
+PARALLEL_CELLS = 200_000  # below this many values in all, one thread is faster
+
+
+CHART_BINS = 20  # bars per numeric column in a report's chart
+CHART_CATEGORIES = 10  # categories shown per categorical column; the rest are "(other)"
+
+
+@dataclass(frozen=True)
+class _Side:
+    values: Array  # sorted numbers, or category codes
+    missing: float  # share of rows without a value
+
+
+def _frame(data: Any, field: str) -> Any:
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if hasattr(data, "to_pandas"):  # a pyarrow Table, a polars frame
+        return data.to_pandas()
+    raise InvalidArgument(
+        f"{field} must be a pandas DataFrame or a pyarrow Table, not {type(data).__name__}",
+        field=field,
+    )
+
+
+def _kind(series: Any) -> str:
+    from pandas.api import types
+
+    if types.is_bool_dtype(series.dtype):
+        return "categorical"
+    if types.is_datetime64_any_dtype(series.dtype) or types.is_timedelta64_dtype(series.dtype):
+        return "time"
+    if types.is_numeric_dtype(series.dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _numbers(series: Any) -> _Side:
+    values = np.asarray(series, dtype=np.float64)
+    kept = values[np.isfinite(values)]
+    missing = 1 - len(kept) / len(values) if len(values) else 0.0
+    return _Side(np.sort(kept), missing)
+
+
+def _distinct(sorted_values: Array) -> int:
+    return int(len(sorted_values) and 1 + np.count_nonzero(np.diff(sorted_values)))
+
+
+def _options(option: Any, columns: list[str], field: str) -> dict[str, Any]:
+    if option is None:
+        return {}
+    if not isinstance(option, dict):
+        return dict.fromkeys(columns, option)
+    unknown = sorted(set(option) - set(columns))
+    if unknown:
+        raise InvalidArgument(
+            f"{field} names columns that are not compared: {unknown}", field=field
+        )
+    return dict(option)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    names: list[str]
+    only_ref: list[str]
+    only_cur: list[str]
+    tests: dict[str, str]
+    thresholds: dict[str, float]
+    categorical: set[str]
+
+
+def _plan(
+    ref_columns: list[str],
+    cur_columns: list[str],
+    columns: list[str] | None,
+    tests: Any,
+    thresholds: Any,
+    categorical: list[str] | None,
+    drift_share: float,
+) -> _Plan:
+    """The columns to compare and the options by column, checked."""
+    if not 0 <= drift_share <= 1:
+        raise InvalidArgument("drift_share must be between 0 and 1", field="drift_share")
+    only_ref = [c for c in ref_columns if c not in cur_columns]
+    only_cur = [c for c in cur_columns if c not in ref_columns]
+    if columns is None:
+        names = [c for c in ref_columns if c in cur_columns]
+    else:
+        missing = [c for c in columns if c not in ref_columns or c not in cur_columns]
+        if missing:
+            raise InvalidArgument(f"columns not in both tables: {missing}", field="columns")
+        names, only_ref, only_cur = list(columns), [], []
+    chosen = _options(tests, names, "tests")
+    for name, test in chosen.items():
+        if test not in TESTS:
+            raise InvalidArgument(
+                f"unknown drift test {test!r} for column {name!r}; known: {sorted(TESTS)}",
+                field=f"tests.{name}",
+            )
+    limits = _options(thresholds, names, "thresholds")
+    forced = set(_options(dict.fromkeys(categorical or []), names, "categorical"))
+    return _Plan(names, only_ref, only_cur, chosen, limits, forced)
+
+
+def drift(
+    reference: Any,
+    current: Any,
+    *,
+    columns: list[str] | None = None,
+    tests: str | dict[str, str] | None = None,
+    thresholds: float | dict[str, float] | None = None,
+    categorical: list[str] | None = None,
+    drift_share: float = 0.5,
+) -> DriftReport:
+    """Compare ``current`` with ``reference`` column by column.
+
+    ``tests`` and ``thresholds`` take one value for every column or a dict by column;
+    ``categorical`` names numeric columns to test as categories; the dataset drifts when at
+    least ``drift_share`` of its columns do. A column in only one of the two is schema drift
+    (``only_in_reference`` counts as drifted; ``only_in_current`` is listed). ``current`` may
+    be the path of a Parquet file of any size: it is then read in parts (``streamed``).
+    """
+    ref = _frame(reference, "reference")
+    if len(ref) == 0:
+        raise InvalidArgument("reference has no rows: nothing to compare", field="reference")
+    ref.columns = [str(c) for c in ref.columns]
+    options = (columns, tests, thresholds, categorical, drift_share)
+    if isinstance(current, str | Path):
+        return _drift_file(ref, Path(current), *options)
+    cur = _frame(current, "current")
+    if len(cur) == 0:
+        raise InvalidArgument("current has no rows: nothing to compare", field="current")
+    cur.columns = [str(c) for c in cur.columns]
+    plan = _plan(list(ref.columns), list(cur.columns), *options)
+    names, chosen, limits, forced = plan.names, plan.tests, plan.thresholds, plan.categorical
+
+    def one(name: str) -> ColumnDrift:
+        return _column(name, ref[name], cur[name], chosen.get(name), limits.get(name), forced)
+
+    cells = (len(ref) + len(cur)) * len(names)
+    if cells >= PARALLEL_CELLS and len(names) > 1 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:
+            found = list(pool.map(one, names))
+    else:
+        found = [one(n) for n in names]
+    return DriftReport(found, drift_share, len(ref), len(cur), plan.only_ref, plan.only_cur)
+
+
+def _drift_file(
+    ref: Any,
+    path: Path,
+    columns: list[str] | None,
+    tests: Any,
+    thresholds: Any,
+    categorical: list[str] | None,
+    drift_share: float,
+) -> DriftReport:
+    import pyarrow.parquet as pq
+
+    from modelyard.monitoring.drift import streamed
+    from modelyard.terminal import count_progress
+
+    if not path.is_file():
+        raise InvalidArgument(f"no data file at {str(path)!r}", field="current")
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+        raise InvalidArgument(f"{path} is not a Parquet file: {exc}", field="current") from None
+    schema = meta.schema.to_arrow_schema()
+    if meta.num_rows == 0:
+        raise InvalidArgument("current has no rows: nothing to compare", field="current")
+    plan = _plan(list(ref.columns), list(schema.names), columns, tests, thresholds, categorical,
+                 drift_share)  # fmt: skip
+    kinds: dict[str, str] = {}
+    found: dict[str, ColumnDrift] = {}
+    for name in plan.names:
+        before, now = _kind(ref[name]), streamed.arrow_kind(schema.field(name).type)
+        kind = "categorical" if name in plan.categorical and "time" not in (before, now) else before
+        if before != now and kind == before and name not in plan.categorical:
+            message = f"type changed: {before} in the reference, {now} now"
+            counts = streamed.present_in_file(meta, name)
+            found[name] = _untested(name, before, ref[name], None, True, message, counts)
+        elif kind == "time":
+            counts = streamed.present_in_file(meta, name)
+            message = "timestamps are not tested for drift"
+            found[name] = _untested(name, kind, ref[name], None, False, message, counts)
+        else:
+            kinds[name] = kind
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # sorting lets go of the GIL
+        summaries = pool.map(lambda n: streamed.reference_summary(ref[n], kinds[n]), kinds)
+        refs = dict(zip(kinds, summaries, strict=True))
+    with count_progress(f"drift {path.name}", meta.num_rows * len(refs)) as advance:
+        current = streamed.count_current(path, refs, advance)
+    for name, kind in kinds.items():
+        found[name] = streamed.column_drift(
+            name, kind, refs[name], current[name], plan.tests.get(name), plan.thresholds.get(name)
+        )
+    ordered = [found[n] for n in plan.names]
+    return DriftReport(ordered, drift_share, len(ref), meta.num_rows, plan.only_ref, plan.only_cur)
+
+
+def _column(
+    name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None, forced: set[str]
+) -> ColumnDrift:
+    kinds = (_kind(ref), _kind(cur))
+    if kinds[0] != kinds[1] and not (name in forced and "time" not in kinds):
+        return _untested(
+            name,
+            kinds[0],
+            ref,
+            cur,
+            True,
+            f"type changed: {kinds[0]} in the reference, {kinds[1]} now",
+        )
+    kind = "categorical" if name in forced else kinds[0]
+    if kind == "time":
+        return _untested(name, kind, ref, cur, False, "timestamps are not tested for drift")
+    if kind == "numeric":
+        a, b = _numbers(ref), _numbers(cur)
+        if _distinct(a.values) <= FEW_VALUES and ref.dtype.kind in "iu":
+            kind = "categorical"  # an integer code with few values (0/1, 1..5): by counts
+        union = np.sort(np.concatenate([a.values, b.values]), kind="stable")
+        distinct = _distinct(union)
+    labels: Array | None = None
+    if kind == "categorical":
+        a, b, labels = _categories(ref, cur)
+        distinct = len(labels)
+    if len(a.values) == 0 or len(b.values) == 0:
+        drifted = len(a.values) != len(b.values)
+        side = "the reference" if len(a.values) == 0 else "the current data"
+        if not drifted:
+            side = "either table"
+        return _untested(name, kind, ref, cur, drifted, f"no values in {side}")
+    test = TESTS[test_name or choose(kind, len(a.values), distinct)]
+    if kind == "numeric" and test.numeric is not None:
+        statistic, p = test.numeric(a.values, b.values)
+    elif test.counts is not None:
+        ref_counts, cur_counts = _counts(a.values, b.values)
+        statistic, p = test.counts(ref_counts, cur_counts)
+    else:
+        raise InvalidArgument(
+            f"{test.name} needs a numeric column; {name!r} is {kind}", field=f"tests.{name}"
+        )
+    score = p if test.p_value else statistic
+    limit = test.threshold if threshold is None else float(threshold)
+    if score is None or math.isnan(score):
+        return _untested(
+            name, kind, ref, cur, False, f"{test.name} gave no number for these values"
+        )
+    return ColumnDrift(
+        name,
+        kind,
+        test.name,
+        statistic,
+        p,
+        score,
+        limit,
+        test.drifted(score, limit),
+        len(a.values),
+        len(b.values),
+        a.missing,
+        b.missing,
+        chart=_chart(a.values, b.values, labels),
+    )
+
+
+def _chart(a: Array, b: Array, labels: Array | None) -> dict[str, Any]:
+    """Both samples' shares over common bars, for the report: numbers in equal-width bins
+    (from the sorted values, without another pass), categories by the most frequent."""
+    if labels is None:
+        lo, hi = float(min(a[0], b[0])), float(max(a[-1], b[-1]))
+        edges = np.linspace(lo, hi if hi > lo else lo + 1, CHART_BINS + 1)
+        ends = edges.copy()
+        ends[-1] = np.inf  # the last bin holds the maximum
+
+        def shares(v: Array) -> list[float]:
+            cuts = np.searchsorted(v, ends, side="left")
+            return [float(x) for x in np.diff(cuts) / len(v)]
+
+        return {"edges": edges.tolist(), "reference": shares(a), "current": shares(b)}
+    ra = np.bincount(a, minlength=len(labels)) / len(a)
+    rb = np.bincount(b, minlength=len(labels)) / len(b)
+    top = np.argsort(-(ra + rb), kind="stable")[:CHART_CATEGORIES]
+    names = [str(labels[i]) for i in top]
+    ref_shares, cur_shares = ra[top].tolist(), rb[top].tolist()
+    if len(labels) > CHART_CATEGORIES:
+        names.append("(other)")
+        ref_shares.append(max(0.0, 1 - sum(ref_shares)))
+        cur_shares.append(max(0.0, 1 - sum(cur_shares)))
+    return {"labels": names, "reference": ref_shares, "current": cur_shares}
+
+
+def _categories(ref: Any, cur: Any) -> tuple[_Side, _Side, Array]:
+    """Both columns as codes of one set of categories (values compared as text)."""
+    import pandas as pd
+
+    both = pd.concat([ref, cur], ignore_index=True)
+    present = both.notna().to_numpy()
+    codes, uniques = pd.factorize(both[present].astype(str))
+    n_ref = int(present[: len(ref)].sum())
+    a = _Side(codes[:n_ref], 1 - n_ref / len(ref))
+    b = _Side(codes[n_ref:], 1 - (len(codes) - n_ref) / len(cur))
+    return a, b, np.asarray(uniques)
+
+
+def _counts(a: Array, b: Array) -> tuple[Array, Array]:
+    """Counts per value over the values of either (numbers or codes)."""
+    keys, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    return (
+        np.bincount(inverse[: len(a)], minlength=len(keys)),
+        np.bincount(inverse[len(a) :], minlength=len(keys)),
+    )
+
+
+def _untested(
+    name: str,
+    kind: str,
+    ref: Any,
+    cur: Any | None,
+    drifted: bool,
+    message: str,
+    counts: tuple[int, float] = (0, 0.0),  # present and missing share, when cur is a file
+) -> ColumnDrift:
+    return ColumnDrift(
+        name,
+        kind,
+        None,
+        None,
+        None,
+        None,
+        None,
+        drifted,
+        int(ref.notna().sum()),
+        int(cur.notna().sum()) if cur is not None else counts[0],
+        float(ref.isna().mean()),
+        float(cur.isna().mean()) if cur is not None else counts[1],
+        message,
+    )
