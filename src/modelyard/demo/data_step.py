@@ -14,7 +14,7 @@ from modelyard.data.fluent import current_client
 from modelyard.terminal import out, print_table
 
 
-def _training_frame() -> Any:
+def training_frame() -> Any:
     from sklearn.datasets import load_breast_cancer
 
     frame = load_breast_cancer(as_frame=True).frame
@@ -24,7 +24,7 @@ def _training_frame() -> Any:
 
 def run_data_step(parent_run_id: str, best_run_id: str) -> None:
     data = current_client()
-    frame = _training_frame()
+    frame = training_frame()
     version = data.log_dataset(
         frame,
         "demo/breast-cancer",

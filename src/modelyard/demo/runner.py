@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import modelyard as yard
 from modelyard.demo.data_step import run_data_step
+from modelyard.demo.monitoring_step import run_monitoring_step
 from modelyard.demo.registry_step import run_registry_step
 from modelyard.demo.tracking_step import run_sweep, show_comparison
 from modelyard.terminal import out
@@ -28,3 +29,5 @@ def run_demo(tracking_uri: str | None) -> None:
     run_data_step(result.parent_run_id, result.best_run_id)
     out.rule("3. registry: register, govern, approve, load by alias")
     run_registry_step(result)
+    out.rule("4. monitoring: drift of a live batch against the training data")
+    run_monitoring_step()

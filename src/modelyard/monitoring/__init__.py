@@ -16,6 +16,8 @@ _EXPORTS = {
     "log_labels": "fluent",
     "predictions": "fluent",
     "drift": "fluent",
+    "performance": "fluent",
+    "PerformanceReport": "quality",
     "DriftReport": "drift.report",
     "ColumnDrift": "drift.report",
 }
@@ -25,9 +27,11 @@ __all__ = [
     "DriftReport",
     "Label",
     "MonitoringClient",
+    "PerformanceReport",
     "PredictionFile",
     "drift",
     "log_labels",
+    "performance",
     "predictions",
 ]
 
@@ -39,4 +43,5 @@ if TYPE_CHECKING:
     from modelyard.monitoring.client import MonitoringClient
     from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
     from modelyard.monitoring.entities import Label, PredictionFile
-    from modelyard.monitoring.fluent import drift, log_labels, predictions
+    from modelyard.monitoring.fluent import drift, log_labels, performance, predictions
+    from modelyard.monitoring.quality import PerformanceReport

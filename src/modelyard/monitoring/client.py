@@ -3,7 +3,8 @@
 ``predictions(model=...)`` reads the Parquet files the servers shipped for a model (or an
 endpoint) over a time range, one row per predicted row, with the label joined by request id
 and row where one has arrived. ``log_labels`` records labels from Python (a list, a mapping
-or a DataFrame); servers take them at ``POST /v2/feedback``.
+or a DataFrame); servers take them at ``POST /v2/feedback``. ``performance`` scores the
+predictions against those labels, per time window and slice.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
@@ -22,6 +23,9 @@ from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.registry.client import _parse_time
 from modelyard.tracking.backends import resolve
 from modelyard.tracking.current import chosen_uri
+
+if TYPE_CHECKING:
+    from modelyard.monitoring.quality import PerformanceReport
 
 _PIECE = 1 << 20
 
@@ -56,9 +60,9 @@ class MonitoringClient:
     # --- labels --------------------------------------------------------------------------
     def log_labels(self, labels: Any) -> int:
         """Record true labels by request id: ``{request_id: label}``, a list of
-        ``{"request_id", "label", "row"?, "time"?}`` (or ``Label``), or a DataFrame with
-        those columns. A label sent again for the same request id and row replaces the old
-        one. Returns how many were recorded."""
+        ``{"request_id", "label", "row"?, "time"?}`` (or ``Label``), or a DataFrame (or a
+        CSV or Parquet file) with those columns. A label sent again for the same request
+        id and row replaces the old one. Returns how many were recorded."""
         items = _label_items(labels)
         total = 0
         with acting_as(self._actor):
@@ -141,6 +145,29 @@ class MonitoringClient:
             frame["label"] = [truth.get(k) for k in keys]
         return frame
 
+    def performance(
+        self,
+        model: str | None = None,
+        *,
+        version: str | int | None = None,
+        endpoint: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        window: str = "1d",
+        by: str | None = None,
+        task: str | None = None,
+        positive: Any = None,
+    ) -> PerformanceReport:
+        """Quality of a model's logged predictions against the labels known now, overall
+        and per ``window`` ("1h", "1d" ...), optionally per value of the column ``by``
+        (see ``monitoring.quality``). Shadow predictions are left out."""
+        from modelyard.monitoring.quality import performance
+
+        frame = self.predictions(
+            model, version=version, endpoint=endpoint, since=since, until=until
+        )
+        return performance(frame, window=window, by=by, task=task, positive=positive)
+
     def _local(self, meta: PredictionFile) -> Any:
         import io
 
@@ -164,6 +191,13 @@ COLUMNS = [
 
 
 def _label_items(labels: Any) -> list[Any]:
+    if isinstance(labels, str | Path):  # a CSV or Parquet file of labels
+        from modelyard.data.frames import tabular_source
+
+        try:
+            labels = tabular_source(labels).read().to_pandas()
+        except InvalidArgument as exc:
+            raise InvalidArgument(exc.message, field="labels") from None
     if isinstance(labels, dict):
         return [{"request_id": k, "label": v} for k, v in labels.items()]
     if hasattr(labels, "to_dict") and hasattr(labels, "columns"):  # a DataFrame

@@ -12,6 +12,7 @@ from modelyard.tracking.current import chosen_uri
 
 if TYPE_CHECKING:
     from modelyard.monitoring.drift.report import DriftReport
+    from modelyard.monitoring.quality import PerformanceReport
 
 _clients: dict[str | None, MonitoringClient] = {}
 _lock = threading.Lock()
@@ -36,6 +37,12 @@ def predictions(model: str | None = None, **kwargs: Any) -> Any:
     return current_client().predictions(model, **kwargs)
 
 
+def performance(model: str | None = None, **kwargs: Any) -> PerformanceReport:
+    """Quality of logged predictions against late labels (see
+    ``MonitoringClient.performance``)."""
+    return current_client().performance(model, **kwargs)
+
+
 def drift(reference: Any, current: Any, **options: Any) -> DriftReport:
     """Drift of ``current`` from ``reference`` (see ``monitoring.drift.compute.drift`` for
     the options). Each side is a DataFrame, an Arrow table, a Parquet or CSV path, a
@@ -43,9 +50,14 @@ def drift(reference: Any, current: Any, **options: Any) -> DriftReport:
     as ``current`` is read in parts, so it may be larger than memory."""
     from modelyard.monitoring.drift.compute import drift as compute
 
-    if isinstance(current, str | Path) and str(current).lower().endswith(".parquet"):
-        return compute(_table(reference, "reference"), Path(current), **options)  # in parts
+    if _is_parquet(current):  # read in parts; so is a Parquet reference then
+        ref = Path(reference) if _is_parquet(reference) else _table(reference, "reference")
+        return compute(ref, Path(current), **options)
     return compute(_table(reference, "reference"), _table(current, "current"), **options)
+
+
+def _is_parquet(source: Any) -> bool:
+    return isinstance(source, str | Path) and str(source).lower().endswith(".parquet")
 
 
 def _table(source: Any, field: str) -> Any:

@@ -36,11 +36,15 @@ class _Side:
     missing: float  # share of rows without a value
 
 
-def _frame(data: Any, field: str) -> Any:
+def as_frame(data: Any, field: str) -> Any:
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
         return data
+    if isinstance(data, str | Path):  # a reference file, with current data in memory
+        from modelyard.monitoring.drift.files import read_parquet
+
+        return read_parquet(Path(data), field)
     if hasattr(data, "to_pandas"):  # a pyarrow Table, a polars frame
         return data.to_pandas()
     raise InvalidArgument(
@@ -49,7 +53,14 @@ def _frame(data: Any, field: str) -> Any:
     )
 
 
-def _kind(series: Any) -> str:
+def text_columns(frame: Any) -> Any:
+    """``frame`` with its column names as text (a new frame only when some are not)."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.rename(columns=str)
+
+
+def column_kind(series: Any) -> str:
     from pandas.api import types
 
     if types.is_bool_dtype(series.dtype):
@@ -86,7 +97,7 @@ def _options(option: Any, columns: list[str], field: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     names: list[str]
     only_ref: list[str]
     only_cur: list[str]
@@ -95,7 +106,7 @@ class _Plan:
     categorical: set[str]
 
 
-def _plan(
+def plan_columns(
     ref_columns: list[str],
     cur_columns: list[str],
     columns: list[str] | None,
@@ -103,7 +114,7 @@ def _plan(
     thresholds: Any,
     categorical: list[str] | None,
     drift_share: float,
-) -> _Plan:
+) -> Plan:
     """The columns to compare and the options by column, checked."""
     if not 0 <= drift_share <= 1:
         raise InvalidArgument("drift_share must be between 0 and 1", field="drift_share")
@@ -125,7 +136,7 @@ def _plan(
             )
     limits = _options(thresholds, names, "thresholds")
     forced = set(_options(dict.fromkeys(categorical or []), names, "categorical"))
-    return _Plan(names, only_ref, only_cur, chosen, limits, forced)
+    return Plan(names, only_ref, only_cur, chosen, limits, forced)
 
 
 def drift(
@@ -146,18 +157,20 @@ def drift(
     (``only_in_reference`` counts as drifted; ``only_in_current`` is listed). ``current`` may
     be the path of a Parquet file of any size: it is then read in parts (``streamed``).
     """
-    ref = _frame(reference, "reference")
-    if len(ref) == 0:
-        raise InvalidArgument("reference has no rows: nothing to compare", field="reference")
-    ref.columns = [str(c) for c in ref.columns]
     options = (columns, tests, thresholds, categorical, drift_share)
     if isinstance(current, str | Path):
-        return _drift_file(ref, Path(current), *options)
-    cur = _frame(current, "current")
+        from modelyard.monitoring.drift.files import drift_file
+
+        return drift_file(reference, Path(current), *options)
+    ref = as_frame(reference, "reference")
+    if len(ref) == 0:
+        raise InvalidArgument("reference has no rows: nothing to compare", field="reference")
+    ref = text_columns(ref)
+    cur = as_frame(current, "current")
     if len(cur) == 0:
         raise InvalidArgument("current has no rows: nothing to compare", field="current")
-    cur.columns = [str(c) for c in cur.columns]
-    plan = _plan(list(ref.columns), list(cur.columns), *options)
+    cur = text_columns(cur)
+    plan = plan_columns(list(ref.columns), list(cur.columns), *options)
     names, chosen, limits, forced = plan.names, plan.tests, plan.thresholds, plan.categorical
 
     def one(name: str) -> ColumnDrift:
@@ -172,75 +185,23 @@ def drift(
     return DriftReport(found, drift_share, len(ref), len(cur), plan.only_ref, plan.only_cur)
 
 
-def _drift_file(
-    ref: Any,
-    path: Path,
-    columns: list[str] | None,
-    tests: Any,
-    thresholds: Any,
-    categorical: list[str] | None,
-    drift_share: float,
-) -> DriftReport:
-    import pyarrow.parquet as pq
-
-    from modelyard.monitoring.drift import streamed
-    from modelyard.terminal import count_progress
-
-    if not path.is_file():
-        raise InvalidArgument(f"no data file at {str(path)!r}", field="current")
-    try:
-        meta = pq.ParquetFile(path).metadata
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
-        raise InvalidArgument(f"{path} is not a Parquet file: {exc}", field="current") from None
-    schema = meta.schema.to_arrow_schema()
-    if meta.num_rows == 0:
-        raise InvalidArgument("current has no rows: nothing to compare", field="current")
-    plan = _plan(list(ref.columns), list(schema.names), columns, tests, thresholds, categorical,
-                 drift_share)  # fmt: skip
-    kinds: dict[str, str] = {}
-    found: dict[str, ColumnDrift] = {}
-    for name in plan.names:
-        before, now = _kind(ref[name]), streamed.arrow_kind(schema.field(name).type)
-        kind = "categorical" if name in plan.categorical and "time" not in (before, now) else before
-        if before != now and kind == before and name not in plan.categorical:
-            message = f"type changed: {before} in the reference, {now} now"
-            counts = streamed.present_in_file(meta, name)
-            found[name] = _untested(name, before, ref[name], None, True, message, counts)
-        elif kind == "time":
-            counts = streamed.present_in_file(meta, name)
-            message = "timestamps are not tested for drift"
-            found[name] = _untested(name, kind, ref[name], None, False, message, counts)
-        else:
-            kinds[name] = kind
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # sorting lets go of the GIL
-        summaries = pool.map(lambda n: streamed.reference_summary(ref[n], kinds[n]), kinds)
-        refs = dict(zip(kinds, summaries, strict=True))
-    with count_progress(f"drift {path.name}", meta.num_rows * len(refs)) as advance:
-        current = streamed.count_current(path, refs, advance)
-    for name, kind in kinds.items():
-        found[name] = streamed.column_drift(
-            name, kind, refs[name], current[name], plan.tests.get(name), plan.thresholds.get(name)
-        )
-    ordered = [found[n] for n in plan.names]
-    return DriftReport(ordered, drift_share, len(ref), meta.num_rows, plan.only_ref, plan.only_cur)
-
-
 def _column(
     name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None, forced: set[str]
 ) -> ColumnDrift:
-    kinds = (_kind(ref), _kind(cur))
+    kinds = (column_kind(ref), column_kind(cur))
     if kinds[0] != kinds[1] and not (name in forced and "time" not in kinds):
-        return _untested(
-            name,
-            kinds[0],
-            ref,
-            cur,
-            True,
-            f"type changed: {kinds[0]} in the reference, {kinds[1]} now",
-        )
+        message = f"type changed: {kinds[0]} in the reference, {kinds[1]} now"
+        return untested(name, kinds[0], True, message, series_counts(ref), series_counts(cur))
     kind = "categorical" if name in forced else kinds[0]
     if kind == "time":
-        return _untested(name, kind, ref, cur, False, "timestamps are not tested for drift")
+        return untested(
+            name,
+            kind,
+            False,
+            "timestamps are not tested for drift",
+            series_counts(ref),
+            series_counts(cur),
+        )
     if kind == "numeric":
         a, b = _numbers(ref), _numbers(cur)
         if _distinct(a.values) <= FEW_VALUES and ref.dtype.kind in "iu":
@@ -256,7 +217,8 @@ def _column(
         side = "the reference" if len(a.values) == 0 else "the current data"
         if not drifted:
             side = "either table"
-        return _untested(name, kind, ref, cur, drifted, f"no values in {side}")
+        message = f"no values in {side}"
+        return untested(name, kind, drifted, message, series_counts(ref), series_counts(cur))
     test = TESTS[test_name or choose(kind, len(a.values), distinct)]
     if kind == "numeric" and test.numeric is not None:
         statistic, p = test.numeric(a.values, b.values)
@@ -270,9 +232,8 @@ def _column(
     score = p if test.p_value else statistic
     limit = test.threshold if threshold is None else float(threshold)
     if score is None or math.isnan(score):
-        return _untested(
-            name, kind, ref, cur, False, f"{test.name} gave no number for these values"
-        )
+        message = f"{test.name} gave no number for these values"
+        return untested(name, kind, False, message, series_counts(ref), series_counts(cur))
     return ColumnDrift(
         name,
         kind,
@@ -338,27 +299,20 @@ def _counts(a: Array, b: Array) -> tuple[Array, Array]:
     )
 
 
-def _untested(
+def series_counts(series: Any) -> tuple[int, float]:
+    """Values present in a column, and the share missing."""
+    return int(series.notna().sum()), float(series.isna().mean()) if len(series) else 0.0
+
+
+def untested(
     name: str,
     kind: str,
-    ref: Any,
-    cur: Any | None,
     drifted: bool,
     message: str,
-    counts: tuple[int, float] = (0, 0.0),  # present and missing share, when cur is a file
+    ref: tuple[int, float],
+    cur: tuple[int, float],
 ) -> ColumnDrift:
+    """A column reported without a test (``message`` says why)."""
     return ColumnDrift(
-        name,
-        kind,
-        None,
-        None,
-        None,
-        None,
-        None,
-        drifted,
-        int(ref.notna().sum()),
-        int(cur.notna().sum()) if cur is not None else counts[0],
-        float(ref.isna().mean()),
-        float(cur.isna().mean()) if cur is not None else counts[1],
-        message,
+        name, kind, None, None, None, None, None, drifted, ref[0], cur[0], ref[1], cur[1], message
     )

@@ -1,0 +1,180 @@
+"""Model performance from logged predictions and the labels that arrived for them, per time
+window and per slice.
+
+The predictions frame (``MonitoringClient.predictions``) already carries each row's label,
+joined by request id and row, so a report is always computed from the labels known now: a
+label that arrives later fills in its window the next time (backfill is recomputation).
+Rows without a label count as predictions, not in the metrics; ``label_coverage`` says how
+many of a window's rows have one.
+
+The task is found from the labelled rows unless named (from the predictions alone while
+there are none): ``probability`` when every prediction
+is a number in [0, 1] and every label is 0 or 1 (the model returns the positive class's
+probability); ``regression`` when labels are numbers with a fraction or more than 20
+distinct values; ``classification`` otherwise. See ``metrics`` for what each computes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelyard.errors import InvalidArgument
+from modelyard.monitoring import metrics
+
+TASKS = ("classification", "probability", "regression")
+_WINDOW = re.compile(r"^\s*(\d+)\s*(s|min|m|h|d|w)\s*$")
+_UNITS = {"s": "s", "min": "min", "m": "min", "h": "h", "d": "D", "w": "W"}
+
+
+def window_offset(window: str) -> str:
+    """A window such as "15min", "1h", "1d" or "1w" as a pandas frequency."""
+    found = _WINDOW.match(str(window))
+    if not found or int(found.group(1)) == 0:
+        raise InvalidArgument(
+            f"window {window!r}: expected a count and a unit, e.g. 15min, 1h, 1d, 1w",
+            field="window",
+        )
+    count, unit = int(found.group(1)), _UNITS[found.group(2)]
+    return f"{count * 7}D" if unit == "W" else f"{count}{unit}"
+
+
+@dataclass(frozen=True)
+class PerformanceReport:
+    task: str
+    window: str
+    by: str | None
+    overall: dict[str, Any]
+    windows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_frame(self) -> Any:
+        """One row per window (and slice): ``window``, the slice column, ``predictions``,
+        ``labeled``, ``label_coverage`` and the metrics."""
+        import pandas as pd
+
+        return pd.DataFrame(self.windows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "window": self.window,
+            "by": self.by,
+            "overall": self.overall,
+            "windows": self.windows,
+        }
+
+
+def _is_binary(values: Any) -> bool:
+    return all(v in (0, 1) for v in set(values))
+
+
+def _task(predictions: Any, labels: Any) -> str:
+    import pandas as pd
+
+    numeric_pred = pd.to_numeric(predictions, errors="coerce")
+    numeric_label = pd.to_numeric(labels, errors="coerce")
+    labels_numeric = not numeric_label.isna().any()
+    if (
+        not numeric_pred.isna().any()
+        and ((numeric_pred >= 0) & (numeric_pred <= 1)).all()
+        and labels_numeric
+        and _is_binary(numeric_label)
+        and (numeric_pred % 1 != 0).any()
+    ):
+        return "probability"
+    if labels_numeric and not labels.map(lambda v: isinstance(v, bool)).any():
+        values = numeric_label.to_numpy(dtype=np.float64)
+        if (values % 1 != 0).any() or len(np.unique(values)) > 20:
+            return "regression"
+    return "classification"
+
+
+def _task_of_predictions(predictions: Any) -> str:
+    import pandas as pd
+
+    numbers = pd.to_numeric(predictions, errors="coerce")
+    if numbers.isna().any() or not (numbers % 1 != 0).any():
+        return "classification"
+    return "probability" if ((numbers >= 0) & (numbers <= 1)).all() else "regression"
+
+
+def _metrics(task: str, truth: Any, predicted: Any, positive: Any) -> dict[str, Any]:
+    import pandas as pd
+
+    if task == "regression":
+        return metrics.regression(
+            pd.to_numeric(truth).to_numpy(np.float64), pd.to_numeric(predicted).to_numpy(np.float64)
+        )
+    if task == "probability":
+        return metrics.probabilistic(
+            pd.to_numeric(truth).to_numpy(np.float64), pd.to_numeric(predicted).to_numpy(np.float64)
+        )
+    same = [str(v) for v in truth], [str(v) for v in predicted]  # 1 and "1" are one class
+    pos = None if positive is None else str(positive)
+    return metrics.classification(np.array(same[0]), np.array(same[1]), pos)
+
+
+def _row(frame: Any, task: str, positive: Any) -> dict[str, Any]:
+    labeled = frame[frame["label"].notna()]
+    found: dict[str, Any] = {
+        "predictions": len(frame),
+        "labeled": len(labeled),
+        "label_coverage": len(labeled) / len(frame) if len(frame) else None,
+    }
+    found.update(_metrics(task, labeled["label"], labeled["prediction"], positive))
+    return found
+
+
+def performance(
+    frame: Any,
+    *,
+    window: str = "1d",
+    by: str | None = None,
+    task: str | None = None,
+    positive: Any = None,
+) -> PerformanceReport:
+    """Metrics of ``frame`` (predictions with a ``label`` column) overall and per ``window``
+    (and per value of the column ``by``)."""
+    offset = window_offset(window)
+    if task is not None and task not in TASKS:
+        raise InvalidArgument(f"task must be one of {list(TASKS)}, not {task!r}", field="task")
+    if by is not None and by not in frame.columns:
+        raise InvalidArgument(f"no column {by!r} to slice by", field="by")
+    if len(frame) and frame["prediction"].map(lambda v: isinstance(v, list | dict)).any():
+        raise InvalidArgument(
+            "performance needs one value per prediction; these predictions are tensors",
+            field="prediction",
+        )
+    labeled = frame[frame["label"].notna()] if len(frame) else frame
+    if task is None:
+        if len(labeled):
+            task = _task(labeled["prediction"], labeled["label"])
+        else:  # no labels yet: what the predictions look like
+            task = _task_of_predictions(frame["prediction"]) if len(frame) else "classification"
+    overall = _row(frame, task, positive)
+    windows: list[dict[str, Any]] = []
+    if len(frame):
+        starts = frame["timestamp"].dt.floor(offset)
+        keys = [starts] if by is None else [starts, frame[by]]
+        for key, part in frame.groupby(keys, sort=True, dropna=False):
+            values = key if isinstance(key, tuple) else (key,)
+            row: dict[str, Any] = {"window": values[0].isoformat()}
+            if by is not None:
+                row[by] = None if _missing(values[1]) else _plain(values[1])
+            row.update(_row(part, task, positive))
+            windows.append(row)
+    return PerformanceReport(task, window, by, overall, windows)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(value != value)  # NaN
+    except (TypeError, ValueError):
+        return value is None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
