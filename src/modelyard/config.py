@@ -59,6 +59,7 @@ class Settings:
     artifact_fsync: bool = False
     roles: str | None = None
     allow_private_webhooks: bool = False
+    monitor_tick_s: float = 10.0  # how often a server looks for due monitors; 0: never
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,4 +83,5 @@ class Settings:
             roles=env.get("MODELYARD_ROLES") or None,
             allow_private_webhooks=env.get("MODELYARD_ALLOW_PRIVATE_WEBHOOKS", "").lower()
             in ("1", "true", "yes"),
+            monitor_tick_s=_env_float("MODELYARD_MONITOR_TICK_SECONDS", 10.0),
         )

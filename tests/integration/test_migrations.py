@@ -23,7 +23,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0005_predictions"
+    assert head_revision() == "0006_monitors"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -15,7 +15,7 @@ from modelyard.cli import build, cards, db, demo, serve, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
-from modelyard.monitoring.cli import monitor
+from modelyard.monitoring.cli import monitor, monitors
 from modelyard.registry.cli import audit, deployments, models
 from modelyard.terminal import fail
 from modelyard.tracking.cli import artifacts, experiments, runs
@@ -38,6 +38,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(audit.app, name="audit")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(monitors.app, name="monitors")
+app.add_typer(monitors.alerts_app, name="alerts")
 app.add_typer(db.app, name="db")
 app.command("lineage")(lineage)
 app.command("server")(server.server)

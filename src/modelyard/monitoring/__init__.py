@@ -16,6 +16,12 @@ _EXPORTS = {
     "log_labels": "fluent",
     "predictions": "fluent",
     "drift": "fluent",
+    "Monitor": "monitors.spec",
+    "DriftCheck": "monitors.spec",
+    "PerformanceCheck": "monitors.spec",
+    "Webhook": "monitors.spec",
+    "Email": "monitors.spec",
+    "Log": "monitors.spec",
     "performance": "fluent",
     "PerformanceReport": "quality",
     "DriftReport": "drift.report",
@@ -24,11 +30,17 @@ _EXPORTS = {
 
 __all__ = [
     "ColumnDrift",
+    "DriftCheck",
     "DriftReport",
+    "Email",
     "Label",
+    "Log",
+    "Monitor",
     "MonitoringClient",
+    "PerformanceCheck",
     "PerformanceReport",
     "PredictionFile",
+    "Webhook",
     "drift",
     "log_labels",
     "performance",
@@ -44,4 +56,12 @@ if TYPE_CHECKING:
     from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
     from modelyard.monitoring.entities import Label, PredictionFile
     from modelyard.monitoring.fluent import drift, log_labels, performance, predictions
+    from modelyard.monitoring.monitors.spec import (
+        DriftCheck,
+        Email,
+        Log,
+        Monitor,
+        PerformanceCheck,
+        Webhook,
+    )
     from modelyard.monitoring.quality import PerformanceReport

@@ -25,6 +25,10 @@ from modelyard.tracking.backends import resolve
 from modelyard.tracking.current import chosen_uri
 
 if TYPE_CHECKING:
+    from modelyard.monitoring.monitors.alerting import AlertState
+    from modelyard.monitoring.monitors.evaluate import MonitorRun
+    from modelyard.monitoring.monitors.spec import Monitor
+    from modelyard.monitoring.monitors.stored import StoredMonitor
     from modelyard.monitoring.quality import PerformanceReport
 
 _PIECE = 1 << 20
@@ -130,7 +134,7 @@ class MonitoringClient:
             keep &= frame["model"] == model
         if version is not None:
             keep &= frame["version"] == str(version)
-        stamp = frame["timestamp"].astype("int64") // 1_000_000  # ns -> ms
+        stamp = frame["timestamp"].astype("datetime64[ms, UTC]").astype("int64")  # epoch ms
         if start is not None:
             keep &= stamp >= start
         if end is not None:
@@ -167,6 +171,56 @@ class MonitoringClient:
             model, version=version, endpoint=endpoint, since=since, until=until
         )
         return performance(frame, window=window, by=by, task=task, positive=positive)
+
+    # --- monitors --------------------------------------------------------------------------
+    def save_monitor(
+        self, monitor: Monitor, *, every: str | None = None, enabled: bool = True
+    ) -> StoredMonitor:
+        from modelyard.monitoring.monitors.evaluate import window_ms
+
+        period = window_ms(every or monitor.every or monitor.window)
+        with acting_as(self._actor):
+            return self.store.save_monitor(monitor.to_dict(), period, enabled)
+
+    def monitors(self) -> list[StoredMonitor]:
+        with acting_as(self._actor):
+            return self.store.list_monitors()
+
+    def get_monitor(self, name: str) -> StoredMonitor:
+        with acting_as(self._actor):
+            return self.store.get_monitor(name)
+
+    def delete_monitor(self, name: str) -> None:
+        with acting_as(self._actor):
+            self.store.delete_monitor(name)
+
+    def run_monitor(
+        self, monitor: Monitor | str, *, now: Any = None, allow_private_webhooks: bool = True
+    ) -> MonitorRun:
+        """Run a monitor (or a stored one, by name) over the window ending ``now``. A
+        server's scheduler passes ``allow_private_webhooks=False`` unless configured."""
+        from modelyard.monitoring.monitors.notify import run_stored
+        from modelyard.tracking.ids import now_ms
+
+        found = self.get_monitor(monitor).monitor if isinstance(monitor, str) else monitor
+        at = _parse_time(now) if now is not None else now_ms()
+        assert at is not None
+        with acting_as(self._actor):
+            return run_stored(found, self, at, allow_private=allow_private_webhooks)
+
+    def monitor_runs(
+        self, name: str, *, since: Any = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with acting_as(self._actor):
+            return self.store.monitor_runs(name, since=_parse_time(since), limit=limit)
+
+    def alerts(self, *, status: str | None = None, monitor: str | None = None) -> list[AlertState]:
+        with acting_as(self._actor):
+            return self.store.list_alerts(status=status, monitor=monitor)
+
+    def ack_alert(self, fingerprint: str) -> AlertState:
+        with acting_as(self._actor):
+            return self.store.ack_alert(fingerprint)
 
     def _local(self, meta: PredictionFile) -> Any:
         import io

@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import InvalidArgument
 from modelyard.monitoring.client import MonitoringClient
+from modelyard.monitoring.sources import is_parquet, resolve_table
 from modelyard.tracking.current import chosen_uri
 
 if TYPE_CHECKING:
@@ -50,31 +50,11 @@ def drift(reference: Any, current: Any, **options: Any) -> DriftReport:
     as ``current`` is read in parts, so it may be larger than memory."""
     from modelyard.monitoring.drift.compute import drift as compute
 
-    if _is_parquet(current):  # read in parts; so is a Parquet reference then
-        ref = Path(reference) if _is_parquet(reference) else _table(reference, "reference")
+    uri = chosen_uri()
+    if is_parquet(current):  # read in parts; so is a Parquet reference then
+        ref = (
+            Path(reference) if is_parquet(reference) else resolve_table(reference, "reference", uri)
+        )
         return compute(ref, Path(current), **options)
-    return compute(_table(reference, "reference"), _table(current, "current"), **options)
-
-
-def _is_parquet(source: Any) -> bool:
-    return isinstance(source, str | Path) and str(source).lower().endswith(".parquet")
-
-
-def _table(source: Any, field: str) -> Any:
-    if isinstance(source, str) and source.startswith("dataset:"):
-        from modelyard.data import fluent as data
-
-        name, _, version = source.removeprefix("dataset:").partition("@")
-        if not name or (version and not version.isdigit()):
-            raise InvalidArgument(
-                f"{field} {source!r}: expected dataset:NAME or dataset:NAME@VERSION", field=field
-            )
-        return data.get(name, int(version) if version else None)
-    if isinstance(source, str | Path):
-        from modelyard.data.frames import tabular_source
-
-        try:
-            return tabular_source(source).read()
-        except InvalidArgument as exc:
-            raise InvalidArgument(exc.message, field=field) from None
-    return source
+    ref = resolve_table(reference, "reference", uri)
+    return compute(ref, resolve_table(current, "current", uri), **options)

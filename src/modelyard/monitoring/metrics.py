@@ -116,7 +116,8 @@ def regression(truth: Array, predicted: Array) -> dict[str, Any]:
     error = p - y
     nonzero = y != 0
     spread = float(np.sum((y - y.mean()) ** 2))
-    mape = float(np.mean(np.abs(error[nonzero] / y[nonzero]))) if nonzero.any() else None
+    with np.errstate(over="ignore"):  # a truth near 0 makes the share huge, and that is so
+        mape = float(np.mean(np.abs(error[nonzero] / y[nonzero]))) if nonzero.any() else None
     return {
         "mae": float(np.mean(np.abs(error))),
         "rmse": math.sqrt(float(np.mean(error**2))),

@@ -27,6 +27,7 @@ from modelyard.monitoring.entities import (
     check_labels,
     check_request_id,
 )
+from modelyard.monitoring.sql_monitors import SqlMonitors
 from modelyard.monitoring.store import MonitoringStore
 from modelyard.monitoring.tables import prediction_files, prediction_labels
 from modelyard.store.database import Database
@@ -70,7 +71,7 @@ def check_file(meta: PredictionFile) -> PredictionFile:
     return meta
 
 
-class SqlMonitoringStore(MonitoringStore):
+class SqlMonitoringStore(SqlMonitors, MonitoringStore):
     def __init__(self, db: Database) -> None:
         self.db = db
         upgrade(db)

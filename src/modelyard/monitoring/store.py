@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from modelyard.monitoring.entities import Label, PredictionFile
+from modelyard.monitoring.monitors.alerting import AlertState
+from modelyard.monitoring.monitors.stored import StoredMonitor
 
 
 class MonitoringStore(ABC):
@@ -33,6 +36,57 @@ class MonitoringStore(ABC):
     @abstractmethod
     def get_labels(self, request_ids: Sequence[str]) -> list[Label]:
         """The labels of these request ids (every row)."""
+
+    # --- monitors -------------------------------------------------------------------------
+    @abstractmethod
+    def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
+        """Create or replace the monitor ``spec["name"]`` (its revision goes up); it is due
+        at once."""
+
+    @abstractmethod
+    def get_monitor(self, name: str) -> StoredMonitor:
+        """The monitor, or NotFound."""
+
+    @abstractmethod
+    def list_monitors(self) -> list[StoredMonitor]:
+        """Every monitor, by name."""
+
+    @abstractmethod
+    def delete_monitor(self, name: str) -> None:
+        """Delete a monitor (its runs and alerts stay, as history)."""
+
+    @abstractmethod
+    def claim_monitor(self, name: str, due: int, next_run: int) -> bool:
+        """Move ``name``'s next run from ``due`` to ``next_run`` if nobody did yet: True
+        for the one caller that runs it."""
+
+    @abstractmethod
+    def add_monitor_run(self, run: dict[str, Any]) -> str:
+        """Keep a run (``MonitorRun.to_dict()`` plus ``error``); its id."""
+
+    @abstractmethod
+    def monitor_runs(
+        self, name: str, *, since: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Runs of ``name``, newest window first."""
+
+    @abstractmethod
+    def get_alerts(self, fingerprints: Sequence[str]) -> list[AlertState]:
+        """The alerts with these fingerprints (those that exist)."""
+
+    @abstractmethod
+    def put_alerts(self, alerts: Sequence[AlertState]) -> None:
+        """Create or replace alerts by fingerprint."""
+
+    @abstractmethod
+    def list_alerts(
+        self, *, status: str | None = None, monitor: str | None = None
+    ) -> list[AlertState]:
+        """Alerts, the most recently seen first."""
+
+    @abstractmethod
+    def ack_alert(self, fingerprint: str) -> AlertState:
+        """Acknowledge an open alert: it is no longer told until it resolves."""
 
     def close(self) -> None:  # noqa: B027 - optional
         pass

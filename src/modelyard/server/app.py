@@ -20,7 +20,10 @@ from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
 from modelyard.identity import parse_roles
 from modelyard.monitoring import routes as predictions
+from modelyard.monitoring import routes_alerts, routes_monitors
 from modelyard.monitoring.backends import monitoring_store
+from modelyard.monitoring.client import MonitoringClient
+from modelyard.monitoring.scheduler import MonitorScheduler
 from modelyard.registry.backends import registry_store
 from modelyard.registry.routes import approvals, audit, deployments, models, versions, webhooks
 from modelyard.registry.webhooks import Dispatcher
@@ -48,13 +51,25 @@ def create_app(
     if backend.db is not None:
         dispatcher = Dispatcher(backend.db, allow_private=settings.allow_private_webhooks)
 
+    scheduler = None
+    if backend.db is not None and settings.monitor_tick_s > 0:
+        scheduler = MonitorScheduler(
+            MonitoringClient(backend.uri, settings=settings),
+            tick_s=settings.monitor_tick_s,
+            allow_private=settings.allow_private_webhooks,
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if dispatcher is not None:
             dispatcher.start()
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             if dispatcher is not None:
                 dispatcher.stop()
 
@@ -84,6 +99,8 @@ def create_app(
         webhooks,
         deployments,
         predictions,
+        routes_monitors,
+        routes_alerts,
         audit,
     ):
         app.include_router(module.router)

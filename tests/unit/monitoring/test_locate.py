@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from modelyard.monitoring.drift.locate import Locator
@@ -12,6 +12,7 @@ finite = st.floats(-1e6, 1e6, allow_nan=False)
 
 
 @settings(max_examples=200, deadline=None)
+@example(edges=[3.6358173928203637e-50, 4.8184643488607616e-241, -1.0], values=[0.0])
 @given(
     st.lists(finite, min_size=2, max_size=300, unique=True),
     st.lists(finite, min_size=1, max_size=300),
@@ -31,4 +32,12 @@ def test_quantile_edges_of_skewed_data_take_the_fast_path() -> None:
     locate = Locator.for_quantiles(edges, edges)
     x = rng.lognormal(0.3, 1.5, 100_000)
     assert locate.steps <= 8  # not the searchsorted fallback
+    assert np.array_equal(locate(x), np.searchsorted(edges, x, side="right"))
+
+
+def test_a_narrow_range_at_a_large_magnitude_gives_searchsorteds_answers() -> None:
+    rng = np.random.default_rng(1)
+    edges = np.sort(1.7e9 + rng.random(2000) * 1e-3)  # epoch seconds as floats, 1 ms apart
+    x = 1.7e9 + rng.random(10_000) * 1e-3
+    locate = Locator.for_quantiles(edges, edges)
     assert np.array_equal(locate(x), np.searchsorted(edges, x, side="right"))

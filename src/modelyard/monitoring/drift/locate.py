@@ -27,9 +27,12 @@ class Locator:
         self.padded = np.append(self.edges, np.inf)
         self.lo, self.hi = float(lo), float(hi)
         self.steps = MAX_STEPS + 1  # no table: searchsorted for everything
-        if hi > lo:
+        # cells narrower than a few float steps at this magnitude would round unevenly
+        fine = (hi - lo) / CELLS > 64 * np.spacing(max(abs(lo), abs(hi), 1e-300))
+        if hi > lo and fine:
             self.scale = CELLS / (hi - lo)
             starts = lo + np.arange(CELLS + 1) / self.scale
+            starts[-1] = hi  # lo + (hi - lo) can round below hi, hiding the top edges
             table = np.searchsorted(self.edges, starts, side="right")
             self.table = np.concatenate([table[:1], table, table[-1:]]).astype(np.int64)
             # from the entry one cell back to the entry two cells on: rounding can put a

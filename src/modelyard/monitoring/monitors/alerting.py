@@ -1,0 +1,78 @@
+"""When a breached check notifies: de-duplication and cooldown, as a pure function of the
+alert's last state (kept by whoever runs monitors) and the check's outcome now.
+
+One alert per (monitor, check): its fingerprint. A breach with no open alert opens one and
+notifies. A breach while it is open counts (``count``, ``last_seen``) and notifies again only
+once ``cooldown`` has passed since the last notice, and never while acknowledged. A check
+that passes resolves the open alert and notifies once that it resolved. A skipped check (no
+data in the window) changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+OPEN, ACKED, RESOLVED = "open", "acked", "resolved"
+
+
+@dataclass(frozen=True)
+class AlertState:
+    fingerprint: str  # "<monitor>:<check>"
+    monitor: str
+    check: str
+    severity: str
+    status: str  # open, acked, resolved
+    first_seen: int  # epoch ms
+    last_seen: int
+    last_notified: int
+    count: int
+    message: str
+    value: Any = None
+    acked_by: str | None = None
+    acked_time: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertState:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: AlertState | None
+    notify: str | None  # "fired", "repeated", "resolved", or None
+
+
+def decide(
+    previous: AlertState | None,
+    *,
+    monitor: str,
+    check: str,
+    severity: str,
+    outcome: str,  # "breached", "passed" or "skipped"
+    message: str,
+    value: Any,
+    now: int,
+    cooldown_ms: int,
+) -> Decision:
+    active = previous is not None and previous.status in (OPEN, ACKED)
+    if outcome == "skipped":
+        return Decision(previous, None)
+    if outcome == "passed":
+        if not active:
+            return Decision(previous, None)
+        assert previous is not None
+        return Decision(replace(previous, status=RESOLVED, last_seen=now, value=value), "resolved")
+    if not active:
+        state = AlertState(
+            f"{monitor}:{check}", monitor, check, severity, OPEN, now, now, now, 1, message, value
+        )
+        return Decision(state, "fired")
+    assert previous is not None
+    state = replace(previous, last_seen=now, count=previous.count + 1, message=message, value=value)
+    if previous.status == OPEN and now - previous.last_notified >= cooldown_ms:
+        return Decision(replace(state, last_notified=now), "repeated")
+    return Decision(state, None)

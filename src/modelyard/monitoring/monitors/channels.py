@@ -1,0 +1,71 @@
+"""Delivering an alert: a signed webhook (Slack-compatible JSON), an email over SMTP, and
+modelyard's log. A delivery that fails is logged and reported, never raised: one broken
+channel does not stop the others or the monitor."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from modelyard.monitoring.monitors.spec import Channel, Email, Log, Webhook
+
+log = logging.getLogger("modelyard.monitoring")
+
+
+def text_of(alert: dict[str, Any]) -> str:
+    mark = {"fired": "ALERT", "repeated": "STILL", "resolved": "RESOLVED"}[alert["event"]]
+    return (
+        f"[{mark}] {alert['severity']}: monitor {alert['monitor']}, check {alert['check']}: "
+        f"{alert['message']}"
+    )
+
+
+def deliver(channel: Channel, alert: dict[str, Any], *, allow_private: bool = True) -> str | None:
+    """Send ``alert``; the error if it could not be delivered. ``allow_private=False`` (a
+    server's scheduler, unless ``MODELYARD_ALLOW_PRIVATE_WEBHOOKS``) refuses webhooks to
+    loopback and private addresses, as the registry's webhooks do."""
+    try:
+        if isinstance(channel, Webhook):
+            _webhook(channel, alert, allow_private)
+        elif isinstance(channel, Email):
+            _email(channel, alert)
+        elif isinstance(channel, Log):
+            log.log(logging.getLevelName(channel.level.upper()), "%s", text_of(alert))
+        return None
+    except Exception as exc:  # noqa: BLE001 - every failure of a channel is reported alike
+        error = f"{type(channel).__name__.lower()}: {exc}"[:500]
+        log.warning("alert %s not delivered: %s", alert["fingerprint"], error)
+        return error
+
+
+def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
+    """POST through the registry's webhook client: the address is checked once resolved and
+    the socket connects to that address (no DNS rebinding), redirects are not followed."""
+    from modelyard.registry.webhooks import post, sign
+
+    body = json.dumps({"text": text_of(alert), **alert}, default=str).encode()
+    headers = {"Content-Type": "application/json"}
+    if hook.secret:
+        stamp = str(int(time.time()))
+        headers["X-Modelyard-Timestamp"] = stamp
+        headers["X-Modelyard-Signature"] = sign(hook.secret, stamp, body)
+    outcome = post(hook.url, body, headers, timeout=hook.timeout_s, allow_private=allow_private)
+    if not outcome.ok:
+        raise RuntimeError(f"{hook.url}: {outcome.error}")
+
+
+def _email(mail: Email, alert: dict[str, Any]) -> None:
+    message = EmailMessage()
+    message["Subject"] = text_of(alert)[:200]
+    message["From"] = mail.sender
+    message["To"] = ", ".join(mail.recipients)
+    message.set_content(json.dumps(alert, indent=2, default=str))
+    host = mail.host or os.environ.get("MODELYARD_SMTP_HOST", "127.0.0.1")
+    port = mail.port or int(os.environ.get("MODELYARD_SMTP_PORT", "25"))
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        smtp.send_message(message)

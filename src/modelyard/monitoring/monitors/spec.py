@@ -1,0 +1,225 @@
+"""What a monitor is: its data (an endpoint or a model version, a window, a reference), its
+checks and where its alerts go. Plain dataclasses that round-trip through dicts, so a
+monitor can be written in Python or YAML and stored as JSON.
+
+    Monitor(
+        name="churn-drift", endpoint="churn-api", reference="dataset:churn-train@3",
+        window="1h", checks=[DriftCheck(share_drifted_gt=0.3), PerformanceCheck("auc", lt=0.85)],
+        alerts=[Webhook("https://hooks.example/...", secret="..."), Email("oncall@example.com")],
+    )
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import InvalidArgument
+from modelyard.monitoring.quality import window_offset
+
+SEVERITIES = ("info", "warning", "critical")
+METRIC_NAMES = {
+    "auc": "roc_auc",
+    "roc_auc": "roc_auc",
+    "logloss": "log_loss",
+    "ece": "calibration_error",
+}
+
+
+def _severity(value: str, field_name: str) -> str:
+    if value not in SEVERITIES:
+        raise InvalidArgument(f"severity must be one of {list(SEVERITIES)}", field=field_name)
+    return value
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """Breached when the share of drifted columns is above ``share_drifted_gt`` (or, without
+    it, when the dataset drifts by the report's own ``drift_share``)."""
+
+    share_drifted_gt: float | None = None
+    columns: list[str] | None = None
+    tests: dict[str, str] | None = None
+    severity: str = "warning"
+    name: str = "drift"
+
+    def __post_init__(self) -> None:
+        if self.share_drifted_gt is not None and not 0 <= self.share_drifted_gt < 1:
+            raise InvalidArgument(
+                "share_drifted_gt must be from 0 to below 1", field="share_drifted_gt"
+            )
+        _severity(self.severity, "severity")
+
+
+@dataclass(frozen=True)
+class PerformanceCheck:
+    """Breached when ``metric`` (accuracy, f1, auc, log_loss, mae, rmse ...) is below ``lt``
+    or above ``gt``; skipped while fewer than ``min_labeled`` rows of the window have labels."""
+
+    metric: str
+    lt: float | None = None
+    gt: float | None = None
+    min_labeled: int = 1
+    severity: str = "critical"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.lt is None and self.gt is None:
+            raise InvalidArgument(f"give lt= or gt= for {self.metric!r}", field="lt")
+        if self.min_labeled < 1:
+            raise InvalidArgument("min_labeled must be at least 1", field="min_labeled")
+        _severity(self.severity, "severity")
+        if not self.name:
+            object.__setattr__(self, "name", f"performance.{self.metric}")
+
+    @property
+    def key(self) -> str:
+        """The metric's name in a performance report."""
+        return METRIC_NAMES.get(self.metric, self.metric)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """POST a Slack-compatible JSON body (``text`` plus the details); with ``secret``, signed:
+    ``X-Modelyard-Signature: sha256=<hex HMAC of timestamp + "." + body>`` and
+    ``X-Modelyard-Timestamp``."""
+
+    url: str
+    secret: str | None = None
+    timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise InvalidArgument("a webhook url must start with http:// or https://", field="url")
+
+
+@dataclass(frozen=True)
+class Email:
+    """Mail through an SMTP server (``MODELYARD_SMTP_HOST`` / ``_PORT`` unless given)."""
+
+    to: str | list[str]
+    sender: str = "modelyard@localhost"
+    host: str | None = None
+    port: int | None = None
+
+    @property
+    def recipients(self) -> list[str]:
+        found = [self.to] if isinstance(self.to, str) else list(self.to)
+        for address in found:
+            if "@" not in address:
+                raise InvalidArgument(f"{address!r} is not an email address", field="to")
+        return found
+
+
+@dataclass(frozen=True)
+class Log:
+    """Write the alert to modelyard's log (always on; listed to make it explicit)."""
+
+    level: str = "warning"
+
+
+Check = DriftCheck | PerformanceCheck
+Channel = Webhook | Email | Log
+_CHECKS = {"drift": DriftCheck, "performance": PerformanceCheck}
+_CHANNELS = {"webhook": Webhook, "email": Email, "log": Log}
+
+
+@dataclass(frozen=True)
+class Monitor:
+    name: str
+    endpoint: str | None = None  # a deployment's (or served model's) endpoint name
+    model: str | None = None
+    version: str | None = None
+    reference: Any = None  # for drift: "dataset:NAME@V", a file, or a DataFrame (not stored)
+    window: str = "1h"
+    checks: list[Check] = field(default_factory=list)
+    alerts: list[Channel] = field(default_factory=list)
+    cooldown: str = "1h"  # an open alert is notified again at most this often
+    every: str | None = None  # how often the server runs it; default: the window
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name or len(self.name) > 128 or "/" in self.name:
+            raise InvalidArgument(
+                "a monitor needs a name of 1 to 128 characters, no /", field="name"
+            )
+        if self.endpoint is None and self.model is None:
+            raise InvalidArgument("name an endpoint or a model", field="endpoint")
+        window_offset(self.window)
+        window_offset(self.cooldown)
+        if self.every is not None:
+            window_offset(self.every)
+        if not self.checks:
+            raise InvalidArgument("a monitor needs at least one check", field="checks")
+        names = [c.name for c in self.checks]
+        if len(set(names)) != len(names):
+            raise InvalidArgument(f"check names repeat: {names}", field="checks")
+        if any(isinstance(c, DriftCheck) for c in self.checks) and self.reference is None:
+            raise InvalidArgument("a drift check needs a reference", field="reference")
+        if self.version is not None:
+            object.__setattr__(self, "version", str(self.version))
+
+    def run(self, *, now: int | None = None, tracking_uri: str | None = None) -> Any:
+        """Run the checks over the window ending ``now`` (epoch ms; default: now), tell the
+        alert channels what changed (alert state is kept in the store, so runs from any
+        process de-duplicate), and keep the run in the monitor's history. Returns the
+        ``MonitorRun``, with its ``notices``."""
+        from modelyard.monitoring.client import MonitoringClient
+
+        return MonitoringClient(tracking_uri).run_monitor(self, now=now)
+
+    def save(
+        self, *, every: str | None = None, enabled: bool = True, tracking_uri: str | None = None
+    ) -> Any:
+        """Store this monitor; ``modelyard server`` runs it every ``every`` (default: its
+        ``every``, else its window), once however many servers share the store."""
+        from modelyard.monitoring.client import MonitoringClient
+
+        return MonitoringClient(tracking_uri).save_monitor(self, every=every, enabled=enabled)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.reference is not None and not isinstance(self.reference, str):
+            raise InvalidArgument(
+                "a stored monitor's reference must be text (dataset:NAME@V or a path)",
+                field="reference",
+            )
+        found = asdict(self)
+        found["checks"] = [{"type": _type(c, _CHECKS), **asdict(c)} for c in self.checks]
+        found["alerts"] = [{"type": _type(c, _CHANNELS), **asdict(c)} for c in self.alerts]
+        return found
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Monitor:
+        data = dict(data)
+        try:
+            checks = [_build(c, _CHECKS, "checks") for c in data.pop("checks", [])]
+            alerts = [_build(c, _CHANNELS, "alerts") for c in data.pop("alerts", [])]
+            return cls(**data, checks=checks, alerts=alerts)
+        except TypeError as exc:  # an unknown or missing field
+            raise InvalidArgument(f"monitor: {exc}", field="monitor") from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Monitor:
+        import yaml
+
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidArgument(f"cannot read {path}: {exc}", field="path") from None
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"{path} must hold a mapping", field="path")
+        return cls.from_dict(data)
+
+
+def _type(item: Any, kinds: dict[str, type]) -> str:
+    return next(name for name, kind in kinds.items() if isinstance(item, kind))
+
+
+def _build(item: Any, kinds: dict[str, type], field_name: str) -> Any:
+    if not isinstance(item, dict) or item.get("type") not in kinds:
+        raise InvalidArgument(
+            f"each of {field_name} needs a type: one of {list(kinds)}", field=field_name
+        )
+    values = {k: v for k, v in item.items() if k != "type"}
+    return kinds[item["type"]](**values)

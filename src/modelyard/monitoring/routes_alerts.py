@@ -1,0 +1,52 @@
+"""HTTP routes for alerts: ``/api/v1/alerts`` (list, look up, write the state monitors
+decided, acknowledge)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidArgument
+from modelyard.monitoring.monitors.alerting import AlertState
+from modelyard.monitoring.routes import monitoring
+from modelyard.webapi.json import json_response, read_json, require
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["monitoring"])
+
+
+@router.get("", summary="Alerts, the most recently seen first")
+async def list_alerts(
+    request: Request, status: str | None = Query(None), monitor: str | None = Query(None)
+) -> Response:
+    found = await run_in_threadpool(
+        lambda: monitoring(request).list_alerts(status=status, monitor=monitor)
+    )
+    return json_response({"alerts": [a.to_dict() for a in found]})
+
+
+@router.post("/lookup", summary="Alerts by fingerprint")
+async def lookup(request: Request) -> Response:
+    body = await read_json(request)
+    keys = require(body, "fingerprints", list, "a list of fingerprints")
+    found = await run_in_threadpool(monitoring(request).get_alerts, keys)
+    return json_response({"alerts": [a.to_dict() for a in found]})
+
+
+@router.put("", summary="Write alert states (by fingerprint)")
+async def put(request: Request) -> Response:
+    body = await read_json(request)
+    items = require(body, "alerts", list, "a list of alerts")
+    try:
+        states = [AlertState.from_dict(a) for a in items]
+    except TypeError as exc:
+        raise InvalidArgument(f"alerts: {exc}", field="alerts") from None
+    await run_in_threadpool(monitoring(request).put_alerts, states)
+    return json_response({"written": len(states)})
+
+
+@router.post("/{fingerprint}/ack", summary="Acknowledge an open alert")
+async def ack(request: Request, fingerprint: str) -> Response:
+    found = await run_in_threadpool(monitoring(request).ack_alert, fingerprint)
+    return json_response(found.to_dict())

@@ -1,0 +1,90 @@
+"""HTTP routes for monitors: ``/api/v1/monitors`` (specs, the claim of a due run, and the
+runs kept as a time series)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.errors import InvalidArgument
+from modelyard.monitoring.routes import monitoring
+from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.limits import MAX_INT64
+
+router = APIRouter(prefix="/api/v1/monitors", tags=["monitoring"])
+
+
+def _known(body: dict[str, object], fields: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise InvalidArgument(f"unknown field(s) {unknown}", field=unknown[0])
+
+
+@router.get("", summary="Every monitor")
+async def list_monitors(request: Request) -> Response:
+    found = await run_in_threadpool(monitoring(request).list_monitors)
+    return json_response({"monitors": [m.to_dict() for m in found]})
+
+
+@router.put("/{name}", summary="Create or replace a monitor")
+async def save(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    _known(body, ("spec", "every_ms", "enabled"))
+    spec = require(body, "spec", dict, "the monitor as an object")
+    if spec.get("name") != name:
+        raise InvalidArgument("spec.name must be the name in the path", field="spec.name")
+    every = require(body, "every_ms", int, "milliseconds between runs")
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise InvalidArgument("enabled must be true or false", field="enabled")
+    found = await run_in_threadpool(monitoring(request).save_monitor, spec, every, enabled)
+    return json_response(found.to_dict())
+
+
+@router.get("/{name}", summary="One monitor")
+async def get(request: Request, name: str) -> Response:
+    found = await run_in_threadpool(monitoring(request).get_monitor, name)
+    return json_response(found.to_dict())
+
+
+@router.delete("/{name}", summary="Delete a monitor (its runs and alerts stay)")
+async def delete(request: Request, name: str) -> Response:
+    await run_in_threadpool(monitoring(request).delete_monitor, name)
+    return json_response({"deleted": name})
+
+
+@router.post("/{name}/claim", summary="Claim a due run (compare-and-set on next_run)")
+async def claim(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    _known(body, ("due", "next_run"))
+    due = require(body, "due", int, "epoch milliseconds")
+    next_run = require(body, "next_run", int, "epoch milliseconds")
+    won = await run_in_threadpool(monitoring(request).claim_monitor, name, due, next_run)
+    return json_response({"claimed": won})
+
+
+@router.post("/{name}/runs", summary="Keep a run of a monitor")
+async def add_run(request: Request, name: str) -> Response:
+    body = await read_json(request)
+    if body.get("monitor") != name:
+        raise InvalidArgument("monitor must be the name in the path", field="monitor")
+    for key in ("window_start", "window_end"):
+        require(body, key, int, "epoch milliseconds")
+    require(body, "status", str, "breached, passed, skipped or error")
+    run_id = await run_in_threadpool(monitoring(request).add_monitor_run, body)
+    return json_response({"run_id": run_id}, 201)
+
+
+@router.get("/{name}/runs", summary="Runs of a monitor, newest first")
+async def runs(
+    request: Request,
+    name: str,
+    since: int | None = Query(None, ge=0, le=MAX_INT64),
+    limit: int = Query(100, ge=1, le=10_000),
+) -> Response:
+    found = await run_in_threadpool(
+        lambda: monitoring(request).monitor_runs(name, since=since, limit=limit)
+    )
+    return json_response({"runs": found})

@@ -1,0 +1,244 @@
+"""Monitors, their runs and their alerts in SQL (a mixin of ``SqlMonitoringStore``).
+
+A due monitor is claimed with one conditional UPDATE (``next_run`` moved from the value
+read to the next time): of several servers that read the same due monitor, exactly one
+updates the row, and only that one runs it. This needs no lock table and works the same on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.errors import InvalidArgument, NotFound
+from modelyard.identity import current_actor
+from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
+from modelyard.monitoring.monitors.spec import Monitor
+from modelyard.monitoring.monitors.stored import StoredMonitor
+from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
+from modelyard.store.database import Database
+from modelyard.tracking.ids import now_ms
+
+STATUSES = ("open", "acked", "resolved")
+
+
+def _stored(row: Any) -> StoredMonitor:
+    return StoredMonitor(
+        name=row["name"],
+        spec=orjson.loads(row["spec"]),
+        enabled=bool(row["enabled"]),
+        every_ms=int(row["every_ms"]),
+        next_run=int(row["next_run"]),
+        revision=int(row["revision"]),
+        created_time=int(row["created_time"]),
+        updated_time=int(row["updated_time"]),
+    )
+
+
+def _alert(row: Any) -> AlertState:
+    return AlertState(
+        fingerprint=row["fingerprint"],
+        monitor=row["monitor"],
+        check=row["check_name"],
+        severity=row["severity"],
+        status=row["status"],
+        first_seen=int(row["first_seen"]),
+        last_seen=int(row["last_seen"]),
+        last_notified=int(row["last_notified"]),
+        count=int(row["count"]),
+        message=row["message"],
+        value=None if row["value"] is None else orjson.loads(row["value"]),
+        acked_by=row["acked_by"],
+        acked_time=None if row["acked_time"] is None else int(row["acked_time"]),
+    )
+
+
+def _alert_row(state: AlertState) -> dict[str, Any]:
+    return {
+        "fingerprint": state.fingerprint,
+        "monitor": state.monitor,
+        "check_name": state.check,
+        "severity": state.severity,
+        "status": state.status,
+        "first_seen": state.first_seen,
+        "last_seen": state.last_seen,
+        "last_notified": state.last_notified,
+        "count": state.count,
+        "message": state.message[:4000],
+        "value": None if state.value is None else orjson.dumps(state.value).decode(),
+        "acked_by": state.acked_by,
+        "acked_time": state.acked_time,
+    }
+
+
+class SqlMonitors:
+    db: Database
+
+    def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
+        monitor = Monitor.from_dict(spec)  # checked as a whole before anything is written
+        text = orjson.dumps(monitor.to_dict()).decode()
+        if every_ms < 1_000:
+            raise InvalidArgument("a monitor runs at most once a second", field="every")
+        t, actor = now_ms(), current_actor().name
+        name = monitor.name
+
+        def write(conn: Connection) -> None:
+            known = conn.execute(
+                sa.select(monitors.c.revision).where(monitors.c.name == name)
+            ).first()
+            values = {"spec": text, "enabled": enabled, "every_ms": every_ms, "next_run": t}
+            if known is None:
+                conn.execute(
+                    monitors.insert().values(
+                        name=name, revision=1, created_by=actor, created_time=t, updated_time=t,
+                        **values,
+                    )
+                )  # fmt: skip
+            else:
+                conn.execute(
+                    monitors.update()
+                    .where(monitors.c.name == name)
+                    .values(revision=int(known[0]) + 1, updated_time=t, **values)
+                )
+
+        self.db.run_write(write)
+        return self.get_monitor(name)
+
+    def get_monitor(self, name: str) -> StoredMonitor:
+        with self.db.read() as conn:
+            row = (
+                conn.execute(sa.select(monitors).where(monitors.c.name == name)).mappings().first()
+            )
+        if row is None:
+            raise NotFound(f"no monitor {name!r}", field="name")
+        return _stored(row)
+
+    def list_monitors(self) -> list[StoredMonitor]:
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(monitors).order_by(monitors.c.name)).mappings()
+            return [_stored(r) for r in rows]
+
+    def delete_monitor(self, name: str) -> None:
+        def write(conn: Connection) -> int:
+            return int(conn.execute(monitors.delete().where(monitors.c.name == name)).rowcount)
+
+        if not self.db.run_write(write):
+            raise NotFound(f"no monitor {name!r}", field="name")
+
+    def claim_monitor(self, name: str, due: int, next_run: int) -> bool:
+        def write(conn: Connection) -> int:
+            found = conn.execute(
+                monitors.update()
+                .where(monitors.c.name == name, monitors.c.next_run == due, monitors.c.enabled)
+                .values(next_run=next_run)
+            )
+            return int(found.rowcount)
+
+        return bool(self.db.run_write(write))
+
+    def add_monitor_run(self, run: dict[str, Any]) -> str:
+        run_id = uuid.uuid4().hex
+        row = {
+            "run_id": run_id,
+            "monitor": run["monitor"],
+            "window_start": int(run["window_start"]),
+            "window_end": int(run["window_end"]),
+            "status": run["status"],
+            "rows": int(run.get("rows", 0)),
+            "labeled": int(run.get("labeled", 0)),
+            "results": orjson.dumps(run.get("results", []), default=str).decode(),
+            "error": run.get("error"),
+            "run_by": current_actor().name,
+            "created_time": now_ms(),
+        }
+        self.db.run_write(lambda conn: conn.execute(monitor_runs.insert().values(**row)))
+        return run_id
+
+    def monitor_runs(
+        self, name: str, *, since: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        if not 1 <= limit <= 10_000:
+            raise InvalidArgument("limit must be from 1 to 10,000", field="limit")
+        t = monitor_runs.c
+        query = sa.select(monitor_runs).where(t.monitor == name)
+        if since is not None:
+            query = query.where(t.window_end > since)
+        query = query.order_by(t.window_end.desc(), t.created_time.desc()).limit(limit)
+        with self.db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            {
+                **{k: r[k] for k in ("run_id", "monitor", "status", "error", "run_by")},
+                **{k: int(r[k]) for k in ("window_start", "window_end", "rows", "labeled")},
+                "created_time": int(r["created_time"]),
+                "results": orjson.loads(r["results"]),
+            }
+            for r in rows
+        ]
+
+    def get_alerts(self, fingerprints: Sequence[str]) -> list[AlertState]:
+        keys = list(fingerprints)
+        if not keys:
+            return []
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(monitor_alerts).where(monitor_alerts.c.fingerprint.in_(keys))
+            ).mappings()
+            return [_alert(r) for r in rows]
+
+    def put_alerts(self, alerts: Sequence[AlertState]) -> None:
+        rows = [_alert_row(a) for a in alerts]
+        if not rows:
+            return
+        c = monitor_alerts.c
+
+        def write(conn: Connection) -> None:
+            for row in rows:
+                done = conn.execute(
+                    monitor_alerts.update().where(c.fingerprint == row["fingerprint"]).values(**row)
+                )
+                if not done.rowcount:
+                    conn.execute(monitor_alerts.insert().values(**row))
+
+        self.db.run_write(write)
+
+    def list_alerts(
+        self, *, status: str | None = None, monitor: str | None = None
+    ) -> list[AlertState]:
+        if status is not None and status not in STATUSES:
+            raise InvalidArgument(f"status must be one of {list(STATUSES)}", field="status")
+        c = monitor_alerts.c
+        query = sa.select(monitor_alerts)
+        if status is not None:
+            query = query.where(c.status == status)
+        if monitor is not None:
+            query = query.where(c.monitor == monitor)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(c.last_seen.desc(), c.fingerprint)).mappings()
+            return [_alert(r) for r in rows]
+
+    def ack_alert(self, fingerprint: str) -> AlertState:
+        actor, t = current_actor().name, now_ms()
+        c = monitor_alerts.c
+
+        def write(conn: Connection) -> int:
+            done = conn.execute(
+                monitor_alerts.update()
+                .where(c.fingerprint == fingerprint, c.status.in_([OPEN, ACKED]))
+                .values(status=ACKED, acked_by=actor, acked_time=t)
+            )
+            return int(done.rowcount)
+
+        if not self.db.run_write(write):
+            found = self.get_alerts([fingerprint])
+            if not found:
+                raise NotFound(f"no alert {fingerprint!r}", field="fingerprint")
+            raise InvalidArgument(f"alert {fingerprint!r} is resolved: nothing to acknowledge",
+                                  field="fingerprint")  # fmt: skip
+        return self.get_alerts([fingerprint])[0]
