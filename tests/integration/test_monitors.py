@@ -306,6 +306,11 @@ def test_stored_monitors_and_alerts_on_the_command_line(tmp_path: Path) -> None:
     assert "fired" not in r.stdout  # the store remembers the open alert
     r = cli("monitors", "history", "nightly", "--json", *store, cwd=tmp_path)
     assert [x["status"] for x in json.loads(r.stdout)] == ["breached", "breached"]
+    chart = tmp_path / "history.html"
+    r = cli("monitors", "history", "nightly", "--html", str(chart), *store, cwd=tmp_path)
+    text = chart.read_text()
+    assert r.returncode == 0 and "<polyline" in text and "threshold 0.9" in text
+    assert text.count("stroke='#c62828'/>") == 2  # both runs breached: circled
     r = cli("alerts", "list", "--status", "open", "--json", *store, cwd=tmp_path)
     (alert,) = json.loads(r.stdout)
     assert alert["fingerprint"] == "nightly:performance.auc" and alert["count"] == 2

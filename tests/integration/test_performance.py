@@ -85,6 +85,16 @@ def test_probability_metrics_per_window_and_slice_backfilled_as_labels_arrive(
     mask = (regions == "north") & (times < START + HOUR_MS)
     assert north["roc_auc"].iloc[0] == pytest.approx(sk.roc_auc_score(truth[mask], score[mask]))
     assert orjson.loads(orjson.dumps(full.to_dict()))["overall"]["labeled"] == n
+    page = full.to_html(tmp_path / "performance.html", title="churn v4")
+    assert (tmp_path / "performance.html").read_text() == page
+    metrics = [
+        c
+        for c in full.to_frame().columns
+        if c not in ("window", "region", "predictions", "labeled")
+    ]
+    assert page.count("<polyline") == 2 * len(metrics)  # a line per region for each metric
+    assert "<script" not in page and "region=north" in page and "region=south" in page
+    assert page.count("<h2>roc_auc</h2>") == 1 and len(page.encode()) < 200_000
 
 
 def test_classification_and_regression_are_found_from_the_labels(tmp_path: Path) -> None:

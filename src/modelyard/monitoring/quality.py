@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,16 @@ class PerformanceReport:
         import pandas as pd
 
         return pd.DataFrame(self.windows)
+
+    def to_html(self, path: str | Path | None = None, *, title: str = "Performance") -> str:
+        """Each metric over the windows (a line per slice), as one self-contained page;
+        written to ``path`` when given."""
+        from modelyard.monitoring.report_series import performance_html
+
+        html = performance_html(self, title)
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
 
     def to_dict(self) -> dict[str, Any]:
         return {

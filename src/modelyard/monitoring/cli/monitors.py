@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from modelyard.terminal import out, print_json, print_table
+from modelyard.terminal import err, out, print_json, print_table
 from modelyard.tracking.cli.common import Json, TrackingUri
 
 app = typer.Typer(
@@ -90,11 +90,19 @@ def list_(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
 def history(
     name: str,
     limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    html: Annotated[
+        Path | None, typer.Option(help="Write each check's value over time as HTML here.")
+    ] = None,
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
     """A monitor's runs, newest window first."""
     found = _client(tracking_uri).monitor_runs(name, limit=limit)
+    if html is not None:
+        from modelyard.monitoring.report_series import history_html
+
+        html.write_text(history_html(name, found), encoding="utf-8")
+        err.print(f"wrote {html}")
     if as_json:
         print_json(found)
         return
