@@ -190,3 +190,18 @@ def test_the_html_report_summarises_100_columns_in_well_under_a_mebibyte(tmp_pat
     x0 = report["x0"].chart
     assert x0 is not None and len(x0["edges"]) == 21
     assert sum(x0["reference"]) == pytest.approx(1.0) and sum(x0["current"]) == pytest.approx(1.0)
+
+
+def test_a_moved_share_of_missing_values_is_reported_apart() -> None:
+    rng = np.random.default_rng(9)
+    n = 5_000
+    income = rng.normal(50, 10, n)
+    ref = pd.DataFrame({"income": income, "age": rng.normal(40, 5, n)})
+    cur = ref.copy()
+    cur.loc[: n // 5, "income"] = np.nan  # a fifth goes missing; the rest is the same
+    cur.loc[:10, "age"] = np.nan  # a handful: noise
+    report = drift(ref, cur)
+    assert report.missing_drifted_columns == ["income"]
+    assert report["income"].missing_drifted and not report["age"].missing_drifted
+    assert report.to_dict()["columns"][0]["missing_drifted"] is True
+    assert "Missing values moved in: income" in report.to_html()

@@ -129,7 +129,7 @@ def plan_columns(
         names, only_ref, only_cur = list(columns), [], []
     chosen = _options(tests, names, "tests")
     for name, test in chosen.items():
-        if test not in TESTS:
+        if test not in TESTS and test != "domain_classifier":
             raise InvalidArgument(
                 f"unknown drift test {test!r} for column {name!r}; known: {sorted(TESTS)}",
                 field=f"tests.{name}",
@@ -148,6 +148,7 @@ def drift(
     thresholds: float | dict[str, float] | None = None,
     categorical: list[str] | None = None,
     drift_share: float = 0.5,
+    multivariate: bool = False,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column.
 
@@ -156,11 +157,18 @@ def drift(
     least ``drift_share`` of its columns do. A column in only one of the two is schema drift
     (``only_in_reference`` counts as drifted; ``only_in_current`` is listed). ``current`` may
     be the path of a Parquet file of any size: it is then read in parts (``streamed``).
+    ``multivariate`` adds a domain classifier over all the compared columns (``domain``);
+    embedding columns (vectors) are always tested by one of their own.
     """
     options = (columns, tests, thresholds, categorical, drift_share)
     if isinstance(current, str | Path):
         from modelyard.monitoring.drift.files import drift_file
 
+        if multivariate:
+            raise InvalidArgument(
+                "multivariate drift needs the data in memory, not a file read in parts",
+                field="multivariate",
+            )
         return drift_file(reference, Path(current), *options)
     ref = as_frame(reference, "reference")
     if len(ref) == 0:
@@ -182,12 +190,28 @@ def drift(
             found = list(pool.map(one, names))
     else:
         found = [one(n) for n in names]
-    return DriftReport(found, drift_share, len(ref), len(cur), plan.only_ref, plan.only_cur)
+    joint = None
+    if multivariate:
+        from modelyard.monitoring.drift.domain import domain_drift
+
+        tested = {c.name: c.kind for c in found if c.test is not None}
+        if tested:
+            joint = domain_drift(ref, cur, list(tested), tested)
+    return DriftReport(found, drift_share, len(ref), len(cur), plan.only_ref, plan.only_cur, joint)
 
 
 def _column(
     name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None, forced: set[str]
 ) -> ColumnDrift:
+    from modelyard.monitoring.drift.domain import is_embedding
+
+    if ref.dtype == object and is_embedding(ref):
+        return _embedding(name, ref, cur, test_name, threshold)
+    if test_name == "domain_classifier":
+        raise InvalidArgument(
+            f"domain_classifier tests columns of vectors; {name!r} is not one",
+            field=f"tests.{name}",
+        )
     kinds = (column_kind(ref), column_kind(cur))
     if kinds[0] != kinds[1] and not (name in forced and "time" not in kinds):
         message = f"type changed: {kinds[0]} in the reference, {kinds[1]} now"
@@ -316,3 +340,38 @@ def untested(
     return ColumnDrift(
         name, kind, None, None, None, None, None, drifted, ref[0], cur[0], ref[1], cur[1], message
     )
+
+
+def _embedding(
+    name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None
+) -> ColumnDrift:
+    """A column of vectors: a domain classifier on its dimensions alone."""
+    import pandas as pd
+
+    from modelyard.monitoring.drift.domain import THRESHOLD, domain_drift, is_embedding
+
+    counts = series_counts(ref), series_counts(cur)
+    if test_name not in (None, "domain_classifier"):
+        raise InvalidArgument(
+            f"{name!r} holds vectors: only domain_classifier tests it", field=f"tests.{name}"
+        )
+    if cur.dtype != object or not is_embedding(cur):
+        return untested(name, "embedding", True, "type changed: vectors in the reference only",
+                        *counts)  # fmt: skip
+    widths = {len(v) for v in pd.concat([ref, cur]).dropna()}
+    if len(widths) != 1:
+        return untested(name, "embedding", True, f"vectors of several lengths: {sorted(widths)}",
+                        *counts)  # fmt: skip
+    limit = THRESHOLD if threshold is None else float(threshold)
+    found = domain_drift(
+        pd.DataFrame({name: ref.dropna()}),
+        pd.DataFrame({name: cur.dropna()}),
+        [name],
+        {name: "embedding"},
+        threshold=limit,
+    )
+    return ColumnDrift(
+        name, "embedding", "domain_classifier", found.auc, None, found.auc, limit,
+        found.drifted, counts[0][0], counts[1][0], counts[0][1], counts[1][1],
+        message=f"ROC AUC of telling current vectors from reference ones ({found.rows} rows)",
+    )  # fmt: skip

@@ -7,11 +7,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+MISSING_CHANGE = 0.05  # the smallest move of a missing share that counts
+
 
 @dataclass(frozen=True)
 class ColumnDrift:
     name: str
-    kind: str  # "numeric" or "categorical"
+    kind: str  # "numeric", "categorical", "embedding" or "time"
     test: str | None  # None when the column could not be tested (see ``message``)
     statistic: float | None
     p_value: float | None  # for p-value tests
@@ -26,10 +28,26 @@ class ColumnDrift:
     # both samples' shares over common bars: {"edges" or "labels", "reference", "current"}
     chart: dict[str, Any] | None = field(default=None, repr=False)
 
+    @property
+    def missing_drifted(self) -> bool:
+        """Whether the share of missing values moved: by at least ``MISSING_CHANGE`` (5
+        points) and more than chance explains (a two-proportion Z-test, p < 0.05)."""
+        a, b = self.reference_missing, self.current_missing
+        if abs(a - b) < MISSING_CHANGE:
+            return False
+        n1 = self.reference_rows / (1 - a) if a < 1 else 0.0
+        n2 = self.current_rows / (1 - b) if b < 1 else 0.0
+        if n1 == 0 or n2 == 0:  # one side all missing, the other not
+            return True
+        pooled = (a * n1 + b * n2) / (n1 + n2)
+        spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        return spread == 0 or abs(a - b) / spread > 1.959963984540054  # two-sided 5%
+
     def to_dict(self) -> dict[str, Any]:
         found = asdict(self)
         if found["statistic"] is not None and math.isinf(found["statistic"]):
             found["statistic"] = "inf"  # JSON has no infinity
+        found["missing_drifted"] = self.missing_drifted
         return found
 
 
@@ -41,10 +59,17 @@ class DriftReport:
     current_rows: int
     only_in_reference: list[str] = field(default_factory=list)  # schema drift
     only_in_current: list[str] = field(default_factory=list)
+    multivariate: Any = None  # a DomainDrift when asked for (``multivariate=True``)
 
     @property
     def drifted_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.drifted]
+
+    @property
+    def missing_drifted_columns(self) -> list[str]:
+        """Columns whose share of missing values moved (see ``ColumnDrift.missing_drifted``);
+        reported apart, not counted in ``share_drifted``."""
+        return [c.name for c in self.columns if c.missing_drifted]
 
     @property
     def share_drifted(self) -> float:
@@ -73,10 +98,12 @@ class DriftReport:
             "share_drifted": self.share_drifted,
             "drift_share": self.drift_share,
             "drifted_columns": self.drifted_columns,
+            "missing_drifted_columns": self.missing_drifted_columns,
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
             "only_in_reference": self.only_in_reference,
             "only_in_current": self.only_in_current,
+            "multivariate": None if self.multivariate is None else self.multivariate.to_dict(),
             "columns": [c.to_dict() for c in self.columns],
         }
 

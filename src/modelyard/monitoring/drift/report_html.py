@@ -64,6 +64,7 @@ def _column(col: ColumnDrift) -> str:
         f"{escape(col.kind)}; {escape(col.test or 'not tested')}{score}; "
         f"{col.reference_rows:,} / {col.current_rows:,} values, missing "
         f"{col.reference_missing:.1%} / {col.current_missing:.1%}"
+        f"{' (moved)' if col.missing_drifted else ''}"
     )
     message = f"<p>{escape(col.message)}</p>" if col.message else ""
     chart = _overlaid(col.chart) if col.chart else ""
@@ -86,6 +87,18 @@ def drift_html(report: DriftReport, title: str) -> str:
         f"<span class='key' style='background:{REFERENCE}'></span>reference"
         f"<span class='key' style='background:{CURRENT}'></span>current</p>",
     ]
+    if report.missing_drifted_columns:
+        parts.append(
+            "<p class='fail'>Missing values moved in: "
+            f"{escape(', '.join(report.missing_drifted_columns))}</p>"
+        )
+    if report.multivariate is not None:
+        joint = report.multivariate
+        parts.append(
+            f"<p class='{'fail' if joint.drifted else 'ok'}'>Multivariate: a classifier tells "
+            f"current rows from reference rows with ROC AUC {joint.auc:.3f} (drift at "
+            f"{joint.threshold:g}); strongest features: {escape(', '.join(joint.top_features))}</p>"
+        )
     if report.only_in_reference or report.only_in_current:
         parts.append(
             f"<p class='fail'>Schema drift: missing now: "
