@@ -135,3 +135,18 @@ def test_bad_options_name_the_field(tmp_path: Path) -> None:
         assert err.value.field == field
     empty = yard.monitoring.performance("churn")  # nothing logged: a documented empty result
     assert empty.overall["predictions"] == 0 and empty.windows == []
+
+
+def test_the_window_bounds_are_exact_to_the_millisecond(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    yard.set_tracking_uri(uri)
+    t = START + 123  # a time with milliseconds
+    _ship(
+        tmp_path / "log",
+        uri,
+        [("a", t - 1, 0.2, "x"), ("b", t, 0.4, "x"), ("c", t + 1, 0.6, "x")],
+        "1",
+    )
+    ids = yard.monitoring.predictions("churn", since=t, until=t + 1)["request_id"].tolist()
+    assert ids == ["b"]  # since is inclusive, until exclusive
+    assert yard.monitoring.predictions("churn", since=t + 1)["request_id"].tolist() == ["c"]

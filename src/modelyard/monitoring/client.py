@@ -125,23 +125,12 @@ class MonitoringClient:
         files = self.prediction_files(
             model, version=version, endpoint=endpoint, since=start, until=end
         )
-        tables = [pq.read_table(self._local(f)) for f in files]
+        rows = _row_filter(model, version, endpoint, start, end, shadows)
+        tables = [pq.read_table(self._local(f), filters=rows) for f in files]
+        tables = [t for t in tables if t.num_rows]
         if not tables:
             return pd.DataFrame(columns=[*COLUMNS, *(["label"] if labels else [])])
         frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
-        keep = pd.Series(True, index=frame.index)
-        if model is not None:
-            keep &= frame["model"] == model
-        if version is not None:
-            keep &= frame["version"] == str(version)
-        stamp = frame["timestamp"].astype("datetime64[ms, UTC]").astype("int64")  # epoch ms
-        if start is not None:
-            keep &= stamp >= start
-        if end is not None:
-            keep &= stamp < end
-        if not shadows:
-            keep &= ~frame["shadow"]
-        frame = frame[keep].reset_index(drop=True)
         if labels:
             found = self.get_labels(sorted(set(frame["request_id"])))
             truth = {(lb.request_id, lb.row): lb.label for lb in found}
@@ -242,6 +231,36 @@ COLUMNS = [
     "latency_ms",
     "prediction",
 ]
+
+
+def _row_filter(
+    model: str | None,
+    version: Any,
+    endpoint: str | None,
+    start: int | None,
+    end: int | None,
+    shadows: bool,
+) -> list[tuple[str, str, Any]] | None:
+    """The rows wanted, as a Parquet filter: pushed down to each file's row groups, so rows
+    outside the window or of other versions are skipped while reading, not after."""
+    import datetime as dt
+
+    def stamp(ms: int) -> dt.datetime:  # exact: no float seconds on the way
+        return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ms)
+
+    found: list[tuple[str, str, Any]] = []
+    for column, value in (("model", model), ("endpoint", endpoint)):
+        if value is not None:
+            found.append((column, "=", value))
+    if version is not None:
+        found.append(("version", "=", str(version)))
+    if start is not None:
+        found.append(("timestamp", ">=", stamp(start)))
+    if end is not None:
+        found.append(("timestamp", "<", stamp(end)))
+    if not shadows:
+        found.append(("shadow", "=", False))
+    return found or None
 
 
 def _label_items(labels: Any) -> list[Any]:
