@@ -109,6 +109,12 @@ class ValueSketch:
             out.append(float(min(hi, max(lo, mids[index]))))
         return out
 
+    def points(self) -> tuple[Floats, Ints]:
+        """Each bucket as its middle value and its count, in order of value."""
+        mids = _midpoints(self.keys)
+        order = np.argsort(mids, kind="stable")
+        return mids[order], self.counts[order]
+
     def histogram(self, bins: int, lo: float, hi: float) -> tuple[list[float], list[int]]:
         """``bins`` equal-width bins over [lo, hi]: edges and counts (from bucket midpoints)."""
         if self.counts.size == 0 or not np.isfinite(lo) or not np.isfinite(hi):

@@ -82,3 +82,44 @@ def test_nulls_type_changes_and_tests_that_need_every_value(tmp_path: Path) -> N
         (tmp_path / "bad.parquet").write_bytes(b"nope")
         drift(ref, tmp_path / "bad.parquet")
     assert err.value.field == "current"
+
+
+@pytest.mark.parametrize("n", [800, 30_000])
+def test_a_data_profile_is_enough_as_the_reference(n: int, tmp_path: Path) -> None:
+    """The raw reference need not be kept: its profile gives the same verdicts, scores
+    within the sketch's resolution (buckets 1/128 of a value wide)."""
+    import modelyard as yard
+
+    rng = np.random.default_rng(6)
+    ref, cur = _frame(rng, n), _frame(rng, n, shift=1.0)
+    ref["flag"] = rng.random(n) < 0.3
+    cur["flag"] = rng.random(n) < 0.3
+    profile = yard.data.profile(ref)
+    whole = drift(ref, cur)
+    for current in (cur, pa.Table.from_pandas(cur, preserve_index=False)):
+        found = drift(profile, current)
+        assert found.drifted_columns == whole.drifted_columns
+        assert found.reference_rows == n and found.current_rows == n
+        for a, b in zip(whole.columns, found.columns, strict=True):
+            assert (a.name, a.test, a.drifted) == (b.name, b.test, b.drifted), a.name
+            assert a.statistic is not None and b.statistic is not None
+            if a.kind == "categorical" or a.test in ("chisquare", "z") or a.name == "steps":
+                assert b.statistic == pytest.approx(a.statistic, rel=1e-9), a.name
+            elif a.test == "ks":
+                assert abs(b.statistic - a.statistic) <= 0.02, a.name
+            else:
+                assert b.statistic == pytest.approx(a.statistic, rel=0.05, abs=0.005), a.name
+    path = tmp_path / "current.parquet"
+    cur.to_parquet(path, index=False)
+    assert drift(profile, path).drifted_columns == whole.drifted_columns  # a file, in parts
+
+
+def test_a_profile_without_counts_of_a_categorical_column_says_so() -> None:
+    import modelyard as yard
+
+    ref = pd.DataFrame({"id": [f"user-{i}" for i in range(30_000)], "x": np.arange(30_000.0)})
+    profile = yard.data.profile(ref)
+    report = drift(profile, ref.head(1000))
+    assert profile["id"].values is None  # more distinct values than a profile counts
+    assert report["id"].test is None and "no counts" in (report["id"].message or "")
+    assert report["x"].test == "wasserstein"

@@ -161,6 +161,17 @@ def drift(
     embedding columns (vectors) are always tested by one of their own.
     """
     options = (columns, tests, thresholds, categorical, drift_share)
+    from modelyard.data.profiling import Profile
+
+    if isinstance(reference, Profile):  # bins on both sides, whatever the current data
+        from modelyard.monitoring.drift.files import drift_file
+
+        if multivariate:
+            raise InvalidArgument(
+                "multivariate drift needs the reference rows, not a profile", field="multivariate"
+            )
+        return drift_file(reference, Path(current) if isinstance(current, str) else current,
+                          *options)  # fmt: skip
     if isinstance(current, str | Path):
         from modelyard.monitoring.drift.files import drift_file
 

@@ -11,6 +11,7 @@ Mises need every value and are refused here.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -75,7 +76,7 @@ def reference_summary(series: Any, kind: str) -> Summary:
         kept = np.sort(values[np.isfinite(values)])
         return NumericSummary.of_reference(kept, len(values) - len(kept))
     found = CategorySummary()
-    counts = series.dropna().astype(str).value_counts()
+    counts = series.dropna().value_counts()
     found.add(list(counts.index), counts.tolist(), int(series.isna().sum()))
     return found
 
@@ -94,8 +95,9 @@ def _count(summary: Summary, column: Any) -> None:
     )
 
 
-def count_current(path: Path, refs: dict[str, Summary], advance: Any = None) -> dict[str, Summary]:
-    """The current file counted into the reference's bins, column group by column group."""
+def count_current(source: Any, refs: dict[str, Summary], advance: Any = None) -> dict[str, Summary]:
+    """The current data (a Parquet path, or an Arrow table) counted into the reference's
+    bins, column group by column group, batch by batch."""
     import pyarrow.parquet as pq
 
     found: dict[str, Summary] = {
@@ -104,10 +106,16 @@ def count_current(path: Path, refs: dict[str, Summary], advance: Any = None) -> 
     }
     names = list(refs)
     threads = min(os.cpu_count() or 1, GROUP_COLUMNS)
-    with pq.ParquetFile(path) as reader, ThreadPoolExecutor(threads) as pool:
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ThreadPoolExecutor(threads))
+        reader = stack.enter_context(pq.ParquetFile(source)) if isinstance(source, Path) else None
         for start in range(0, len(names), GROUP_COLUMNS):
             group = names[start : start + GROUP_COLUMNS]
-            for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=group):
+            if reader is not None:
+                batches = reader.iter_batches(batch_size=BATCH_ROWS, columns=group)
+            else:
+                batches = source.select(group).to_batches(max_chunksize=BATCH_ROWS)
+            for batch in batches:
                 columns = [batch.column(n) for n in group]
                 list(pool.map(_count, [found[n] for n in group], columns))
                 if advance is not None:

@@ -44,20 +44,45 @@ class NumericSummary:
 
     @classmethod
     def of_reference(cls, sorted_values: Array, missing: int) -> NumericSummary:
+        summary = cls.of_weighted(sorted_values, None, missing)
+        summary.values = {}
+        summary.present = 0
+        summary.counts[:] = 0
+        summary.add(sorted_values, 0)  # exact counts into the bins (and per value if few)
+        summary.std = float(np.std(sorted_values)) if len(sorted_values) else 0.0
+        return summary
+
+    @classmethod
+    def of_weighted(
+        cls, points: Array, weights: Array | None, missing: int, std: float | None = None
+    ) -> NumericSummary:
+        """The bins of sorted ``points`` that each stand for ``weights`` values (a profile's
+        sketch buckets), or for one each."""
+        n = float(len(points) if weights is None else weights.sum())
         quantiles = edges = np.zeros(1)
-        if len(sorted_values):
-            n = len(sorted_values)
-            tails = 2.0 ** -np.arange(12, max(12, int(np.log2(n)) + 1))  # finer at both ends
+        if len(points):
+            tails = 2.0 ** -np.arange(12, max(12, int(np.log2(max(n, 1))) + 1))
             qs = np.concatenate([np.linspace(0, 1, FINE_BINS + 1), tails, 1 - tails])
-            quantiles = edges = np.unique(np.quantile(sorted_values, qs))
-            lo, hi = float(edges[0]), float(edges[-1])
+            if weights is None:
+                quantiles = np.unique(np.quantile(points, qs))
+            else:
+                cum = np.cumsum(weights)
+                at = np.searchsorted(cum, qs * cum[-1], side="left").clip(0, len(points) - 1)
+                quantiles = np.unique(np.concatenate([points[at], points[[0, -1]]]))
+            lo, hi = float(quantiles[0]), float(quantiles[-1])
             step = (hi - lo) / FINE_BINS if hi > lo else max(abs(hi), 1.0) / FINE_BINS
             ladder = step * 2 ** (np.arange(TAIL_BINS) / 4)  # out to ~2**20 steps beyond
-            edges = np.concatenate([lo - ladder[::-1], edges, hi + ladder])
-        summary = cls(edges, np.zeros(len(edges) + 1, dtype=np.int64))
+            edges = np.concatenate([lo - ladder[::-1], quantiles, hi + ladder])
+        summary = cls(edges, np.zeros(len(edges) + 1, dtype=np.int64), values=None)
         summary.locate = Locator.for_quantiles(edges, quantiles)
-        summary.add(sorted_values, missing)
-        summary.std = float(np.std(sorted_values)) if len(sorted_values) else 0.0
+        summary.missing = missing
+        if len(points):
+            where = summary.locate(points)
+            counts = np.bincount(where, weights=weights, minlength=len(summary.counts))
+            summary.counts = np.rint(counts).astype(np.int64)
+            summary.present = int(summary.counts.sum())
+            summary.lo, summary.hi = float(points[0]), float(points[-1])
+        summary.std = float(std or 0.0)
         return summary
 
     def empty_like(self) -> NumericSummary:
@@ -104,12 +129,20 @@ class CategorySummary:
     def add(self, keys: list[Any], counts: list[int], missing: int) -> None:
         self.missing += missing
         for k, c in zip(keys, counts, strict=True):
-            key = str(k)
+            key = category_key(k)
             self.counts[key] = self.counts.get(key, 0) + int(c)
 
     @property
     def present(self) -> int:
         return sum(self.counts.values())
+
+
+def category_key(value: Any) -> str:
+    """A category as text, the same from a frame, a Parquet file or a data profile (which
+    keeps booleans as "true"/"false")."""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return str(value)
 
 
 def aligned(ref: dict[Any, int], cur: dict[Any, int]) -> tuple[list[Any], Array, Array]:
