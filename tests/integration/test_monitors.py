@@ -206,6 +206,10 @@ def test_monitor_specs_round_trip_through_yaml_and_bad_ones_name_the_field(tmp_p
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(monitor.to_dict()))
     assert yard.monitoring.Monitor.from_yaml(path) == monitor
+    check = yard.monitoring.PerformanceCheck("f1", lt=0.8)
+    by_deployment = yard.monitoring.Monitor(name="d", deployment="churn-api", checks=[check])
+    assert by_deployment.endpoint == "churn-api"  # a deployment's endpoint has its name
+    assert yard.monitoring.Monitor.from_dict(by_deployment.to_dict()) == by_deployment
     cases = [
         (lambda: yard.monitoring.Monitor(name="", endpoint="a", checks=[]), "name"),
         (lambda: yard.monitoring.Monitor(name="m", checks=[]), "endpoint"),
@@ -219,6 +223,15 @@ def test_monitor_specs_round_trip_through_yaml_and_bad_ones_name_the_field(tmp_p
         (lambda: yard.monitoring.PerformanceCheck("auc"), "lt"),
         (lambda: yard.monitoring.DriftCheck(share_drifted_gt=1.5), "share_drifted_gt"),
         (lambda: yard.monitoring.Webhook("ftp://x"), "url"),
+        (
+            lambda: yard.monitoring.Monitor(
+                name="m",
+                endpoint="a",
+                deployment="b",
+                checks=[yard.monitoring.PerformanceCheck("f1", lt=1)],
+            ),
+            "deployment",
+        ),
         (
             lambda: yard.monitoring.Monitor(
                 name="m", endpoint="a", window="soon", checks=[yard.monitoring.DriftCheck()]

@@ -138,8 +138,15 @@ class Monitor:
     cooldown: str = "1h"  # an open alert is notified again at most this often
     every: str | None = None  # how often the server runs it; default: the window
     enabled: bool = True
+    deployment: str | None = None  # a deployment's name: its endpoint has the same name
 
     def __post_init__(self) -> None:
+        if self.deployment is not None:
+            if self.endpoint not in (None, self.deployment):
+                raise InvalidArgument(
+                    "a deployment's endpoint has its name; give one of them", field="deployment"
+                )
+            object.__setattr__(self, "endpoint", self.deployment)
         if not self.name or len(self.name) > 128 or "/" in self.name:
             raise InvalidArgument(
                 "a monitor needs a name of 1 to 128 characters, no /", field="name"
