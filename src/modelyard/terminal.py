@@ -47,13 +47,13 @@ def fail(message: str) -> None:
 
 
 @contextmanager
-def transfer_progress(description: str, total: int | None) -> Iterator[Any]:
-    """A byte progress bar; yields ``advance(nbytes)``. Silent when stderr is not a terminal."""
+def _bar(description: str, total: int | None, *columns: Any) -> Iterator[Any]:
+    """A progress bar on stderr with these columns; yields ``advance(n)``. Silent when
+    stderr is not a terminal."""
     progress = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        *columns,
         TimeRemainingColumn(),
         console=err,
         disable=not err.is_terminal,
@@ -63,19 +63,11 @@ def transfer_progress(description: str, total: int | None) -> Iterator[Any]:
         yield lambda n: progress.advance(task, n)
 
 
-@contextmanager
-def count_progress(description: str, total: int | None) -> Iterator[Any]:
-    """A progress bar over a count (rows, files); yields ``advance(n)``. Silent when stderr
-    is not a terminal."""
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+def transfer_progress(description: str, total: int | None) -> Any:
+    """A byte progress bar; yields ``advance(nbytes)``."""
+    return _bar(description, total, DownloadColumn(), TransferSpeedColumn())
+
+
+def count_progress(description: str, total: int | None) -> Any:
+    """A progress bar over a count (rows, files); yields ``advance(n)``."""
+    return _bar(description, total, MofNCompleteColumn(), TimeElapsedColumn())

@@ -55,6 +55,17 @@ def _register(uri: str, frame: pd.DataFrame) -> RandomForestClassifier:
     return model
 
 
+def _quick_log(uri: str, tmp_path: Path) -> ServeConfig:
+    """Serve churn@champion with a log that rolls and ships every 0.2 s."""
+    return ServeConfig(
+        [ModelSource("models:/churn@champion")],
+        tracking_uri=uri,
+        prediction_log=str(tmp_path / "log"),
+        log_roll_s=0.2,
+        ship_s=0.2,
+    )
+
+
 def _wait(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -71,13 +82,7 @@ def test_predictions_are_logged_shipped_and_joined_to_late_labels(
     if store == "server":
         uri = server_factory().url  # type: ignore[attr-defined]
     model = _register(uri, frame)
-    config = ServeConfig(
-        [ModelSource("models:/churn@champion")],
-        tracking_uri=uri,
-        prediction_log=str(tmp_path / "log"),
-        log_roll_s=0.2,
-        ship_s=0.2,
-    )
+    config = _quick_log(uri, tmp_path)
     running = Running(ServingApp(config))
     try:
         with httpx.Client(base_url=running.url) as http:
@@ -292,13 +297,7 @@ def test_shipping_runs_in_its_own_process_which_is_restarted_if_it_dies(tmp_path
     frame = _frame()
     uri = f"sqlite:///{tmp_path}/yard.db"
     _register(uri, frame)
-    config = ServeConfig(
-        [ModelSource("models:/churn@champion")],
-        tracking_uri=uri,
-        prediction_log=str(tmp_path / "log"),
-        log_roll_s=0.2,
-        ship_s=0.2,
-    )
+    config = _quick_log(uri, tmp_path)
     app = ServingApp(config)
     running = Running(app)
     assert app.shipper is not None

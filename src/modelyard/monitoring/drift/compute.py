@@ -9,7 +9,6 @@ of the GIL.
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -264,11 +263,11 @@ def _column(
         raise InvalidArgument(
             f"{test.name} needs a numeric column; {name!r} is {kind}", field=f"tests.{name}"
         )
-    score = p if test.p_value else statistic
-    limit = test.threshold if threshold is None else float(threshold)
-    if score is None or math.isnan(score):
+    found = test.verdict(statistic, p, threshold)
+    if found is None:
         message = f"{test.name} gave no number for these values"
         return untested(name, kind, False, message, series_counts(ref), series_counts(cur))
+    score, limit, drifted = found
     return ColumnDrift(
         name,
         kind,
@@ -277,7 +276,7 @@ def _column(
         p,
         score,
         limit,
-        test.drifted(score, limit),
+        drifted,
         len(a.values),
         len(b.values),
         a.missing,

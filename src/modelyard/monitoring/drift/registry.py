@@ -11,6 +11,7 @@ samples.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,17 @@ class DriftTest:
 
     def drifted(self, score: float, threshold: float) -> bool:
         return score < threshold if self.p_value else score >= threshold
+
+    def verdict(
+        self, statistic: float, p: float | None, threshold: float | None
+    ) -> tuple[float, float, bool] | None:
+        """(score, threshold, drifted): the score is the p-value or the distance; None when
+        the test gave no number (never a NaN shown as a score)."""
+        score = p if self.p_value else statistic
+        limit = self.threshold if threshold is None else float(threshold)
+        if score is None or math.isnan(score):
+            return None
+        return score, limit, self.drifted(score, limit)
 
 
 TESTS = {

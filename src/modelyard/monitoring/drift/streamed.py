@@ -211,12 +211,12 @@ def column_drift(
         raise InvalidArgument(
             f"{test.name} needs a numeric column; {name!r} is {kind}", field=f"tests.{name}"
         )
-    score = p if test.p_value else statistic
-    limit = test.threshold if threshold is None else float(threshold)
-    if score is None or math.isnan(score):
+    found = test.verdict(statistic, p, threshold)
+    if found is None:
         return untested(False, f"{test.name} gave no number for these values")
+    score, limit, drifted = found
     return ColumnDrift(
-        name, kind, test.name, statistic, p, score, limit, test.drifted(score, limit),
+        name, kind, test.name, statistic, p, score, limit, drifted,
         a.present, b.present, _missing(a), _missing(b), chart=_chart(a, b),
     )  # fmt: skip
 
