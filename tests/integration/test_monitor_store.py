@@ -96,6 +96,23 @@ def test_monitors_runs_and_alerts_on_every_backend(tracking_uri: str, tmp_path: 
     assert err.value.field == "status"
     client.delete_monitor("auc")
     assert client.monitors() == [] and len(client.monitor_runs("auc")) == 2  # history stays
+    off = yard.monitoring.Monitor(
+        name="off", model="churn", enabled=False, checks=[_monitor().checks[0]]
+    )
+    assert not client.save_monitor(off).enabled  # the spec's own enabled counts
+
+
+def test_a_performance_check_with_a_delay_scores_an_older_window(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    _ship_hour(tmp_path / "log", uri, 0)
+    client = MonitoringClient(uri)
+    late = yard.monitoring.PerformanceCheck("auc", lt=0.9, min_labeled=10, delay="1h")
+    monitor = yard.monitoring.Monitor(name="late", model="churn", checks=[late])
+    run = client.run_monitor(monitor, now=START + 2 * HOUR)  # hour 1 is empty; hour 0 is not
+    (result,) = run.results
+    assert result.outcome == "breached" and result.details["window_end"] == START + HOUR
+    plain = yard.monitoring.Monitor(name="plain", model="churn", checks=[_monitor().checks[0]])
+    assert client.run_monitor(plain, now=START + 2 * HOUR).results[0].outcome == "skipped"
 
 
 def test_schedulers_sharing_a_database_run_each_due_monitor_once(tmp_path: Path) -> None:
@@ -192,3 +209,75 @@ def test_two_server_processes_on_one_database_run_a_monitor_once_per_due_time(
     assert 2 <= len(ends) <= elapsed + 8  # about one a second (from startup on), never two
     gaps = [b - a for a, b in itertools.pairwise(ends)]
     assert min(gaps) >= 900, gaps  # each due time was claimed by one server only
+
+
+def test_monitors_over_http_need_the_deployer_role_and_keep_secrets_and_paths_out(
+    server_factory: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+    from tests.fixtures.http import error_of
+
+    monkeypatch.setenv("MODELYARD_ROLES", "deployer=ops")
+    srv = server_factory()  # type: ignore[operator]
+    ops, eve = {"x-modelyard-user": "ops"}, {"x-modelyard-user": "eve"}
+    spec = _monitor().to_dict()
+    spec["alerts"] = [{"type": "webhook", "url": "https://hooks.example/x", "secret": "k3y"}]
+    body = {"spec": spec, "every_ms": HOUR}
+    with httpx.Client(base_url=srv.url) as http:
+        refused = http.put("/api/v1/monitors/auc", json=body, headers=eve)
+        assert refused.status_code == 403 and "deployer" in error_of(refused)["message"]
+        saved = http.put("/api/v1/monitors/auc", json=body, headers=ops)
+        assert saved.status_code == 200, saved.text
+        shown = http.get("/api/v1/monitors/auc").json()
+        assert shown["spec"]["alerts"][0]["secret"] == "********"  # written, never read back
+        assert "k3y" not in http.get("/api/v1/monitors").text
+        for path, payload in (
+            ("/api/v1/monitors/auc/claim", {"due": 1, "next_run": 2}),
+            ("/api/v1/monitors/auc/runs", {"monitor": "auc", "window_start": 1,
+                                           "window_end": 2, "status": "passed"}),
+        ):  # fmt: skip
+            assert http.post(path, json=payload, headers=eve).status_code == 403
+        as_json = {**eve, "content-type": "application/json"}  # writes are JSON (guards.py)
+        assert http.delete("/api/v1/monitors/auc", headers=as_json).status_code == 403
+        # a reference on the server's disk, or the server's SMTP aimed elsewhere: refused
+        local = {**spec, "reference": "/etc/passwd", "checks": [{"type": "drift"}]}
+        bad = http.put("/api/v1/monitors/auc", json={**body, "spec": local}, headers=ops)
+        assert bad.status_code == 400 and error_of(bad)["field"] == "reference"
+        mail = {**spec, "alerts": [{"type": "email", "to": "a@b.c", "host": "10.0.0.5"}]}
+        bad = http.put("/api/v1/monitors/auc", json={**body, "spec": mail}, headers=ops)
+        assert bad.status_code == 400 and error_of(bad)["field"] == "alerts"
+        # malformed bodies: 400 naming the field, and nothing stored that breaks a listing
+        alert = {"fingerprint": "auc:x", "monitor": "auc", "check": "x", "severity": "warning",
+                 "status": "open", "first_seen": "abc", "last_seen": 1, "last_notified": 1,
+                 "count": 1, "message": "m"}  # fmt: skip
+        bad = http.put("/api/v1/alerts", json={"alerts": [alert]}, headers=ops)
+        assert bad.status_code == 400 and error_of(bad)["field"] == "first_seen"
+        assert http.get("/api/v1/alerts").status_code == 200
+        run = {"monitor": "auc", "window_start": 1, "window_end": 2, "status": "passed",
+               "rows": "abc"}  # fmt: skip
+        bad = http.post("/api/v1/monitors/auc/runs", json=run, headers=ops)
+        assert bad.status_code == 400 and error_of(bad)["field"] == "rows"
+        worse = {**spec, "checks": [{"type": "performance", "metric": "auc", "lt": "x"}]}
+        bad = http.put("/api/v1/monitors/auc", json={**body, "spec": worse}, headers=ops)
+        assert bad.status_code == 400 and error_of(bad)["field"] == "lt"
+        long = {**spec, "cooldown": "99999999999w"}
+        bad = http.put("/api/v1/monitors/auc", json={**body, "spec": long}, headers=ops)
+        assert bad.status_code == 400 and error_of(bad)["field"] == "window"
+        assert "Traceback" not in bad.text
+
+
+def test_an_acknowledgement_made_during_a_run_is_kept(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    _ship_hour(tmp_path / "log", uri, 0)
+    client = MonitoringClient(uri)
+    monitor = _monitor()
+    first = client.run_monitor(monitor, now=START + HOUR)
+    (alert,) = client.alerts()
+    stale = {alert.fingerprint: alert}  # what a run read before the user acknowledged
+    client.ack_alert(alert.fingerprint)
+    from modelyard.monitoring.monitors.notify import notify
+
+    notify(monitor, first, stale, START + HOUR + 10 * HOUR)  # the slow run decides...
+    client.store.put_alerts(list(stale.values()))  # ...and writes back its view
+    (after,) = client.alerts()
+    assert after.status == "acked" and after.acked_by  # never back to open

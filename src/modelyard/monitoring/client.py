@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.errors import InvalidArgument
-from modelyard.identity import acting_as, settings_actor
+from modelyard.identity import Actor, acting_as, settings_actor
 from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.registry.client import _parse_time
-from modelyard.tracking.backends import resolve
+from modelyard.tracking.backends import Backend, resolve
 from modelyard.tracking.current import chosen_uri
 
 if TYPE_CHECKING:
@@ -35,13 +35,23 @@ _PIECE = 1 << 20
 
 
 class MonitoringClient:
-    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None):
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        settings: Settings | None = None,
+        backend: Backend | None = None,  # one already open (a server's own), else resolved
+        actor: Actor | None = None,  # who this client acts as; default: the settings' user
+    ):
         self.settings = settings or Settings.from_env()
+        if backend is not None:
+            tracking_uri = backend.uri
         self.tracking_uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
-        backend = resolve(self.tracking_uri, self.settings)
+        if backend is None:
+            backend = resolve(self.tracking_uri, self.settings)
         self.store = monitoring_store(backend)
         self.blobs = data_backend(backend).blobs
-        self._actor = settings_actor(self.settings)
+        self._actor = actor or settings_actor(self.settings)
 
     # --- shipping (the inference server) -------------------------------------------------
     def ship_file(self, path: Path, meta: dict[str, Any]) -> PredictionFile:
@@ -169,7 +179,7 @@ class MonitoringClient:
 
         period = window_ms(every or monitor.every or monitor.window)
         with acting_as(self._actor):
-            return self.store.save_monitor(monitor.to_dict(), period, enabled)
+            return self.store.save_monitor(monitor.to_dict(), period, enabled and monitor.enabled)
 
     def monitors(self) -> list[StoredMonitor]:
         with acting_as(self._actor):

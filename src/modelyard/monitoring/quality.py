@@ -40,6 +40,9 @@ def window_offset(window: str) -> str:
             field="window",
         )
     count, unit = int(found.group(1)), _UNITS[found.group(2)]
+    seconds = {"s": 1, "min": 60, "h": 3600, "D": 86400, "W": 7 * 86400}[unit] * count
+    if seconds > 366 * 86400:
+        raise InvalidArgument(f"window {window!r} is longer than a year", field="window")
     return f"{count * 7}D" if unit == "W" else f"{count}{unit}"
 
 
@@ -129,7 +132,9 @@ def _metrics(task: str, truth: Any, predicted: Any, positive: Any) -> dict[str, 
 
 
 def _row(frame: Any, task: str, positive: Any) -> dict[str, Any]:
-    labeled = frame[frame["label"].notna()]
+    # a row needs its label and its prediction to be scored (a null prediction would make
+    # every regression metric NaN, or turn a probability model into a classifier)
+    labeled = frame[frame["label"].notna() & frame["prediction"].notna()]
     found: dict[str, Any] = {
         "predictions": len(frame),
         "labeled": len(labeled),
@@ -159,12 +164,13 @@ def performance(
             "performance needs one value per prediction; these predictions are tensors",
             field="prediction",
         )
-    labeled = frame[frame["label"].notna()] if len(frame) else frame
+    labeled = frame[frame["label"].notna() & frame["prediction"].notna()] if len(frame) else frame
     if task is None:
         if len(labeled):
             task = _task(labeled["prediction"], labeled["label"])
         else:  # no labels yet: what the predictions look like
-            task = _task_of_predictions(frame["prediction"]) if len(frame) else "classification"
+            known = frame["prediction"].dropna() if len(frame) else frame
+            task = _task_of_predictions(known) if len(known) else "classification"
     overall = _row(frame, task, positive)
     windows: list[dict[str, Any]] = []
     if len(frame):

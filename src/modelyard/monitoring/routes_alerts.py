@@ -30,6 +30,8 @@ async def list_alerts(
 async def lookup(request: Request) -> Response:
     body = await read_json(request)
     keys = require(body, "fingerprints", list, "a list of fingerprints")
+    if len(keys) > 1_000 or not all(isinstance(k, str) for k in keys):
+        raise InvalidArgument("fingerprints: at most 1,000, each text", field="fingerprints")
     found = await run_in_threadpool(monitoring(request).get_alerts, keys)
     return json_response({"alerts": [a.to_dict() for a in found]})
 
@@ -38,10 +40,9 @@ async def lookup(request: Request) -> Response:
 async def put(request: Request) -> Response:
     body = await read_json(request)
     items = require(body, "alerts", list, "a list of alerts")
-    try:
-        states = [AlertState.from_dict(a) for a in items]
-    except TypeError as exc:
-        raise InvalidArgument(f"alerts: {exc}", field="alerts") from None
+    if len(items) > 1_000:
+        raise InvalidArgument("write at most 1,000 alerts at once", field="alerts")
+    states = [AlertState.from_dict(a) for a in items]
     await run_in_threadpool(monitoring(request).put_alerts, states)
     return json_response({"written": len(states)})
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
+from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.routes import monitoring
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
@@ -25,7 +26,7 @@ def _known(body: dict[str, object], fields: tuple[str, ...]) -> None:
 @router.get("", summary="Every monitor")
 async def list_monitors(request: Request) -> Response:
     found = await run_in_threadpool(monitoring(request).list_monitors)
-    return json_response({"monitors": [m.to_dict() for m in found]})
+    return json_response({"monitors": [m.to_dict(redact=True) for m in found]})
 
 
 @router.put("/{name}", summary="Create or replace a monitor")
@@ -39,14 +40,15 @@ async def save(request: Request, name: str) -> Response:
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         raise InvalidArgument("enabled must be true or false", field="enabled")
+    Monitor.from_dict(spec).check_for_server()
     found = await run_in_threadpool(monitoring(request).save_monitor, spec, every, enabled)
-    return json_response(found.to_dict())
+    return json_response(found.to_dict(redact=True))
 
 
 @router.get("/{name}", summary="One monitor")
 async def get(request: Request, name: str) -> Response:
     found = await run_in_threadpool(monitoring(request).get_monitor, name)
-    return json_response(found.to_dict())
+    return json_response(found.to_dict(redact=True))
 
 
 @router.delete("/{name}", summary="Delete a monitor (its runs and alerts stay)")
@@ -70,9 +72,6 @@ async def add_run(request: Request, name: str) -> Response:
     body = await read_json(request)
     if body.get("monitor") != name:
         raise InvalidArgument("monitor must be the name in the path", field="monitor")
-    for key in ("window_start", "window_end"):
-        require(body, key, int, "epoch milliseconds")
-    require(body, "status", str, "breached, passed, skipped or error")
     run_id = await run_in_threadpool(monitoring(request).add_monitor_run, body)
     return json_response({"run_id": run_id}, 201)
 

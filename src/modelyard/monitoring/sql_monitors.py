@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
-from modelyard.identity import current_actor
+from modelyard.identity import require_role
 from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
 from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.monitors.stored import StoredMonitor
@@ -26,6 +26,30 @@ from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
 
 STATUSES = ("open", "acked", "resolved")
+MONITOR_ROLE = "deployer"  # who may change monitors and alerts (or an admin), as deployments
+
+
+def _may(action: str) -> str:
+    return require_role(MONITOR_ROLE, action, or_admin=True).name
+
+
+def check_run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as a client sends it: the fields it must have, of the kinds they must be."""
+    if not isinstance(run, dict):
+        raise InvalidArgument("a run must be an object", field="run")
+    for key in ("window_start", "window_end", "rows", "labeled"):
+        value = run.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+            raise InvalidArgument(f"{key} must be a whole number from 0", field=key)
+    if run.get("status") not in ("breached", "passed", "skipped", "error"):
+        raise InvalidArgument("status must be breached, passed, skipped or error", field="status")
+    if not isinstance(run.get("results", []), list):
+        raise InvalidArgument("results must be a list", field="results")
+    if run.get("error") is not None and not isinstance(run["error"], str):
+        raise InvalidArgument("error must be text", field="error")
+    if not isinstance(run.get("monitor"), str):
+        raise InvalidArgument("monitor must be a name", field="monitor")
+    return run
 
 
 def _stored(row: Any) -> StoredMonitor:
@@ -83,9 +107,10 @@ class SqlMonitors:
     def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
         monitor = Monitor.from_dict(spec)  # checked as a whole before anything is written
         text = orjson.dumps(monitor.to_dict()).decode()
-        if every_ms < 1_000:
+        if isinstance(every_ms, bool) or not isinstance(every_ms, int) or every_ms < 1_000:
             raise InvalidArgument("a monitor runs at most once a second", field="every")
-        t, actor = now_ms(), current_actor().name
+        actor = _may("saving a monitor")
+        t = now_ms()
         name = monitor.name
 
         def write(conn: Connection) -> None:
@@ -125,6 +150,8 @@ class SqlMonitors:
             return [_stored(r) for r in rows]
 
     def delete_monitor(self, name: str) -> None:
+        _may("deleting a monitor")
+
         def write(conn: Connection) -> int:
             return int(conn.execute(monitors.delete().where(monitors.c.name == name)).rowcount)
 
@@ -132,6 +159,8 @@ class SqlMonitors:
             raise NotFound(f"no monitor {name!r}", field="name")
 
     def claim_monitor(self, name: str, due: int, next_run: int) -> bool:
+        _may("claiming a monitor's run")
+
         def write(conn: Connection) -> int:
             found = conn.execute(
                 monitors.update()
@@ -143,6 +172,8 @@ class SqlMonitors:
         return bool(self.db.run_write(write))
 
     def add_monitor_run(self, run: dict[str, Any]) -> str:
+        actor = _may("recording a monitor's run")
+        run = check_run(run)
         run_id = uuid.uuid4().hex
         row = {
             "run_id": run_id,
@@ -154,7 +185,7 @@ class SqlMonitors:
             "labeled": int(run.get("labeled", 0)),
             "results": orjson.dumps(run.get("results", []), default=str).decode(),
             "error": run.get("error"),
-            "run_by": current_actor().name,
+            "run_by": actor,
             "created_time": now_ms(),
         }
         self.db.run_write(lambda conn: conn.execute(monitor_runs.insert().values(**row)))
@@ -193,6 +224,9 @@ class SqlMonitors:
             return [_alert(r) for r in rows]
 
     def put_alerts(self, alerts: Sequence[AlertState]) -> None:
+        """Write alert states. An acknowledgement made meanwhile (while the run delivered
+        its notices) is kept: an alert acked in the store never goes back to open."""
+        _may("writing alerts")
         rows = [_alert_row(a) for a in alerts]
         if not rows:
             return
@@ -200,11 +234,19 @@ class SqlMonitors:
 
         def write(conn: Connection) -> None:
             for row in rows:
-                done = conn.execute(
+                known = conn.execute(
+                    sa.select(c.status, c.acked_by, c.acked_time).where(
+                        c.fingerprint == row["fingerprint"]
+                    )
+                ).first()
+                if known is None:
+                    conn.execute(monitor_alerts.insert().values(**row))
+                    continue
+                if known[0] == ACKED and row["status"] == OPEN:
+                    row = {**row, "status": ACKED, "acked_by": known[1], "acked_time": known[2]}
+                conn.execute(
                     monitor_alerts.update().where(c.fingerprint == row["fingerprint"]).values(**row)
                 )
-                if not done.rowcount:
-                    conn.execute(monitor_alerts.insert().values(**row))
 
         self.db.run_write(write)
 
@@ -224,7 +266,7 @@ class SqlMonitors:
             return [_alert(r) for r in rows]
 
     def ack_alert(self, fingerprint: str) -> AlertState:
-        actor, t = current_actor().name, now_ms()
+        actor, t = _may("acknowledging an alert"), now_ms()
         c = monitor_alerts.c
 
         def write(conn: Connection) -> int:

@@ -18,7 +18,7 @@ from modelyard._version import __version__
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
-from modelyard.identity import parse_roles
+from modelyard.identity import Actor, parse_roles
 from modelyard.monitoring import routes as predictions
 from modelyard.monitoring import routes_alerts, routes_monitors
 from modelyard.monitoring.backends import monitoring_store
@@ -51,19 +51,18 @@ def create_app(
     if backend.db is not None:
         dispatcher = Dispatcher(backend.db, allow_private=settings.allow_private_webhooks)
 
-    scheduler = None
-    if backend.db is not None and settings.monitor_tick_s > 0:
-        scheduler = MonitorScheduler(
-            MonitoringClient(backend.uri, settings=settings),
-            tick_s=settings.monitor_tick_s,
-            allow_private=settings.allow_private_webhooks,
-        )
-
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if dispatcher is not None:
             dispatcher.start()
-        if scheduler is not None:
+        scheduler = None
+        if backend.db is not None and settings.monitor_tick_s > 0:  # on the server's store
+            scheduler = MonitorScheduler(
+                # the server's own scheduler: not bound by MODELYARD_ROLES, as a user is
+                MonitoringClient(settings=settings, backend=backend, actor=Actor("monitors")),
+                tick_s=settings.monitor_tick_s,
+                allow_private=settings.allow_private_webhooks,
+            )
             scheduler.start()
         try:
             yield

@@ -58,9 +58,10 @@ class ShippingProcess:
     def _spawn(self) -> subprocess.Popen[bytes]:
         level = logging.getLevelName(log.getEffectiveLevel())  # the server's, for its logs
         argv = [sys.executable, "-m", __name__, str(self.folder), str(self.interval_s), level]
-        if self.tracking_uri is not None:
-            argv.append(self.tracking_uri)
-        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        env = dict(os.environ)
+        if self.tracking_uri is not None:  # not on the command line: `ps` shows that to all
+            env["MODELYARD_TRACKING_URI"] = self.tracking_uri
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def _run(self) -> None:
         """Start the child, read its reports, start it again if it dies before shutdown."""
@@ -80,16 +81,19 @@ class ShippingProcess:
     def _report(self, line: bytes) -> None:
         try:
             report = json.loads(line)
-        except ValueError:
+            counts = {key: int(report[key]) for key in ("rows", "dropped", "backlog")}
+            error = report["error"]
+        except (ValueError, TypeError, KeyError):  # not a report: read on, never stall
+            log.warning("prediction log: the shipping process wrote %r", line[:200])
             return
         for key, counter in (
             ("rows", metrics.PREDLOG_SHIPPED),
             ("dropped", metrics.PREDLOG_DROPPED),
         ):
-            counter.inc(max(0, report[key] - self._seen[key]))
-            self._seen[key] = report[key]
-        metrics.PREDLOG_BACKLOG.set(report["backlog"])
-        self.error = report["error"]
+            counter.inc(max(0, counts[key] - self._seen[key]))
+            self._seen[key] = counts[key]
+        metrics.PREDLOG_BACKLOG.set(counts["backlog"])
+        self.error = error if error is None or isinstance(error, str) else str(error)
 
     def stop(self, timeout: float = 60.0) -> None:
         """The last round (call it after the log is flushed), then the child ends."""
@@ -123,7 +127,7 @@ def main(argv: list[str]) -> None:
     from modelyard.serving.shipping import Shipper
 
     folder, interval, level = Path(argv[0]), float(argv[1]), argv[2]
-    tracking_uri = argv[3] if len(argv) > 3 else None
+    tracking_uri = os.environ.get("MODELYARD_TRACKING_URI") or None
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     done = threading.Event()

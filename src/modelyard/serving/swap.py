@@ -129,3 +129,7 @@ async def close_when_idle(old: ServedModel) -> None:
     while old.active or batcher.busy:
         await asyncio.sleep(0.05)
     await asyncio.to_thread(batcher.close)
+    # the batcher holds the model's bound method: a cycle. Once the heap is frozen
+    # (serving/heap.py) the collector no longer walks it, so break it here, and the
+    # replaced model is freed by reference counting
+    old.batcher = None

@@ -37,6 +37,31 @@ class AlertState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertState:
+        """An alert as a client sends it, checked field by field."""
+        from modelyard.errors import InvalidArgument
+
+        if not isinstance(data, dict):
+            raise InvalidArgument("an alert must be an object", field="alerts")
+        texts = ("fingerprint", "monitor", "check", "severity", "status", "message")
+        for key in texts:
+            if not isinstance(data.get(key), str):
+                raise InvalidArgument(f"{key} must be text", field=key)
+        for key in ("first_seen", "last_seen", "last_notified", "count"):
+            value = data.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+                raise InvalidArgument(f"{key} must be a whole number from 0", field=key)
+        if data.get("acked_by") is not None and not isinstance(data["acked_by"], str):
+            raise InvalidArgument("acked_by must be text", field="acked_by")
+        stamp = data.get("acked_time")
+        if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int)):
+            raise InvalidArgument("acked_time must be epoch milliseconds", field="acked_time")
+        if data["status"] not in (OPEN, ACKED, RESOLVED):
+            raise InvalidArgument("status must be open, acked or resolved", field="status")
+        if data["fingerprint"] != f"{data['monitor']}:{data['check']}":
+            raise InvalidArgument("fingerprint must be monitor:check", field="fingerprint")
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise InvalidArgument(f"unknown field(s) {unknown}", field=unknown[0])
         return cls(**data)
 
 

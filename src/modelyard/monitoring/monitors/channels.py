@@ -12,7 +12,7 @@ import time
 from email.message import EmailMessage
 from typing import Any
 
-from modelyard.monitoring.monitors.spec import Channel, Email, Log, Webhook
+from modelyard.monitoring.monitors.spec import REDACTED, Channel, Email, Log, Webhook
 
 log = logging.getLogger("modelyard.monitoring")
 
@@ -48,6 +48,10 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
     the socket connects to that address (no DNS rebinding), redirects are not followed."""
     from modelyard.registry.webhooks import post, sign
 
+    if hook.secret == REDACTED:
+        raise RuntimeError(
+            "the secret is kept by the server; run this monitor there, or from its YAML"
+        )
     body = json.dumps({"text": text_of(alert), **alert}, default=str).encode()
     headers = {"Content-Type": "application/json"}
     if hook.secret:
@@ -61,7 +65,7 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
 
 def _email(mail: Email, alert: dict[str, Any]) -> None:
     message = EmailMessage()
-    message["Subject"] = text_of(alert)[:200]
+    message["Subject"] = " ".join(text_of(alert).split())[:200]  # one line, always
     message["From"] = mail.sender
     message["To"] = ", ".join(mail.recipients)
     message.set_content(json.dumps(alert, indent=2, default=str))

@@ -11,6 +11,7 @@ reason); it is never a pass or a breach by default.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -126,7 +127,7 @@ def _performance(check: PerformanceCheck, monitor: Monitor, frame: Any) -> Check
         return CheckResult(check.name, "performance", check.severity, SKIPPED, None, limit, reason)
     report = performance(frame, window=monitor.window)
     value = report.overall.get(check.key)
-    if value is None:
+    if value is None or not math.isfinite(value):
         known = sorted(k for k, v in report.overall.items() if v is not None)
         reason = f"{check.metric} is not defined for this window ({report.task}; has {known})"
         return CheckResult(check.name, "performance", check.severity, SKIPPED, None, limit, reason)
@@ -148,19 +149,30 @@ def _performance(check: PerformanceCheck, monitor: Monitor, frame: Any) -> Check
 
 def evaluate(monitor: Monitor, client: MonitoringClient, now: int) -> MonitorRun:
     """Every check of ``monitor`` over [now - window, now)."""
-    start = now - window_ms(monitor.window)
-    frame = client.predictions(
-        monitor.model,
-        version=monitor.version,
-        endpoint=monitor.endpoint,
-        since=start,
-        until=now,
-    )
+    width = window_ms(monitor.window)
+    frames: dict[int, Any] = {}
+
+    def window(delay: int) -> Any:  # the predictions of [now - delay - width, now - delay)
+        if delay not in frames:
+            frames[delay] = client.predictions(
+                monitor.model,
+                version=monitor.version,
+                endpoint=monitor.endpoint,
+                since=now - delay - width,
+                until=now - delay,
+            )
+        return frames[delay]
+
     results = []
     for check in monitor.checks:
         if isinstance(check, DriftCheck):
-            results.append(_drift(check, monitor, frame, client.tracking_uri))
+            results.append(_drift(check, monitor, window(0), client.tracking_uri))
         else:
-            results.append(_performance(check, monitor, frame))
+            delay = window_ms(check.delay) if check.delay else 0
+            found = _performance(check, monitor, window(delay))
+            if delay:
+                found.details["window_end"] = now - delay
+            results.append(found)
+    frame = window(0)
     labeled = int(frame["label"].notna().sum()) if len(frame) else 0
-    return MonitorRun(monitor.name, start, now, len(frame), labeled, results)
+    return MonitorRun(monitor.name, now - width, now, len(frame), labeled, results)

@@ -27,6 +27,19 @@ METRIC_NAMES = {
 }
 
 
+REDACTED = "********"  # a webhook secret as the server shows it
+
+
+def _number(value: Any, field_name: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise InvalidArgument(f"{field_name} must be a number", field=field_name)
+
+
+def _check_name(value: Any) -> None:
+    if not isinstance(value, str) or not 0 < len(value) <= 160 or set(value) & {":", "/"}:
+        raise InvalidArgument("a check name is 1 to 160 characters, no : or /", field="name")
+
+
 def _severity(value: str, field_name: str) -> str:
     if value not in SEVERITIES:
         raise InvalidArgument(f"severity must be one of {list(SEVERITIES)}", field=field_name)
@@ -45,6 +58,14 @@ class DriftCheck:
     name: str = "drift"
 
     def __post_init__(self) -> None:
+        _number(self.share_drifted_gt, "share_drifted_gt")
+        _check_name(self.name)
+        if self.columns is not None and not (
+            isinstance(self.columns, list) and all(isinstance(c, str) for c in self.columns)
+        ):
+            raise InvalidArgument("columns must be a list of names", field="columns")
+        if self.tests is not None and not isinstance(self.tests, dict):
+            raise InvalidArgument("tests must map columns to test names", field="tests")
         if self.share_drifted_gt is not None and not 0 <= self.share_drifted_gt < 1:
             raise InvalidArgument(
                 "share_drifted_gt must be from 0 to below 1", field="share_drifted_gt"
@@ -55,7 +76,9 @@ class DriftCheck:
 @dataclass(frozen=True)
 class PerformanceCheck:
     """Breached when ``metric`` (accuracy, f1, auc, log_loss, mae, rmse ...) is below ``lt``
-    or above ``gt``; skipped while fewer than ``min_labeled`` rows of the window have labels."""
+    or above ``gt``; skipped while fewer than ``min_labeled`` rows of the window have labels.
+    With ``delay`` ("1d"), it scores the window that ended that long ago, so labels that
+    take a day to arrive are there."""
 
     metric: str
     lt: float | None = None
@@ -63,8 +86,15 @@ class PerformanceCheck:
     min_labeled: int = 1
     severity: str = "critical"
     name: str = ""
+    delay: str | None = None  # score the window that ended this long ago (labels are late)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise InvalidArgument("metric must be a metric's name", field="metric")
+        _number(self.lt, "lt")
+        _number(self.gt, "gt")
+        if isinstance(self.min_labeled, bool) or not isinstance(self.min_labeled, int):
+            raise InvalidArgument("min_labeled must be a whole number", field="min_labeled")
         if self.lt is None and self.gt is None:
             raise InvalidArgument(f"give lt= or gt= for {self.metric!r}", field="lt")
         if self.min_labeled < 1:
@@ -72,6 +102,11 @@ class PerformanceCheck:
         _severity(self.severity, "severity")
         if not self.name:
             object.__setattr__(self, "name", f"performance.{self.metric}")
+        _check_name(self.name)
+        if self.delay is not None:
+            if not isinstance(self.delay, str):
+                raise InvalidArgument("delay must be text such as 1d", field="delay")
+            window_offset(self.delay)
 
     @property
     def key(self) -> str:
@@ -90,8 +125,13 @@ class Webhook:
     timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
+        if not isinstance(self.url, str) or not self.url.startswith(("http://", "https://")):
             raise InvalidArgument("a webhook url must start with http:// or https://", field="url")
+        if self.secret is not None and not isinstance(self.secret, str):
+            raise InvalidArgument("secret must be text", field="secret")
+        _number(self.timeout_s, "timeout_s")
+        if not 0 < self.timeout_s <= 60:
+            raise InvalidArgument("timeout_s must be above 0 and at most 60", field="timeout_s")
 
 
 @dataclass(frozen=True)
@@ -103,13 +143,32 @@ class Email:
     host: str | None = None
     port: int | None = None
 
+    def __post_init__(self) -> None:
+        self.recipients  # noqa: B018 - checks the addresses
+        if not isinstance(self.sender, str) or "@" not in self.sender:
+            raise InvalidArgument("sender must be an email address", field="sender")
+        if self.host is not None and not isinstance(self.host, str):
+            raise InvalidArgument("host must be text", field="host")
+        if self.port is not None and (
+            isinstance(self.port, bool)
+            or not isinstance(self.port, int)
+            or not 0 < self.port < 65536
+        ):
+            raise InvalidArgument("port must be from 1 to 65535", field="port")
+
     @property
     def recipients(self) -> list[str]:
-        found = [self.to] if isinstance(self.to, str) else list(self.to)
+        found = [self.to] if isinstance(self.to, str) else self.to
+        if not isinstance(found, list) or not found:
+            raise InvalidArgument("to must be an address or a list of them", field="to")
         for address in found:
-            if "@" not in address:
+            if (
+                not isinstance(address, str)
+                or "@" not in address
+                or set(address) & {"\r", "\n", ","}
+            ):
                 raise InvalidArgument(f"{address!r} is not an email address", field="to")
-        return found
+        return list(found)
 
 
 @dataclass(frozen=True)
@@ -195,6 +254,25 @@ class Monitor:
         found["checks"] = [{"type": _type(c, _CHECKS), **asdict(c)} for c in self.checks]
         found["alerts"] = [{"type": _type(c, _CHANNELS), **asdict(c)} for c in self.alerts]
         return found
+
+    def check_for_server(self) -> None:
+        """What a monitor stored through a server may not hold, because the server's
+        scheduler would act on it: a reference that is a path on the server's disk (only
+        ``dataset:NAME@V``), and an SMTP host or port (the server's own come from
+        ``MODELYARD_SMTP_HOST`` / ``_PORT``)."""
+        if self.reference is not None and not (
+            isinstance(self.reference, str) and self.reference.startswith("dataset:")
+        ):
+            raise InvalidArgument(
+                "a monitor stored on a server takes its reference as dataset:NAME@VERSION",
+                field="reference",
+            )
+        if any(isinstance(c, Email) and (c.host or c.port) for c in self.alerts):
+            raise InvalidArgument(
+                "a monitor stored on a server mails through the server's SMTP settings; "
+                "leave host and port out",
+                field="alerts",
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Monitor:

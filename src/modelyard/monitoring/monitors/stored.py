@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from modelyard.monitoring.monitors.spec import Monitor
+from modelyard.monitoring.monitors.spec import REDACTED, Monitor
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,15 @@ class StoredMonitor:
     def monitor(self) -> Monitor:
         return Monitor.from_dict(self.spec)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        """As a dict; ``redact`` hides webhook secrets (what a server answers: a secret is
+        written, never read back)."""
+        found = asdict(self)
+        if redact:
+            for channel in found["spec"].get("alerts", []):
+                if channel.get("secret"):
+                    channel["secret"] = REDACTED
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoredMonitor:
