@@ -255,13 +255,11 @@ def test_monitor_specs_round_trip_through_yaml_and_bad_ones_name_the_field(tmp_p
         assert err.value.field == field, (field, err.value)
 
 
-def test_monitors_run_from_yaml_on_the_command_line(
-    tmp_path: Path, smtp: tuple[Mailbox, int]
-) -> None:
+def _nightly(tmp_path: Path, channel: dict[str, Any]) -> tuple[str, Path]:
+    """A store with an hour of bad predictions and labels, and a YAML monitor of their AUC
+    that tells ``channel``."""
     import yaml
-    from tests.e2e.test_cli import cli
 
-    box, port = smtp
     uri = f"sqlite:///{tmp_path}/yard.db"
     yard.set_tracking_uri(uri)
     yard.monitoring.log_labels(_ship(tmp_path / "log", uri, hour=0, shift=1.0))
@@ -270,12 +268,21 @@ def test_monitors_run_from_yaml_on_the_command_line(
         "model": "churn",
         "window": "1h",
         "checks": [{"type": "performance", "metric": "auc", "lt": 0.9}],
-        "alerts": [
-            {"type": "email", "to": "oncall@example.com", "host": "127.0.0.1", "port": port}
-        ],
+        "alerts": [channel],
     }
     path = tmp_path / "nightly.yaml"
     path.write_text(yaml.safe_dump(spec))
+    return uri, path
+
+
+def test_monitors_run_from_yaml_on_the_command_line(
+    tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    from tests.e2e.test_cli import cli
+
+    box, port = smtp
+    mail = {"type": "email", "to": "oncall@example.com", "host": "127.0.0.1", "port": port}
+    uri, path = _nightly(tmp_path, mail)
     now = str(START + HOUR)
     r = cli("monitors", "run", str(path), "--now", now, "-t", uri, "--fail-on-breach", cwd=tmp_path)
     assert r.returncode == 1, r.stderr  # breached: a CI gate
@@ -292,21 +299,9 @@ def test_monitors_run_from_yaml_on_the_command_line(
 
 
 def test_stored_monitors_and_alerts_on_the_command_line(tmp_path: Path) -> None:
-    import yaml
     from tests.e2e.test_cli import cli
 
-    uri = f"sqlite:///{tmp_path}/yard.db"
-    yard.set_tracking_uri(uri)
-    yard.monitoring.log_labels(_ship(tmp_path / "log", uri, hour=0, shift=1.0))
-    spec = {
-        "name": "nightly",
-        "model": "churn",
-        "window": "1h",
-        "checks": [{"type": "performance", "metric": "auc", "lt": 0.9}],
-        "alerts": [{"type": "log"}],
-    }
-    path = tmp_path / "nightly.yaml"
-    path.write_text(yaml.safe_dump(spec))
+    uri, path = _nightly(tmp_path, {"type": "log"})
     store = ["-t", uri]
     r = cli("monitors", "save", str(path), "--every", "15min", *store, cwd=tmp_path)
     assert r.returncode == 0 and "monitor nightly revision 1, every 900 s" in r.stdout, r.stderr
