@@ -5,34 +5,20 @@ Built once per tracking backend and cached, so every client on one store shares 
 
 from __future__ import annotations
 
-import threading
-
 from modelyard.registry.rest_store import RestRegistryStore
 from modelyard.registry.sql_store import SqlRegistryStore
 from modelyard.registry.store import RegistryStore
-from modelyard.tracking.backends import Backend
-
-_cache: dict[int, tuple[Backend, RegistryStore]] = {}
-_lock = threading.Lock()
+from modelyard.tracking.backends import Backend, PerBackend
 
 
-def registry_store(backend: Backend) -> RegistryStore:
-    with _lock:
-        found = _cache.get(id(backend))
-        if found is not None and found[0] is backend:
-            return found[1]
-        made: RegistryStore
-        if backend.remote:
-            assert backend.http is not None
-            made = RestRegistryStore(backend.http)
-        else:
-            assert backend.db is not None
-            allow = backend.settings.allow_private_webhooks if backend.settings else False
-            made = SqlRegistryStore(backend.db, backend.store, allow_private_webhooks=allow)
-        _cache[id(backend)] = (backend, made)
-        return made
+def _build(backend: Backend) -> RegistryStore:
+    if backend.remote:
+        assert backend.http is not None
+        return RestRegistryStore(backend.http)
+    assert backend.db is not None
+    allow = backend.settings.allow_private_webhooks if backend.settings else False
+    return SqlRegistryStore(backend.db, backend.store, allow_private_webhooks=allow)
 
 
-def forget() -> None:
-    with _lock:
-        _cache.clear()
+registry_store = PerBackend(_build)
+forget = registry_store.forget

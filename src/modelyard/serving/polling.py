@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from abc import ABC, abstractmethod
 
 from modelyard.errors import ModelyardError
 
@@ -27,12 +28,13 @@ def retry_due(retry_at: float | None) -> bool:
     return retry_at is not None and time.monotonic() >= retry_at
 
 
-class Poller:
+class Poller(ABC):
     interval_s: float
     _task: asyncio.Task[None] | None = None
 
+    @abstractmethod
     async def poll(self) -> None:
-        raise NotImplementedError
+        """One look (at the registry, at the deployment); what changed is acted on."""
 
     def start(self) -> None:
         if self.interval_s > 0 and self._task is None:

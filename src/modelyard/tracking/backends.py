@@ -8,8 +8,10 @@ so every ``Client`` on one database shares one connection pool.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import urlparse
 
 from modelyard.config import DEFAULT_DATA_DIR, Settings
@@ -20,6 +22,8 @@ from modelyard.tracking.rest_store import RestRunArtifacts, RestTrackingStore
 from modelyard.tracking.sql_artifacts import SqlRunArtifacts
 from modelyard.tracking.sql_store import SqlTrackingStore
 from modelyard.tracking.store import RunArtifacts, TrackingStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,30 @@ class Locations:
 
     db_url: str
     artifact_root: str
+
+
+class PerBackend(Generic[T]):
+    """What another domain builds beside a tracking backend (its stores), built once per
+    backend and shared, so every client on one store shares its connections."""
+
+    def __init__(self, build: Callable[[Backend], T]) -> None:
+        self._build = build
+        self._made: dict[int, tuple[Backend, T]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, backend: Backend) -> T:
+        with self._lock:
+            found = self._made.get(id(backend))
+            if found is not None and found[0] is backend:
+                return found[1]
+            made = self._build(backend)
+            self._made[id(backend)] = (backend, made)
+            return made
+
+    def forget(self) -> None:
+        """Drop what was built (the connections belong to the tracking backends)."""
+        with self._lock:
+            self._made.clear()
 
 
 def _file_uri(path: Path) -> str:

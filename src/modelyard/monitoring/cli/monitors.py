@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from modelyard.registry.cli.common import when
 from modelyard.terminal import err, out, print_json, print_table
 from modelyard.tracking.cli.common import Json, TrackingUri
 
@@ -27,14 +28,6 @@ def _client(uri: str | None) -> Any:
     from modelyard.monitoring.client import MonitoringClient
 
     return MonitoringClient(uri)
-
-
-def _time(ms: int | None) -> str:
-    import datetime as dt
-
-    if ms is None:
-        return ""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @app.command()
@@ -78,7 +71,7 @@ def list_(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
                 ", ".join(c.get("name") or c["type"] for c in m.spec["checks"]),
                 f"{m.every_ms / 1000:g}",
                 "yes" if m.enabled else "no",
-                _time(m.next_run),
+                when(m.next_run),
                 m.revision,
             ]
             for m in found
@@ -111,7 +104,7 @@ def history(
         ["window end (UTC)", "status", "rows", "labelled", "results"],
         [
             [
-                _time(r["window_end"]),
+                when(r["window_end"]),
                 r["status"],
                 r["rows"],
                 r["labeled"],
@@ -145,7 +138,7 @@ def list_alerts(
         "Alerts",
         ["fingerprint", "severity", "status", "count", "last seen (UTC)", "message"],
         [
-            [a.fingerprint, a.severity, a.status, a.count, _time(a.last_seen), a.message]
+            [a.fingerprint, a.severity, a.status, a.count, when(a.last_seen), a.message]
             for a in found
         ],
     )

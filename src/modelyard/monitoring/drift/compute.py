@@ -238,10 +238,12 @@ def _column(
         )
     if kind == "numeric":
         a, b = _numbers(ref), _numbers(cur)
+        many = max(_distinct(a.values), _distinct(b.values))
         if _distinct(a.values) <= FEW_VALUES and ref.dtype.kind in "iu":
             kind = "categorical"  # an integer code with few values (0/1, 1..5): by counts
-        union = np.sort(np.concatenate([a.values, b.values]), kind="stable")
-        distinct = _distinct(union)
+        # the choice only asks whether there are more than FEW_VALUES: count the union of
+        # both only when each side has few (no merge of two large samples just to count)
+        distinct = many if many > FEW_VALUES else len(np.union1d(a.values, b.values))
     labels: Array | None = None
     if kind == "categorical":
         a, b, labels = _categories(ref, cur)
