@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from tests.fixtures.http import error_of
+from tests.fixtures.logged import log_source, register_broken
 from tests.fixtures.serving import Running, oip_row, send_until
 
 import modelyard as yard
@@ -27,8 +28,9 @@ from modelyard.serving.config import ServeConfig
 def _registry(uri: str) -> yard.Client:
     c = yard.Client(uri)
     c.create_registered_model("churn")
+    source, _ = log_source(c)
     for _ in range(3):
-        c.create_model_version("churn", "file:///nowhere/model")
+        c.create_model_version("churn", source)
     c.set_alias("churn", "champion", 1)
     c.set_alias("churn", "challenger", 2)
     return c
@@ -219,8 +221,7 @@ def test_a_server_follows_its_deployment_under_load(
             wait_for(lambda: follower.revision == 3, "revision 3 was not served")
             time.sleep(0.3)
             # a broken version: its registered digest does not match the files
-            v2 = c.get_version("churn", 2)
-            c.create_model_version("churn", v2.source, run_id=v2.run_id, model_digest="0" * 64)
+            assert register_broken(c, "churn", 2, tmp_path / "v3") == 3
             c.update_deployment("churn-api", routes={"models:/churn/3": 1})
             wait_for(lambda: follower.error is not None, "revision 4 was not tried")
             time.sleep(0.3)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from tests.fixtures.logged import log_source
 
 import modelyard as yard
 from modelyard.cli.main import main
@@ -43,9 +44,9 @@ def as_user(uri: str, user: str) -> yard.Client:
 
 
 def _versions(c: yard.Client, n: int) -> None:
-    run = c.create_run("0")
+    source, _ = log_source(c)
     for _ in range(n):
-        c.create_model_version("churn", f"runs:/{run.info.run_id}/model")
+        c.create_model_version("churn", source)
 
 
 def test_a_governed_alias_moves_only_through_an_approval(uri: str) -> None:
@@ -334,9 +335,7 @@ def test_model_card_draws_on_runs_datasets_and_approvals(tmp_path: Path) -> None
 def test_cli_registry_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     uri = f"sqlite:///{tmp_path}/yard.db"
     c = as_user(uri, "alice")
-    run = c.create_run("0")
-    c.flush()
-    source = f"runs:/{run.info.run_id}/model"
+    source, _ = log_source(c)
     assert main(["models", "register", "churn", source, "-t", uri, "--tag", "team=risk"]) == 0
     assert main(["models", "register", "churn", source, "-t", uri]) == 0
     assert main(["models", "alias", "churn", "champion", "2", "-t", uri]) == 0

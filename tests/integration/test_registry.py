@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from tests.fixtures.logged import log_source, stored_artifact
 
 import modelyard as yard
 from modelyard.config import Settings
@@ -27,8 +28,7 @@ def _client(uri: str, user: str = "alice") -> yard.Client:
 
 
 def _source(c: yard.Client) -> tuple[str, str]:
-    run = c.create_run("0")
-    return f"runs:/{run.info.run_id}/model", run.info.run_id
+    return log_source(c)
 
 
 def test_versions_are_numbered_per_model_and_resolved(tracking_uri: str) -> None:
@@ -113,9 +113,10 @@ def test_an_alias_to_a_missing_or_deleted_version_is_refused(tracking_uri: str) 
 def test_search_uses_the_run_filter_language(tracking_uri: str) -> None:
     c = _client(tracking_uri)
     source, run_id = _source(c)
+    other, _ = _source(c)
     c.create_model_version("churn", source, run_id=run_id, tags={"validated": "true"})
-    c.create_model_version("churn", source, tags={"validated": "false"})
-    c.create_model_version("fraud", source, tags={"validated": "true"})
+    c.create_model_version("churn", other, tags={"validated": "false"})
+    c.create_model_version("fraud", other, tags={"validated": "true"})
     found = c.search_model_versions("name = 'churn' and tags.validated = 'true'")
     assert [(v.name, v.version) for v in found] == [("churn", 1)]
     found = c.search_model_versions("tags.validated = 'true'", order_by=["name DESC"])
@@ -222,20 +223,19 @@ def test_log_model_registers_and_loads_by_alias(tracking_uri: str) -> None:
 
 
 def test_a_replaced_model_yaml_is_refused_on_load(tracking_uri: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The store's copy of model.yaml replaced behind the registry's back (by someone with the
+    bucket's keys, say): the version's digest no longer fits, and loading refuses it."""
     model, x = _sklearn_model()
     c = yard.Client(tracking_uri)
-    original = yard.models.save_model(model, tmp_path / "m1", input_example=x[:5])
-    other = yard.models.save_model(model, tmp_path / "m2", input_example=x[:6])
-    assert original.flavor == other.flavor
-    from modelyard.models.api import model_digest
-
-    c.create_model_version(
-        "churn", (tmp_path / "m1").as_uri(), model_digest=model_digest(tmp_path / "m1")
-    )
-    c.create_model_version(
-        "churn", (tmp_path / "m2").as_uri(), model_digest=model_digest(tmp_path / "m1")
-    )
+    yard.models.save_model(model, tmp_path / "m1", input_example=x[:5], onnx=False)
+    yard.models.save_model(model, tmp_path / "m2", input_example=x[:6], onnx=False)
+    first = yard.models.register_model(tmp_path / "m1", "churn", tracking_uri=tracking_uri)
+    second = yard.models.register_model(tmp_path / "m2", "churn", tracking_uri=tracking_uri)
     assert yard.models.load("models:/churn/1", tracking_uri=tracking_uri).flavor == "sklearn"
+    assert first.model_digest != second.model_digest and second.run_id != first.run_id
+    assert second.run_id is not None
+    stored = stored_artifact(c, second.run_id, "model/model.yaml")
+    stored.write_bytes((tmp_path / "m1" / "model.yaml").read_bytes())
     with pytest.raises(TamperedModel, match="not the one registered"):
         yard.models.load("models:/churn/2", tracking_uri=tracking_uri)
 

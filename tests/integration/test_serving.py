@@ -19,6 +19,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+from tests.fixtures.logged import register_broken
 from tests.fixtures.serving import Running, oip_row, send_until
 from tests.fixtures.stores import free_port
 
@@ -348,7 +349,9 @@ def test_sigterm_drains_requests_in_flight(tmp_path: Path) -> None:
     port = free_port()
     root = str(Path(__file__).resolve().parents[2])  # so the worker imports tests.fixtures
     proc = _start_cli(
-        [str(tmp_path / "slow"), "--log-level", "warning"], port, {"PYTHONPATH": root}
+        [str(tmp_path / "slow"), "--import", "tests.fixtures.pymodels", "--log-level", "warning"],
+        port,
+        {"PYTHONPATH": root},
     )
 
     def call(_: int) -> int:
@@ -407,8 +410,7 @@ def test_alias_moves_are_swapped_in_under_load(
                 time.sleep(0.05)
             time.sleep(0.5)
             # a broken version: its registered digest does not match the files
-            v2 = c.get_version("churn", 2)
-            c.create_model_version("churn", v2.source, run_id=v2.run_id, model_digest="0" * 64)
+            assert register_broken(c, "churn", 2, tmp_path / "v3") == 3
             c.set_alias("churn", "champion", 3)
             while "churn" not in running.app.fleet.swapper.errors:
                 assert time.monotonic() < deadline, "the broken version was not tried"

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from modelyard._version import __version__
-from modelyard.cli import build, cards, db, demo, serve, server
+from modelyard.cli import build, cards, db, demo, register, serve, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
@@ -34,6 +34,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(datasets.app, name="datasets")
 models.app.command("card")(cards.card)
+models.app.command("register")(register.register)
 app.add_typer(models.app, name="models")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(audit.app, name="audit")

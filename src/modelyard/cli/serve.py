@@ -96,6 +96,14 @@ def serve(
         str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
     ] = None,
     log_level: Annotated[str, typer.Option()] = "info",
+    import_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--import",
+            help="MODULE, repeated: imported first, so the PythonModel classes it defines load "
+            "(a model file never picks code to import).",
+        ),
+    ] = None,
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /invocations."""
     from modelyard.serving.runner import serve as run
@@ -128,5 +136,6 @@ def serve(
         else (prediction_log or default_log_folder(tracking_uri)),
         log_fsync_ms=log_fsync_ms,
         log_required=log_required,
+        imports=list(import_ or []),
     )
     run(config, host=host, port=port, workers=workers, log_level=log_level)

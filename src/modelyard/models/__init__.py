@@ -15,6 +15,7 @@ _EXPORTS = {
     "load": "api",
     "log_model": "api",
     "save_model": "api",
+    "register_model": "api",
     "ModelSpec": "directory",
     "TamperedModel": "directory",
     "PythonModel": "flavors.pyfunc",
@@ -32,6 +33,7 @@ __all__ = [
     "infer_signature",
     "load",
     "log_model",
+    "register_model",
     "save_model",
 ]
 
@@ -40,7 +42,7 @@ __getattr__ = lazy_exports("modelyard.models", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
-    from modelyard.models.api import ModelInfo, load, log_model, save_model
+    from modelyard.models.api import ModelInfo, load, log_model, register_model, save_model
     from modelyard.models.directory import ModelSpec, TamperedModel
     from modelyard.models.flavors.pyfunc import PythonModel
     from modelyard.models.loaded import LoadedModel

@@ -19,13 +19,16 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import AlreadyExists, InvalidArgument
 from modelyard.models.directory import MODEL_FILE, ModelSpec, TamperedModel, read_spec, write_spec
 from modelyard.models.flavors.base import Flavor, detect_flavor, get_flavor
 from modelyard.models.loaded import LoadedModel, Runtime, choose_runtime
 from modelyard.models.signature import Signature, enforce, infer_signature
+
+if TYPE_CHECKING:
+    from modelyard.registry.entities import ModelVersion
 
 EXAMPLE_FILE = "input_example.json"
 
@@ -195,14 +198,18 @@ def _load_registered(
             with contextlib.suppress(OSError):  # another process cached it first
                 root.rename(cached)
                 root = cached
-    elif found.source.startswith("file://") or "://" not in found.source:
-        root = Path(found.source.removeprefix("file://"))
-    else:
+    else:  # a version made before sources were checked: its folder is not the store's own
         raise InvalidArgument(
-            f"{text}: cannot load from source {found.source!r} (runs:/ or a local folder)",
+            f"{text}: its source {found.source[:200]!r} is outside the store, so it cannot be "
+            "verified; register the model again (modelyard.models.register_model uploads a folder)",
             field="source",
         )
-    if found.model_digest and model_digest(root) != found.model_digest:
+    if not found.model_digest:
+        raise TamperedModel(
+            f"{text}: the version records no model digest, so its files cannot be verified",
+            field="model_digest",
+        )
+    if model_digest(root) != found.model_digest:
         raise TamperedModel(
             f"{text} ({found.uri}): {MODEL_FILE} is not the one registered (sha256 "
             f"{found.model_digest[:12]}...); the stored model was replaced",
@@ -306,3 +313,62 @@ def log_model(
     return dataclasses.replace(
         info, registered_model_name=registered_model_name, version=version.version
     )
+
+
+def register_model(
+    model_uri: str | Path,
+    name: str,
+    *,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+    tracking_uri: str | None = None,
+) -> ModelVersion:
+    """Register a model as the next version of ``name``: a ``runs:/<run id>/<path>`` logged to
+    the store as it is, or a model folder on this machine, verified here and then uploaded
+    into the store (as the artifacts of a run named ``register <name>``) so that what any host
+    loads later is the store's own copy, checked against its sha256."""
+    from modelyard.registry.client import RegistryClient
+    from modelyard.registry.names import check_model_name
+    from modelyard.tracking.client import Client
+
+    check_model_name(name, "name")
+    client = Client(tracking_uri)
+    text = str(model_uri)
+    run_id: str | None = None
+    if text.startswith("runs:/"):
+        source = text  # checked by the registry, against the store's own catalogue
+    elif "://" in text and not text.startswith("file://"):
+        raise InvalidArgument(
+            f"register a runs:/<run id>/<path> URI or a model folder, not {text[:200]!r}",
+            field="model_uri",
+        )
+    else:
+        folder = Path(text.removeprefix("file://"))
+        if not folder.is_dir():
+            raise InvalidArgument(
+                f"{text[:200]!r} is neither runs:/<run id>/<path> nor a model folder on this "
+                "machine",
+                field="model_uri",
+            )
+        read_spec(folder, verify=True)  # a tampered or partial folder is refused here
+        experiment = client.get_experiment_by_name("Default")
+        run = client.create_run(
+            experiment.experiment_id if experiment else "0",
+            run_name=f"register {name}",
+            tags={"modelyard.registered_from": folder.name},
+        )
+        run_id, rel = run.info.run_id, "model"
+        client.flush()
+        try:
+            client.log_artifacts(run_id, folder, rel)
+        except BaseException:
+            client.set_terminated(run_id, "FAILED")
+            raise
+        client.set_terminated(run_id)
+        client.flush()
+        source = f"runs:/{run_id}/{rel}"
+    registry = RegistryClient(client.tracking_uri, settings=client.settings)
+    version = registry.create_model_version(
+        name, source, run_id=run_id, description=description, tags=tags
+    )
+    return version

@@ -32,6 +32,40 @@ class TamperedModel(InvalidArgument):
     """A model file does not match the sha256 recorded in model.yaml."""
 
 
+@dataclass(frozen=True)
+class ModelFiles:
+    """A verified model directory's files: the one way a flavor reaches them.
+
+    Every path a model file names (``flavor_options.file``, ``onnx.file``, an artifact, the
+    input example) goes through ``path``: it must be a plain relative path and one of the files
+    hashed in ``model.yaml``, so a model cannot point a loader at a file outside its folder or
+    at one the sha256 check did not cover."""
+
+    root: Path
+    listed: frozenset[str]
+
+    def path(self, rel: object, *, field: str = "file") -> Path:
+        if not isinstance(rel, str):
+            raise TamperedModel(
+                f"{MODEL_FILE}: {field} must name one of the model's files, not "
+                f"{type(rel).__name__}",
+                field=field,
+            )
+        try:
+            clean = safe_relpath(rel, field=field)
+        except InvalidArgument as exc:
+            raise TamperedModel(
+                f"{MODEL_FILE}: {field} {rel!r} is not inside the model folder ({exc.message})",
+                field=field,
+            ) from None
+        if clean not in self.listed:
+            raise TamperedModel(
+                f"{MODEL_FILE}: {field} {rel!r} is not one of the model's hashed files",
+                field=field,
+            )
+        return self.root / clean
+
+
 @dataclass
 class ModelSpec:
     flavor: str
@@ -69,8 +103,8 @@ class ModelSpec:
                 field=MODEL_FILE,
             )
         files = data.get("files")
-        if not isinstance(files, dict) or not files:
-            raise InvalidArgument(f"{MODEL_FILE} lists no files", field="files")
+        if not isinstance(files, dict):  # empty for a PythonModel with no artifacts
+            raise InvalidArgument(f"{MODEL_FILE} has no files mapping", field="files")
         checked = {}
         for path, digest in files.items():
             rel = safe_relpath(str(path))  # a path outside the directory is refused here
@@ -102,15 +136,15 @@ def sha256_file(path: Path) -> str:
 
 def _walk(root: Path) -> list[str]:
     found = []
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
+    for dirpath, dirs, names in os.walk(root):
+        for name in [*dirs, *names]:
             path = Path(dirpath) / name
             if path.is_symlink():
                 raise TamperedModel(
                     f"model file {path.relative_to(root).as_posix()!r} is a link", field="files"
                 )
             rel = path.relative_to(root).as_posix()
-            if rel != MODEL_FILE:
+            if name in names and rel != MODEL_FILE:
                 found.append(rel)
     return sorted(found)
 
@@ -139,7 +173,15 @@ def read_spec(root: Path, *, verify: bool = True) -> ModelSpec:
     return spec
 
 
+def verified_files(root: Path, spec: ModelSpec) -> ModelFiles:
+    """Check every file against ``spec`` and return the accessor flavors read them through."""
+    verify_files(root, spec)
+    return ModelFiles(root, frozenset(spec.files))
+
+
 def verify_files(root: Path, spec: ModelSpec) -> None:
+    if root.is_symlink():
+        raise TamperedModel(f"the model folder {str(root)!r} is a link", field="uri")
     present = set(_walk(root))
     listed = set(spec.files)
     if present - listed:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from modelyard.errors import InvalidArgument
-from modelyard.models.directory import ModelSpec
+from modelyard.models.directory import ModelFiles, ModelSpec
 from modelyard.models.flavors.base import Predict, get_flavor
 from modelyard.models.signature import Signature, enforce
 
@@ -63,6 +63,11 @@ class LoadedModel:
         return self.spec.signature
 
     @property
+    def files(self) -> ModelFiles:
+        """The model's hashed files, the only ones any of its names may point at."""
+        return ModelFiles(self.path, frozenset(self.spec.files))
+
+    @property
     def metadata(self) -> dict[str, Any]:
         return self.spec.metadata
 
@@ -82,7 +87,7 @@ class LoadedModel:
         import numpy as np
         import pandas as pd
 
-        text = (self.path / name).read_text(encoding="utf-8")
+        text = self.files.path(name, field="input_example").read_text(encoding="utf-8")
         doc = json.loads(text)
         if isinstance(doc, dict) and "dtype" in doc and "data" in doc:
             return np.asarray(doc["data"], dtype=doc["dtype"])
@@ -102,7 +107,7 @@ class LoadedModel:
         """The framework's predict function, loaded (and trust-checked) on first use."""
         if self._native is None:
             flavor = get_flavor(self.spec.flavor)
-            self._native = flavor.load(self.path, self.spec.flavor_options, trusted=self.trusted)
+            self._native = flavor.load(self.files, self.spec.flavor_options, trusted=self.trusted)
         return self._native
 
     def predict_onnx(self, data: Any) -> Any:
@@ -133,7 +138,7 @@ class LoadedModel:
 
             from modelyard.models.onnx_export import quiet_session
 
-            path = self.path / str(self.spec.onnx["file"])
+            path = self.files.path(self.spec.onnx.get("file"), field="onnx.file")
             self._session = ort.InferenceSession(
                 str(path), quiet_session(self.onnx_threads), providers=["CPUExecutionProvider"]
             )

@@ -17,7 +17,9 @@ def _build(backend: Backend) -> RegistryStore:
         return RestRegistryStore(backend.http)
     assert backend.db is not None
     allow = backend.settings.allow_private_webhooks if backend.settings else False
-    return SqlRegistryStore(backend.db, backend.store, allow_private_webhooks=allow)
+    return SqlRegistryStore(
+        backend.db, backend.store, backend.artifacts, allow_private_webhooks=allow
+    )
 
 
 registry_store = PerBackend(_build)

@@ -50,7 +50,7 @@ from modelyard.tracking.search.paging import (
     query_fingerprint,
 )
 from modelyard.tracking.search.parser import parse_filter
-from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.store import RunArtifacts, TrackingStore
 from modelyard.tracking.validation import check_name, check_string_value
 
 
@@ -68,10 +68,16 @@ register_labeller(NODE_MODEL_VERSION, _label)
 
 class SqlRegistryStore(SqlVersions, SqlWebhooks, SqlDeployments, RegistryStore):
     def __init__(
-        self, db: Database, runs: TrackingStore, *, allow_private_webhooks: bool = False
+        self,
+        db: Database,
+        runs: TrackingStore,
+        artifacts: RunArtifacts,
+        *,
+        allow_private_webhooks: bool = False,
     ) -> None:
         self.db = db
         self.runs = runs
+        self.artifacts = artifacts
         self.allow_private_webhooks = allow_private_webhooks
         upgrade(db)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from modelyard.registry.names import (
     is_sha256,
 )
 from modelyard.registry.search import VERSION_COMPILER, VERSIONS
+from modelyard.registry.sources import check_model_source
 from modelyard.registry.sql_approvals import SqlApprovals
 from modelyard.registry.sql_rows import (
     VERSION_SELECT,
@@ -54,7 +56,7 @@ from modelyard.tracking.search.paging import (
     query_fingerprint,
 )
 from modelyard.tracking.search.parser import parse_filter, parse_order_by
-from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.store import RunArtifacts, TrackingStore
 from modelyard.tracking.validation import check_name, check_string_value
 
 NODE_MODEL_VERSION = "model_version"
@@ -62,6 +64,7 @@ NODE_MODEL_VERSION = "model_version"
 
 class SqlVersions(SqlApprovals):
     runs: TrackingStore
+    artifacts: RunArtifacts
 
     def _write(self, fn: Any, *args: Any) -> Any:
         """A write transaction, retried once more when a concurrent creator won a unique key."""
@@ -145,6 +148,10 @@ class SqlVersions(SqlApprovals):
         check_signature(draft.signature)
         if draft.run_id is not None:
             self.runs.get_run(draft.run_id)  # NotFound before anything is written
+        checked = check_model_source(
+            self.artifacts, draft.source, draft.run_id, draft.model_digest
+        )  # the files are the store's own, and model.yaml fits them, before anything is written
+        draft = replace(draft, run_id=checked.run_id, model_digest=checked.digest)
 
         def write(conn: Connection) -> str:
             model = self._insert_model(conn, name, None, {}, exists_ok=True)

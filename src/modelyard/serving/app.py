@@ -44,6 +44,7 @@ from modelyard.serving.endpoints import Endpoint
 from modelyard.serving.feedback import parse_feedback
 from modelyard.serving.fleet import Fleet, NotServed
 from modelyard.serving.follow import Follower
+from modelyard.serving.loader import import_modules
 from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
 from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
@@ -85,6 +86,7 @@ class ServingApp:
 
     # --- models ------------------------------------------------------------------------
     def load(self) -> None:
+        import_modules(self.config.imports)
         deployment = None
         if self.config.deployment is not None:
             self.follower = Follower(

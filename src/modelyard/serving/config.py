@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from modelyard.errors import InvalidArgument
 
 ENV = "MODELYARD_SERVE_CONFIG"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class ServeConfig:
     log_roll_s: float = 60.0  # a segment is closed (and shipped) after this long
     log_required: bool = False  # refuse predictions (503) while the log cannot take them
     ship_s: float = 5.0  # how often closed segments are shipped to the store
+    imports: list[str] = field(default_factory=list)  # the user's modules, imported first
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -87,6 +90,12 @@ class ServeConfig:
             raise InvalidArgument(
                 "log_roll_s and ship_s must be from 0.05 to 86400 seconds", field="log_roll_s"
             )
+        for name in self.imports:
+            if not isinstance(name, str) or not _MODULE.fullmatch(name):
+                raise InvalidArgument(
+                    f"--import takes a module's dotted name (mypkg.models), not {name!r}",
+                    field="imports",
+                )
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.models.directory import ModelFiles
 
 Predict = Callable[[Any], Any]
 
@@ -33,8 +34,10 @@ class Flavor(ABC):
         frameworks that trace); return the options ``load`` needs."""
 
     @abstractmethod
-    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
-        """A predict function over the saved files (files already verified)."""
+    def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
+        """A predict function over the saved files (already verified). Every file is reached
+        through ``files.path(name)``, which refuses a name outside the hashed files; nothing
+        that runs code is loaded unless ``trusted``."""
 
     def predict_raw(self, model: Any, data: Any) -> Any:
         """What the in-memory ``model`` answers for checked ``data`` (for the output spec)."""

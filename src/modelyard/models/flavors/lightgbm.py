@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.models.directory import ModelFiles
 from modelyard.models.flavors.base import Flavor, Predict
 
 MODEL_FILE = "model.lgb.txt"
@@ -37,11 +38,11 @@ class LightGBMFlavor(Flavor):
             options["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
         return options
 
-    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+    def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         import lightgbm
         import numpy as np
 
-        booster = lightgbm.Booster(model_file=str(root / str(options.get("file", MODEL_FILE))))
+        booster = lightgbm.Booster(model_file=str(files.path(options.get("file", MODEL_FILE))))
         classes = options.get("classes")
         if classes is None:
             return booster.predict

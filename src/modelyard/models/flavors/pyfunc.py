@@ -1,10 +1,14 @@
 """Custom Python models: a ``PythonModel`` subclass named by its import path, or (trusted only)
 a cloudpickled object.
 
-A ``PythonModel`` is saved as the dotted path of its class plus the files it declares; loading
-imports the class (code the user installed, not code inside the model) and calls
-``load_context`` with the files. Anything else needs cloudpickle, which can run arbitrary code
-when loaded, so it is saved only on request and loaded only with ``trusted=True``.
+A ``PythonModel`` is saved as the dotted path of its class plus the files it declares. Loading
+never lets the model file choose code to run: the class must already be imported in this
+process (every subclass is recorded when its module is imported: the user imported it, or
+named it with ``modelyard serve --import``), and nothing is imported on the file's word unless
+the caller passed ``trusted=True``. Importing a module runs its top-level code, so "import,
+then check that it is a PythonModel" would already be too late. Anything else needs
+cloudpickle, which runs arbitrary code when loaded, so it is saved only on request and loaded
+only with ``trusted=True``.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument, PermissionDenied
+from modelyard.models.directory import ModelFiles
 from modelyard.models.flavors.base import Flavor, Predict
 from modelyard.store.artifacts.paths import safe_relpath
 
 PICKLE_FILE = "model.cloudpickle"
+# "module:qualname" -> every PythonModel subclass imported in this process
+_IMPORTED: dict[str, type[PythonModel]] = {}
 
 
 class PythonModel(ABC):
@@ -27,6 +34,10 @@ class PythonModel(ABC):
     are copied into the model and handed to ``load_context(paths)`` when it is loaded."""
 
     artifacts: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _IMPORTED[f"{cls.__module__}:{cls.__qualname__}"] = cls
 
     def load_context(self, paths: dict[str, Path]) -> None:  # noqa: B027 - optional hook
         """Called after loading, with the local paths of the declared artifacts."""
@@ -68,7 +79,7 @@ class PythonFunctionFlavor(Flavor):
         (root / PICKLE_FILE).write_bytes(cloudpickle.dumps(model))
         return {"pickle": PICKLE_FILE}
 
-    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+    def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         if "pickle" in options:
             if not trusted:
                 raise PermissionDenied(
@@ -78,20 +89,46 @@ class PythonFunctionFlavor(Flavor):
                 )
             import cloudpickle
 
-            obj = cloudpickle.loads((root / safe_relpath(str(options["pickle"]))).read_bytes())
+            obj = cloudpickle.loads(files.path(options["pickle"], field="pickle").read_bytes())
             return obj.predict if hasattr(obj, "predict") else obj  # type: ignore[no-any-return]
-        module, _, qualname = str(options.get("class", "")).partition(":")
-        try:
-            target: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                target = getattr(target, part)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise InvalidArgument(
-                f"cannot import the model class {options.get('class')!r}: {exc}", field="class"
-            ) from exc
-        if not (isinstance(target, type) and issubclass(target, PythonModel)):
-            raise InvalidArgument(f"{options.get('class')!r} is not a PythonModel", field="class")
-        model = target()
-        paths = {k: root / safe_relpath(str(v)) for k, v in options.get("artifacts", {}).items()}
+        cls = model_class(options.get("class"), trusted=trusted)
+        declared = options.get("artifacts") or {}
+        if not isinstance(declared, dict):
+            raise InvalidArgument("artifacts must map names to model files", field="artifacts")
+        paths = {str(k): files.path(v, field=f"artifacts.{k}") for k, v in declared.items()}
+        model = cls()
         model.load_context(paths)
         return model.predict
+
+
+def model_class(name: Any, *, trusted: bool) -> type[PythonModel]:
+    """The ``PythonModel`` subclass ``module:qualname`` names: one already imported, or (only
+    with ``trusted``) one imported now."""
+    text = str(name or "")
+    module, sep, qualname = text.partition(":")
+    if not sep or not module or not qualname:
+        raise InvalidArgument(
+            f"class must be 'module:ClassName', not {text[:200]!r}", field="class"
+        )
+    known = _IMPORTED.get(text)
+    if known is not None:
+        return known
+    if not trusted:
+        raise PermissionDenied(
+            f"the model's class {text[:200]!r} is not imported in this process, and importing "
+            f"the module the model file names would run its code: import {module!r} first "
+            "(modelyard serve --import MODULE), or load with trusted=True if you trust where "
+            "the model came from",
+            field="class",
+        )
+    try:
+        target: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise InvalidArgument(
+            f"cannot import the model class {text!r}: {exc}", field="class"
+        ) from exc
+    if not (isinstance(target, type) and issubclass(target, PythonModel)):
+        raise InvalidArgument(f"{text!r} is not a PythonModel", field="class")
+    return target

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument, PermissionDenied
+from modelyard.models.directory import ModelFiles
 from modelyard.models.flavors.base import Flavor, Predict
 
 PROGRAM_FILE = "model.pt2"
@@ -97,7 +98,7 @@ class PyTorchFlavor(Flavor):
             torch.export.save(program, str(root / PROGRAM_FILE))
         return {"file": PROGRAM_FILE, "format": "torch.export"}
 
-    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+    def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         if not trusted:
             raise PermissionDenied(
                 "PyTorch's own formats unpickle when loaded; pass trusted=True only for a model "
@@ -107,7 +108,7 @@ class PyTorchFlavor(Flavor):
             )
         import torch
 
-        path = str(root / str(options.get("file", PROGRAM_FILE)))
+        path = str(files.path(options.get("file", PROGRAM_FILE)))
         with _hushed():
             if options.get("format") == "torchscript":
                 module = torch.jit.load(path)

@@ -1,7 +1,9 @@
 """scikit-learn models, saved with skops (never pickle).
 
-skops refuses to rebuild types it does not know. Types from scikit-learn, numpy and scipy are
-trusted; any other type in the file (a user's own transformer, say) needs ``trusted=True``.
+skops refuses to rebuild types it does not know. On top of its own list, the exact types and
+pure functions in ``sklearn_trust`` are accepted; anything else in the file (a user's own
+transformer, a function stored in a ``FunctionTransformer``, a ``score_func``) needs
+``trusted=True``, and the refusal names it.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import PermissionDenied
+from modelyard.errors import InvalidArgument, PermissionDenied
+from modelyard.models.directory import ModelFiles
 from modelyard.models.flavors.base import Flavor, Predict
+from modelyard.models.flavors.sklearn_trust import untrusted
 
 MODEL_FILE = "model.skops"
-SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 
 class SklearnFlavor(Flavor):
@@ -29,16 +32,26 @@ class SklearnFlavor(Flavor):
         sio.dump(model, root / MODEL_FILE)
         return {"file": MODEL_FILE, "predict_proba": hasattr(model, "predict_proba")}
 
-    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+    def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         import skops.io as sio
 
-        path = root / str(options.get("file", MODEL_FILE))
-        unknown = sio.get_untrusted_types(file=path)
-        foreign = [t for t in unknown if not t.startswith(SAFE_PREFIXES)]
+        path = files.path(options.get("file", MODEL_FILE))
+        try:
+            unknown = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # noqa: BLE001 - any parse failure: not a skops file we read
+            raise InvalidArgument(
+                f"{path.name} is not a readable skops file: {type(exc).__name__}: {exc}"[:500],
+                field="file",
+            ) from None
+        foreign = untrusted(unknown)
         if foreign and not trusted:
+            shown = ", ".join(foreign[:10]) + (
+                f" and {len(foreign) - 10} more" if len(foreign) > 10 else ""
+            )
             raise PermissionDenied(
-                f"the model holds types outside scikit-learn/numpy/scipy ({', '.join(foreign)}); "
-                "load it with trusted=True only if you trust where it came from",
+                f"the model holds types or functions that are not known to be safe ({shown}); "
+                "loading them could run code: load it with trusted=True only if you trust "
+                "where it came from",
                 field="trusted",
             )
         model = sio.load(path, trusted=unknown)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.models.directory import ModelFiles
 from modelyard.models.flavors.base import Flavor, Predict
 
 MODEL_FILE = "model.ubj"
@@ -43,11 +44,11 @@ class XGBoostFlavor(Flavor):
         model.save_model(str(root / MODEL_FILE))
         return {"file": MODEL_FILE, "class": kind}
 
-    def load(self, root: Path, options: dict[str, Any], *, trusted: bool) -> Predict:
+    def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         import xgboost
 
         kind = str(options.get("class", "Booster"))
-        path = str(root / str(options.get("file", MODEL_FILE)))
+        path = str(files.path(options.get("file", MODEL_FILE)))
         if kind == "Booster":
             booster = xgboost.Booster()
             booster.load_model(path)

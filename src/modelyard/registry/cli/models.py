@@ -103,27 +103,6 @@ def versions(
 
 
 @app.command()
-def register(
-    name: str,
-    source: Annotated[str, typer.Argument(help="runs:/<run id>/<path> or a model folder URI")],
-    run_id: Annotated[str | None, typer.Option("--run-id")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="key=value")] = None,
-    tracking_uri: TrackingUri = None,
-    as_json: Json = False,
-) -> None:
-    """Register a model as the next version of NAME."""
-    if run_id is None and source.startswith("runs:/"):
-        run_id = source[len("runs:/") :].split("/", 1)[0]
-    found = client(tracking_uri).create_model_version(
-        name, source, run_id=run_id, tags=parse_pairs(tag)
-    )
-    if as_json:
-        print_json(found.to_dict())
-        return
-    out.print(f"registered {found.uri}")
-
-
-@app.command()
 def tag(
     name: str,
     pairs_: Annotated[list[str], typer.Argument(metavar="KEY=VALUE...")],

@@ -1,0 +1,209 @@
+"""Registry sources: a version's files are the store's own, verified when the version is made.
+
+A source naming a path on some host (absolute, ``file://``, relative), another URL, or a run
+folder that is not a whole model, is refused by the SDK, HTTP and the CLI alike, and nothing is
+written (no version, no half-made model). A folder on the caller's machine is uploaded and
+hashed by ``register_model``; what a host loads later is that copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from tests.fixtures.http import error_of
+from tests.fixtures.logged import log_source, saved_model, sklearn_model
+
+import modelyard as yard
+from modelyard.cli.main import main
+from modelyard.errors import InvalidArgument, NotFound
+
+RUN = "{run}"  # replaced by a real run id with a model at "model"
+
+
+def _bad_sources(run_id: str, outside: Path) -> list[str]:
+    return [
+        str(outside),
+        outside.as_uri(),
+        "file://localhost" + str(outside),
+        "file:" + str(outside),
+        "../../" + outside.name,
+        "model",
+        "./model",
+        "~/model",
+        "s3://bucket/model",
+        "http://127.0.0.1:9/model",
+        "hdfs://x/model",
+        "models:/other/1",
+        "mlflow-artifacts:/x/model",
+        f"RUNS:/{run_id}/model",
+        f" runs:/{run_id}/model",
+        f"runs://{run_id}/model",
+        f"runs:/{run_id}",
+        f"runs:/{run_id}/",
+        f"runs:/{run_id}/../{run_id}/model",
+        f"runs:/{run_id}/model/..",
+        f"runs:/{run_id}/%2e%2e/model",
+        f"runs:/{run_id}//model",
+        f"runs:/{run_id}/model\\..\\x",
+        f"runs:/{run_id.upper()}/model",
+        "runs:/" + "0" * 32 + "/model",  # no such run
+        "runs:/not-a-run/model",
+        f"runs:/{run_id}/nothing",  # no such folder
+        f"runs:/{run_id}/model/model.skops",  # a file, not a model folder
+    ]
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A real model folder outside the store: what a hostile source would point at."""
+    folder = tmp_path / "elsewhere"
+    yard.models.save_model(sklearn_model()[0], folder, onnx=False)
+    return folder
+
+
+def _versions(c: yard.Client, name: str) -> int:
+    try:
+        return c.get_registered_model(name).latest_version or 0
+    except NotFound:
+        return 0
+
+
+def test_sources_outside_the_store_are_refused_by_the_sdk(tracking_uri: str, outside: Path) -> None:
+    c = yard.Client(tracking_uri)
+    good, run_id = log_source(c)
+    for source in _bad_sources(run_id, outside):
+        with pytest.raises((InvalidArgument, NotFound)) as caught:
+            c.create_model_version("churn", source)
+        assert caught.value.field in ("source", "run_id"), (source, caught.value)
+    assert _versions(c, "churn") == 0  # nothing half-written
+    made = c.create_model_version("churn", good)
+    assert made.version == 1 and made.run_id == run_id and made.model_digest
+
+
+def test_sources_outside_the_store_are_refused_over_http(
+    server_factory: Any, tmp_path: Path, outside: Path
+) -> None:
+    server = server_factory()
+    c = yard.Client(server.url)
+    good, run_id = log_source(c)
+    url = f"{server.url}/api/v1/registry/versions"
+    with httpx.Client() as http:
+        for source in _bad_sources(run_id, outside):
+            for _ in range(2):
+                r = http.post(url, json={"name": "churn", "source": source})
+                assert r.status_code in (400, 404), (source, r.status_code, r.text)
+                assert error_of(r)["field"] in ("source", "run_id"), source
+        assert http.get(f"{server.url}/api/v1/registry/models/churn").status_code == 404
+        r = http.post(url, json={"name": "churn", "source": good})
+        assert r.status_code in (200, 201), r.text
+        assert r.json()["run_id"] == run_id and len(r.json()["model_digest"]) == 64
+
+
+def test_sources_outside_the_store_are_refused_by_the_cli(
+    tmp_path: Path, outside: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    c = yard.Client(uri)
+    _, run_id = log_source(c)
+    for source in _bad_sources(run_id, outside):
+        if Path(source).is_dir() or source.startswith("file:"):
+            continue  # a folder on this machine is uploaded (below)
+        code = main(["models", "register", "churn", source, "-t", uri])
+        assert code in (2, 3), (source, code)
+        err = " ".join(capsys.readouterr().err.split())  # the terminal wraps long lines
+        assert err.startswith("error:") and "Traceback" not in err, (source, err)
+        assert "source" in err or "model folder" in err, (source, err)
+    assert _versions(c, "churn") == 0
+    assert main(["models", "register", "churn", str(outside), "-t", uri]) == 0
+    made = c.get_version("churn", 1)
+    assert made.source.startswith("runs:/") and str(outside) not in made.source
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param("digest", id="model_digest is not model.yaml's"),
+        pytest.param("missing", id="a listed file is not stored"),
+        pytest.param("extra", id="a stored file is not listed"),
+        pytest.param("changed", id="a stored file differs from its sha256"),
+        pytest.param("no-yaml", id="no model.yaml"),
+        pytest.param("not-a-model", id="model.yaml is not a model description"),
+        pytest.param("traversal", id="model.yaml lists ../x"),
+    ],
+)
+def test_a_run_folder_that_is_not_a_whole_model_is_refused(
+    tracking_uri: str, tmp_path: Path, damage: str
+) -> None:
+    c = yard.Client(tracking_uri)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for item in saved_model().iterdir():
+        (folder / item.name).write_bytes(item.read_bytes())
+    spec = yaml.safe_load((folder / "model.yaml").read_text())
+    digest = None
+    if damage == "digest":
+        digest = "0" * 64
+    elif damage == "missing":
+        (folder / "model.skops").unlink()
+    elif damage == "extra":
+        (folder / "extra.bin").write_bytes(b"x")
+    elif damage == "changed":
+        (folder / "model.skops").write_bytes(b"not the model")
+    elif damage == "no-yaml":
+        (folder / "model.yaml").unlink()
+    elif damage == "not-a-model":
+        (folder / "model.yaml").write_text("hello: world\n")
+    elif damage == "traversal":
+        spec["files"]["../x"] = "0" * 64
+        (folder / "model.yaml").write_text(yaml.safe_dump(spec))
+    run = c.create_run("0")
+    c.flush()
+    c.log_artifacts(run.info.run_id, folder, "model")
+    source = f"runs:/{run.info.run_id}/model"
+    for _ in range(2):
+        with pytest.raises(InvalidArgument) as caught:
+            c.create_model_version("churn", source, model_digest=digest)
+        assert caught.value.field in ("source", "model_digest")
+    assert _versions(c, "churn") == 0
+
+
+def test_a_folder_is_uploaded_verified_and_loaded_from_the_store(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    model, x = sklearn_model()
+    folder = tmp_path / "local"
+    yard.models.save_model(model, folder, input_example=x[:5], onnx=False)
+    first = yard.models.register_model(folder, "churn", tracking_uri=tracking_uri, tags={"t": "1"})
+    again = yard.models.register_model(
+        folder.as_uri(), "churn", tracking_uri=tracking_uri, description="same files"
+    )
+    assert (first.version, again.version) == (1, 2)
+    assert first.source.startswith("runs:/") and first.model_digest == again.model_digest
+    (folder / "model.skops").write_bytes(b"changed after registration")  # the local copy only
+    loaded = yard.models.load("models:/churn/1", tracking_uri=tracking_uri)
+    assert (loaded.predict(x[:10]) == model.predict(x[:10])).all()
+    with pytest.raises(yard.models.TamperedModel):  # a changed folder is refused before upload
+        yard.models.register_model(folder, "churn", tracking_uri=tracking_uri)
+    assert yard.Client(tracking_uri).get_registered_model("churn").latest_version == 2
+
+
+def test_a_version_made_before_sources_were_checked_is_refused_on_load(tmp_path: Path) -> None:
+    """A store written by an older release may hold a file:// source: loading it names the
+    problem instead of reading that path on this host."""
+    import sqlalchemy as sa
+
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    c = yard.Client(uri)
+    good, _ = log_source(c)
+    c.create_model_version("churn", good)
+    engine = sa.create_engine(uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE model_versions SET source = :s"), {"s": "file:///etc"})
+    engine.dispose()
+    with pytest.raises(InvalidArgument, match="outside the store") as caught:
+        yard.models.load("models:/churn/1", tracking_uri=uri)
+    assert caught.value.field == "source"
