@@ -212,3 +212,40 @@ def test_untouched_models_of_every_flavor_still_load(
         if kind == "python_function":
             data = frame.rename(columns={"a": "x"})
         assert len(loaded.predict(data)) == len(frame)
+
+
+@pytest.mark.parametrize(
+    "location", ["/abs", "../outside/model.bin", "sub/../../outside/model.bin"]
+)
+def test_onnx_external_data_outside_the_folder_is_refused(
+    tmp_path: Path, frame: pd.DataFrame, location: str
+) -> None:
+    """An ONNX graph may keep its weights in another file: a hashed model.onnx naming a file
+    outside the folder is refused (ONNX Runtime checks the path; this keeps it checked)."""
+    from onnx import TensorProto, helper
+
+    from modelyard.models.directory import sha256_file
+
+    root = _model_folder(tmp_path, frame, "sklearn")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    np.arange(2, dtype=np.float32).tofile(outside / "model.bin")
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2])
+    weight.data_location = TensorProto.EXTERNAL
+    entry = weight.external_data.add()
+    entry.key, entry.value = "location", _escape(location, outside / "model.bin")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx_file = next(root.glob("*.onnx"))
+    onnx_file.write_bytes(model.SerializeToString())
+    _edit(root, lambda s: s["files"].update({onnx_file.name: sha256_file(onnx_file)}))
+    with pytest.raises(InvalidArgument, match=r"(?i)external data") as caught:
+        load(root, runtime="onnx")
+    assert caught.value.field == "onnx.file"

@@ -139,7 +139,12 @@ class LoadedModel:
             from modelyard.models.onnx_export import quiet_session
 
             path = self.files.path(self.spec.onnx.get("file"), field="onnx.file")
-            self._session = ort.InferenceSession(
-                str(path), quiet_session(self.onnx_threads), providers=["CPUExecutionProvider"]
-            )
+            try:
+                self._session = ort.InferenceSession(
+                    str(path), quiet_session(self.onnx_threads), providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors share no base class
+                raise InvalidArgument(
+                    f"the ONNX copy {path.name} does not load: {exc}"[:1000], field="onnx.file"
+                ) from None
         return self._session
