@@ -65,6 +65,7 @@ class ServeConfig:
     log_roll_s: float = 60.0  # a segment is closed (and shipped) after this long
     log_required: bool = False  # refuse predictions (503) while the log cannot take them
     ship_s: float = 5.0  # how often closed segments are shipped to the store
+    body_timeout_s: float = 30.0  # a request body must arrive within this; else 408
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -86,6 +87,10 @@ class ServeConfig:
         if not 0.05 <= self.log_roll_s <= 86400 or not 0.05 <= self.ship_s <= 86400:
             raise InvalidArgument(
                 "log_roll_s and ship_s must be from 0.05 to 86400 seconds", field="log_roll_s"
+            )
+        if not 0 < self.body_timeout_s <= 3600:
+            raise InvalidArgument(
+                "body_timeout_s must be from 0 to 3600 seconds", field="body_timeout_s"
             )
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
