@@ -35,6 +35,13 @@ def _env_float(name: str, default: float) -> float:
         raise InvalidArgument(f"{name} must be a number, got {raw!r}", field=name) from None
 
 
+def _positive(name: str, default: float) -> float:
+    value = _env_float(name, default)
+    if not value > 0:
+        raise InvalidArgument(f"{name} must be a number of seconds above 0", field=name)
+    return value
+
+
 def default_user() -> str:
     try:
         return getpass.getuser()
@@ -60,6 +67,7 @@ class Settings:
     roles: str | None = None
     allow_private_webhooks: bool = False
     monitor_tick_s: float = 10.0  # how often a server looks for due monitors; 0: never
+    body_timeout_s: float = 30.0  # a request body must arrive within this (servers: 408)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -84,4 +92,5 @@ class Settings:
             allow_private_webhooks=env.get("MODELYARD_ALLOW_PRIVATE_WEBHOOKS", "").lower()
             in ("1", "true", "yes"),
             monitor_tick_s=_env_float("MODELYARD_MONITOR_TICK_SECONDS", 10.0),
+            body_timeout_s=_positive("MODELYARD_BODY_TIMEOUT_SECONDS", 30.0),
         )

@@ -14,6 +14,7 @@ catch the same exceptions.
     ├── PermissionDenied               PERMISSION_DENIED  (403, exit 5)
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE  (413, exit 2)
     ├── UnsupportedMediaType           UNSUPPORTED_MEDIA_TYPE (415, exit 2)
+    ├── RequestTimeout                 REQUEST_TIMEOUT    (408, exit 6)
     └── Unavailable                    UNAVAILABLE        (503, exit 6)
 """
 
@@ -79,6 +80,12 @@ class UnsupportedMediaType(ModelyardError):
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
+class RequestTimeout(ModelyardError):
+    """The request body did not arrive in time (a slow or stalled client)."""
+
+    code = "REQUEST_TIMEOUT"
+
+
 class Unavailable(ModelyardError):
     code = "UNAVAILABLE"
 
@@ -94,6 +101,7 @@ ERRORS_BY_CODE: dict[str, type[ModelyardError]] = {
         PermissionDenied,
         PayloadTooLarge,
         UnsupportedMediaType,
+        RequestTimeout,
         Unavailable,
     )
 }
@@ -107,6 +115,7 @@ HTTP_STATUS: dict[str, int] = {
     "PERMISSION_DENIED": 403,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "REQUEST_TIMEOUT": 408,
     "UNAVAILABLE": 503,
 }
 
@@ -119,6 +128,7 @@ EXIT_CODES: dict[str, int] = {
     "PERMISSION_DENIED": 5,
     "PAYLOAD_TOO_LARGE": 2,
     "UNSUPPORTED_MEDIA_TYPE": 2,
+    "REQUEST_TIMEOUT": 6,
     "UNAVAILABLE": 6,
 }
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.serving.config import (
     DEFAULT_MAX_BODY,
@@ -127,6 +128,7 @@ def serve(
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_body_bytes=max_body_bytes,
+        body_timeout_s=Settings.from_env().body_timeout_s,
         tracking_uri=tracking_uri,
         max_inflight=max_inflight,
         timeout_s=timeout,

@@ -8,15 +8,15 @@ lacks (verified by hash on arrival), then register the version in one transactio
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 from modelyard.config import Settings
 from modelyard.data.backends import DataBackend, data_backend
+from modelyard.data.blob_store import verified
 from modelyard.data.entities import DatasetInfo, DatasetVersion, FileEntry, LineageEdge, NewVersion
 from modelyard.data.expectations import Expectations
 from modelyard.data.manifest import check_dataset_name, check_manifest, check_sha256, digest_of
@@ -25,8 +25,9 @@ from modelyard.data.schema import Schema
 from modelyard.data.snapshot import Snapshot, file_chunks, hash_files, prepare
 from modelyard.data.store import BlobStore, DatasetStore
 from modelyard.data.validation import ValidationReport, validate
-from modelyard.errors import Conflict, InvalidArgument
+from modelyard.errors import InvalidArgument
 from modelyard.identity import ActingAs, settings_actor
+from modelyard.store.downloads import copy_download, write_download
 from modelyard.terminal import transfer_progress
 from modelyard.tracking.backends import resolve
 from modelyard.tracking.current import chosen_uri
@@ -168,24 +169,14 @@ class DataClient:
         local = self.blobs.local_path(entry.sha256)
         if local is not None:
             return local
-        target = self.settings.cache_dir / "blobs" / entry.sha256[:2] / entry.sha256
-        if target.is_file() and target.stat().st_size == entry.size:
+        root = self.settings.cache_dir / "blobs"
+        rel = f"{entry.sha256[:2]}/{entry.sha256}"
+        target = root / rel
+        if target.is_file() and not target.is_symlink() and target.stat().st_size == entry.size:
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in self.blobs.read(entry.sha256):
-                    digest.update(chunk)
-                    handle.write(chunk)
-            if digest.hexdigest() != entry.sha256:
-                raise Conflict(f"blob {entry.sha256} arrived corrupted", field="sha256")
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        # the digest is checked as the last chunk passes: a corrupted blob never appears
+        chunks = verified(self.blobs.read(entry.sha256), entry.sha256, entry.size)
+        return write_download(root, rel, chunks)
 
     def _materialize(self, version: DatasetVersion) -> Path:
         # what a server sent is checked like what a user sent: no path leaves the cache
@@ -199,15 +190,15 @@ class DataClient:
                 return blob  # read in place (Parquet readers do not need a suffix)
             # readers pick the format from the suffix: give them the original name
             target = folder / Path(entry.path).name
-            if not target.is_file():
-                _copy_read_only(blob, target)
+            if not target.is_file() or target.is_symlink():
+                copy_download(folder, target.name, blob, read_only=True)
             return target
-        if folder.is_dir():
+        if folder.is_dir() and not folder.is_symlink():
             return folder  # folders appear only complete (renamed from a staging folder)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=_mkdir(folder.parent)))
         try:
             for entry in manifest:
-                _copy_read_only(self._blob_file(entry), staging / entry.path)
+                copy_download(staging, entry.path, self._blob_file(entry), read_only=True)
             try:
                 staging.rename(folder)
             except OSError:
@@ -218,6 +209,34 @@ class DataClient:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return folder
+
+    def download(
+        self,
+        name: str,
+        dest: str | Path,
+        version: int | None = None,
+        *,
+        digest: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Path]:
+        """Copy a version's files into the folder ``dest`` (created if needed); the paths
+        written. Each file is written under a temporary name and renamed over its final
+        name: a symbolic link already in ``dest`` is replaced, never written through, and a
+        link in place of a folder inside ``dest`` is refused."""
+        found = self.get(name, version, digest=digest)
+        manifest = check_manifest(found.manifest, found.format)
+        root = Path(dest)
+        written = []
+        if found.format == "files":
+            for entry in manifest:
+                blob = self._blob_file(entry)
+                written.append(copy_download(root, entry.path, blob, progress=progress))
+        else:
+            entry = manifest[0]
+            blob = self._blob_file(entry)
+            name_only = Path(entry.path).name
+            written.append(copy_download(root, name_only, blob, progress=progress))
+        return written
 
     # --- comparing, validating, governing ------------------------------------------------
     def diff(self, name: str, a: int, b: int) -> Any:
@@ -267,18 +286,3 @@ class DataClient:
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _copy_read_only(source: Path, target: Path) -> None:
-    """A read-only copy of a blob (a copy, not a hard link: editing it must not corrupt the
-    store), written under a temporary name and renamed into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        Path(tmp).chmod(0o444)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -15,11 +15,12 @@ from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.identity import ADMIN_ROLE, require_role
+from modelyard.outbound.addresses import resolve_checked
+from modelyard.outbound.post import check_url
 from modelyard.registry.entities import Webhook, WebhookDelivery
 from modelyard.registry.names import check_model_name
 from modelyard.registry.outbox import EVENTS
 from modelyard.registry.tables import webhook_deliveries, webhooks
-from modelyard.registry.webhooks import check_url, resolve_checked
 from modelyard.store import audit
 from modelyard.store.audit import AuditCheck, AuditEntry, AuditEvent
 from modelyard.store.database import Database

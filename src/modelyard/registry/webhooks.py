@@ -2,29 +2,24 @@
 
 Deliveries wait in ``webhook_deliveries`` (the outbox, written with the change). A dispatcher
 claims due rows, POSTs each body and records the outcome; a failure is retried with exponential
-backoff until ``MAX_ATTEMPTS``. The address is checked when the connection is made: the host is
-resolved once, every address must be public (not loopback, private, link-local, multicast or
-reserved) unless the server allows private webhooks, and the socket connects to the address
-that was checked. Redirects are never followed, so a 3xx cannot lead anywhere else.
+backoff until ``MAX_ATTEMPTS``. Every POST goes through ``modelyard.outbound.post``: the host
+is resolved once, every address must be public unless the server allows private webhooks, the
+socket connects to the address that was checked, and redirects are never followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
-import ipaddress
 import logging
-import socket
-import ssl
 import threading
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from modelyard.errors import InvalidArgument, PermissionDenied
+from modelyard.outbound.addresses import is_public as _public
+from modelyard.outbound.addresses import resolve_checked
+from modelyard.outbound.post import Outcome, check_url, post
 from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
@@ -35,111 +30,20 @@ CLAIM_MS = 60_000
 SIGNATURE_HEADER = "X-Modelyard-Signature"
 log = logging.getLogger(__name__)
 
-
-def check_url(url: object) -> str:
-    if not isinstance(url, str) or len(url) > 2000:
-        raise InvalidArgument("url must be an http(s) URL of at most 2000 characters", field="url")
-    if not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
-        raise InvalidArgument(
-            "url must be ASCII without spaces (percent-encode the rest; IDNA hosts as xn--)",
-            field="url",
-        )
-    parts = urlsplit(url)
-    try:
-        parts.port  # noqa: B018 - raises for a port that is not a number in range
-    except ValueError:
-        raise InvalidArgument(f"url has an invalid port: {url!r}", field="url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidArgument(
-            f"url must be http:// or https:// with a host, got {url!r}", field="url"
-        )
-    if parts.username or parts.password:
-        raise InvalidArgument("url must not carry credentials", field="url")
-    return url
-
-
-def _public(address: str) -> bool:
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
-        address.split("%", 1)[0]
-    )
-    if isinstance(ip, ipaddress.IPv6Address):  # an IPv4 address inside IPv6 is judged as IPv4
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            ip = embedded
-    # globally routable only: excludes private, loopback, link-local, CGNAT (100.64/10, cloud
-    # metadata at 100.100.100.200), documentation, reserved and multicast ranges
-    return bool(ip.is_global) and not ip.is_multicast
-
-
-def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[tuple[int, str]]:
-    """(family, address) for ``host``; PermissionDenied when one is not public (and not allowed)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise InvalidArgument(f"cannot resolve webhook host {host!r}: {exc}", field="url") from exc
-    found = [(int(family), str(addr[0])) for family, _, _, _, addr in infos]
-    if not allow_private:
-        blocked = sorted({a for _, a in found if not _public(a)})
-        if blocked:
-            raise PermissionDenied(
-                f"webhook host {host!r} resolves to non-public address(es) {', '.join(blocked)}; "
-                "set MODELYARD_ALLOW_PRIVATE_WEBHOOKS=true on the server to allow them",
-                field="url",
-            )
-    return found
+__all__ = [
+    "Dispatcher",
+    "Outcome",
+    "_public",
+    "check_url",
+    "post",
+    "resolve_checked",
+    "sign",
+]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    status: int | None
-    error: str | None
-
-
-def post(
-    url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool
-) -> Outcome:
-    try:
-        check_url(url)
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = resolve_checked(host, port, allow_private=allow_private)
-    except (InvalidArgument, PermissionDenied) as exc:
-        return Outcome(False, None, exc.message)
-    family, address = addresses[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect((address, port))
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            context = ssl.create_default_context()
-            sock = context.wrap_socket(sock, server_hostname=host)
-            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        conn.sock = sock  # the socket to the checked address; http.client will not reconnect
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        conn.request("POST", path, body=body, headers=headers)
-        resp = conn.getresponse()
-        resp.read(65_536)
-        status = resp.status
-        conn.close()
-    except (OSError, http.client.HTTPException) as exc:
-        sock.close()
-        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000])
-    if 200 <= status < 300:
-        return Outcome(True, status, None)
-    note = " (redirects are not followed)" if 300 <= status < 400 else ""
-    return Outcome(False, status, f"HTTP {status}{note}")
 
 
 class Dispatcher:

@@ -30,6 +30,7 @@ from modelyard.registry.webhooks import Dispatcher
 from modelyard.tracking.backends import Backend, open_sql_backend
 from modelyard.tracking.routes import artifacts, experiments, runs
 from modelyard.webapi.actor import ActorBinding
+from modelyard.webapi.deadline import BodyDeadline
 from modelyard.webapi.errors import install_error_handlers
 from modelyard.webapi.guards import RequestGuard
 from modelyard.webapi.json import json_response
@@ -40,7 +41,7 @@ def create_app(
     *,
     settings: Settings | None = None,
     backend: Backend | None = None,
-) -> RequestGuard:
+) -> BodyDeadline:
     """Build the ASGI app serving the store at ``store_uri`` (a folder, SQLite or PostgreSQL)."""
     settings = settings or Settings.from_env()
     if backend is None:
@@ -119,9 +120,10 @@ def create_app(
     app.add_api_route(
         "/api/v1/health", health, methods=["GET"], tags=["health"], include_in_schema=False
     )
-    return RequestGuard(
+    guarded = RequestGuard(
         ActorBinding(app, roles=roles),
         max_json_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_artifact_bytes,
         upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],
     )
+    return BodyDeadline(guarded, timeout_s=settings.body_timeout_s)

@@ -49,6 +49,7 @@ from modelyard.serving.mlflow_payloads import decode_invocation, encode_predicti
 from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
 from modelyard.serving.ship_process import ShippingProcess
+from modelyard.webapi.deadline import BodyDeadline
 
 log = logging.getLogger("modelyard.serving")
 
@@ -81,6 +82,8 @@ class ServingApp:
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
+        # a body that trickles is answered 408 and its connection closed
+        self._deadline = BodyDeadline(self._http, timeout_s=config.body_timeout_s)
         if load:
             self.load()
 
@@ -238,6 +241,9 @@ class ServingApp:
             return
         if scope["type"] != "http":
             return
+        await self._deadline(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
         scope["modelyard.request_id"] = request_id

@@ -68,6 +68,7 @@ class ServeConfig:
     log_required: bool = False  # refuse predictions (503) while the log cannot take them
     ship_s: float = 5.0  # how often closed segments are shipped to the store
     imports: list[str] = field(default_factory=list)  # the user's modules, imported first
+    body_timeout_s: float = 30.0  # a request body must arrive within this; else 408
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -96,6 +97,10 @@ class ServeConfig:
                     f"--import takes a module's dotted name (mypkg.models), not {name!r}",
                     field="imports",
                 )
+        if not 0 < self.body_timeout_s <= 3600:
+            raise InvalidArgument(
+                "body_timeout_s must be from 0 to 3600 seconds", field="body_timeout_s"
+            )
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
 

@@ -18,6 +18,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.identity import ActingAs, settings_actor
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
+from modelyard.store.downloads import write_download
 from modelyard.tracking.artifact_formats import encode_dict, encode_figure, encode_table
 from modelyard.tracking.backends import resolve
 from modelyard.tracking.current import chosen_uri
@@ -462,7 +463,7 @@ class Client:
         rel = safe_relpath(path) if path else ""
         entries = self._artifacts.list(run_id, rel)
         if rel and not entries:
-            self._download_file(run_id, rel, dst / rel, progress)
+            self._download_file(run_id, rel, dst, progress)
             return dst / rel
         stack = list(entries)
         while stack:
@@ -477,23 +478,14 @@ class Client:
             if entry.is_dir:
                 stack.extend(self._artifacts.list(run_id, entry.path))
             else:
-                self._download_file(run_id, entry.path, dst / entry.path, progress)
+                self._download_file(run_id, entry.path, dst, progress)
         return dst / rel if rel else dst
 
-    def _download_file(
-        self, run_id: str, rel: str, target: Path, progress: ProgressFn | None
-    ) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{target.name}")
-        try:
-            with open(tmp, "wb") as fh:
-                for chunk in self._artifacts.download_stream(run_id, rel):
-                    fh.write(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-            tmp.replace(target)
-        finally:
-            tmp.unlink(missing_ok=True)
+    def _download_file(self, run_id: str, rel: str, dst: Path, progress: ProgressFn | None) -> None:
+        """``dst/rel`` written under a temporary name and renamed: links in ``dst`` are never
+        followed (``store.downloads``)."""
+        chunks = self._artifacts.download_stream(run_id, rel)
+        write_download(dst, rel, chunks, progress=progress)
 
 
 @functools.cache

@@ -240,6 +240,14 @@ class RunsPage:
     next_page_token: str | None
 
 
+@dataclass(frozen=True)
+class MetricHistoryPage:
+    """One page of a metric's points, in step then timestamp order."""
+
+    metrics: list[Metric]
+    next_page_token: str | None
+
+
 # JSON has no NaN or infinities: they travel as the strings "NaN", "Infinity", "-Infinity".
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 

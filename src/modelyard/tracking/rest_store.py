@@ -19,6 +19,7 @@ from modelyard.tracking.entities import (
     ArtifactInfo,
     Experiment,
     Metric,
+    MetricHistoryPage,
     Run,
     RunsPage,
     ViewType,
@@ -26,7 +27,7 @@ from modelyard.tracking.entities import (
     run_from_row,
 )
 from modelyard.tracking.ops import Op, encode_ops
-from modelyard.tracking.store import RunArtifacts, TrackingStore
+from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, RunArtifacts, TrackingStore
 from modelyard.tracking.validation import check_name, check_run_id, parse_experiment_id
 
 API = "/api/v1"
@@ -94,11 +95,21 @@ class RestTrackingStore(TrackingStore):
         check_run_id(run_id)
         return Run.from_dict(self.http.request("GET", f"{API}/runs/{run_id}"))
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+    def get_metric_history_page(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int = HISTORY_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> MetricHistoryPage:
         check_run_id(run_id)
         check_name(key, "metric key")
-        found = self.http.request("GET", f"{API}/runs/{run_id}/metric-history", params={"key": key})
-        return [Metric(key, decode_float(v), ts, step) for v, ts, step in found["points"]]
+        params: dict[str, Any] = {"key": key, "max_results": max_results}
+        if page_token is not None:
+            params["page_token"] = page_token
+        found = self.http.request("GET", f"{API}/runs/{run_id}/metric-history", params=params)
+        points = [Metric(key, decode_float(v), ts, step) for v, ts, step in found["points"]]
+        return MetricHistoryPage(points, found.get("next_page_token"))
 
     def search_runs(
         self,

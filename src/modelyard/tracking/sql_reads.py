@@ -104,11 +104,17 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     return out
 
 
-def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
+def metric_history(
+    conn: Connection, run_id: str, key: str, *, limit: int, offset: int = 0
+) -> list[Metric]:
+    """Up to ``limit`` points of one metric from ``offset``, in the primary key's order (step,
+    timestamp, value), so pages never overlap or skip a point."""
     m = metrics.c
     rows = conn.execute(
         sa.select(m.key, m.value, m.timestamp, m.step, m.is_nan)
         .where(m.run_uuid == run_id, m.key == key)
-        .order_by(m.step, m.timestamp)
+        .order_by(m.step, m.timestamp, m.value, m.is_nan)
+        .limit(limit)
+        .offset(offset)
     )
     return [Metric(k, math.nan if isnan else v, ts, step) for k, v, ts, step, isnan in rows]

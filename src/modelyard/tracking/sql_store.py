@@ -20,7 +20,7 @@ from modelyard.store.migrate import upgrade
 from modelyard.tracking.entities import (
     Experiment,
     LifecycleStage,
-    Metric,
+    MetricHistoryPage,
     Run,
     RunsPage,
     ViewType,
@@ -31,13 +31,14 @@ from modelyard.tracking.search.compiler import search_query
 from modelyard.tracking.search.paging import (
     decode_page_token,
     encode_page_token,
+    history_fingerprint,
     query_fingerprint,
 )
 from modelyard.tracking.search.parser import parse_filter, parse_order_by
 from modelyard.tracking.sql_experiments import SqlExperiments
 from modelyard.tracking.sql_reads import load_runs, metric_history
 from modelyard.tracking.sql_writes import apply_ops
-from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, TrackingStore
 from modelyard.tracking.tables import runs
 from modelyard.tracking.validation import check_name, check_run_id, parse_experiment_id
 
@@ -114,16 +115,39 @@ class SqlTrackingStore(TrackingStore):
             raise NotFound(f"run {run_id} does not exist", field="run_id")
         return found[0]
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+    def get_metric_history_page(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int = HISTORY_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> MetricHistoryPage:
         check_run_id(run_id)
         check_name(key, "metric key")
+        if (
+            isinstance(max_results, bool)
+            or not isinstance(max_results, int)
+            or not 1 <= max_results <= HISTORY_PAGE_MAX
+        ):
+            raise InvalidArgument(
+                f"max_results must be an integer between 1 and {HISTORY_PAGE_MAX}, "
+                f"got {max_results!r}",
+                field="max_results",
+            )
+        if page_token is not None and not isinstance(page_token, str):
+            raise InvalidArgument("page_token must be a string", field="page_token")
+        fingerprint = history_fingerprint(run_id, key)
+        offset = decode_page_token(page_token, fingerprint) if page_token else 0
         with self.db.read() as conn:
             if (
                 conn.execute(sa.select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first()
                 is None
             ):
                 raise NotFound(f"run {run_id} does not exist", field="run_id")
-            return metric_history(conn, run_id, key)
+            points = metric_history(conn, run_id, key, limit=max_results + 1, offset=offset)
+        more = len(points) > max_results
+        token = encode_page_token(offset + max_results, fingerprint) if more else None
+        return MetricHistoryPage(points[:max_results], token)
 
     def search_runs(
         self,

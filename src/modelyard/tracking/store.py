@@ -12,8 +12,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from modelyard.store.artifacts.base import StoredFile
-from modelyard.tracking.entities import ArtifactInfo, Experiment, Metric, Run, RunsPage, ViewType
+from modelyard.tracking.entities import (
+    ArtifactInfo,
+    Experiment,
+    Metric,
+    MetricHistoryPage,
+    Run,
+    RunsPage,
+    ViewType,
+)
 from modelyard.tracking.ops import Op
+
+HISTORY_PAGE_DEFAULT = 10_000  # points in one page of a metric's history, unless asked
+HISTORY_PAGE_MAX = 25_000  # the most one page may hold: one answer stays under about 1 MiB
 
 
 class TrackingStore(ABC):
@@ -60,7 +71,25 @@ class TrackingStore(ABC):
     def get_run(self, run_id: str) -> Run: ...
 
     @abstractmethod
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+    def get_metric_history_page(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int = HISTORY_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> MetricHistoryPage:
+        """One page of the points of ``key``, in step then timestamp order."""
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of ``key``: the pages followed to the end."""
+        out: list[Metric] = []
+        token: str | None = None
+        while True:
+            page = self.get_metric_history_page(run_id, key, HISTORY_PAGE_MAX, token)
+            out.extend(page.metrics)
+            token = page.next_page_token
+            if token is None:
+                return out
 
     @abstractmethod
     def search_runs(

@@ -5,14 +5,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelyard.errors import InvalidArgument
-from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.terminal import out, print_json, print_table
 from modelyard.tracking.cli.common import Json, TrackingUri, parse_pairs
 
@@ -166,17 +164,10 @@ def get(
     version: Version = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Copy a version's files into a folder."""
-    v = _client(tracking_uri).get(name, version)
-    source = v.path  # checks every manifest path before anything is copied
-    dest.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        for entry in v.manifest:
-            target = dest / safe_relpath(entry.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / entry.path, target)
-    else:
-        shutil.copyfile(source, dest / Path(safe_relpath(v.manifest[0].path)).name)
+    """Copy a version's files into a folder (a link already there is replaced, not followed)."""
+    client = _client(tracking_uri)
+    v = client.get(name, version)
+    client.download(name, dest, v.version)
     out.print(f"{v.uri}: {v.num_files} file(s) written to {dest}")
 
 

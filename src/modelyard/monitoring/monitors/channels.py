@@ -1,6 +1,8 @@
 """Delivering an alert: a signed webhook (Slack-compatible JSON), an email over SMTP, and
 modelyard's log. A delivery that fails is logged and reported, never raised: one broken
-channel does not stop the others or the monitor."""
+channel does not stop the others or the monitor. Every address a monitor names (a webhook URL,
+an SMTP host) goes through ``modelyard.outbound``'s check when private targets are refused;
+only the operator's own ``MODELYARD_SMTP_HOST`` is trusted as it is."""
 
 from __future__ import annotations
 
@@ -28,12 +30,13 @@ def text_of(alert: dict[str, Any]) -> str:
 def deliver(channel: Channel, alert: dict[str, Any], *, allow_private: bool = True) -> str | None:
     """Send ``alert``; the error if it could not be delivered. ``allow_private=False`` (a
     server's scheduler, unless ``MODELYARD_ALLOW_PRIVATE_WEBHOOKS``) refuses webhooks to
-    loopback and private addresses, as the registry's webhooks do."""
+    loopback and private addresses (webhook URLs and SMTP hosts the monitor names), as the
+    registry's webhooks do."""
     try:
         if isinstance(channel, Webhook):
             _webhook(channel, alert, allow_private)
         elif isinstance(channel, Email):
-            _email(channel, alert)
+            _email(channel, alert, allow_private)
         elif isinstance(channel, Log):
             log.log(logging.getLevelName(channel.level.upper()), "%s", text_of(alert))
         return None
@@ -44,9 +47,10 @@ def deliver(channel: Channel, alert: dict[str, Any], *, allow_private: bool = Tr
 
 
 def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
-    """POST through the registry's webhook client: the address is checked once resolved and
+    """POST through ``modelyard.outbound.post``: the address is checked once resolved and
     the socket connects to that address (no DNS rebinding), redirects are not followed."""
-    from modelyard.registry.webhooks import post, sign
+    from modelyard.outbound.post import post
+    from modelyard.registry.webhooks import sign
 
     if hook.secret == REDACTED:
         raise RuntimeError(
@@ -58,12 +62,19 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
         stamp = str(int(time.time()))
         headers["X-Modelyard-Timestamp"] = stamp
         headers["X-Modelyard-Signature"] = sign(hook.secret, stamp, body)
-    outcome = post(hook.url, body, headers, timeout=hook.timeout_s, allow_private=allow_private)
+    outcome = post(
+        hook.url,
+        body,
+        headers,
+        timeout=hook.timeout_s,
+        allow_private=allow_private,
+        what="alert webhook",
+    )
     if not outcome.ok:
         raise RuntimeError(f"{hook.url}: {outcome.error}")
 
 
-def _email(mail: Email, alert: dict[str, Any]) -> None:
+def _email(mail: Email, alert: dict[str, Any], allow_private: bool) -> None:
     message = EmailMessage()
     message["Subject"] = " ".join(text_of(alert).split())[:200]  # one line, always
     message["From"] = mail.sender
@@ -71,5 +82,12 @@ def _email(mail: Email, alert: dict[str, Any]) -> None:
     message.set_content(json.dumps(alert, indent=2, default=str))
     host = mail.host or os.environ.get("MODELYARD_SMTP_HOST", "127.0.0.1")
     port = mail.port or int(os.environ.get("MODELYARD_SMTP_PORT", "25"))
-    with smtplib.SMTP(host, port, timeout=10) as smtp:
+    address = host
+    if mail.host is not None and not allow_private:
+        from modelyard.outbound.addresses import resolve_checked
+
+        # the monitor chose this host: connect to the address checked, never a re-resolved one
+        address = resolve_checked(host, port, allow_private=False, what="alert SMTP")[0][1]
+    with smtplib.SMTP(timeout=10) as smtp:
+        smtp.connect(address, port)
         smtp.send_message(message)

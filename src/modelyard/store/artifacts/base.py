@@ -7,8 +7,6 @@ leave nothing behind) and the operations built on it once for all backends.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from modelyard.errors import InvalidArgument, PayloadTooLarge
 from modelyard.store.artifacts.paths import safe_relpath
+from modelyard.store.downloads import write_download
 
 CHUNK_SIZE = 1 << 20
 
@@ -142,24 +141,17 @@ class ArtifactRepository(ABC):
     def download(
         self, path: str, local_path: Path, *, progress: Progress | None = None
     ) -> StoredFile:
-        """Copy the file at ``path`` to ``local_path``, replacing it atomically."""
+        """Copy the file at ``path`` to ``local_path``, replacing it atomically (a link there is
+        replaced, never written through: ``store.downloads``)."""
         rel = safe_relpath(path)
         chunks = self.read_stream(rel)
         target = Path(local_path).absolute()
-        target.parent.mkdir(parents=True, exist_ok=True)
         meter = StreamMeter(rel)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    meter.feed(chunk)
-                    handle.write(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp_name).replace(target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+
+        def metered() -> Iterator[bytes]:
+            for chunk in chunks:
+                meter.feed(chunk)
+                yield chunk
+
+        write_download(target.parent, target.name, metered(), progress=progress, fsync=True)
         return meter.result()

@@ -14,6 +14,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.tracking.entities import RUN_ROW_COLUMNS, ViewType, encode_float, run_to_row
 from modelyard.tracking.ops import decode_ops
 from modelyard.tracking.routes.deps import backend
+from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX
 from modelyard.webapi.json import json_response, read_json
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
@@ -123,13 +124,27 @@ async def get_run(run_id: str, request: Request) -> Response:
     return json_response(run.to_dict())
 
 
-@router.get("/{run_id}/metric-history", summary="All points of one metric")
+@router.get(
+    "/{run_id}/metric-history",
+    summary="The points of one metric, a page at a time (follow next_page_token)",
+)
 async def metric_history(
-    run_id: str, request: Request, key: str = Query(..., description="metric key")
+    run_id: str,
+    request: Request,
+    key: str = Query(..., description="metric key"),
+    max_results: int = Query(
+        HISTORY_PAGE_DEFAULT,
+        ge=1,
+        le=HISTORY_PAGE_MAX,
+        description=f"points in this page (at most {HISTORY_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description="next_page_token of the previous page"),
 ) -> Response:
-    points = await run_in_threadpool(backend(request).store.get_metric_history, run_id, key)
-    out: list[Any] = [[encode_float(m.value), m.timestamp, m.step] for m in points]
-    return json_response({"key": key, "points": out})
+    page = await run_in_threadpool(
+        backend(request).store.get_metric_history_page, run_id, key, max_results, page_token
+    )
+    out: list[Any] = [[encode_float(m.value), m.timestamp, m.step] for m in page.metrics]
+    return json_response({"key": key, "points": out, "next_page_token": page.next_page_token})
 
 
 @router.delete("/{run_id}", summary="Delete a run (soft)")

@@ -39,6 +39,12 @@ def query_fingerprint(
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:16]
 
 
+def history_fingerprint(run_id: str, key: str) -> str:
+    """The fingerprint of one metric's history: a token of it fits no other metric or run."""
+    canonical = json.dumps({"history": [run_id, key]}, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:16]
+
+
 def encode_page_token(offset: int, query_fingerprint: str) -> str:
     """The token resuming the search ``query_fingerprint`` at ``offset``."""
     if offset < 0:
