@@ -313,3 +313,34 @@ def test_a_slow_body_gets_408_from_the_inference_server(
         f"{inference_server.url}/invocations", json={"dataframe_records": [{"x": 0.0}]}
     )
     assert fast.status_code == 200
+
+
+def test_alert_lists_are_bounded(
+    tmp_path: Path, server_factory: Callable[..., ServerThread]
+) -> None:
+    """Alerts are one per fingerprint, but a noisy store can hold many: one answer holds at
+    most ``limit`` (1,000 by default, 10,000 at most), the most recently seen first."""
+    from modelyard.monitoring.client import MonitoringClient
+    from modelyard.monitoring.monitors.alerting import AlertState
+
+    server = server_factory()
+    client = MonitoringClient(server.url)
+    alerts = [
+        AlertState(f"m:c{i}", "m", f"c{i}", "warning", "open", i, i, i, 1, "drifted")
+        for i in range(1_205)
+    ]
+    for start in range(0, len(alerts), 1_000):
+        client.store.put_alerts(alerts[start : start + 1_000])
+    for _ in range(2):
+        found = client.alerts()
+        assert len(found) == 1_000 and found[0].fingerprint == "m:c1204"
+    assert [a.fingerprint for a in client.alerts(limit=3)] == ["m:c1204", "m:c1203", "m:c1202"]
+    assert len(client.alerts(limit=10_000)) == 1_205
+    with httpx.Client() as http:
+        for bad in ("0", "10001", "-1", "x", "99999999999999999999"):
+            r = http.get(f"{server.url}/api/v1/alerts", params={"limit": bad})
+            assert r.status_code in (400, 422), (bad, r.status_code)
+    embedded = MonitoringClient(f"sqlite:///{tmp_path}/yard.db")
+    with pytest.raises(yard.InvalidArgument, match="limit") as caught:
+        embedded.alerts(limit=10_001)
+    assert caught.value.field == "limit"

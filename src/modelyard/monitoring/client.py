@@ -213,9 +213,12 @@ class MonitoringClient:
         with acting_as(self._actor):
             return self.store.monitor_runs(name, since=_parse_time(since), limit=limit)
 
-    def alerts(self, *, status: str | None = None, monitor: str | None = None) -> list[AlertState]:
+    def alerts(
+        self, *, status: str | None = None, monitor: str | None = None, limit: int = 1000
+    ) -> list[AlertState]:
+        """Alerts, the most recently seen first (at most ``limit``, up to 10,000)."""
         with acting_as(self._actor):
-            return self.store.list_alerts(status=status, monitor=monitor)
+            return self.store.list_alerts(status=status, monitor=monitor, limit=limit)
 
     def ack_alert(self, fingerprint: str) -> AlertState:
         with acting_as(self._actor):

@@ -108,9 +108,10 @@ class RestMonitoringStore(MonitoringStore):
         self.http.request("PUT", ALERTS, json={"alerts": [a.to_dict() for a in alerts]})
 
     def list_alerts(
-        self, *, status: str | None = None, monitor: str | None = None
+        self, *, status: str | None = None, monitor: str | None = None, limit: int = 1000
     ) -> list[AlertState]:
-        params = {k: v for k, v in (("status", status), ("monitor", monitor)) if v is not None}
+        params: dict[str, Any] = {"limit": limit}
+        params.update({k: v for k, v in (("status", status), ("monitor", monitor)) if v})
         got = self.http.request("GET", ALERTS, params=params)
         return [AlertState.from_dict(a) for a in got["alerts"]]
 

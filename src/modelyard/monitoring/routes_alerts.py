@@ -18,10 +18,13 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["monitoring"])
 
 @router.get("", summary="Alerts, the most recently seen first")
 async def list_alerts(
-    request: Request, status: str | None = Query(None), monitor: str | None = Query(None)
+    request: Request,
+    status: str | None = Query(None),
+    monitor: str | None = Query(None),
+    limit: int = Query(1000, ge=1, le=10_000),
 ) -> Response:
     found = await run_in_threadpool(
-        lambda: monitoring(request).list_alerts(status=status, monitor=monitor)
+        lambda: monitoring(request).list_alerts(status=status, monitor=monitor, limit=limit)
     )
     return json_response({"alerts": [a.to_dict() for a in found]})
 

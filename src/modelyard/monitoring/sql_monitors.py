@@ -26,6 +26,7 @@ from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
 
 STATUSES = ("open", "acked", "resolved")
+MAX_ALERTS = 10_000  # one answer; alerts are one per fingerprint, so this is a lot of them
 MONITOR_ROLE = "deployer"  # who may change monitors and alerts (or an admin), as deployments
 
 
@@ -251,8 +252,10 @@ class SqlMonitors:
         self.db.run_write(write)
 
     def list_alerts(
-        self, *, status: str | None = None, monitor: str | None = None
+        self, *, status: str | None = None, monitor: str | None = None, limit: int = 1000
     ) -> list[AlertState]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ALERTS:
+            raise InvalidArgument(f"limit must be an integer from 1 to {MAX_ALERTS}", field="limit")
         if status is not None and status not in STATUSES:
             raise InvalidArgument(f"status must be one of {list(STATUSES)}", field="status")
         c = monitor_alerts.c
@@ -262,7 +265,8 @@ class SqlMonitors:
         if monitor is not None:
             query = query.where(c.monitor == monitor)
         with self.db.read() as conn:
-            rows = conn.execute(query.order_by(c.last_seen.desc(), c.fingerprint)).mappings()
+            ordered = query.order_by(c.last_seen.desc(), c.fingerprint).limit(limit)
+            rows = conn.execute(ordered).mappings()
             return [_alert(r) for r in rows]
 
     def ack_alert(self, fingerprint: str) -> AlertState:

@@ -80,9 +80,9 @@ class MonitoringStore(ABC):
 
     @abstractmethod
     def list_alerts(
-        self, *, status: str | None = None, monitor: str | None = None
+        self, *, status: str | None = None, monitor: str | None = None, limit: int = 1000
     ) -> list[AlertState]:
-        """Alerts, the most recently seen first."""
+        """Alerts, the most recently seen first (at most ``limit``, 1 to 10,000)."""
 
     @abstractmethod
     def ack_alert(self, fingerprint: str) -> AlertState:

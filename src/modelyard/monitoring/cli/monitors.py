@@ -126,11 +126,12 @@ def delete(name: str, tracking_uri: TrackingUri = None) -> None:
 def list_alerts(
     status: Annotated[str | None, typer.Option(help="open, acked or resolved.")] = None,
     monitor: Annotated[str | None, typer.Option(help="Only this monitor's.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (up to 10000).")] = 1000,
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
     """Alerts, the most recently seen first."""
-    found = _client(tracking_uri).alerts(status=status, monitor=monitor)
+    found = _client(tracking_uri).alerts(status=status, monitor=monitor, limit=limit)
     if as_json:
         print_json([a.to_dict() for a in found])
         return
