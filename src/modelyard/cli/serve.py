@@ -9,6 +9,7 @@ import typer
 from modelyard.errors import InvalidArgument
 from modelyard.serving.config import (
     DEFAULT_MAX_BODY,
+    DEFAULT_MAX_ROWS,
     EndpointSpec,
     ModelSource,
     Route,
@@ -71,6 +72,9 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Larger bodies get 413.")] = (
         DEFAULT_MAX_BODY
     ),
+    max_rows: Annotated[
+        int, typer.Option(help="Most rows one request may hold; more get 400.")
+    ] = DEFAULT_MAX_ROWS,
     max_inflight: Annotated[
         int, typer.Option(help="Requests in flight per process; more get 503 + Retry-After.")
     ] = 256,
@@ -119,6 +123,7 @@ def serve(
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_body_bytes=max_body_bytes,
+        max_rows=max_rows,
         tracking_uri=tracking_uri,
         max_inflight=max_inflight,
         timeout_s=timeout,

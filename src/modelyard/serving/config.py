@@ -14,6 +14,7 @@ from modelyard.errors import InvalidArgument
 
 ENV = "MODELYARD_SERVE_CONFIG"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ServeConfig:
     max_batch: int = 64
     max_wait_ms: float = 0.0
     max_body_bytes: int = DEFAULT_MAX_BODY
+    max_rows: int = DEFAULT_MAX_ROWS  # rows in one request (Triton's max batch size): more, 400
     tracking_uri: str | None = None
     onnx_threads: int = 0  # per process; `modelyard serve --workers N` gives each cores / N
     max_inflight: int = 256  # per process: requests beyond it get 503 + Retry-After at once
@@ -87,6 +89,8 @@ class ServeConfig:
             raise InvalidArgument(
                 "log_roll_s and ship_s must be from 0.05 to 86400 seconds", field="log_roll_s"
             )
+        if not 1 <= self.max_rows <= 1 << 28:
+            raise InvalidArgument("max_rows must be from 1 to 2**28", field="max_rows")
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
 

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from modelyard.errors import HTTP_STATUS, ModelyardError
 from modelyard.webapi.json import json_response
@@ -50,13 +51,13 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 def allowed_methods(request: Request) -> str:
     """Every method some route takes at this path (Starlette names only the first route's)."""
-    path = request.url.path
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        regex, taken = getattr(route, "path_regex", None), getattr(route, "methods", None)
-        if regex is not None and taken and regex.match(path):
-            methods |= set(taken)
-    return ", ".join(sorted(methods))
+    routes = request.app.router.routes
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
