@@ -10,6 +10,7 @@ from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.serving.config import (
     DEFAULT_MAX_BODY,
+    DEFAULT_MAX_ROWS,
     EndpointSpec,
     ModelSource,
     Route,
@@ -72,6 +73,9 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Larger bodies get 413.")] = (
         DEFAULT_MAX_BODY
     ),
+    max_rows: Annotated[
+        int, typer.Option(help="Most rows one request may hold; more get 400.")
+    ] = DEFAULT_MAX_ROWS,
     max_inflight: Annotated[
         int, typer.Option(help="Requests in flight per process; more get 503 + Retry-After.")
     ] = 256,
@@ -129,6 +133,7 @@ def serve(
         max_wait_ms=max_wait_ms,
         max_body_bytes=max_body_bytes,
         body_timeout_s=Settings.from_env().body_timeout_s,
+        max_rows=max_rows,
         tracking_uri=tracking_uri,
         max_inflight=max_inflight,
         timeout_s=timeout,

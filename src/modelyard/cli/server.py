@@ -32,5 +32,5 @@ def server(
     port: Annotated[int, typer.Option()] = 5000,
     log_level: Annotated[str, typer.Option()] = "info",
 ) -> None:
-    """Run the tracking server (OpenAPI docs at /docs)."""
+    """Run the tracking server (its OpenAPI description at /openapi.json)."""
     serve(store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level)

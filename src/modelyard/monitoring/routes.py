@@ -14,9 +14,31 @@ from modelyard.monitoring.entities import MAX_LABELS, PredictionFile, check_labe
 from modelyard.monitoring.store import MonitoringStore
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
+from modelyard.webapi.openapi import INT, STR, STR_LIST, json_body, nullable, obj
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["monitoring"])
 _FILE_FIELDS = ("sha256", "size", "model", "version", "endpoint", "rows", "first_time", "last_time")
+_FILE = json_body(
+    obj(
+        {
+            "sha256": STR,
+            "size": INT,
+            "model": STR,
+            "version": nullable(STR),
+            "endpoint": STR,
+            "rows": INT,
+            "first_time": INT,
+            "last_time": INT,
+        },
+        [f for f in _FILE_FIELDS if f != "version"],
+        closed=True,
+    )
+)
+_LABEL = obj(
+    {"request_id": STR, "label": {}, "row": INT, "time": nullable(INT)}, ["request_id", "label"]
+)
+_LABELS = json_body(obj({"labels": {"type": "array", "items": _LABEL}}, ["labels"]))
+_LOOKUP = json_body(obj({"request_ids": STR_LIST}, ["request_ids"]))
 
 
 def monitoring(request: Request) -> MonitoringStore:
@@ -24,7 +46,12 @@ def monitoring(request: Request) -> MonitoringStore:
     return found
 
 
-@router.post("/files", summary="List a shipped prediction file (its blob uploaded first)")
+@router.post(
+    "/files",
+    summary="List a shipped prediction file (its blob uploaded first)",
+    status_code=201,
+    openapi_extra=_FILE,
+)
 async def add_file(request: Request) -> Response:
     body = await read_json(request)
     unknown = sorted(set(body) - set(_FILE_FIELDS))
@@ -60,7 +87,9 @@ async def list_files(
     return json_response({"files": [f.to_dict() for f in found]})
 
 
-@router.post("/labels", summary="Record late labels by request id (a repeat replaces)")
+@router.post(
+    "/labels", summary="Record late labels by request id (a repeat replaces)", openapi_extra=_LABELS
+)
 async def log_labels(request: Request) -> Response:
     body = await read_json(request)
     labels = check_labels(require(body, "labels", list, "a list of {request_id, label}"))
@@ -68,7 +97,7 @@ async def log_labels(request: Request) -> Response:
     return json_response({"recorded": recorded, "replaced": replaced})
 
 
-@router.post("/labels/lookup", summary="The labels of some request ids")
+@router.post("/labels/lookup", summary="The labels of some request ids", openapi_extra=_LOOKUP)
 async def lookup(request: Request) -> Response:
     body = await read_json(request)
     ids = require(body, "request_ids", list, "a list of request ids")

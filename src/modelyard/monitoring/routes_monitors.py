@@ -13,8 +13,15 @@ from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.routes import monitoring
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
+from modelyard.webapi.openapi import BOOL, INT, OBJ, STR, json_body, obj
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitoring"])
+_SAVE = json_body(
+    obj({"spec": OBJ, "every_ms": INT, "enabled": BOOL}, ["spec", "every_ms"], closed=True),
+    "spec is the monitor as `modelyard monitors` writes it; spec.name is the name in the path",
+)
+_CLAIM = json_body(obj({"due": INT, "next_run": INT}, ["due", "next_run"], closed=True))
+_RUN = json_body(obj({"monitor": STR}, ["monitor"]), "A run of the monitor the path names")
 
 
 def _known(body: dict[str, object], fields: tuple[str, ...]) -> None:
@@ -29,7 +36,7 @@ async def list_monitors(request: Request) -> Response:
     return json_response({"monitors": [m.to_dict(redact=True) for m in found]})
 
 
-@router.put("/{name}", summary="Create or replace a monitor")
+@router.put("/{name}", summary="Create or replace a monitor", openapi_extra=_SAVE)
 async def save(request: Request, name: str) -> Response:
     body = await read_json(request)
     _known(body, ("spec", "every_ms", "enabled"))
@@ -57,7 +64,9 @@ async def delete(request: Request, name: str) -> Response:
     return json_response({"deleted": name})
 
 
-@router.post("/{name}/claim", summary="Claim a due run (compare-and-set on next_run)")
+@router.post(
+    "/{name}/claim", summary="Claim a due run (compare-and-set on next_run)", openapi_extra=_CLAIM
+)
 async def claim(request: Request, name: str) -> Response:
     body = await read_json(request)
     _known(body, ("due", "next_run"))
@@ -67,7 +76,7 @@ async def claim(request: Request, name: str) -> Response:
     return json_response({"claimed": won})
 
 
-@router.post("/{name}/runs", summary="Keep a run of a monitor")
+@router.post("/{name}/runs", summary="Keep a run of a monitor", status_code=201, openapi_extra=_RUN)
 async def add_run(request: Request, name: str) -> Response:
     body = await read_json(request)
     if body.get("monitor") != name:

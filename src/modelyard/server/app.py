@@ -1,7 +1,8 @@
 """The modelyard HTTP server: one FastAPI app composed from the domains' routers.
 
 Holds composition only — which routers, which guards, which backend; every rule lives in the
-domain services the routers call. OpenAPI docs are served at ``/docs`` and ``/openapi.json``.
+domain services the routers call. The OpenAPI description is served at ``/openapi.json``;
+there is no ``/docs`` or ``/redoc`` page (they load their scripts from a CDN).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from modelyard.webapi.deadline import BodyDeadline
 from modelyard.webapi.errors import install_error_handlers
 from modelyard.webapi.guards import RequestGuard
 from modelyard.webapi.json import json_response
+from modelyard.webapi.openapi import install_openapi
 
 
 def create_app(
@@ -80,6 +82,8 @@ def create_app(
         "registry, deployments, logged predictions and labels, and the audit log. "
         'Errors are `{"error": {"code", "message", "field"}}`.',
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: no page that does
+        redoc_url=None,
     )
     app.state.tracking = backend
     app.state.data = data_backend(backend)
@@ -104,6 +108,7 @@ def create_app(
         audit,
     ):
         app.include_router(module.router)
+    install_openapi(app)
 
     async def health(request: Request) -> Response:
         store = request.app.state.tracking.store

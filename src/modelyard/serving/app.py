@@ -373,6 +373,15 @@ class ServingApp:
                     self._leave()
         raise NotFound(f"no route {method} {path}")
 
+    def _rows(self, rows: int, name: str) -> None:
+        """Refuse a request over the row limit (Triton's max batch size), naming the input."""
+        if rows > self.config.max_rows:
+            raise ProtocolError(
+                f"input {name!r} holds {rows} rows; this server takes at most "
+                f"{self.config.max_rows} in one request (max_rows)",
+                field=name,
+            )
+
     @staticmethod
     def _method(method: str, allowed: str) -> None:
         if method != allowed:
@@ -406,8 +415,10 @@ class ServingApp:
         if unknown:
             raise ProtocolError(
                 f"unknown output(s) {unknown}; model {served.name!r} has 'predict'",
-                field="outputs",
+                field=unknown[0],
             )
+        for tensor in request.inputs:  # before anything is built from them
+            self._rows(tensor.shape[0] if tensor.shape else 1, tensor.name)
         prepared = await off_loop(body, served.from_tensors, request.inputs)
         result = await self.predict(served, prepared)
         request_id = request.id or request_id  # the id the answer carries
@@ -472,6 +483,7 @@ class ServingApp:
             body = await self._body(receive, headers)
             content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
             prepared = await off_loop(body, decode_invocation, body, content_type, served)
+            self._rows(prepared.rows, "body")
             result = await self.predict(served, prepared)
             request_id = scope.get("modelyard.request_id", "")
             self._log(request_id, endpoint, served, prepared, result, scope["modelyard.timing"][2])

@@ -7,7 +7,10 @@ A request body is a JSON object, optionally followed by raw tensor bytes; the he
 types little-endian and row-major, ``BYTES`` as a 4-byte little-endian length before each
 element. Outputs are returned as binary when the request asks (``binary_data`` on a requested
 output, or ``binary_data_output`` on the request). Every malformed request is a
-``ProtocolError`` naming the field: a 400, never a stack trace.
+``ProtocolError`` naming the field: a 400, never a stack trace. As Triton does, nothing is
+ignored: a name given twice, ``data`` beside ``binary_data_size``, parameters that are not an
+object or a flag that is not a boolean are refused, not guessed at. What the model takes
+(names, datatypes, rows) is checked by the served model (``runtime``) and the app.
 """
 
 from __future__ import annotations
@@ -86,12 +89,12 @@ def _shape(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
     ):
-        raise ProtocolError(f"{where}.shape must be a list of non-negative integers", field=where)
+        raise ProtocolError(f"{where} shape must be a list of non-negative integers", field=where)
     if len(value) > MAX_DIMS:
-        raise ProtocolError(f"{where}.shape has more than {MAX_DIMS} dimensions", field=where)
+        raise ProtocolError(f"{where} shape has more than {MAX_DIMS} dimensions", field=where)
     if any(d > MAX_ELEMENTS for d in value) or prod(value) > MAX_ELEMENTS:
         raise ProtocolError(
-            f"{where}.shape asks for more than {MAX_ELEMENTS} elements", field=where
+            f"{where} shape asks for more than {MAX_ELEMENTS} elements", field=where
         )
     return tuple(value)
 
@@ -121,7 +124,7 @@ def _decode_bytes(raw: bytes, count: int, where: str) -> np.ndarray[Any, Any]:
 
 def _json_data(data: Any, dtype: Any, count: int, where: str) -> np.ndarray[Any, Any]:
     if not isinstance(data, list):
-        raise ProtocolError(f"{where}.data must be a list", field=where)
+        raise ProtocolError(f"{where} data must be a list", field=where)
     try:
         if dtype.kind == "O":
             flat = np.asarray(data, dtype=object).ravel()
@@ -132,10 +135,10 @@ def _json_data(data: Any, dtype: Any, count: int, where: str) -> np.ndarray[Any,
             raw = np.asarray(data).ravel()
             flat = _cast_numbers(raw, dtype) if raw.size else raw.astype(dtype)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ProtocolError(f"{where}.data does not fit its datatype: {exc}", field=where) from exc
+        raise ProtocolError(f"{where} data does not fit its datatype: {exc}", field=where) from exc
     if flat.size != count:
         raise ProtocolError(
-            f"{where}.data holds {flat.size} values; its shape needs {count}", field=where
+            f"{where} data holds {flat.size} values; its shape needs {count}", field=where
         )
     return flat
 
@@ -164,6 +167,24 @@ def _cast_numbers(raw: np.ndarray[Any, Any], dtype: Any) -> np.ndarray[Any, Any]
     return out
 
 
+def _params(item: dict[str, Any], where: str) -> dict[str, Any]:
+    found = item.get("parameters")
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        key = f"{where}.parameters" if where else "parameters"
+        raise ProtocolError(f"{key} must be an object", field=key)
+    return found
+
+
+def _flag(params: dict[str, Any], key: str, where: str) -> bool | None:
+    value = params.get(key)
+    if value is not None and not isinstance(value, bool):
+        name = f"{where}.parameters.{key}" if where else f"parameters.{key}"
+        raise ProtocolError(f"{name} must be true or false", field=name)
+    return value
+
+
 def decode_request(body: bytes, header_length: int | None) -> InferRequest:
     """Parse an inference request (JSON, or JSON plus binary tensors)."""
     if header_length is not None and not 0 < header_length <= len(body):
@@ -185,23 +206,34 @@ def decode_request(body: bytes, header_length: int | None) -> InferRequest:
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise ProtocolError("inputs must be a non-empty list", field="inputs")
     inputs, offset = [], 0
+    seen: dict[str, int] = {}
     for i, item in enumerate(raw_inputs):
         where = f"inputs[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ProtocolError(f"{where} must be an object with a name", field=where)
+        name = item["name"]
+        if name in seen:
+            raise ProtocolError(
+                f"input {name!r} is given twice (inputs[{seen[name]}] and {where})", field=name
+            )
+        seen[name] = i
+        where = f"input {name!r}"  # what every message below names
         datatype = item.get("datatype")
         dtype = DATATYPES.get(datatype) if isinstance(datatype, str) else None
         if dtype is None:
             raise ProtocolError(
-                f"{where}.datatype must be one of {', '.join(DATATYPES)}", field=where
+                f"{where} datatype must be one of {', '.join(DATATYPES)}", field=where
             )
         shape = _shape(item.get("shape"), where)
         count = prod(shape)
-        params = item.get("parameters") or {}
-        size = params.get("binary_data_size") if isinstance(params, dict) else None
+        size = _params(item, where).get("binary_data_size")
         if size is not None:
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise ProtocolError(f"{where}.binary_data_size must be an integer", field=where)
+                raise ProtocolError(f"{where} binary_data_size must be an integer", field=where)
+            if "data" in item:
+                raise ProtocolError(
+                    f"input {name!r} has both data and binary_data_size; send one", field=name
+                )
             if offset + size > len(binary):
                 raise ProtocolError(
                     f"{where}: binary_data_size {size} runs past the body", field=where
@@ -220,7 +252,7 @@ def decode_request(body: bytes, header_length: int | None) -> InferRequest:
                 flat = np.frombuffer(chunk, dtype=dtype)
         else:
             flat = _json_data(item.get("data"), dtype, count, where)
-        inputs.append(Tensor(item["name"], str(datatype), shape, flat.reshape(shape)))
+        inputs.append(Tensor(name, str(datatype), shape, flat.reshape(shape)))
     if offset != len(binary):
         raise ProtocolError(
             f"{len(binary) - offset} bytes of binary data belong to no input", field="body"
@@ -232,17 +264,26 @@ def decode_request(body: bytes, header_length: int | None) -> InferRequest:
     for i, item in enumerate(wanted):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ProtocolError(f"outputs[{i}] must be an object with a name", field="outputs")
-        params = item.get("parameters") or {}
-        flag = params.get("binary_data") if isinstance(params, dict) else None
-        outputs[item["name"]] = None if flag is None else bool(flag)  # None: the default
-    found = doc.get("parameters")
-    request_params: dict[str, Any] = found if isinstance(found, dict) else {}
+        if item["name"] in outputs:
+            raise ProtocolError(
+                f"output {item['name']!r} is requested twice", field=f"outputs[{i}]"
+            )
+        params = _params(item, f"outputs[{i}]")
+        if "classification" in params:
+            raise ProtocolError(
+                f"outputs[{i}].parameters.classification is not supported",
+                field=f"outputs[{i}].parameters.classification",
+            )
+        outputs[item["name"]] = _flag(params, "binary_data", f"outputs[{i}]")  # None: default
+    request_params = _params(doc, "")
     request_id = doc.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise ProtocolError("id must be a string", field="id")
     return InferRequest(
-        str(request_id) if request_id is not None else None,
+        request_id,
         inputs,
         outputs,
-        bool(request_params.get("binary_data_output", False)),
+        bool(_flag(request_params, "binary_data_output", "")),
         request_params,
     )
 

@@ -16,6 +16,7 @@ from modelyard.errors import InvalidArgument
 ENV = "MODELYARD_SERVE_CONFIG"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+DEFAULT_MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ServeConfig:
     max_batch: int = 64
     max_wait_ms: float = 0.0
     max_body_bytes: int = DEFAULT_MAX_BODY
+    max_rows: int = DEFAULT_MAX_ROWS  # rows in one request (Triton's max batch size): more, 400
     tracking_uri: str | None = None
     onnx_threads: int = 0  # per process; `modelyard serve --workers N` gives each cores / N
     max_inflight: int = 256  # per process: requests beyond it get 503 + Retry-After at once
@@ -101,6 +103,8 @@ class ServeConfig:
             raise InvalidArgument(
                 "body_timeout_s must be from 0 to 3600 seconds", field="body_timeout_s"
             )
+        if not 1 <= self.max_rows <= 1 << 28:
+            raise InvalidArgument("max_rows must be from 1 to 2**28", field="max_rows")
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
 

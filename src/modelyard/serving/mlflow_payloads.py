@@ -4,6 +4,9 @@ JSON with one of ``dataframe_split`` (``{"columns": [...], "data": [[...]]}``),
 ``dataframe_records`` (a list of row objects), ``instances`` or ``inputs`` (a list of rows,
 a list of row objects, or an object of columns); or CSV with a header row. The answer is
 ``{"predictions": [...]}`` as MLflow gives it.
+
+Nothing is dropped silently: a column the model does not have, a column named twice, a key
+beside the payload other than an empty ``params``, are each a 400 naming it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,24 @@ from modelyard.serving.runtime import Prepared, ServedModel
 KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
+def _checked_columns(frame: Any, model: ServedModel) -> Any:
+    """The frame, once every column is one the model has, named once."""
+    names = set(model.column_names)
+    seen: set[str] = set()
+    for col in frame.columns:
+        label = str(col)
+        if label in seen:
+            raise InvalidArgument(f"column {label!r} is given twice", field=label)
+        seen.add(label)
+        if label not in names:
+            raise InvalidArgument(
+                f"model {model.name!r} has no column {label!r}; its columns are "
+                f"{', '.join(model.column_names)}",
+                field=label,
+            )
+    return frame
+
+
 def _frame_from(value: Any, model: ServedModel, key: str) -> Any:
     import pandas as pd
 
@@ -31,7 +52,12 @@ def _frame_from(value: Any, model: ServedModel, key: str) -> Any:
                 raise InvalidArgument(
                     "dataframe_split must be an object with data (and columns)", field=key
                 )
-            return pd.DataFrame(value["data"], columns=value.get("columns") or names or None)
+            columns = value.get("columns")
+            if columns is not None and not (
+                isinstance(columns, list) and all(isinstance(c, str) for c in columns)
+            ):
+                raise InvalidArgument("dataframe_split.columns must be a list of names", field=key)
+            return pd.DataFrame(value["data"], columns=columns or names or None)
         if isinstance(value, dict):  # an object of columns
             return pd.DataFrame(value)
         if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
@@ -56,6 +82,8 @@ def decode_invocation(body: bytes, content_type: str, model: ServedModel) -> Pre
             frame = pd.read_csv(io.BytesIO(body))
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"the CSV body cannot be read: {exc}", field="body") from exc
+        if model.columns:  # (pandas renames a repeated header 'a' to 'a.1': refused too)
+            _checked_columns(frame, model)
         return Prepared(len(frame), data=frame)
     if kind not in ("application/json", ""):
         raise UnsupportedMediaType(
@@ -75,9 +103,16 @@ def decode_invocation(body: bytes, content_type: str, model: ServedModel) -> Pre
             field="body",
         )
     key = found[0]
+    extra = sorted(k for k in doc if k != key and not (k == "params" and doc[k] in (None, {})))
+    if extra:
+        raise InvalidArgument(
+            f"unknown key {extra[0]!r} beside {key}"
+            + ("; the served models take no params" if extra[0] == "params" else ""),
+            field=extra[0],
+        )
     value = doc[key]
     if model.columns:
-        frame = _frame_from(value, model, key)
+        frame = _checked_columns(_frame_from(value, model, key), model)
         for col in frame.columns:
             values = frame[col]
             if values.dtype == object and values.map(lambda v: isinstance(v, (list, dict))).any():

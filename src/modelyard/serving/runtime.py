@@ -5,7 +5,9 @@ request becomes one float32 matrix in signature order (checked with numpy: names
 missing values) and goes to ONNX Runtime, through the batcher, with no pandas on the way.
 Everything else (string columns, a model without an ONNX copy, a tensor signature) becomes a
 DataFrame or an array for ``LoadedModel.predict``, which checks it against the signature.
-Either way a request that does not fit is an ``InvalidArgument`` naming the input.
+Either way a request that does not fit is an ``InvalidArgument`` naming the input: an input
+the model does not have, a missing one, or a datatype its column does not take (``TAKES``:
+numbers for number columns, whole numbers checked for integer ones, BYTES for text).
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ NUMERIC = ("integer", "float", "boolean")
 # protocol datatypes a column of each signature type takes on the fast path
 _FAST_KINDS = {"float": "biuf", "integer": "biu", "boolean": "b"}
 _OIP_TYPES = {"integer": "INT64", "float": "FP64", "boolean": "BOOL"}
+_INTS = frozenset({"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
+_NUMBERS = _INTS | {"FP16", "FP32", "FP64", "BOOL"}
+# the protocol datatypes a column of each signature type takes
+TAKES: dict[str, frozenset[str]] = {
+    "float": _NUMBERS,
+    "integer": _NUMBERS,  # a float or BOOL tensor only with whole numbers (checked)
+    "boolean": _INTS | {"BOOL"},
+    "string": frozenset({"BYTES"}),
+    "datetime": frozenset({"BYTES"}),
+}
 
 
 @dataclass
@@ -77,6 +89,7 @@ class ServedModel:
             and bool(self.columns)
             and all(c.type in NUMERIC for c in self.columns)
         )
+        self._names = frozenset(self.column_names)
         self._strict = np.array([not c.nullable for c in self.columns], dtype=bool)
         self.output_datatype = self._output_datatype()
 
@@ -132,6 +145,13 @@ class ServedModel:
         names = [c.name for c in self.columns]
         if len(tensors) == 1 and tensors[0].name not in names:  # one [rows, cols] tensor
             return self._from_matrix(tensors[0])
+        unknown = [t.name for t in tensors if t.name not in self._names]
+        if unknown:
+            raise InvalidArgument(
+                f"model {self.name!r} has no input {unknown[0]!r}; its inputs are "
+                f"{', '.join(names)}",
+                field=unknown[0],
+            )
         missing = [n for n in names if n not in by_name]
         if missing:
             raise InvalidArgument(
@@ -143,6 +163,7 @@ class ServedModel:
         rows = None
         for spec in self.columns:
             t = by_name[spec.name]
+            self._check_datatype(spec, t)
             values = t.data.reshape(-1) if t.data.ndim == 2 and t.data.shape[1] == 1 else t.data
             if values.ndim != 1:
                 raise InvalidArgument(
@@ -172,6 +193,24 @@ class ServedModel:
             {s.name: _text(c, s.name) for s, c in zip(self.columns, cols, strict=True)}
         )
         return Prepared(rows, data=frame)
+
+    @staticmethod
+    def _check_datatype(spec: ColumnSpec, tensor: Tensor) -> None:
+        takes = TAKES.get(spec.type)
+        if takes is None or tensor.datatype in takes:
+            if spec.type == "integer" and tensor.data.dtype.kind == "f":
+                values = tensor.data[~np.isnan(tensor.data)]
+                if not np.array_equal(values, np.round(values)):
+                    raise InvalidArgument(
+                        f"input {spec.name!r} holds fractions; the model expects integers",
+                        field=spec.name,
+                    )
+            return
+        raise InvalidArgument(
+            f"input {spec.name!r} has datatype {tensor.datatype}; the model's column is "
+            f"{spec.type} and takes {', '.join(sorted(takes))}",
+            field=spec.name,
+        )
 
     def _from_matrix(self, tensor: Tensor) -> Prepared:
         data, names = tensor.data, [c.name for c in self.columns]

@@ -2,7 +2,8 @@
 
 Pure ASGI, no per-request framework work: a write request must say ``application/json`` (or
 ``application/octet-stream`` where an upload is expected), so a cross-origin ``text/plain``
-form post from a browser page cannot change anything; a body over the limit is refused before
+form post from a browser page cannot change anything (a DELETE with no body is exempt: no
+browser sends one cross-site without a preflight); a body over the limit is refused before
 it is read, or as soon as a streamed body crosses it.
 """
 
@@ -43,6 +44,14 @@ async def send_error(send: Send, code: str, message: str, field: str | None = No
     await send({"type": "http.response.body", "body": payload})
 
 
+def _bodiless_delete(method: str, headers: dict[bytes, bytes]) -> bool:
+    """A DELETE without a body needs no content type: a browser preflights any cross-site
+    DELETE, so no form or simple request can send one."""
+    if method != "DELETE" or b"transfer-encoding" in headers:
+        return False
+    return headers.get(b"content-length", b"0").strip() in (b"", b"0")
+
+
 class RequestGuard:
     """``upload_paths``: regexes of paths that take ``application/octet-stream`` bodies up to
     ``max_upload_bytes``; every other body is JSON up to ``max_json_bytes``."""
@@ -64,7 +73,7 @@ class RequestGuard:
         headers = dict(scope.get("headers") or [])
         is_upload = method == "PUT" and any(p.fullmatch(path) for p in self.upload)
         limit = self.max_upload if is_upload else self.max_json
-        if method in WRITE_METHODS:
+        if method in WRITE_METHODS and not _bodiless_delete(method, headers):
             ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             allowed = (b"application/octet-stream",) if is_upload else (b"application/json",)
             if ctype not in allowed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 from anyio.from_thread import run as from_thread_run
+from starlette.responses import Response
 
 _PIECE = 1 << 20
 
@@ -36,3 +37,10 @@ def pull_stream(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
         if piece is None:
             return
         yield piece
+
+
+class OctetStreamResponse(Response):
+    """For ``response_class=``: documents a route's answer as bytes (the route itself
+    returns a ``StreamingResponse``)."""
+
+    media_type = "application/octet-stream"

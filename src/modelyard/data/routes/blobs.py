@@ -13,14 +13,18 @@ from modelyard.data.routes.deps import data
 from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.streams import OCTET_STREAM_BODY, pull_stream
+from modelyard.webapi.openapi import STR_LIST, json_body, obj
+from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, pull_stream
 
 router = APIRouter(prefix="/api/v1/datasets/blobs", tags=["datasets"])
 
 UPLOAD_PATH = r"/api/v1/datasets/blobs/[0-9a-f]{64}"
+_MISSING = json_body(obj({"digests": {**STR_LIST, "maxItems": 10_000}}, ["digests"]))
 
 
-@router.post("/missing", summary="Which of these sha256 digests are not stored yet")
+@router.post(
+    "/missing", summary="Which of these sha256 digests are not stored yet", openapi_extra=_MISSING
+)
 async def missing(request: Request) -> Response:
     body = await read_json(request)
     digests = require(body, "digests", list, "a list of sha256 digests")
@@ -35,6 +39,7 @@ async def missing(request: Request) -> Response:
 @router.put(
     "/{sha256}",
     summary="Upload a blob (refused unless it hashes to sha256)",
+    status_code=201,
     openapi_extra=OCTET_STREAM_BODY,
 )
 async def upload(
@@ -54,7 +59,7 @@ async def size(request: Request, sha256: str) -> Response:
     return json_response({"sha256": sha256, "size": found})
 
 
-@router.get("/{sha256}", summary="Download a blob (streamed)")
+@router.get("/{sha256}", summary="Download a blob (streamed)", response_class=OctetStreamResponse)
 async def download(request: Request, sha256: str) -> Response:
     check_sha256(sha256)
     chunks = await run_in_threadpool(data(request).blobs.read, sha256)

@@ -17,8 +17,46 @@ from modelyard.data.routes.deps import data
 from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
+from modelyard.webapi.openapi import INT, OBJ, STR, STR_MAP, json_body, nullable, obj
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+_FILE = obj({"path": STR, "sha256": STR, "size": INT}, ["path", "sha256", "size"])
+_CREATE = json_body(
+    obj(
+        {
+            "name": STR,
+            "digest": STR,
+            "format": STR,
+            "num_rows": INT,
+            "manifest": {"type": "array", "items": _FILE},
+            "schema": OBJ,
+            "profile": OBJ,
+            "expectations": STR,
+            "tags": STR_MAP,
+            "source": STR,
+            "created_by": STR,
+            "description": STR,
+            "run_id": STR,
+            "context": STR,
+        },
+        ["name", "digest", "format", "manifest"],
+    )
+)
+_EXPECTATIONS = json_body(
+    obj({"name": STR, "version": INT, "expectations": nullable(STR)}, ["name", "version"])
+)
+_LINK = json_body(
+    obj(
+        {
+            "name": STR,
+            "version": INT,
+            "run_id": STR,
+            "relation": {"type": "string", "enum": ["input", "output"]},
+            "context": STR,
+        },
+        ["name", "version", "run_id"],
+    )
+)
 
 
 def _optional(body: dict[str, Any], key: str, kind: type | tuple[type, ...], expected: str) -> Any:
@@ -67,7 +105,13 @@ async def list_datasets(request: Request) -> Response:
     return json_response({"datasets": [d.to_dict() for d in found]})
 
 
-@router.post("/versions", summary="Register a version whose files are stored")
+@router.post(
+    "/versions",
+    summary="Register a version whose files are stored",
+    status_code=201,
+    responses={200: {"description": "The same files were registered before"}},
+    openapi_extra=_CREATE,
+)
 async def create_version(request: Request) -> Response:
     body = await read_json(request)
     draft = _new_version(body)
@@ -98,7 +142,11 @@ async def list_versions(request: Request, name: str = Query(...)) -> Response:
     return json_response({"versions": [v.to_dict(with_profile=False) for v in found]})
 
 
-@router.put("/expectations", summary="Attach or remove the expectation suite of a version")
+@router.put(
+    "/expectations",
+    summary="Attach or remove the expectation suite of a version",
+    openapi_extra=_EXPECTATIONS,
+)
 async def set_expectations(request: Request) -> Response:
     body = await read_json(request)
     name = require(body, "name", str, "a dataset name")
@@ -125,7 +173,12 @@ async def delete_version(
     return json_response({"edges_deleted": removed})
 
 
-@router.post("/links", summary="Link a dataset version to a run (input or output)")
+@router.post(
+    "/links",
+    summary="Link a dataset version to a run (input or output)",
+    status_code=201,
+    openapi_extra=_LINK,
+)
 async def link(request: Request) -> Response:
     body = await read_json(request)
     await run_in_threadpool(

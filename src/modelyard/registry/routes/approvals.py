@@ -12,11 +12,37 @@ from modelyard.errors import InvalidArgument
 from modelyard.registry.entities import AliasPolicy
 from modelyard.registry.routes.deps import optional, registry
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.openapi import BOOL, EMPTY_BODY, INT, STR, STR_LIST, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry", tags=["governance"])
+_POLICY = json_body(
+    obj(
+        {
+            "model": STR,
+            "alias": STR,
+            "require_approval": BOOL,
+            "approver_role": STR,
+            "min_approvals": {"type": "integer", "minimum": 1, "maximum": 10},
+            "allow_self_approval": BOOL,
+            "required_gates": STR_LIST,
+        },
+        ["model", "alias"],
+    )
+)
+_REQUEST = json_body(
+    obj({"name": STR, "version": INT, "alias": STR, "comment": STR}, ["name", "version", "alias"])
+)
+_DECISION = json_body(
+    obj(
+        {"decision": {"type": "string", "enum": ["APPROVE", "REJECT"]}, "comment": STR},
+        ["decision"],
+    )
+)
 
 
-@router.put("/policies", summary="Set the policy of an alias (model name or '*')")
+@router.put(
+    "/policies", summary="Set the policy of an alias (model name or '*')", openapi_extra=_POLICY
+)
 async def set_policy(request: Request) -> Response:
     body = await read_json(request)
     gates = optional(body, "required_gates", list, "a list of gate names") or []
@@ -50,7 +76,12 @@ async def delete_policy(
     return json_response({})
 
 
-@router.post("/approvals", summary="Ask for a version to be approved for an alias")
+@router.post(
+    "/approvals",
+    summary="Ask for a version to be approved for an alias",
+    status_code=201,
+    openapi_extra=_REQUEST,
+)
 async def request_approval(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(
@@ -77,7 +108,11 @@ async def get_request(request: Request, request_id: str) -> Response:
     return json_response(found.to_dict())
 
 
-@router.post("/approvals/{request_id}/decision", summary="Approve or reject a request")
+@router.post(
+    "/approvals/{request_id}/decision",
+    summary="Approve or reject a request",
+    openapi_extra=_DECISION,
+)
 async def decide(request: Request, request_id: str) -> Response:
     body = await read_json(request)
     decision = require(body, "decision", str, "APPROVE or REJECT")
@@ -88,7 +123,9 @@ async def decide(request: Request, request_id: str) -> Response:
     return json_response(found.to_dict())
 
 
-@router.post("/approvals/{request_id}/cancel", summary="Withdraw a pending request")
+@router.post(
+    "/approvals/{request_id}/cancel", summary="Withdraw a pending request", openapi_extra=EMPTY_BODY
+)
 async def cancel(request: Request, request_id: str) -> Response:
     found = await run_in_threadpool(registry(request).cancel_request, request_id)
     return json_response(found.to_dict())

@@ -13,12 +13,27 @@ from starlette.responses import Response
 from modelyard.errors import InvalidArgument
 from modelyard.registry.routes.deps import optional, registry
 from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.openapi import INT, STR, STR_LIST, json_body, nullable, obj
 
 router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 _FIELDS = ("routes", "shadows", "sticky_header", "description", "expected_revision")
+_ROUTES = {"type": "array", "items": obj({"model_uri": STR, "weight": INT}, ["model_uri"])}
+_PARTS = {
+    "routes": _ROUTES,
+    "shadows": STR_LIST,
+    "sticky_header": nullable(STR),
+    "description": nullable(STR),
+}
+_CREATE = json_body(obj({"name": STR, **_PARTS}, ["name", "routes"], closed=True))
+_PATCH = json_body(obj({**_PARTS, "expected_revision": INT}, closed=True))
 
 
-@router.post("", summary="Create a deployment: weighted routes, shadows, a sticky header")
+@router.post(
+    "",
+    summary="Create a deployment: weighted routes, shadows, a sticky header",
+    status_code=201,
+    openapi_extra=_CREATE,
+)
 async def create_deployment(request: Request) -> Response:
     body = await read_json(request)
     unknown = sorted(set(body) - ({"name", *_FIELDS} - {"expected_revision"}))
@@ -51,7 +66,9 @@ async def get_deployment(request: Request, name: str) -> Response:
     return json_response(found.to_dict())
 
 
-@router.patch("/{name}", summary="Change routes, shadows, sticky header or description")
+@router.patch(
+    "/{name}", summary="Change routes, shadows, sticky header or description", openapi_extra=_PATCH
+)
 async def update_deployment(request: Request, name: str) -> Response:
     body = await read_json(request)
     unknown = sorted(set(body) - set(_FIELDS))

@@ -8,6 +8,12 @@ from starlette.requests import Request
 
 from modelyard.errors import InvalidArgument
 from modelyard.registry.store import RegistryStore
+from modelyard.webapi.openapi import STR, STR_MAP, json_body, nullable, obj
+
+# the bodies several registry routes share
+DESCRIPTION_BODY = json_body(obj({"description": nullable(STR)}, ["description"]))
+TAG_BODY = json_body(obj({"key": STR, "value": STR}, ["key", "value"]))
+CARD_BODY = json_body(obj({"sections": STR_MAP}))
 
 
 def registry(request: Request) -> RegistryStore:

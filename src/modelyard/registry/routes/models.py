@@ -8,14 +8,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelyard.registry.routes.deps import nullable_text, optional, registry, string_map
+from modelyard.registry.routes.deps import (
+    CARD_BODY,
+    DESCRIPTION_BODY,
+    TAG_BODY,
+    nullable_text,
+    optional,
+    registry,
+    string_map,
+)
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
+from modelyard.webapi.openapi import EMPTY_BODY, INT, STR, STR_MAP, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
+_CREATE = json_body(obj({"name": STR, "description": STR, "tags": STR_MAP}, ["name"]))
+_ALIAS = json_body(obj({"version": INT}, ["version"]))
 
 
-@router.post("", summary="Create a registered model")
+@router.post("", summary="Create a registered model", status_code=201, openapi_extra=_CREATE)
 async def create_model(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(
@@ -53,7 +64,7 @@ async def get_model(request: Request, name: str, include_deleted: bool = Query(F
     return json_response(found.to_dict())
 
 
-@router.patch("/{name}", summary="Change a model's description")
+@router.patch("/{name}", summary="Change a model's description", openapi_extra=DESCRIPTION_BODY)
 async def update_model(request: Request, name: str) -> Response:
     body = await read_json(request)
     description = nullable_text(body, "description")
@@ -67,13 +78,13 @@ async def delete_model(request: Request, name: str) -> Response:
     return json_response({})
 
 
-@router.post("/{name}/restore", summary="Restore a deleted model")
+@router.post("/{name}/restore", summary="Restore a deleted model", openapi_extra=EMPTY_BODY)
 async def restore_model(request: Request, name: str) -> Response:
     await run_in_threadpool(registry(request).restore_model, name)
     return json_response({})
 
 
-@router.put("/{name}/tags", summary="Set a tag on a model")
+@router.put("/{name}/tags", summary="Set a tag on a model", openapi_extra=TAG_BODY)
 async def set_tag(request: Request, name: str) -> Response:
     body = await read_json(request)
     key = require(body, "key", str, "a tag key")
@@ -88,14 +99,18 @@ async def delete_tag(request: Request, name: str, key: str) -> Response:
     return json_response({})
 
 
-@router.put("/{name}/card", summary="Set the editable model-card sections of a model")
+@router.put(
+    "/{name}/card",
+    summary="Set the editable model-card sections of a model",
+    openapi_extra=CARD_BODY,
+)
 async def set_card(request: Request, name: str) -> Response:
     body = await read_json(request)
     await run_in_threadpool(registry(request).set_card, name, None, string_map(body, "sections"))
     return json_response({})
 
 
-@router.put("/{name}/aliases/{alias}", summary="Point an alias at a version")
+@router.put("/{name}/aliases/{alias}", summary="Point an alias at a version", openapi_extra=_ALIAS)
 async def set_alias(request: Request, name: str, alias: str) -> Response:
     body = await read_json(request)
     version = require(body, "version", int, "a version number")

@@ -10,14 +10,43 @@ from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
 from modelyard.registry.entities import NewModelVersion
-from modelyard.registry.routes.deps import nullable_text, optional, registry, string_map
+from modelyard.registry.routes.deps import (
+    CARD_BODY,
+    DESCRIPTION_BODY,
+    TAG_BODY,
+    nullable_text,
+    optional,
+    registry,
+    string_map,
+)
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
+from modelyard.webapi.openapi import EMPTY_BODY, OBJ, STR, STR_MAP, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+_CREATE = json_body(
+    obj(
+        {
+            "name": STR,
+            "source": STR,
+            "run_id": STR,
+            "description": STR,
+            "flavor": STR,
+            "model_digest": STR,
+            "signature": OBJ,
+            "tags": STR_MAP,
+        },
+        ["name", "source"],
+    )
+)
 
 
-@router.post("/versions", summary="Register a new version (numbered by the server)")
+@router.post(
+    "/versions",
+    summary="Register a new version (numbered by the server)",
+    status_code=201,
+    openapi_extra=_CREATE,
+)
 async def create_version(request: Request) -> Response:
     body = await read_json(request)
     signature = optional(body, "signature", dict, "an object")
@@ -78,7 +107,11 @@ async def get_version(
     return json_response(found.to_dict())
 
 
-@router.patch("/models/{name}/versions/{version}", summary="Change a version's description")
+@router.patch(
+    "/models/{name}/versions/{version}",
+    summary="Change a version's description",
+    openapi_extra=DESCRIPTION_BODY,
+)
 async def update_version(request: Request, name: str, version: int) -> Response:
     body = await read_json(request)
     description = nullable_text(body, "description")
@@ -92,13 +125,21 @@ async def delete_version(request: Request, name: str, version: int) -> Response:
     return json_response({})
 
 
-@router.post("/models/{name}/versions/{version}/restore", summary="Restore a deleted version")
+@router.post(
+    "/models/{name}/versions/{version}/restore",
+    summary="Restore a deleted version",
+    openapi_extra=EMPTY_BODY,
+)
 async def restore_version(request: Request, name: str, version: int) -> Response:
     await run_in_threadpool(registry(request).restore_version, name, version)
     return json_response({})
 
 
-@router.put("/models/{name}/versions/{version}/tags", summary="Set a tag on a version")
+@router.put(
+    "/models/{name}/versions/{version}/tags",
+    summary="Set a tag on a version",
+    openapi_extra=TAG_BODY,
+)
 async def set_tag(request: Request, name: str, version: int) -> Response:
     body = await read_json(request)
     key = require(body, "key", str, "a tag key")
@@ -113,7 +154,11 @@ async def delete_tag(request: Request, name: str, version: int, key: str) -> Res
     return json_response({})
 
 
-@router.put("/models/{name}/versions/{version}/card", summary="Set a version's card sections")
+@router.put(
+    "/models/{name}/versions/{version}/card",
+    summary="Set a version's card sections",
+    openapi_extra=CARD_BODY,
+)
 async def set_card(request: Request, name: str, version: int) -> Response:
     body = await read_json(request)
     sections = string_map(body, "sections")

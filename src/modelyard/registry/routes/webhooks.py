@@ -10,11 +10,18 @@ from starlette.responses import Response
 from modelyard.registry.routes.deps import optional, registry
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
+from modelyard.webapi.openapi import STR, STR_LIST, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/webhooks", tags=["webhooks"])
+_CREATE = json_body(obj({"url": STR, "events": STR_LIST, "model": STR}, ["url", "events"]))
 
 
-@router.post("", summary="Subscribe a URL to registry events (the secret is shown once)")
+@router.post(
+    "",
+    summary="Subscribe a URL to registry events (the secret is shown once)",
+    status_code=201,
+    openapi_extra=_CREATE,
+)
 async def create_webhook(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(

@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking.routes.deps import backend
 from modelyard.webapi.json import json_response
-from modelyard.webapi.streams import OCTET_STREAM_BODY, pull_stream
+from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, pull_stream
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 
@@ -25,7 +25,12 @@ UPLOAD_PATH = r"/api/v1/runs/[^/]+/artifacts"
 _SMALL_BODY = 1 << 20
 
 
-@router.put("", summary="Upload one artifact file (streamed)", openapi_extra=OCTET_STREAM_BODY)
+@router.put(
+    "",
+    summary="Upload one artifact file (streamed)",
+    status_code=201,
+    openapi_extra=OCTET_STREAM_BODY,
+)
 async def upload(
     run_id: str,
     request: Request,
@@ -59,7 +64,9 @@ async def stat(run_id: str, request: Request, path: str = Query(...)) -> Respons
     return json_response(info.to_dict())
 
 
-@router.get("/content", summary="Download one artifact (streamed)")
+@router.get(
+    "/content", summary="Download one artifact (streamed)", response_class=OctetStreamResponse
+)
 async def download(run_id: str, request: Request, path: str = Query(...)) -> Response:
     rel = safe_relpath(path)
     arts = backend(request).artifacts

@@ -14,6 +14,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.tracking.entities import ViewType
 from modelyard.tracking.routes.deps import backend
 from modelyard.webapi.json import json_response
+from modelyard.webapi.openapi import EMPTY_BODY
 
 router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
 
@@ -33,7 +34,7 @@ class ExperimentTag(BaseModel):
     value: str
 
 
-@router.post("", summary="Create an experiment")
+@router.post("", summary="Create an experiment", status_code=201)
 async def create_experiment(body: CreateExperiment, request: Request) -> Response:
     if body.artifact_location:
         # the server decides where it writes: a client choosing a folder or bucket would make
@@ -86,7 +87,9 @@ async def delete_experiment(experiment_id: str, request: Request) -> Response:
     return json_response({})
 
 
-@router.post("/{experiment_id}/restore", summary="Restore a deleted experiment")
+@router.post(
+    "/{experiment_id}/restore", summary="Restore a deleted experiment", openapi_extra=EMPTY_BODY
+)
 async def restore_experiment(experiment_id: str, request: Request) -> Response:
     await run_in_threadpool(backend(request).store.restore_experiment, experiment_id)
     return json_response({})

@@ -16,6 +16,7 @@ from modelyard.tracking.ops import decode_ops
 from modelyard.tracking.routes.deps import backend
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX
 from modelyard.webapi.json import json_response, read_json
+from modelyard.webapi.openapi import EMPTY_BODY
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 
@@ -153,7 +154,7 @@ async def delete_run(run_id: str, request: Request) -> Response:
     return json_response({})
 
 
-@router.post("/{run_id}/restore", summary="Restore a deleted run")
+@router.post("/{run_id}/restore", summary="Restore a deleted run", openapi_extra=EMPTY_BODY)
 async def restore_run(run_id: str, request: Request) -> Response:
     await run_in_threadpool(backend(request).store.restore_run, run_id)
     return json_response({})
