@@ -25,10 +25,12 @@ import scipy.io
 import sklearn.datasets
 import yaml
 from numpy.testing._private import utils as numpy_test_utils
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
 from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from tests.fixtures.pymodels import Doubler
 
 import modelyard as yard
@@ -339,3 +341,42 @@ def test_an_evil_model_registered_over_http_is_refused_by_load_and_serve(
     with pytest.raises(PermissionDenied, match="runstring"):
         ServingApp(config)
     assert not canary.exists()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: CountVectorizer(input="filename"), id="CountVectorizer filename"),
+        pytest.param(lambda: TfidfVectorizer(input="filename"), id="TfidfVectorizer filename"),
+        pytest.param(lambda: HashingVectorizer(input="filename"), id="HashingVectorizer filename"),
+        pytest.param(lambda: HashingVectorizer(input="file"), id="HashingVectorizer file"),
+        pytest.param(
+            lambda: make_pipeline(StandardScaler(), LogisticRegression(), memory="/tmp/x"),
+            id="pipeline memory",
+        ),
+        pytest.param(
+            lambda: ColumnTransformer([("t", CountVectorizer(input="filename"), "text")]),
+            id="nested in a ColumnTransformer",
+        ),
+    ],
+)
+def test_settings_that_read_files_need_trust(tmp_path: Path, make: Callable[[], Any]) -> None:
+    """Trusted classes with a setting that makes them open files (a vectorizer reading the
+    path each row names): reading the server's files is refused like running code."""
+    root = _save(make(), tmp_path / "m")
+    for _ in range(2):
+        with pytest.raises(PermissionDenied, match="read or write files") as caught:
+            load(root)
+        assert caught.value.field == "trusted"
+
+
+def test_a_file_reading_vectorizer_never_reads_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root root bash")
+    cv = CountVectorizer(input="filename", vocabulary=["root", "bash"])
+    lr = LogisticRegression().fit(np.eye(2), [0, 1])
+    root = tmp_path / "reader"
+    save_model(make_pipeline(cv, lr), root, input_example=np.array([str(secret)]), onnx=False)
+    with pytest.raises(PermissionDenied, match="input='filename'"):
+        load(root)
+    assert load(root, trusted=True).flavor == "sklearn"  # the owner can opt in

@@ -14,7 +14,7 @@ from typing import Any
 from modelyard.errors import InvalidArgument, PermissionDenied
 from modelyard.models.directory import ModelFiles
 from modelyard.models.flavors.base import Flavor, Predict
-from modelyard.models.flavors.sklearn_trust import untrusted
+from modelyard.models.flavors.sklearn_trust import unsafe_settings, untrusted
 
 MODEL_FILE = "model.skops"
 
@@ -54,7 +54,14 @@ class SklearnFlavor(Flavor):
                 "where it came from",
                 field="trusted",
             )
-        model = sio.load(path, trusted=unknown)
+        model = sio.load(path, trusted=unknown)  # builds objects; runs none of their methods
+        risky = unsafe_settings(model)
+        if risky and not trusted:
+            raise PermissionDenied(
+                f"the model has settings that read or write files ({', '.join(risky[:5])}); "
+                "load it with trusted=True only if you trust where it came from",
+                field="trusted",
+            )
         return model.predict  # type: ignore[no-any-return]
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:

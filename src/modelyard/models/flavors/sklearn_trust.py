@@ -126,3 +126,47 @@ def untrusted(names: list[str]) -> list[str]:
     """The names in a file's untrusted list that are not on ours (sorted, each once)."""
     allowed = trusted_names()
     return sorted({n for n in names if n not in allowed})
+
+
+# Settings that turn a trusted class into file or network I/O: the parameter's name, and the
+# values that keep it pure computation. ``input="filename"`` makes a text vectorizer open the
+# path each row names; ``memory`` caches fitted steps on disk.
+_SAFE_SETTINGS: dict[str, tuple[Any, ...]] = {
+    "input": ("content",),
+    "memory": (None,),
+}
+_MAX_DEPTH = 64
+
+
+def unsafe_settings(model: Any) -> list[str]:
+    """``estimator.param=value`` for every setting of every estimator inside ``model`` (steps,
+    nested estimators, lists of them) that would read or write files; empty when none."""
+    found: list[str] = []
+    seen: set[int] = set()
+
+    def visit(obj: Any, where: str, depth: int) -> None:
+        if depth > _MAX_DEPTH or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, list | tuple):
+            for i, item in enumerate(obj):
+                visit(item, f"{where}[{i}]", depth + 1)
+            return
+        if isinstance(obj, dict):
+            for key, item in obj.items():
+                visit(item, f"{where}[{key!r}]", depth + 1)
+            return
+        get_params = getattr(obj, "get_params", None)
+        if not callable(get_params):
+            return
+        params = get_params(deep=False)
+        for name, value in params.items():
+            allowed = _SAFE_SETTINGS.get(name)
+            if allowed is not None and not (
+                (value is None and None in allowed) or (isinstance(value, str) and value in allowed)
+            ):
+                found.append(f"{where}.{name}={value!r}"[:200])
+            visit(value, f"{where}.{name}", depth + 1)
+
+    visit(model, type(model).__name__, 0)
+    return found
