@@ -249,3 +249,29 @@ def test_onnx_external_data_outside_the_folder_is_refused(
     with pytest.raises(InvalidArgument, match=r"(?i)external data") as caught:
         load(root, runtime="onnx")
     assert caught.value.field == "onnx.file"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "hard link", "hard link to model.yaml"])
+def test_special_files_and_hard_links_in_the_folder_are_refused(
+    tmp_path: Path, frame: pd.DataFrame, kind: str
+) -> None:
+    """A FIFO would hang the hash (or the loader) forever; a hard link shares its bytes with a
+    file outside the folder, which can change them after the check."""
+    import os
+
+    from modelyard.models.directory import sha256_file
+
+    root = _model_folder(tmp_path, frame, "sklearn")
+    outside = tmp_path / "outside.txt"
+    outside.write_text('{"data": [[0.1, 0.2]], "dtype": "float64"}')
+    if kind == "fifo":
+        os.mkfifo(root / "pipe")
+        _edit(root, lambda s: s["files"].update(pipe="0" * 64))
+    elif kind == "hard link":
+        os.link(outside, root / "hl.json")
+        _edit(root, lambda s: s["files"].update({"hl.json": sha256_file(outside)}))
+        _edit(root, lambda s: s.update(input_example="hl.json"))
+    else:
+        os.link(root / "model.yaml", tmp_path / "elsewhere.yaml")
+    with pytest.raises(TamperedModel, match=r"regular file|hard link"):
+        load(root)

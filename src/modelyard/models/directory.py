@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,12 +140,17 @@ def _walk(root: Path) -> list[str]:
     for dirpath, dirs, names in os.walk(root):
         for name in [*dirs, *names]:
             path = Path(dirpath) / name
-            if path.is_symlink():
-                raise TamperedModel(
-                    f"model file {path.relative_to(root).as_posix()!r} is a link", field="files"
-                )
             rel = path.relative_to(root).as_posix()
-            if name in names and rel != MODEL_FILE:
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                raise TamperedModel(f"model file {rel!r} is a link", field="files")
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):  # a FIFO or device would hang or never end
+                raise TamperedModel(f"model file {rel!r} is not a regular file", field="files")
+            if info.st_nlink > 1:  # the same bytes as a file elsewhere, changed from there
+                raise TamperedModel(f"model file {rel!r} is a hard link", field="files")
+            if rel != MODEL_FILE:
                 found.append(rel)
     return sorted(found)
 
