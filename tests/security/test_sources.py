@@ -183,6 +183,7 @@ def test_a_folder_is_uploaded_verified_and_loaded_from_the_store(
     )
     assert (first.version, again.version) == (1, 2)
     assert first.source.startswith("runs:/") and first.model_digest == again.model_digest
+    assert first.flavor == "sklearn" and first.signature is not None  # read from model.yaml
     (folder / "model.skops").write_bytes(b"changed after registration")  # the local copy only
     loaded = yard.models.load("models:/churn/1", tracking_uri=tracking_uri)
     assert (loaded.predict(x[:10]) == model.predict(x[:10])).all()
@@ -207,3 +208,23 @@ def test_a_version_made_before_sources_were_checked_is_refused_on_load(tmp_path:
     with pytest.raises(InvalidArgument, match="outside the store") as caught:
         yard.models.load("models:/churn/1", tracking_uri=uri)
     assert caught.value.field == "source"
+
+
+def _other_signature() -> dict[str, Any]:
+    """The small model's own signature, with one column renamed: valid, and a lie."""
+    spec = yaml.safe_load((saved_model() / "model.yaml").read_text())
+    text = yaml.safe_dump(spec["signature"]).replace("name: a", "name: z")
+    return dict(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize("field", ["flavor", "signature"])
+def test_a_version_cannot_claim_another_flavor_or_signature(tracking_uri: str, field: str) -> None:
+    c = yard.Client(tracking_uri)
+    source, _ = log_source(c)
+    lie = "pytorch" if field == "flavor" else _other_signature()
+    assert lie != yaml.safe_load((saved_model() / "model.yaml").read_text())[field]
+    with pytest.raises(InvalidArgument, match="not the model's own") as caught:
+        c.create_model_version("churn", source, **{field: lie})
+    assert caught.value.field == field and _versions(c, "churn") == 0
+    made = c.create_model_version("churn", source)
+    assert made.flavor == "sklearn" and made.signature and made.signature["kind"] == "columns"

@@ -33,6 +33,8 @@ class CheckedSource:
     run_id: str
     path: str
     digest: str  # sha256 of model.yaml
+    flavor: str | None  # as model.yaml records them: the version's, whatever a caller says
+    signature: dict[str, Any] | None
 
 
 def split_runs_uri(source: str) -> tuple[str, str]:
@@ -86,7 +88,7 @@ def _sha256(artifacts: RunArtifacts, run_id: str, path: str) -> str:
     return digest.hexdigest()
 
 
-def _listed(text: bytes, where: str) -> dict[str, str]:
+def _listed(text: bytes, where: str) -> tuple[dict[str, str], dict[str, Any]]:
     try:
         doc: Any = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
@@ -100,7 +102,7 @@ def _listed(text: bytes, where: str) -> dict[str, str]:
         if not isinstance(digest, str) or len(digest) != 64:
             raise InvalidArgument(f"{where}: bad sha256 for {clean!r}", field="source")
         listed[clean] = digest.lower()
-    return listed
+    return listed, doc
 
 
 def check_model_source(
@@ -128,7 +130,7 @@ def check_model_source(
             f"model_digest {digest[:12]}... is not the sha256 of {where} ({actual[:12]}...)",
             field="model_digest",
         )
-    listed = _listed(text, where)
+    listed, doc = _listed(text, where)
     present.pop(MODEL_FILE)
     for rel in sorted(set(listed) | set(present)):
         if rel not in present:
@@ -140,4 +142,12 @@ def check_model_source(
             raise InvalidArgument(
                 f"{source}/{rel} does not match its sha256 in {MODEL_FILE}", field="source"
             )
-    return CheckedSource(source_run, folder, actual)
+    flavor = doc.get("flavor")
+    signature = doc.get("signature")
+    return CheckedSource(
+        source_run,
+        folder,
+        actual,
+        flavor if isinstance(flavor, str) else None,
+        signature if isinstance(signature, dict) else None,
+    )

@@ -151,7 +151,24 @@ class SqlVersions(SqlApprovals):
         checked = check_model_source(
             self.artifacts, draft.source, draft.run_id, draft.model_digest
         )  # the files are the store's own, and model.yaml fits them, before anything is written
-        draft = replace(draft, run_id=checked.run_id, model_digest=checked.digest)
+        for field, said, recorded in (
+            ("flavor", draft.flavor, checked.flavor),
+            ("signature", draft.signature, checked.signature),
+        ):
+            if said is not None and said != recorded:
+                raise InvalidArgument(
+                    f"{field} {str(said)[:100]!r} is not the model's own ({str(recorded)[:100]!r} "
+                    "in its model.yaml); leave it out, it is read from there",
+                    field=field,
+                )
+        draft = replace(
+            draft,
+            run_id=checked.run_id,
+            model_digest=checked.digest,
+            flavor=checked.flavor,
+            signature=checked.signature,
+        )
+        check_signature(draft.signature)  # what a card renders, checked as a caller's would be
 
         def write(conn: Connection) -> str:
             model = self._insert_model(conn, name, None, {}, exists_ok=True)
