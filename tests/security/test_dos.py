@@ -344,3 +344,40 @@ def test_alert_lists_are_bounded(
     with pytest.raises(yard.InvalidArgument, match="limit") as caught:
         embedded.alerts(limit=10_001)
     assert caught.value.field == "limit"
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline() -> None:
+    """A webhook target answering one byte a second would hold the one dispatcher thread for
+    as long as it liked if the timeout bounded each read; it bounds the whole call."""
+    from modelyard.outbound.post import post
+
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65_536)
+            for byte in answer:
+                if stop.wait(0.3):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        outcome = post(f"http://127.0.0.1:{port}/hook", b"{}", {}, timeout=1.0, allow_private=True)
+    finally:
+        stop.set()
+        server.close()
+    elapsed = time.monotonic() - started
+    assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
+    assert elapsed < 2.5, elapsed  # each byte came well within the per-read timeout

@@ -8,9 +8,11 @@ never followed, no proxy is used, and at most 64 KiB of the answer is read.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -53,6 +55,12 @@ class Outcome:
     error: str | None
 
 
+def _cut(sock: socket.socket) -> None:
+    """The deadline passed: end the connection under whatever read or write is waiting."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def post(
     url: str,
     body: bytes,
@@ -62,7 +70,11 @@ def post(
     allow_private: bool,
     what: str = "webhook",
 ) -> Outcome:
-    """POST ``body`` to ``url``; the outcome, never an exception for a refused or failed call."""
+    """POST ``body`` to ``url``; the outcome, never an exception for a refused or failed call.
+
+    ``timeout`` bounds the whole call, not each read: a receiver that answers one byte at a
+    time is cut off when it is spent (a watchdog shuts the socket down), so one slow target
+    cannot hold the dispatcher that sends everyone else's deliveries."""
     try:
         check_url(url)
         parts = urlsplit(url)
@@ -74,6 +86,9 @@ def post(
     family, address = addresses[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    watchdog = threading.Timer(timeout, _cut, (sock,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         sock.connect((address, port))
         conn: http.client.HTTPConnection
@@ -92,9 +107,13 @@ def post(
         resp.read(MAX_ANSWER_BYTES)
         status = resp.status
         conn.close()
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         sock.close()
+        if not watchdog.is_alive():
+            return Outcome(False, None, f"no whole answer within {timeout:g} s")
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000])
+    finally:
+        watchdog.cancel()
     if 200 <= status < 300:
         return Outcome(True, status, None)
     note = " (redirects are not followed)" if 300 <= status < 400 else ""
