@@ -380,3 +380,38 @@ def test_a_file_reading_vectorizer_never_reads_a_file(tmp_path: Path) -> None:
     with pytest.raises(PermissionDenied, match="input='filename'"):
         load(root)
     assert load(root, trusted=True).flavor == "sklearn"  # the owner can opt in
+
+
+def test_serving_says_in_one_line_why_a_model_cannot_be_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused model names what would work for a server (it never loads with trust), and a
+    model whose warm-up prediction fails is a one-line error naming it, not a traceback."""
+    import importlib
+
+    from modelyard.serving.app import ServingApp
+    from modelyard.serving.config import ModelSource, ServeConfig
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    name = f"broken_{os.getpid()}"
+    (folder / f"{name}.py").write_text(
+        "from modelyard.models import PythonModel\n"
+        "class Model(PythonModel):\n"
+        "    def predict(self, data):\n"
+        "        raise FileNotFoundError('no such file: weights.bin')\n"
+    )
+    monkeypatch.syspath_prepend(str(folder))
+    module = importlib.import_module(name)
+    try:
+        root = tmp_path / "m"
+        save_model(module.Model(), root, input_example=pd.DataFrame({"x": [1.0]}), onnx=False)
+        for _ in range(2):
+            with pytest.raises(InvalidArgument, match=r"warm-up prediction .* FileNotFoundError"):
+                ServingApp(ServeConfig([ModelSource(str(root), "m")], prediction_log=None))
+        pickled = tmp_path / "p"
+        save_model(lambda df: df, pickled, flavor="python_function", onnx=False)
+        with pytest.raises(PermissionDenied, match="never loads with trust"):
+            ServingApp(ServeConfig([ModelSource(str(pickled), "p")], prediction_log=None))
+    finally:
+        sys.modules.pop(name, None)

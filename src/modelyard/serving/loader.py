@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from modelyard.errors import InvalidArgument
+from modelyard.errors import InvalidArgument, ModelyardError, PermissionDenied
 from modelyard.models.api import load
 from modelyard.serving.config import ModelSource
 from modelyard.serving.runtime import ServedModel
@@ -37,9 +37,25 @@ def load_served(
         raise InvalidArgument(
             f"{name!r} cannot name a served model (letters, digits, '_', '.', '-')", field="name"
         )
-    loaded = load(uri, tracking_uri=tracking_uri, onnx_threads=onnx_threads)
+    try:
+        loaded = load(uri, tracking_uri=tracking_uri, onnx_threads=onnx_threads)
+    except PermissionDenied as exc:  # serving never loads with trust: say what does work
+        raise PermissionDenied(
+            f"{source.uri}: {exc.message}. modelyard serve never loads with trust: serve a "
+            "model with an ONNX copy, or one whose classes --import names",
+            field=exc.field,
+        ) from None
     served = ServedModel(name, version, source.uri, loaded, registered)
-    served.warm_up()
+    try:
+        served.warm_up()
+    except ModelyardError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the model's own failure, said in one line
+        raise InvalidArgument(
+            f"{source.uri}: the warm-up prediction on its input example failed: "
+            f"{type(exc).__name__}: {exc}"[:1000],
+            field="model",
+        ) from None
     return served
 
 
