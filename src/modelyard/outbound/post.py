@@ -55,8 +55,9 @@ class Outcome:
     error: str | None
 
 
-def _cut(sock: socket.socket) -> None:
+def _cut(sock: socket.socket, fired: threading.Event) -> None:
     """The deadline passed: end the connection under whatever read or write is waiting."""
+    fired.set()  # before the shutdown, so the failure it causes is read as the deadline
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
 
@@ -86,7 +87,8 @@ def post(
     family, address = addresses[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
-    watchdog = threading.Timer(timeout, _cut, (sock,))
+    fired = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, (sock, fired))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -109,7 +111,7 @@ def post(
         conn.close()
     except (OSError, http.client.HTTPException, ValueError) as exc:
         sock.close()
-        if not watchdog.is_alive():
+        if fired.is_set():
             return Outcome(False, None, f"no whole answer within {timeout:g} s")
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:1000])
     finally:
