@@ -24,6 +24,7 @@ from modelyard.monitoring.monitors.stored import StoredMonitor
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.validation import check_count
 
 STATUSES = ("open", "acked", "resolved")
 MAX_ALERTS = 10_000  # one answer; alerts are one per fingerprint, so this is a lot of them
@@ -254,8 +255,7 @@ class SqlMonitors:
     def list_alerts(
         self, *, status: str | None = None, monitor: str | None = None, limit: int = 1000
     ) -> list[AlertState]:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ALERTS:
-            raise InvalidArgument(f"limit must be an integer from 1 to {MAX_ALERTS}", field="limit")
+        check_count(limit, "limit", MAX_ALERTS)
         if status is not None and status not in STATUSES:
             raise InvalidArgument(f"status must be one of {list(STATUSES)}", field="status")
         c = monitor_alerts.c

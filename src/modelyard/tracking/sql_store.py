@@ -40,7 +40,12 @@ from modelyard.tracking.sql_reads import load_runs, metric_history
 from modelyard.tracking.sql_writes import apply_ops
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, TrackingStore
 from modelyard.tracking.tables import runs
-from modelyard.tracking.validation import check_name, check_run_id, parse_experiment_id
+from modelyard.tracking.validation import (
+    check_count,
+    check_name,
+    check_run_id,
+    parse_experiment_id,
+)
 
 MAX_SEARCH_RESULTS = 50_000
 _STATS_TABLES = ("runs", "latest_metrics", "params", "tags")
@@ -124,16 +129,7 @@ class SqlTrackingStore(TrackingStore):
     ) -> MetricHistoryPage:
         check_run_id(run_id)
         check_name(key, "metric key")
-        if (
-            isinstance(max_results, bool)
-            or not isinstance(max_results, int)
-            or not 1 <= max_results <= HISTORY_PAGE_MAX
-        ):
-            raise InvalidArgument(
-                f"max_results must be an integer between 1 and {HISTORY_PAGE_MAX}, "
-                f"got {max_results!r}",
-                field="max_results",
-            )
+        check_count(max_results, "max_results", HISTORY_PAGE_MAX)
         if page_token is not None and not isinstance(page_token, str):
             raise InvalidArgument("page_token must be a string", field="page_token")
         fingerprint = history_fingerprint(run_id, key)
@@ -158,16 +154,7 @@ class SqlTrackingStore(TrackingStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> RunsPage:
-        if (
-            isinstance(max_results, bool)
-            or not isinstance(max_results, int)
-            or not 1 <= max_results <= MAX_SEARCH_RESULTS
-        ):
-            raise InvalidArgument(
-                f"max_results must be an integer between 1 and {MAX_SEARCH_RESULTS}, "
-                f"got {max_results!r}",
-                field="max_results",
-            )
+        check_count(max_results, "max_results", MAX_SEARCH_RESULTS)
         ids = [parse_experiment_id(e, "experiment_ids") for e in experiment_ids]
         view = ViewType(view)
         expr = parse_filter(filter_string)

@@ -161,6 +161,15 @@ def check_metric_count(n: int, field: str = "metrics") -> None:
         )
 
 
+def check_count(value: Any, field: str, most: int) -> int:
+    """A page size or limit: an integer from 1 to ``most`` (a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise InvalidArgument(
+            f"{field} must be an integer between 1 and {most}, got {value!r}", field=field
+        )
+    return value
+
+
 def parse_experiment_id(value: Any, field: str = "experiment_id") -> int:
     """Experiment ids are integers in SQL and strings everywhere else; this converts."""
     text = str(value)
