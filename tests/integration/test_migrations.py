@@ -23,7 +23,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0006_monitors"
+    assert head_revision() == "0007_artifact_seals"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -113,3 +113,49 @@ def test_planner_statistics_follow_a_bulk_load(
         )
     engine.dispose()
     assert {"runs", "latest_metrics", "params", "tags"} <= set(analyzed)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_versions_registered_before_seals_are_sealed_by_the_migration(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from alembic import command
+
+    from modelyard.store.migrate import alembic_config
+
+    url = (
+        f"sqlite:///{tmp_path}/s.db"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_store_url")
+    )
+    db = Database(url)
+    db.run_write(lambda conn: command.upgrade(alembic_config(conn), "0006_monitors"))
+    run = "ab" * 16
+
+    def old_rows(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(
+            "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, "
+            "creation_time, last_update_time) VALUES (0, 'Default', 'file:///x', 'active', 0, 0)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
+            "artifact_uri, lifecycle_stage) "
+            f"VALUES ('{run}', 0, 'r', 'u', 'FINISHED', 0, 'file:///x/{run}', 'active')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO registered_models (model_id, name, name_key, last_version, "
+            "created_time, updated_time) VALUES ('m1', 'churn', 'churn', 2, 0, 0)"
+        )
+        for n, source in ((1, f"runs:/{run}/model"), (2, "/an/old/path/source")):
+            conn.exec_driver_sql(
+                "INSERT INTO model_versions (version_id, model_id, version, source, run_id, "
+                f"status, created_time, updated_time) VALUES ('v{n}', 'm1', {n}, '{source}', "
+                f"{'NULL' if n == 2 else repr(run)}, 'READY', 0, 0)"
+            )
+
+    db.run_write(old_rows)
+    upgrade(db)
+    with db.read() as conn:
+        sealed = conn.exec_driver_sql("SELECT run_uuid, prefix FROM run_artifact_seals").all()
+    assert [tuple(r) for r in sealed] == [(run, "model")]
+    db.dispose()

@@ -228,3 +228,75 @@ def test_a_version_cannot_claim_another_flavor_or_signature(tracking_uri: str, f
     assert caught.value.field == field and _versions(c, "churn") == 0
     made = c.create_model_version("churn", source)
     assert made.flavor == "sklearn" and made.signature and made.signature["kind"] == "columns"
+
+
+# Paths inside the registered folder "model": each one is refused, before anything is written.
+_SEALED_PATHS = [
+    "model/model.yaml",
+    "model/model.skops",
+    "model/extra.bin",  # a new file in the folder
+    "model/deeper/x.txt",
+    "model",  # the folder's own name, as a file
+    "./model/model.yaml",
+    "model//model.skops",
+    "model/./model.yaml",
+]
+# Paths beside it: still writable (a prefix of the name is not the folder).
+_FREE_PATHS = ["model2/model.yaml", "model.yaml", "modelx", "other/model/model.yaml"]
+
+
+def _sha_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_registered_folder_never_changes_over_http(server_factory: Any) -> None:
+    """After registration, no write under the folder (overwrite, new file, any spelling of the
+    path) is taken: 409 naming the path, the stored files unchanged, the version loadable."""
+    from tests.fixtures.logged import stored_artifact
+
+    server = server_factory()
+    c = yard.Client(server.url)
+    source, run_id = log_source(c)
+    version = c.create_model_version("churn", source)
+    stored = stored_artifact(c, run_id, "model/model.skops")
+    before = {p.name: _sha_of(p) for p in stored.parent.iterdir()}
+    url = f"{server.url}/api/v1/runs/{run_id}/artifacts"
+    with httpx.Client(headers={"Content-Type": "application/octet-stream"}) as http:
+        for path in _SEALED_PATHS:
+            for _ in range(2):
+                r = http.put(url, params={"path": path}, content=b"swapped by an attacker")
+                assert r.status_code in (400, 409), (path, r.status_code, r.text)
+                err = error_of(r)
+                assert err["field"] == "path", (path, err)
+                if r.status_code == 409:
+                    assert "registered" in err["message"], err
+        for path in _FREE_PATHS:
+            r = http.put(url, params={"path": path}, content=b"fine")
+            assert r.status_code == 201, (path, r.text)
+    assert {p.name: _sha_of(p) for p in stored.parent.iterdir()} == before
+    listed = {f.path for f in c.list_artifacts(run_id, "model")}
+    assert listed == {f"model/{name}" for name in before}
+    model, x = sklearn_model()
+    loaded = yard.models.load(f"models:/churn/{version.version}", tracking_uri=server.url)
+    assert (loaded.predict(x[:10]) == model.predict(x[:10])).all()
+    again = c.create_model_version("churn", source)  # the same folder again: already sealed, fine
+    assert again.model_digest == version.model_digest
+
+
+def test_a_registered_folder_never_changes_through_the_sdk(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    c = yard.Client(tracking_uri)
+    source, run_id = log_source(c)
+    c.create_model_version("churn", source)
+    (tmp_path / "f.txt").write_text("new")
+    for _ in range(2):
+        with pytest.raises(yard.Conflict) as caught:
+            c.log_artifact(run_id, tmp_path / "f.txt", "model")
+        assert caught.value.field == "path" and "model/f.txt" in caught.value.message
+        with pytest.raises(yard.Conflict):
+            c.log_artifacts(run_id, saved_model(), "model")
+    assert "model/f.txt" not in {f.path for f in c.list_artifacts(run_id, "model")}
+    c.log_artifact(run_id, tmp_path / "f.txt", "notes")  # elsewhere in the run: fine

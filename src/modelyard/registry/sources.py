@@ -16,11 +16,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
+from sqlalchemy.engine import Connection
 
-from modelyard.errors import InvalidArgument, NotFound
+from modelyard.errors import Conflict, InvalidArgument, NotFound
 from modelyard.store.artifacts.paths import safe_relpath
+from modelyard.tracking import seals
 from modelyard.tracking.store import RunArtifacts
+from modelyard.tracking.tables import run_artifacts
 from modelyard.tracking.validation import check_run_id
 
 MODEL_FILE = "model.yaml"
@@ -35,6 +39,7 @@ class CheckedSource:
     digest: str  # sha256 of model.yaml
     flavor: str | None  # as model.yaml records them: the version's, whatever a caller says
     signature: dict[str, Any] | None
+    files: dict[str, str]  # every file of the folder (model.yaml too) -> its sha256
 
 
 def split_runs_uri(source: str) -> tuple[str, str]:
@@ -150,4 +155,28 @@ def check_model_source(
         actual,
         flavor if isinstance(flavor, str) else None,
         signature if isinstance(signature, dict) else None,
+        {**listed, MODEL_FILE: actual},
     )
+
+
+def seal_checked(conn: Connection, checked: CheckedSource, *, actor: str, time_ms: int) -> None:
+    """Seal the folder, then confirm in the same transaction that the catalogue still holds
+    exactly the files that were verified (an upload that landed in between is caught here)."""
+    seals.seal(conn, checked.run_id, checked.path, actor=actor, time_ms=time_ms)
+    c = run_artifacts.c
+    prefix = checked.path + "/"
+    rows = conn.execute(
+        sa.select(c.path, c.sha256).where(
+            c.run_uuid == checked.run_id,
+            sa.func.substr(c.path, 1, len(prefix)) == prefix,
+        )
+    )
+    now = {str(path)[len(prefix) :]: sha for path, sha in rows}
+    if set(now) != set(checked.files) or any(
+        sha is not None and sha != checked.files[rel] for rel, sha in now.items()
+    ):
+        raise Conflict(
+            f"runs:/{checked.run_id}/{checked.path} changed while it was being registered; "
+            "try again",
+            field="source",
+        )

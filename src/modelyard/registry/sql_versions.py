@@ -28,7 +28,7 @@ from modelyard.registry.names import (
     is_sha256,
 )
 from modelyard.registry.search import VERSION_COMPILER, VERSIONS
-from modelyard.registry.sources import check_model_source
+from modelyard.registry.sources import check_model_source, seal_checked
 from modelyard.registry.sql_approvals import SqlApprovals
 from modelyard.registry.sql_rows import (
     VERSION_SELECT,
@@ -176,6 +176,7 @@ class SqlVersions(SqlApprovals):
             version_id = uuid.uuid4().hex
             t = now_ms()
             actor = current_actor().name
+            seal_checked(conn, checked, actor=actor, time_ms=t)
             conn.execute(
                 model_versions.insert().values(
                     version_id=version_id,

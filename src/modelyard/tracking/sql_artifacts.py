@@ -22,6 +22,7 @@ from modelyard.store.artifacts.factory import open_repository
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
+from modelyard.tracking import seals
 from modelyard.tracking.entities import ArtifactInfo, LifecycleStage
 from modelyard.tracking.ids import now_ms
 from modelyard.tracking.store import RunArtifacts
@@ -33,13 +34,15 @@ _CACHE_LIMIT = 4096
 
 @functools.lru_cache(maxsize=4)
 def _catalog_statement(dialect: str) -> Any:
-    """INSERT ... SELECT ... WHERE the run is active, ON CONFLICT update: built once."""
+    """INSERT ... SELECT ... WHERE the run is active and the path not sealed, ON CONFLICT
+    update: built once."""
     names = ("run_uuid", "path", "size", "sha256", "created_time")
     values: Any = sa.select(*[sa.bindparam(n) for n in names]).where(
         sa.exists().where(
             runs.c.run_uuid == sa.bindparam("run_uuid"),
             runs.c.lifecycle_stage == LifecycleStage.ACTIVE.value,
-        )
+        ),
+        ~seals.covering(sa.bindparam("run_uuid"), sa.bindparam("path", type_=sa.String)),
     )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(run_artifacts).from_select(list(names), values)
@@ -87,9 +90,15 @@ class SqlRunArtifacts(RunArtifacts):
             self._repos[uri] = repo
         return repo
 
+    def _check_unsealed(self, run_id: str, path: str) -> None:
+        """Conflict before anything is written when ``path`` is in a registered folder."""
+        with self.db.read() as conn:
+            seals.refuse_sealed(conn, run_id, path)
+
     def _record(self, run_id: str, repo: ArtifactRepository, stored: StoredFile) -> StoredFile:
-        """Catalog a stored file in one statement that only inserts while the run is active;
-        when the run was deleted (or removed) meanwhile, the file is removed again."""
+        """Catalog a stored file in one statement that only inserts while the run is active
+        and the path unsealed; when the run was deleted (or removed) or the folder registered
+        meanwhile, the file is removed again."""
         created = now_ms()
         params = {
             "run_uuid": run_id,
@@ -109,6 +118,7 @@ class SqlRunArtifacts(RunArtifacts):
 
         if self.db.run_write(_write) == 0:
             repo.delete(stored.path)
+            self._check_unsealed(run_id, stored.path)
             raise InvalidArgument(
                 f"run {run_id} is deleted; restore it before logging to it", field="run_id"
             )
@@ -131,6 +141,7 @@ class SqlRunArtifacts(RunArtifacts):
         path = safe_relpath(path)
         self._check_size(path, size_hint)
         repo = self._run_repo(run_id)
+        self._check_unsealed(run_id, path)
         return self._record(run_id, repo, repo.write_stream(path, chunks, max_bytes=self.max_bytes))
 
     def upload_file(
@@ -143,6 +154,7 @@ class SqlRunArtifacts(RunArtifacts):
         path = safe_relpath(path)
         self._check_size(path, local_path.stat().st_size)
         repo = self._run_repo(run_id)
+        self._check_unsealed(run_id, path)
         stored = repo.write_file(path, local_path, progress=progress, max_bytes=self.max_bytes)
         return self._record(run_id, repo, stored)
 

@@ -145,3 +145,18 @@ run_artifacts = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("created_time", sa.BigInteger, nullable=False),
 )
+
+# A run's artifact folder that a registered version was made from: nothing under it changes.
+run_artifact_seals = sa.Table(
+    "run_artifact_seals",
+    metadata,
+    sa.Column(
+        "run_uuid",
+        sa.String(32),
+        sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("prefix", sa.String(1024), primary_key=True),
+    sa.Column("sealed_by", sa.String(256), nullable=False),
+    sa.Column("created_time", sa.BigInteger, nullable=False),
+)
