@@ -24,8 +24,8 @@ _EXPORTS = {
     "Log": "monitors.spec",
     "performance": "fluent",
     "PerformanceReport": "quality",
-    "DriftReport": "drift.report",
-    "ColumnDrift": "drift.report",
+    "DriftReport": "shift.report",
+    "ColumnDrift": "shift.report",
 }
 
 __all__ = [
@@ -53,7 +53,6 @@ __getattr__ = lazy_exports("modelyard.monitoring", _EXPORTS, globals())
 
 if TYPE_CHECKING:
     from modelyard.monitoring.client import MonitoringClient
-    from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
     from modelyard.monitoring.entities import Label, PredictionFile
     from modelyard.monitoring.fluent import drift, log_labels, performance, predictions
     from modelyard.monitoring.monitors.spec import (
@@ -65,3 +64,4 @@ if TYPE_CHECKING:
         Webhook,
     )
     from modelyard.monitoring.quality import PerformanceReport
+    from modelyard.monitoring.shift.report import ColumnDrift, DriftReport

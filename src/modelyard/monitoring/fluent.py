@@ -11,8 +11,8 @@ from modelyard.monitoring.sources import is_parquet, resolve_table
 from modelyard.tracking.current import chosen_uri
 
 if TYPE_CHECKING:
-    from modelyard.monitoring.drift.report import DriftReport
     from modelyard.monitoring.quality import PerformanceReport
+    from modelyard.monitoring.shift.report import DriftReport
 
 _clients: dict[str | None, MonitoringClient] = {}
 _lock = threading.Lock()
@@ -44,11 +44,11 @@ def performance(model: str | None = None, **kwargs: Any) -> PerformanceReport:
 
 
 def drift(reference: Any, current: Any, **options: Any) -> DriftReport:
-    """Drift of ``current`` from ``reference`` (see ``monitoring.drift.compute.drift`` for
+    """Drift of ``current`` from ``reference`` (see ``monitoring.shift.compute.drift`` for
     the options). Each side is a DataFrame, an Arrow table, a Parquet or CSV path, a
     ``DatasetVersion``, or ``"dataset:NAME[@VERSION]"`` for a logged dataset. A Parquet file
     as ``current`` is read in parts, so it may be larger than memory."""
-    from modelyard.monitoring.drift.compute import drift as compute
+    from modelyard.monitoring.shift.compute import drift as compute
 
     uri = chosen_uri()
     if is_parquet(current):  # read in parts; so is a Parquet reference then

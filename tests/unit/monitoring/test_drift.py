@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.drift.compute import drift
+from modelyard.monitoring.shift.compute import drift
 
 
 def _frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.drift.compute import drift
+from modelyard.monitoring.shift.compute import drift
 
 
 def _correlated(rng: np.random.Generator, n: int, rho: float) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import spatial, stats
 
-from modelyard.monitoring.drift import binned, categorical, numeric
+from modelyard.monitoring.shift import binned, categorical, numeric
 
 # values on a coarse grid, so that ties (the hard case for the CDF-based statistics) occur
 values = st.lists(st.integers(-50, 50).map(lambda i: i / 4), min_size=1, max_size=300).map(

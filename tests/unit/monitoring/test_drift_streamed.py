@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.drift import streamed, summaries
-from modelyard.monitoring.drift.compute import drift
+from modelyard.monitoring.shift import streamed, summaries
+from modelyard.monitoring.shift.compute import drift
 
 
 def _frame(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from modelyard.monitoring.drift.locate import Locator
+from modelyard.monitoring.shift.locate import Locator
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 

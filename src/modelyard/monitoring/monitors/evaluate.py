@@ -74,7 +74,7 @@ def _inputs(frame: Any) -> Any:
 def _drift(
     check: DriftCheck, monitor: Monitor, frame: Any, tracking_uri: str | None
 ) -> CheckResult:
-    from modelyard.monitoring.drift.compute import drift
+    from modelyard.monitoring.shift.compute import drift
 
     limit = (
         f"> {check.share_drifted_gt:g}" if check.share_drifted_gt is not None else "dataset drift"

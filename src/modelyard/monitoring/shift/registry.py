@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from modelyard.monitoring.drift import categorical as cat
-from modelyard.monitoring.drift import numeric as num
+from modelyard.monitoring.shift import categorical as cat
+from modelyard.monitoring.shift import numeric as num
 
 SMALL_REFERENCE = 1_000  # reference values at or below which p-value tests are chosen
 FEW_VALUES = 5  # a numeric column with at most this many distinct values is tested by counts

@@ -110,7 +110,7 @@ class DriftReport:
     def to_html(self, path: str | Path | None = None, *, title: str = "Drift report") -> str:
         """A self-contained HTML page (inline SVG charts, no scripts, no raw rows: it stays
         small however large the data); written to ``path`` when given."""
-        from modelyard.monitoring.drift.report_html import drift_html
+        from modelyard.monitoring.shift.report_html import drift_html
 
         page = drift_html(self, title)
         if path is not None:

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.drift.binned import jensenshannon, psi
-from modelyard.monitoring.drift.registry import FEW_VALUES, TESTS, choose
-from modelyard.monitoring.drift.report import ColumnDrift
-from modelyard.monitoring.drift.summaries import (
+from modelyard.monitoring.shift.binned import jensenshannon, psi
+from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
+from modelyard.monitoring.shift.report import ColumnDrift
+from modelyard.monitoring.shift.summaries import (
     FEW,
     CategorySummary,
     NumericSummary,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from modelyard.data.report_html import escape, page
 
 if TYPE_CHECKING:
-    from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
+    from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
 
 REFERENCE, CURRENT = "#4c78a8", "#f58518"
 _STYLE = (

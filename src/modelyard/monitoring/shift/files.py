@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.drift import streamed
-from modelyard.monitoring.drift.compute import (
+from modelyard.monitoring.shift import streamed
+from modelyard.monitoring.shift.compute import (
     as_frame,
     column_kind,
     plan_columns,
@@ -30,8 +30,8 @@ from modelyard.monitoring.drift.compute import (
     text_columns,
     untested,
 )
-from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
-from modelyard.monitoring.drift.summaries import CategorySummary, NumericSummary
+from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+from modelyard.monitoring.shift.summaries import CategorySummary, NumericSummary
 
 Summary = NumericSummary | CategorySummary
 
@@ -129,7 +129,7 @@ class _ProfileReference:
         return col.count - gone, gone / col.count if col.count else 0.0
 
     def summaries(self, kinds: dict[str, str]) -> dict[str, Summary]:
-        from modelyard.monitoring.drift.summaries import FEW
+        from modelyard.monitoring.shift.summaries import FEW
 
         found: dict[str, Summary] = {}
         for name, kind in kinds.items():

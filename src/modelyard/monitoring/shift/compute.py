@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.drift.registry import FEW_VALUES, TESTS, choose
-from modelyard.monitoring.drift.report import ColumnDrift, DriftReport
+from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
+from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
 
 Array = np.ndarray[Any, Any]
 PARALLEL_CELLS = 200_000  # below this many values in all, one thread is faster
@@ -41,7 +41,7 @@ def as_frame(data: Any, field: str) -> Any:
     if isinstance(data, pd.DataFrame):
         return data
     if isinstance(data, str | Path):  # a reference file, with current data in memory
-        from modelyard.monitoring.drift.files import read_parquet
+        from modelyard.monitoring.shift.files import read_parquet
 
         return read_parquet(Path(data), field)
     if hasattr(data, "to_pandas"):  # a pyarrow Table, a polars frame
@@ -163,7 +163,7 @@ def drift(
     from modelyard.data.profiling import Profile
 
     if isinstance(reference, Profile):  # bins on both sides, whatever the current data
-        from modelyard.monitoring.drift.files import drift_file
+        from modelyard.monitoring.shift.files import drift_file
 
         if multivariate:
             raise InvalidArgument(
@@ -172,7 +172,7 @@ def drift(
         return drift_file(reference, Path(current) if isinstance(current, str) else current,
                           *options)  # fmt: skip
     if isinstance(current, str | Path):
-        from modelyard.monitoring.drift.files import drift_file
+        from modelyard.monitoring.shift.files import drift_file
 
         if multivariate:
             raise InvalidArgument(
@@ -202,7 +202,7 @@ def drift(
         found = [one(n) for n in names]
     joint = None
     if multivariate:
-        from modelyard.monitoring.drift.domain import domain_drift
+        from modelyard.monitoring.shift.domain import domain_drift
 
         tested = {c.name: c.kind for c in found if c.test is not None}
         if tested:
@@ -213,7 +213,7 @@ def drift(
 def _column(
     name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None, forced: set[str]
 ) -> ColumnDrift:
-    from modelyard.monitoring.drift.domain import is_embedding
+    from modelyard.monitoring.shift.domain import is_embedding
 
     if ref.dtype == object and is_embedding(ref):
         return _embedding(name, ref, cur, test_name, threshold)
@@ -360,7 +360,7 @@ def _embedding(
     """A column of vectors: a domain classifier on its dimensions alone."""
     import pandas as pd
 
-    from modelyard.monitoring.drift.domain import THRESHOLD, domain_drift, is_embedding
+    from modelyard.monitoring.shift.domain import THRESHOLD, domain_drift, is_embedding
 
     counts = series_counts(ref), series_counts(cur)
     if test_name not in (None, "domain_classifier"):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.monitoring.drift.locate import Locator
+from modelyard.monitoring.shift.locate import Locator
 
 Array = np.ndarray[Any, Any]
 FINE_BINS = 2048

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.monitoring.drift.binned import jensenshannon, psi, shares, total_variation
+from modelyard.monitoring.shift.binned import jensenshannon, psi, shares, total_variation
 
 Counts = np.ndarray[Any, Any]
 Result = tuple[float, float | None]

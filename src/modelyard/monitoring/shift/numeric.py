@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.monitoring.drift.binned import binned, jensenshannon, psi
+from modelyard.monitoring.shift.binned import binned, jensenshannon, psi
 
 Floats = np.ndarray[Any, np.dtype[np.float64]]
 Result = tuple[float, float | None]
