@@ -25,6 +25,7 @@ import numpy as np
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring import metrics
+from modelyard.monitoring.classes import class_key, class_keys
 
 TASKS = ("classification", "probability", "regression")
 _WINDOW = re.compile(r"^\s*(\d+)\s*(s|min|m|h|d|w)\s*$")
@@ -126,9 +127,8 @@ def _metrics(task: str, truth: Any, predicted: Any, positive: Any) -> dict[str, 
         return metrics.probabilistic(
             pd.to_numeric(truth).to_numpy(np.float64), pd.to_numeric(predicted).to_numpy(np.float64)
         )
-    same = [str(v) for v in truth], [str(v) for v in predicted]  # 1 and "1" are one class
-    pos = None if positive is None else str(positive)
-    return metrics.classification(np.array(same[0]), np.array(same[1]), pos)
+    pos = None if positive is None else class_key(positive)  # 1, 1.0, True, "1": one class
+    return metrics.classification(class_keys(truth), class_keys(predicted), pos)
 
 
 def _row(frame: Any, task: str, positive: Any) -> dict[str, Any]:
@@ -159,6 +159,7 @@ def performance(
         raise InvalidArgument(f"task must be one of {list(TASKS)}, not {task!r}", field="task")
     if by is not None and by not in frame.columns:
         raise InvalidArgument(f"no column {by!r} to slice by", field="by")
+    frame = _plain_values(frame)
     if len(frame) and frame["prediction"].map(lambda v: isinstance(v, list | dict)).any():
         raise InvalidArgument(
             "performance needs one value per prediction; these predictions are tensors",
@@ -184,6 +185,19 @@ def performance(
             row.update(_row(part, task, positive))
             windows.append(row)
     return PerformanceReport(task, window, by, overall, windows)
+
+
+def _plain_values(frame: Any) -> Any:
+    """Categorical and extension-typed labels and predictions as plain values (a category is
+    its value; a missing one is None), so the checks below see what a user sees."""
+    import pandas as pd
+
+    changed = {}
+    for column in ("prediction", "label"):
+        if column in frame.columns and isinstance(frame[column].dtype, pd.CategoricalDtype):
+            values = frame[column].astype(object)
+            changed[column] = values.where(values.notna(), None)
+    return frame.assign(**changed) if changed else frame
 
 
 def _missing(value: Any) -> bool:
