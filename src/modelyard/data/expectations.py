@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from modelyard.data.profiling import Profile
-from modelyard.data.types import LOGICAL_TYPES, NUMERIC
+from modelyard.data.types import LOGICAL_TYPES
 from modelyard.errors import InvalidArgument
 
 SUITE_VERSION = 1
@@ -221,36 +221,8 @@ class Expectations:
     # --- inference ---------------------------------------------------------------------
     @classmethod
     def from_profile(cls, profile: Profile, *, max_categories: int = 50) -> Expectations:
-        """A starting suite that the profiled data passes: edit it, then save it."""
-        suite = cls()
-        for col in profile.columns.values():
-            suite.add("column_present", col.name)
-            suite.add("type", col.name, type=col.type)
-            if col.missing == 0:
-                suite.add("not_null", col.name)
-            else:
-                suite.add(
-                    "max_missing_rate", col.name, max=_round_up(min(1.0, col.missing_rate * 2))
-                )
-            if (
-                col.type in NUMERIC
-                and col.min is not None
-                and col.max is not None
-                and not col.infinite
-            ):
-                lo, hi = col.min, col.max
-                if col.type == "integer":
-                    lo, hi = int(lo), int(hi)
-                suite.add("range", col.name, min=lo, max=hi)
-            if col.type == "string" and col.values and len(col.values) <= max_categories:
-                suite.add("allowed_values", col.name, values=sorted(col.values))
-            if col.type == "string" and col.min_length is not None:
-                suite.add("string_length", col.name, min=col.min_length, max=col.max_length)
-            if col.values is not None and col.present and max(col.values.values()) == 1:
-                suite.add("unique", col.name)
-        suite.add("row_count", min=1)
-        return suite
+        """A starting suite that fresh data from the same source passes and a defect fails
+        (the rules: ``modelyard.data.inference``): edit it, then save it."""
+        from modelyard.data.inference import infer_suite
 
-
-def _round_up(rate: float) -> float:
-    return math.ceil(rate * 10_000) / 10_000
+        return infer_suite(profile, max_categories=max_categories)
