@@ -52,11 +52,12 @@ class DataSql:
             self.con.execute("SET allowed_paths = ?", [[path]])
             self._lock()
             escaped = path.replace("'", "''")
+            cols = ", ".join(quote(c) for c in source.schema.names)  # no pandas index columns
             if "file_row_number" in source.schema.names:  # the file's own column wins
-                select = f"SELECT *, NULL::BIGINT AS {self.row} FROM read_parquet('{escaped}')"
+                select = f"SELECT {cols}, NULL::BIGINT AS {self.row} FROM read_parquet('{escaped}')"
             else:
                 select = (
-                    f"SELECT * EXCLUDE (file_row_number), file_row_number AS {self.row} "
+                    f"SELECT {cols}, file_row_number AS {self.row} "
                     f"FROM read_parquet('{escaped}', file_row_number=true)"
                 )
             self.con.execute(f"CREATE TEMP VIEW data AS {select}")

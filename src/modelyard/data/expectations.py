@@ -52,10 +52,15 @@ class Expectation:
 
     @property
     def label(self) -> str:
-        """How a report names this rule: ``range(age)``, ``sql(positive balance)``."""
+        """How a report names this rule: ``range(age)``, ``sql(positive balance)``; a row
+        rule that lets some rows fail says so: ``range(age, mostly 0.98)``."""
         if self.rule == "sql":
             return f"sql({self.params.get('name') or self.params['predicate']})"
-        return f"{self.rule}({self.column})" if self.column else self.rule
+        if not self.column:
+            return self.rule
+        if self.rule in ROW_RULES and self.mostly < 1.0:
+            return f"{self.rule}({self.column}, mostly {self.mostly:g})"
+        return f"{self.rule}({self.column})"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule}

@@ -43,6 +43,30 @@ def rows_per_batch(schema: pa.Schema) -> int:
 TABULAR_SUFFIXES = (".parquet", ".pq", ".csv")
 
 
+def index_columns(schema: pa.Schema) -> list[str]:
+    """The columns pandas stored a DataFrame's index in (``__index_level_0__`` after
+    ``sample()`` or a filter, or the name of a ``set_index`` column), as the pandas metadata
+    of the schema records them. They are the frame's index, not its data: pandas reads them
+    back as the index, and so every reader here leaves them out of the columns."""
+    try:
+        meta = schema.pandas_metadata
+    except ValueError:  # metadata that is not JSON: no index is known
+        return []
+    found = meta.get("index_columns", []) if isinstance(meta, dict) else []
+    return [c for c in found if isinstance(c, str) and c in schema.names]
+
+
+def data_columns(schema: pa.Schema) -> list[str]:
+    """The schema's column names less pandas' index columns."""
+    skip = set(index_columns(schema))
+    return [name for name in schema.names if name not in skip]
+
+
+def without_index(table: pa.Table) -> pa.Table:
+    skip = index_columns(table.schema)
+    return table.drop_columns(skip) if skip else table
+
+
 def _check_columns(names: list[Any]) -> None:
     seen: set[str] = set()
     for name in names:
@@ -88,7 +112,7 @@ def to_table(data: Any) -> pa.Table:
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
     if isinstance(data, pa.Table):
-        table = data
+        table = without_index(data)
     elif hasattr(data, "columns") and hasattr(data, "dtypes"):
         table = from_pandas(data)
     else:
@@ -133,6 +157,8 @@ class TabularSource:
         if self.path.suffix.lower() == ".csv":
             yield from _csv_batches(self.path, columns)
             return
+        if columns is None:
+            columns = list(self.schema.names)  # pandas' index columns are not read
         strings = [
             f.name
             for f in self.schema
@@ -147,7 +173,7 @@ class TabularSource:
         assert self.path is not None
         if self.path.suffix.lower() == ".csv":
             return pa.Table.from_batches(list(_csv_batches(self.path, None)))
-        return pq.read_table(self.path)
+        return pq.read_table(self.path, columns=list(self.schema.names))
 
 
 def _parquet_batches(
@@ -244,7 +270,8 @@ def _file_schema(path: Path) -> tuple[pa.Schema, int]:
             check_table_schema(table.schema, table.num_rows)
             return table.schema, table.num_rows
         meta = pq.ParquetFile(path)
-        schema, rows = meta.schema_arrow, meta.metadata.num_rows
+        full, rows = meta.schema_arrow, meta.metadata.num_rows
+        schema = pa.schema([full.field(c) for c in data_columns(full)], metadata=full.metadata)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidArgument(f"cannot read {path.name!r} as a table: {exc}", field="data") from exc
     check_table_schema(schema, rows)

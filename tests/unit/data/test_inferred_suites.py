@@ -155,5 +155,5 @@ def test_a_defect_is_caught(defect: Callable[[pd.DataFrame], None], rule: str) -
     assert validate(clean, suite).ok, validate(clean, suite).failures
     broken = clean.copy()
     defect(broken)
-    failed = {f.label for f in validate(broken, suite).failures}
+    failed = {f"{f.rule}({f.column})" for f in validate(broken, suite).failures}
     assert rule in failed, failed

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from modelyard.data.frames import data_columns, without_index
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.shift import streamed
 from modelyard.monitoring.shift.compute import (
@@ -84,7 +85,7 @@ class _FileReference:
         self.path = path
         self.meta = _metadata(path, "reference")
         self.schema = self.meta.schema.to_arrow_schema()
-        self.rows, self.columns = self.meta.num_rows, list(self.schema.names)
+        self.rows, self.columns = self.meta.num_rows, data_columns(self.schema)
 
     def kind(self, name: str) -> str:
         return streamed.arrow_kind(self.schema.field(name).type)
@@ -207,7 +208,7 @@ def drift_file(
         def present(column: str) -> tuple[int, float]:
             return _present(source.column(column))
 
-    plan = plan_columns(ref.columns, list(schema.names), columns, tests, thresholds, categorical,
+    plan = plan_columns(ref.columns, data_columns(schema), columns, tests, thresholds, categorical,
                  drift_share)  # fmt: skip
     kinds: dict[str, str] = {}
     found: dict[str, ColumnDrift] = {}
@@ -245,7 +246,7 @@ def _arrow(data: Any) -> Any:
     import pyarrow as pa
 
     if isinstance(data, pa.Table):
-        table = data
+        table = without_index(data)
     else:
         frame = text_columns(as_frame(data, "current"))
         table = pa.Table.from_pandas(frame, preserve_index=False)
