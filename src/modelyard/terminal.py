@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -71,3 +72,10 @@ def transfer_progress(description: str, total: int | None) -> Any:
 def count_progress(description: str, total: int | None) -> Any:
     """A progress bar over a count (rows, files); yields ``advance(n)``."""
     return _bar(description, total, MofNCompleteColumn(), TimeElapsedColumn())
+
+
+def when(ms: int | None) -> str:
+    """Epoch milliseconds as a person reads them, in UTC; blank for none."""
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -24,7 +24,7 @@ from modelyard.tracking.cli.sync import sync
 app = typer.Typer(
     name="modelyard",
     help="modelyard: track experiments, version and validate data, register, govern and serve "
-    "models; (soon) watch them.",
+    "models, and monitor them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -89,7 +89,11 @@ def serve(
         typer.Option(help="Folder of the prediction log (default: one per store in the cache)."),
     ] = None,
     no_prediction_log: Annotated[
-        bool, typer.Option(help="Log no predictions (monitoring then has nothing to read).")
+        bool,
+        typer.Option(
+            "--no-prediction-log",
+            help="Log no predictions (monitoring then has nothing to read).",
+        ),
     ] = False,
     log_fsync_ms: Annotated[
         float, typer.Option(help="Sync the log at most this often: what a lost machine loses.")

@@ -12,6 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelyard.errors import InvalidArgument
+
 if TYPE_CHECKING:  # heavy (Arrow, numpy): loaded when a profile or the data is used
     import pyarrow as pa
 
@@ -86,13 +88,15 @@ class DatasetVersion:
     def path(self) -> Path:
         """A local path to the snapshot: the data file of a table, the folder of files."""
         if self._materialize is None:
-            raise RuntimeError("this dataset version is not attached to a store")
+            raise InvalidArgument(
+                "this dataset version is not attached to a store; get it with "
+                "yard.data.get(name, version=...) to read its data",
+                field="version",
+            )
         return self._materialize(self)
 
     def to_arrow(self) -> pa.Table:
         if self.kind != "table":
-            from modelyard.errors import InvalidArgument
-
             raise InvalidArgument(
                 f"{self.uri} is a set of files, not a table; use .path", field="format"
             )

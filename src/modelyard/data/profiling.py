@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from modelyard.data.sketches import HyperLogLog, ValueSketch, bucket_keys, mix64
 from modelyard.data.types import NUMERIC, logical_type
+from modelyard.errors import InvalidArgument
 
 TOP_EXACT = 1_000  # exact value counts are kept while a column has at most this many values
 TOP_SHOWN = 20
@@ -91,7 +92,10 @@ class ColumnProfile:
     # --- merge -------------------------------------------------------------------------
     def merge(self, other: ColumnProfile) -> ColumnProfile:
         if other.type != self.type:
-            raise ValueError(f"column {self.name!r}: cannot merge {self.type} with {other.type}")
+            raise InvalidArgument(
+                f"column {self.name!r}: cannot merge a {self.type} profile with a {other.type} one",
+                field=self.name,
+            )
         out = ColumnProfile(self.name, self.type)
         out.count = self.count + other.count
         out.missing = self.missing + other.missing
@@ -205,8 +209,9 @@ class Profile:
 
     def merge(self, other: Profile) -> Profile:
         if list(self.columns) != list(other.columns):
-            raise ValueError(
-                f"profiles have different columns: {list(self.columns)} vs {list(other.columns)}"
+            raise InvalidArgument(
+                f"profiles have different columns: {list(self.columns)} vs {list(other.columns)}",
+                field="columns",
             )
         return Profile(
             self.num_rows + other.num_rows,

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from modelyard.errors import InvalidArgument
+
 MANTISSA_BITS = 7
 _SHIFT = np.uint64(52 - MANTISSA_BITS)
 _SIGN = 11 + MANTISSA_BITS  # bit of the sign in a bucket key
@@ -137,11 +139,13 @@ class ValueSketch:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValueSketch:
         if data.get("mantissa_bits") != MANTISSA_BITS:
-            raise ValueError(f"value sketch has mantissa_bits={data.get('mantissa_bits')!r}")
+            raise InvalidArgument(
+                f"value sketch has mantissa_bits={data.get('mantissa_bits')!r}", field="profile"
+            )
         keys = np.asarray(data["keys"], dtype=np.int64)
         counts = np.asarray(data["counts"], dtype=np.int64)
         if keys.shape != counts.shape:
-            raise ValueError("value sketch keys and counts differ in length")
+            raise InvalidArgument("value sketch keys and counts differ in length", field="profile")
         return cls(keys, counts)
 
 
@@ -194,8 +198,8 @@ class HyperLogLog:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HyperLogLog:
         if data.get("p") != HLL_P:
-            raise ValueError(f"HyperLogLog has p={data.get('p')!r}")
+            raise InvalidArgument(f"HyperLogLog has p={data.get('p')!r}", field="profile")
         raw = np.frombuffer(base64.b64decode(data["registers"]), dtype=np.uint8).copy()
         if raw.size != _M:
-            raise ValueError("HyperLogLog registers have the wrong size")
+            raise InvalidArgument("HyperLogLog registers have the wrong size", field="profile")
         return cls(raw)

@@ -14,6 +14,7 @@ import time
 from email.message import EmailMessage
 from typing import Any
 
+from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.monitoring.monitors.spec import REDACTED, Channel, Email, Log, Webhook
 
 log = logging.getLogger("modelyard.monitoring")
@@ -53,8 +54,9 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
     from modelyard.registry.webhooks import sign
 
     if hook.secret == REDACTED:
-        raise RuntimeError(
-            "the secret is kept by the server; run this monitor there, or from its YAML"
+        raise InvalidArgument(
+            "the secret is kept by the server; run this monitor there, or from its YAML",
+            field="secret",
         )
     body = json.dumps({"text": text_of(alert), **alert}, default=str).encode()
     headers = {"Content-Type": "application/json"}
@@ -71,7 +73,7 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
         what="alert webhook",
     )
     if not outcome.ok:
-        raise RuntimeError(f"{hook.url}: {outcome.error}")
+        raise Unavailable(f"{hook.url}: {outcome.error}", field="url")
 
 
 def _email(mail: Email, alert: dict[str, Any], allow_private: bool) -> None:

@@ -96,9 +96,9 @@ def update(
     name: str,
     route: RouteOpt = None,
     shadow: ShadowOpt = None,
-    no_shadows: Annotated[bool, typer.Option(help="Remove every shadow.")] = False,
+    no_shadows: Annotated[bool, typer.Option("--no-shadows", help="Remove every shadow.")] = False,
     sticky_header: StickyOpt = None,
-    no_sticky: Annotated[bool, typer.Option(help="Split at random again.")] = False,
+    no_sticky: Annotated[bool, typer.Option("--no-sticky", help="Split at random again.")] = False,
     description: DescriptionOpt = None,
     expected_revision: Annotated[
         int | None, typer.Option(help="Refuse if the deployment is no longer at this revision.")

@@ -111,11 +111,14 @@ def tag(
 ) -> None:
     """Set tags on a model, or on one version with --version."""
     c = client(tracking_uri)
-    for key, value in parse_pairs(pairs_).items():
+    pairs = parse_pairs(pairs_)
+    for key, value in pairs.items():
         if version is None:
             c.set_registered_model_tag(name, key, value)
         else:
             c.set_model_version_tag(name, version, key, value)
+    target = name if version is None else f"{name} version {version}"
+    out.print(f"tagged {target}: " + ", ".join(f"{k}={v}" for k, v in pairs.items()))
 
 
 @app.command()
@@ -124,8 +127,10 @@ def delete(name: str, version: VersionOpt = None, tracking_uri: TrackingUri = No
     c = client(tracking_uri)
     if version is None:
         c.delete_registered_model(name)
+        out.print(f"deleted model {name} (`modelyard models restore {name}` brings it back)")
     else:
         c.delete_model_version(name, version)
+        out.print(f"deleted {name} version {version} (restore brings it back)")
 
 
 @app.command()
@@ -134,8 +139,10 @@ def restore(name: str, version: VersionOpt = None, tracking_uri: TrackingUri = N
     c = client(tracking_uri)
     if version is None:
         c.restore_registered_model(name)
+        out.print(f"restored model {name}")
     else:
         c.restore_model_version(name, version)
+        out.print(f"restored {name} version {version}")
 
 
 @app.command()
@@ -351,6 +358,7 @@ def policy_delete(
 ) -> None:
     """Remove an alias policy."""
     client(tracking_uri).delete_alias_policy(model, alias_name)
+    out.print(f"removed the policy of {model}@{alias_name}")
 
 
 @webhooks_app.command("add")
@@ -384,6 +392,7 @@ def webhook_list(tracking_uri: TrackingUri = None, as_json: Json = False) -> Non
 def webhook_remove(webhook_id: str, tracking_uri: TrackingUri = None) -> None:
     """Remove a webhook."""
     client(tracking_uri).delete_webhook(webhook_id)
+    out.print(f"removed webhook {webhook_id}")
 
 
 @webhooks_app.command("deliveries")

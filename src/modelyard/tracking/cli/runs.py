@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from modelyard.errors import NotFound
-from modelyard.terminal import out, print_json, print_table
+from modelyard.terminal import out, print_json, print_table, when
 from modelyard.tracking.cli.common import Json, TrackingUri, client
 from modelyard.tracking.entities import ViewType, encode_float
 
@@ -82,8 +82,8 @@ def show(run_id: str, tracking_uri: TrackingUri = None, as_json: Json = False) -
             ["experiment", i.experiment_id],
             ["status", i.status],
             ["user", i.user_id],
-            ["start", i.start_time],
-            ["end", i.end_time],
+            ["start", when(i.start_time)],
+            ["end", when(i.end_time)],
             ["parent", i.parent_run_id],
             ["stage", i.lifecycle_stage],
             ["artifacts", i.artifact_uri],

@@ -1,0 +1,38 @@
+"""The command line reads as a person would write it: every flag's spelling, every help text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import typer.main
+
+from modelyard.cli.main import app
+
+
+def _commands(
+    group: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    yield path, group
+    if isinstance(group, click.Group):
+        for name, sub in group.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+def test_no_flag_reads_no_no() -> None:
+    bad = []
+    for path, command in _commands(typer.main.get_command(app)):
+        for param in command.params:
+            for flag in [*param.opts, *getattr(param, "secondary_opts", [])]:
+                if flag.startswith("--no-no-") or flag.count("no-") > 1:
+                    bad.append((" ".join(path), flag))
+    assert not bad
+
+
+def test_help_promises_nothing_for_later() -> None:
+    for path, command in _commands(typer.main.get_command(app)):
+        text = " ".join(filter(None, [command.help, command.short_help]))
+        for param in command.params:
+            text += " " + (getattr(param, "help", None) or "")
+        for word in ("(soon)", "coming soon", "not yet implemented", "TODO"):
+            assert word not in text, (" ".join(path), word)
