@@ -7,7 +7,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelyard.registry.routes.deps import optional, registry
+from modelyard.registry.routes.deps import AT_MOST, optional, registry
+from modelyard.registry.store import LIST_DEFAULT, LIST_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import STR, STR_LIST, json_body, obj
@@ -33,9 +34,14 @@ async def create_webhook(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("", summary="Webhooks (without their secrets)")
-async def list_webhooks(request: Request) -> Response:
-    found = await run_in_threadpool(registry(request).list_webhooks)
+@router.get(
+    "", summary=f"Webhooks (without their secrets), oldest first, at most limit ({LIST_MAX})"
+)
+async def list_webhooks(
+    request: Request,
+    limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
+) -> Response:
+    found = await run_in_threadpool(lambda: registry(request).list_webhooks(limit=limit))
     return json_response({"webhooks": [w.to_dict() for w in found]})
 
 
