@@ -464,3 +464,49 @@ def test_the_cli_says_when_it_shows_only_the_first(
         assert len(json.loads(shown.out)) == 4 and "showing" not in shown.err
         assert main([*command, "--limit", "0", "-t", uri]) != 0
         assert "--limit" in capsys.readouterr().err
+
+
+# lists that were bounded before this table: their caps are refused past and described
+EARLIER = [
+    ("/api/v1/alerts", None, "limit", 1_000, 10_000, {}),
+    ("/api/v1/monitors/m/runs", "/api/v1/monitors/{name}/runs", "limit", 100, 10_000, {}),
+    ("/api/v1/audit", None, "limit", 100, 10_000, {}),
+    (
+        "/api/v1/registry/webhooks/w/deliveries",
+        "/api/v1/registry/webhooks/{webhook_id}/deliveries",
+        "limit",
+        100,
+        10_000,
+        {},
+    ),
+    ("/api/v1/registry/models", None, "max_results", 100, 10_000, {}),
+    ("/api/v1/registry/versions", None, "max_results", 100, 10_000, {}),
+    ("/api/v1/experiments", None, "max_results", 1_000, 50_000, {}),
+    (
+        "/api/v1/runs/r/metric-history",
+        "/api/v1/runs/{run_id}/metric-history",
+        "max_results",
+        10_000,
+        25_000,
+        {"key": "loss"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "described", "field", "default", "most", "query"), EARLIER)
+def test_the_earlier_caps_are_refused_past_and_described(
+    http: httpx.Client,
+    path: str,
+    described: str | None,
+    field: str,
+    default: int,
+    most: int,
+    query: Params,
+) -> None:
+    for bad in ["0", "x", str(most + 1)]:
+        r = http.get(path, params={**query, field: bad})
+        assert r.status_code == 400, (bad, r.text)
+        assert error_of(r)["field"] == field, (bad, r.text)
+    schema = http.get("/openapi.json").json()["paths"][described or path]["get"]["parameters"]
+    cap = next(p["schema"] for p in schema if p["name"] == field)
+    assert (cap["default"], cap["minimum"], cap["maximum"]) == (default, 1, most)

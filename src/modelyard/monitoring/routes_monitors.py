@@ -11,7 +11,7 @@ from starlette.responses import Response
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.routes import monitoring
-from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX
+from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import BOOL, INT, OBJ, PAGE_HELP, STR, json_body, obj
@@ -103,7 +103,7 @@ async def runs(
     request: Request,
     name: str,
     since: int | None = Query(None, ge=0, le=MAX_INT64),
-    limit: int = Query(100, ge=1, le=10_000),
+    limit: int = Query(100, ge=1, le=RUNS_MAX, description=f"at most {RUNS_MAX} runs"),
 ) -> Response:
     found = await run_in_threadpool(
         lambda: monitoring(request).monitor_runs(name, since=since, limit=limit)

@@ -21,7 +21,7 @@ from modelyard.identity import require_role
 from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
 from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.monitors.stored import StoredMonitor
-from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX
+from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
@@ -205,8 +205,7 @@ class SqlMonitors:
     def monitor_runs(
         self, name: str, *, since: int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        if not 1 <= limit <= 10_000:
-            raise InvalidArgument("limit must be from 1 to 10,000", field="limit")
+        check_count(limit, "limit", RUNS_MAX)
         t = monitor_runs.c
         query = sa.select(monitor_runs).where(t.monitor == name)
         if since is not None:

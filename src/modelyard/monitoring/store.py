@@ -15,6 +15,7 @@ FILES_PAGE_DEFAULT = 1_000  # prediction files in one page, unless asked
 FILES_PAGE_MAX = 10_000  # the most one page holds (a file's row is about 300 bytes)
 MONITORS_PAGE_DEFAULT = 100  # monitors in one page, unless asked
 MONITORS_PAGE_MAX = 1_000  # a monitor carries its whole spec, so pages are smaller
+RUNS_MAX = 10_000  # a monitor's runs in one answer (limit, 100 by default)
 
 
 class MonitoringStore(ABC):

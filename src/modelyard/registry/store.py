@@ -31,6 +31,8 @@ REQUESTS_PAGE_DEFAULT = 100  # approval requests in one page: each carries its v
 REQUESTS_PAGE_MAX = 1_000
 LIST_DEFAULT = 1_000  # policies, webhooks, deployments: few by nature, one answer, no pages
 LIST_MAX = 10_000
+SEARCH_MAX = 10_000  # models or versions in one page of a search (max_results, 100 by default)
+AUDIT_MAX = 10_000  # audit entries, or a webhook's deliveries, in one answer (100 by default)
 
 
 class RegistryStore(ABC):

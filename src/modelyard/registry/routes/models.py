@@ -17,9 +17,8 @@ from modelyard.registry.routes.deps import (
     registry,
     string_map,
 )
-from modelyard.registry.store import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX
+from modelyard.registry.store import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, SEARCH_MAX
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import EMPTY_BODY, INT, PAGE_HELP, STR, STR_MAP, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
@@ -44,7 +43,9 @@ async def search_models(
     request: Request,
     filter: str | None = Query(None),
     include_deleted: bool = Query(False),
-    max_results: int = Query(100, ge=1, le=MAX_INT64),
+    max_results: int = Query(
+        100, ge=1, le=SEARCH_MAX, description=f"results in this page (at most {SEARCH_MAX})"
+    ),
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(

@@ -8,9 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.registry.routes.deps import AT_MOST, optional, registry
-from modelyard.registry.store import LIST_DEFAULT, LIST_MAX
+from modelyard.registry.store import AUDIT_MAX, LIST_DEFAULT, LIST_MAX
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import STR, STR_LIST, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/webhooks", tags=["webhooks"])
@@ -53,7 +52,9 @@ async def delete_webhook(request: Request, webhook_id: str) -> Response:
 
 @router.get("/{webhook_id}/deliveries", summary="The delivery log of a webhook, newest first")
 async def deliveries(
-    request: Request, webhook_id: str, limit: int = Query(100, ge=1, le=MAX_INT64)
+    request: Request,
+    webhook_id: str,
+    limit: int = Query(100, ge=1, le=AUDIT_MAX, description=f"at most {AUDIT_MAX}, newest first"),
 ) -> Response:
     found = await run_in_threadpool(registry(request).deliveries, webhook_id, limit)
     return json_response({"deliveries": [d.to_dict() for d in found]})
