@@ -93,7 +93,7 @@ def test_versions_are_checked_before_anything_is_written(http: httpx.Client) -> 
         err = error_of(resp)
         if field is not None:
             assert err["field"] == field, (field, err)
-    assert http.get("/api/v1/datasets").json() == {"datasets": []}
+    assert http.get("/api/v1/datasets").json() == {"datasets": [], "next_page_token": None}
     ok = http.post("/api/v1/datasets/versions", json=_version_body([entry]))
     assert ok.status_code == 201 and ok.json()["version"]["version"] == 1
     again = http.post("/api/v1/datasets/versions", json=_version_body([entry]))
@@ -147,7 +147,7 @@ def test_server_checks_what_clients_claim(http: httpx.Client) -> None:
         json={"name": "x", "version": 1, "expectations": "expectations: [{rule: {a: 1}}]"},
     )
     assert weird.status_code == 400, weird.text
-    assert http.get("/api/v1/datasets").json() == {"datasets": []}
+    assert http.get("/api/v1/datasets").json() == {"datasets": [], "next_page_token": None}
 
 
 def test_client_refuses_a_manifest_that_escapes(tmp_path: Path) -> None:

@@ -23,7 +23,12 @@ from modelyard.data.manifest import check_dataset_name, check_manifest, check_sh
 from modelyard.data.profiling import profile_batches
 from modelyard.data.schema import Schema
 from modelyard.data.snapshot import Snapshot, file_chunks, hash_files, prepare
-from modelyard.data.store import BlobStore, DatasetStore
+from modelyard.data.store import (
+    DATASETS_PAGE_DEFAULT,
+    VERSIONS_PAGE_DEFAULT,
+    BlobStore,
+    DatasetStore,
+)
 from modelyard.data.validation import ValidationReport, validate
 from modelyard.errors import InvalidArgument
 from modelyard.identity import ActingAs, settings_actor
@@ -154,11 +159,28 @@ class DataClient:
     ) -> DatasetVersion:
         return self._attach(self.store.get_version(name, version, digest))
 
-    def list_datasets(self) -> list[DatasetInfo]:
-        return self.store.list_datasets()
+    def list_datasets(self, *, limit: int | None = None) -> list[DatasetInfo]:
+        """Every dataset (or the first ``limit``), by name, read a page at a time."""
+        return self.store.list_datasets(limit=limit)
 
-    def versions(self, name: str) -> list[DatasetVersion]:
-        return [self._attach(v) for v in self.store.list_versions(name)]
+    def list_datasets_page(
+        self, *, limit: int = DATASETS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetInfo], str | None]:
+        """One page of datasets (``limit``, up to 10,000) and the token of the next page
+        (None after the last)."""
+        return self.store.list_datasets_page(limit=limit, page_token=page_token)
+
+    def versions(self, name: str, *, limit: int | None = None) -> list[DatasetVersion]:
+        """Every version of ``name`` (or the first ``limit``), newest first, read a page at
+        a time; profiles are left out (``get`` has them)."""
+        return [self._attach(v) for v in self.store.list_versions(name, limit=limit)]
+
+    def versions_page(
+        self, name: str, *, limit: int = VERSIONS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetVersion], str | None]:
+        """One page of versions (``limit``, up to 1,000), newest first, and the next token."""
+        found, token = self.store.list_versions_page(name, limit=limit, page_token=page_token)
+        return [self._attach(v) for v in found], token
 
     def _attach(self, version: DatasetVersion) -> DatasetVersion:
         version._materialize = self._materialize

@@ -69,12 +69,14 @@ def get(name: str, version: int | None = None, *, digest: str | None = None) -> 
     return current_client().get(name, version, digest=digest)
 
 
-def list_datasets() -> list[DatasetInfo]:
-    return current_client().list_datasets()
+def list_datasets(*, limit: int | None = None) -> list[DatasetInfo]:
+    """Every dataset (or the first ``limit``), by name."""
+    return current_client().list_datasets(limit=limit)
 
 
-def versions(name: str) -> list[DatasetVersion]:
-    return current_client().versions(name)
+def versions(name: str, *, limit: int | None = None) -> list[DatasetVersion]:
+    """Every version of ``name`` (or the first ``limit``), newest first, without profiles."""
+    return current_client().versions(name, limit=limit)
 
 
 def diff(name: str, a: int, b: int) -> DatasetDiff:

@@ -17,7 +17,13 @@ from modelyard.data.entities import (
     NewVersion,
 )
 from modelyard.data.manifest import check_manifest, check_sha256
-from modelyard.data.store import BlobStore, DatasetStore
+from modelyard.data.store import (
+    DATASETS_PAGE_DEFAULT,
+    EDGES_PAGE_DEFAULT,
+    VERSIONS_PAGE_DEFAULT,
+    BlobStore,
+    DatasetStore,
+)
 from modelyard.store.rest import HttpTransport
 
 BASE = "/api/v1/datasets"
@@ -25,6 +31,11 @@ BASE = "/api/v1/datasets"
 
 def _node(data: dict[str, Any]) -> LineageNode:
     return LineageNode(data["type"], data["id"], data["label"])
+
+
+def _page(limit: int, page_token: str | None) -> dict[str, Any]:
+    """The query parameters of one page."""
+    return {"limit": limit} if page_token is None else {"limit": limit, "page_token": page_token}
 
 
 def _checked(data: dict[str, Any]) -> DatasetVersion:
@@ -56,13 +67,18 @@ class RestDatasetStore(DatasetStore):
             params["digest"] = digest
         return _checked(self.http.request("GET", f"{BASE}/version", params=params))
 
-    def list_datasets(self) -> list[DatasetInfo]:
-        got = self.http.request("GET", BASE)
-        return [DatasetInfo(**d) for d in got["datasets"]]
+    def list_datasets_page(
+        self, *, limit: int = DATASETS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetInfo], str | None]:
+        got = self.http.request("GET", BASE, params=_page(limit, page_token))
+        return [DatasetInfo(**d) for d in got["datasets"]], got["next_page_token"]
 
-    def list_versions(self, name: str) -> list[DatasetVersion]:
-        got = self.http.request("GET", f"{BASE}/versions", params={"name": name})
-        return [_checked(v) for v in got["versions"]]
+    def list_versions_page(
+        self, name: str, *, limit: int = VERSIONS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetVersion], str | None]:
+        params = {"name": name, **_page(limit, page_token)}
+        got = self.http.request("GET", f"{BASE}/versions", params=params)
+        return [_checked(v) for v in got["versions"]], got["next_page_token"]
 
     def set_expectations(self, name: str, version: int, suite_yaml: str | None) -> DatasetVersion:
         body = {"name": name, "version": version, "expectations": suite_yaml}
@@ -85,14 +101,21 @@ class RestDatasetStore(DatasetStore):
         }
         self.http.request("POST", f"{BASE}/links", json=body)
 
-    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
-        got = self.http.request(
-            "GET", "/api/v1/lineage/edges", params={"type": node_type, "id": node_id}
-        )
-        return [
+    def edges_page(
+        self,
+        node_type: str,
+        node_id: str,
+        *,
+        limit: int = EDGES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[LineageEdge], str | None]:
+        params = {"type": node_type, "id": node_id, **_page(limit, page_token)}
+        got = self.http.request("GET", "/api/v1/lineage/edges", params=params)
+        found = [
             LineageEdge(_node(e["source"]), _node(e["target"]), e["relation"], e.get("context"))
             for e in got["edges"]
         ]
+        return found, got["next_page_token"]
 
 
 class RestBlobStore(BlobStore):

@@ -7,10 +7,13 @@ import sqlalchemy as sa
 
 from modelyard.data.entities import LineageEdge, LineageNode
 from modelyard.data.lineage_rows import labeller_for
+from modelyard.data.store import EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import NotFound
 from modelyard.store.database import Database
+from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.validation import check_count
 
 NODE_DATASET = "dataset_version"
 NODE_RUN = "run"
@@ -41,7 +44,17 @@ class SqlLineageReads:
                 return labeller(conn, node_id) or f"(deleted {node_id})"
         return node_id
 
-    def _edges_of(self, node_type: str, node_id: str) -> list[LineageEdge]:
+    def edges_page(
+        self,
+        node_type: str,
+        node_id: str,
+        *,
+        limit: int = EDGES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[LineageEdge], str | None]:
+        check_count(limit, "limit", EDGES_PAGE_MAX)
+        fingerprint = list_fingerprint("lineage_edges", type=node_type, id=node_id)
+        offset = page_offset(page_token, fingerprint, "type and id")
         with self.db.read() as conn:
             rows = (
                 conn.execute(
@@ -59,10 +72,13 @@ class SqlLineageReads:
                         )
                     )
                     .order_by(lineage_edges.c.edge_id)
+                    .limit(limit + 1)
+                    .offset(offset)
                 )
                 .mappings()
                 .all()
             )
+        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
         labels: dict[tuple[str, str], str] = {}
 
         def node(kind: str, ident: str) -> LineageNode:
@@ -70,15 +86,13 @@ class SqlLineageReads:
                 labels[(kind, ident)] = self._label(kind, ident)
             return LineageNode(kind, ident, labels[(kind, ident)])
 
-        return [
+        found = [
             LineageEdge(
                 node(r["source_type"], r["source_id"]),
                 node(r["target_type"], r["target_id"]),
                 r["relation"],
                 r["context"],
             )
-            for r in rows
+            for r in rows[:limit]
         ]
-
-    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
-        return self._edges_of(node_type, node_id)
+        return found, token

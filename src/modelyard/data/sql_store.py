@@ -30,7 +30,14 @@ from modelyard.data.manifest import (
     digest_of,
 )
 from modelyard.data.sql_lineage import NODE_DATASET, NODE_RUN, SqlLineageReads
-from modelyard.data.store import BlobStore, DatasetStore
+from modelyard.data.store import (
+    DATASETS_PAGE_DEFAULT,
+    DATASETS_PAGE_MAX,
+    VERSIONS_PAGE_DEFAULT,
+    VERSIONS_PAGE_MAX,
+    BlobStore,
+    DatasetStore,
+)
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from modelyard.store import audit
@@ -38,7 +45,9 @@ from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.tracking.store import TrackingStore
+from modelyard.tracking.validation import check_count
 
 RELATIONS = ("input", "output")
 
@@ -410,7 +419,12 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
             raise NotFound(f"dataset {name!r} has no {what}", field="version")
         return self._row_to_version(row, ds["name"])
 
-    def list_datasets(self) -> list[DatasetInfo]:
+    def list_datasets_page(
+        self, *, limit: int = DATASETS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetInfo], str | None]:
+        check_count(limit, "limit", DATASETS_PAGE_MAX)
+        fingerprint = list_fingerprint("datasets")
+        offset = page_offset(page_token, fingerprint, "request")
         counts = (
             sa.select(
                 dataset_versions.c.dataset_id,
@@ -423,11 +437,14 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
         query = (
             sa.select(datasets, counts.c.n, counts.c.latest)
             .join(counts, counts.c.dataset_id == datasets.c.dataset_id)
-            .order_by(datasets.c.name)
+            .order_by(datasets.c.name, datasets.c.dataset_id)
+            .limit(limit + 1)
+            .offset(offset)
         )
         with self.db.read() as conn:
             rows = conn.execute(query).mappings().all()
-        return [
+        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
+        found = [
             DatasetInfo(
                 r["name"],
                 r["kind"],
@@ -436,23 +453,32 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
                 int(r["created_time"]),
                 r["description"],
             )
-            for r in rows
+            for r in rows[:limit]
         ]
+        return found, token
 
-    def list_versions(self, name: str) -> list[DatasetVersion]:
+    def list_versions_page(
+        self, name: str, *, limit: int = VERSIONS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetVersion], str | None]:
+        check_count(limit, "limit", VERSIONS_PAGE_MAX)
         cols = [c for c in dataset_versions.c if c.name != "profile"]
         with self.db.read() as conn:
             ds = self._dataset(conn, name)
+            fingerprint = list_fingerprint("dataset_versions", dataset=ds["dataset_id"])
+            offset = page_offset(page_token, fingerprint, "name")
             rows = (
                 conn.execute(
                     sa.select(*cols)
                     .where(dataset_versions.c.dataset_id == ds["dataset_id"])
                     .order_by(dataset_versions.c.version.desc())
+                    .limit(limit + 1)
+                    .offset(offset)
                 )
                 .mappings()
                 .all()
             )
-        return [self._row_to_version(r, ds["name"]) for r in rows]
+        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
+        return [self._row_to_version(r, ds["name"]) for r in rows[:limit]], token
 
     def close(self) -> None:
         self.db.dispose()

@@ -12,6 +12,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from modelyard.data.entities import DatasetInfo, DatasetVersion, LineageEdge, NewVersion
+from modelyard.tracking.search.paging import read_pages
+
+DATASETS_PAGE_DEFAULT = 1_000  # datasets in one page, unless asked
+DATASETS_PAGE_MAX = 10_000  # the most one page holds
+VERSIONS_PAGE_DEFAULT = 100  # versions in one page: each carries its file list
+VERSIONS_PAGE_MAX = 1_000
+EDGES_PAGE_DEFAULT = 1_000  # lineage edges in one page
+EDGES_PAGE_MAX = 10_000
 
 
 class DatasetStore(ABC):
@@ -31,11 +39,34 @@ class DatasetStore(ABC):
         """One version: the latest, a number, or the one with ``digest``."""
 
     @abstractmethod
-    def list_datasets(self) -> list[DatasetInfo]: ...
+    def list_datasets_page(
+        self, *, limit: int = DATASETS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetInfo], str | None]:
+        """One page (``limit``, 1 to 10,000) of the datasets, by name, and the token of the
+        next page (None: the last)."""
+
+    def list_datasets(self, *, limit: int | None = None) -> list[DatasetInfo]:
+        """Every dataset (or the first ``limit``), by name: the pages followed to the end."""
+        return read_pages(
+            lambda size, token: self.list_datasets_page(limit=size, page_token=token),
+            DATASETS_PAGE_MAX,
+            limit,
+        )
 
     @abstractmethod
-    def list_versions(self, name: str) -> list[DatasetVersion]:
-        """Versions of a dataset, newest first, without their profiles."""
+    def list_versions_page(
+        self, name: str, *, limit: int = VERSIONS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[DatasetVersion], str | None]:
+        """One page (``limit``, 1 to 1,000) of the versions of a dataset, newest first,
+        without their profiles, and the token of the next page."""
+
+    def list_versions(self, name: str, *, limit: int | None = None) -> list[DatasetVersion]:
+        """Every version (or the first ``limit``), newest first, without their profiles."""
+        return read_pages(
+            lambda size, token: self.list_versions_page(name, limit=size, page_token=token),
+            VERSIONS_PAGE_MAX,
+            limit,
+        )
 
     @abstractmethod
     def set_expectations(self, name: str, version: int, suite_yaml: str | None) -> DatasetVersion:
@@ -53,8 +84,24 @@ class DatasetStore(ABC):
         """Record an edge between a dataset version and a run (input or output)."""
 
     @abstractmethod
-    def edges(self, node_type: str, node_id: str) -> list[LineageEdge]:
-        """Every edge that starts or ends at the node."""
+    def edges_page(
+        self,
+        node_type: str,
+        node_id: str,
+        *,
+        limit: int = EDGES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[LineageEdge], str | None]:
+        """One page (``limit``, 1 to 10,000) of the edges that start or end at the node, in
+        the order they were made, and the token of the next page."""
+
+    def edges(self, node_type: str, node_id: str, *, limit: int | None = None) -> list[LineageEdge]:
+        """Every edge (or the first ``limit``) that starts or ends at the node."""
+        return read_pages(
+            lambda size, token: self.edges_page(node_type, node_id, limit=size, page_token=token),
+            EDGES_PAGE_MAX,
+            limit,
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

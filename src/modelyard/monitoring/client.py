@@ -20,6 +20,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.identity import Actor, acting_as, settings_actor
 from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.entities import Label, PredictionFile
+from modelyard.monitoring.store import FILES_PAGE_DEFAULT, MONITORS_PAGE_DEFAULT
 from modelyard.registry.client import _parse_time
 from modelyard.tracking.backends import Backend, resolve
 from modelyard.tracking.current import chosen_uri
@@ -100,7 +101,10 @@ class MonitoringClient:
         endpoint: str | None = None,
         since: Any = None,
         until: Any = None,
+        limit: int | None = None,
     ) -> list[PredictionFile]:
+        """Every shipped file overlapping the time range (or the first ``limit``), oldest
+        first; read a page at a time, as ``prediction_files_page`` does."""
         with acting_as(self._actor):
             return self.store.prediction_files(
                 model=model,
@@ -108,6 +112,31 @@ class MonitoringClient:
                 endpoint=endpoint,
                 since=_parse_time(since),
                 until=_parse_time(until),
+                limit=limit,
+            )
+
+    def prediction_files_page(
+        self,
+        model: str | None = None,
+        *,
+        version: str | int | None = None,
+        endpoint: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        limit: int = FILES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[PredictionFile], str | None]:
+        """One page of those files (``limit``, up to 10,000) and the token of the next page
+        (None after the last); pass the same filters with the token."""
+        with acting_as(self._actor):
+            return self.store.prediction_files_page(
+                model=model,
+                version=None if version is None else str(version),
+                endpoint=endpoint,
+                since=_parse_time(since),
+                until=_parse_time(until),
+                limit=limit,
+                page_token=page_token,
             )
 
     def predictions(
@@ -181,9 +210,17 @@ class MonitoringClient:
         with acting_as(self._actor):
             return self.store.save_monitor(monitor.to_dict(), period, enabled and monitor.enabled)
 
-    def monitors(self) -> list[StoredMonitor]:
+    def monitors(self, *, limit: int | None = None) -> list[StoredMonitor]:
+        """Every stored monitor (or the first ``limit``), by name, read a page at a time."""
         with acting_as(self._actor):
-            return self.store.list_monitors()
+            return self.store.list_monitors(limit=limit)
+
+    def monitors_page(
+        self, *, limit: int = MONITORS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[StoredMonitor], str | None]:
+        """One page of monitors (``limit``, up to 1,000) and the token of the next page."""
+        with acting_as(self._actor):
+            return self.store.list_monitors_page(limit=limit, page_token=page_token)
 
     def get_monitor(self, name: str) -> StoredMonitor:
         with acting_as(self._actor):

@@ -10,7 +10,11 @@ from modelyard.errors import InvalidArgument
 from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.monitoring.monitors.alerting import AlertState
 from modelyard.monitoring.monitors.stored import StoredMonitor
-from modelyard.monitoring.store import MonitoringStore
+from modelyard.monitoring.store import (
+    FILES_PAGE_DEFAULT,
+    MONITORS_PAGE_DEFAULT,
+    MonitoringStore,
+)
 from modelyard.store.rest import HttpTransport
 
 BASE = "/api/v1/predictions"
@@ -26,7 +30,7 @@ class RestMonitoringStore(MonitoringStore):
         body = {k: v for k, v in meta.to_dict().items() if k not in ("file_id", "created_time")}
         return PredictionFile.from_dict(self.http.request("POST", f"{BASE}/files", json=body))
 
-    def prediction_files(
+    def prediction_files_page(
         self,
         *,
         model: str | None = None,
@@ -34,7 +38,9 @@ class RestMonitoringStore(MonitoringStore):
         endpoint: str | None = None,
         since: int | None = None,
         until: int | None = None,
-    ) -> list[PredictionFile]:
+        limit: int = FILES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[PredictionFile], str | None]:
         params: dict[str, Any] = {
             k: v
             for k, v in (
@@ -43,11 +49,13 @@ class RestMonitoringStore(MonitoringStore):
                 ("endpoint", endpoint),
                 ("since", since),
                 ("until", until),
+                ("limit", limit),
+                ("page_token", page_token),
             )
             if v is not None
         }
         got = self.http.request("GET", f"{BASE}/files", params=params)
-        return [PredictionFile.from_dict(f) for f in got["files"]]
+        return [PredictionFile.from_dict(f) for f in got["files"]], got["next_page_token"]
 
     def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
         body = {"labels": [lb.to_dict() if isinstance(lb, Label) else lb for lb in labels]}
@@ -73,9 +81,14 @@ class RestMonitoringStore(MonitoringStore):
     def get_monitor(self, name: str) -> StoredMonitor:
         return StoredMonitor.from_dict(self.http.request("GET", f"{MONITORS}/{_path(name)}"))
 
-    def list_monitors(self) -> list[StoredMonitor]:
-        got = self.http.request("GET", MONITORS)
-        return [StoredMonitor.from_dict(m) for m in got["monitors"]]
+    def list_monitors_page(
+        self, *, limit: int = MONITORS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[StoredMonitor], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if page_token is not None:
+            params["page_token"] = page_token
+        got = self.http.request("GET", MONITORS, params=params)
+        return [StoredMonitor.from_dict(m) for m in got["monitors"]], got["next_page_token"]
 
     def delete_monitor(self, name: str) -> None:
         self.http.request("DELETE", f"{MONITORS}/{_path(name)}")

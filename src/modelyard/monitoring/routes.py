@@ -11,10 +11,10 @@ from starlette.responses import Response
 from modelyard.data.manifest import check_sha256
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.monitoring.entities import MAX_LABELS, PredictionFile, check_labels
-from modelyard.monitoring.store import MonitoringStore
+from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, MonitoringStore
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.openapi import INT, STR, STR_LIST, json_body, nullable, obj
+from modelyard.webapi.openapi import INT, PAGE_HELP, STR, STR_LIST, json_body, nullable, obj
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["monitoring"])
 _FILE_FIELDS = ("sha256", "size", "model", "version", "endpoint", "rows", "first_time", "last_time")
@@ -70,7 +70,11 @@ async def add_file(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("/files", summary="Prediction files overlapping a time range, oldest first")
+@router.get(
+    "/files",
+    summary="Prediction files overlapping a time range, oldest first, a page at a time "
+    "(follow next_page_token)",
+)
 async def list_files(
     request: Request,
     model: str | None = Query(None),
@@ -78,13 +82,26 @@ async def list_files(
     endpoint: str | None = Query(None),
     since: int | None = Query(None, ge=0, le=MAX_INT64),
     until: int | None = Query(None, ge=0, le=MAX_INT64),
+    limit: int = Query(
+        FILES_PAGE_DEFAULT,
+        ge=1,
+        le=FILES_PAGE_MAX,
+        description=f"files in this page (at most {FILES_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
-    found = await run_in_threadpool(
-        lambda: monitoring(request).prediction_files(
-            model=model, version=version, endpoint=endpoint, since=since, until=until
+    found, token = await run_in_threadpool(
+        lambda: monitoring(request).prediction_files_page(
+            model=model,
+            version=version,
+            endpoint=endpoint,
+            since=since,
+            until=until,
+            limit=limit,
+            page_token=page_token,
         )
     )
-    return json_response({"files": [f.to_dict() for f in found]})
+    return json_response({"files": [f.to_dict() for f in found], "next_page_token": token})
 
 
 @router.post(

@@ -11,9 +11,10 @@ from starlette.responses import Response
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.routes import monitoring
+from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.openapi import BOOL, INT, OBJ, STR, json_body, obj
+from modelyard.webapi.openapi import BOOL, INT, OBJ, PAGE_HELP, STR, json_body, obj
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitoring"])
 _SAVE = json_body(
@@ -30,10 +31,22 @@ def _known(body: dict[str, object], fields: tuple[str, ...]) -> None:
         raise InvalidArgument(f"unknown field(s) {unknown}", field=unknown[0])
 
 
-@router.get("", summary="Every monitor")
-async def list_monitors(request: Request) -> Response:
-    found = await run_in_threadpool(monitoring(request).list_monitors)
-    return json_response({"monitors": [m.to_dict(redact=True) for m in found]})
+@router.get("", summary="Monitors by name, a page at a time (follow next_page_token)")
+async def list_monitors(
+    request: Request,
+    limit: int = Query(
+        MONITORS_PAGE_DEFAULT,
+        ge=1,
+        le=MONITORS_PAGE_MAX,
+        description=f"monitors in this page (at most {MONITORS_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
+) -> Response:
+    found, token = await run_in_threadpool(
+        lambda: monitoring(request).list_monitors_page(limit=limit, page_token=page_token)
+    )
+    monitors = [m.to_dict(redact=True) for m in found]
+    return json_response({"monitors": monitors, "next_page_token": token})
 
 
 @router.put("/{name}", summary="Create or replace a monitor", openapi_extra=_SAVE)
@@ -90,7 +103,7 @@ async def runs(
     request: Request,
     name: str,
     since: int | None = Query(None, ge=0, le=MAX_INT64),
-    limit: int = Query(100, ge=1, le=10_000),
+    limit: int = Query(100, ge=1, le=RUNS_MAX, description=f"at most {RUNS_MAX} runs"),
 ) -> Response:
     found = await run_in_threadpool(
         lambda: monitoring(request).monitor_runs(name, since=since, limit=limit)

@@ -21,9 +21,11 @@ from modelyard.identity import require_role
 from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
 from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.monitors.stored import StoredMonitor
+from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.tracking.validation import check_count
 
 STATUSES = ("open", "acked", "resolved")
@@ -146,10 +148,17 @@ class SqlMonitors:
             raise NotFound(f"no monitor {name!r}", field="name")
         return _stored(row)
 
-    def list_monitors(self) -> list[StoredMonitor]:
+    def list_monitors_page(
+        self, *, limit: int = MONITORS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[StoredMonitor], str | None]:
+        check_count(limit, "limit", MONITORS_PAGE_MAX)
+        fingerprint = list_fingerprint("monitors")
+        offset = page_offset(page_token, fingerprint, "request")
+        query = sa.select(monitors).order_by(monitors.c.name).limit(limit + 1).offset(offset)
         with self.db.read() as conn:
-            rows = conn.execute(sa.select(monitors).order_by(monitors.c.name)).mappings()
-            return [_stored(r) for r in rows]
+            rows = conn.execute(query).mappings().all()
+        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
+        return [_stored(r) for r in rows[:limit]], token
 
     def delete_monitor(self, name: str) -> None:
         _may("deleting a monitor")
@@ -196,8 +205,7 @@ class SqlMonitors:
     def monitor_runs(
         self, name: str, *, since: int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        if not 1 <= limit <= 10_000:
-            raise InvalidArgument("limit must be from 1 to 10,000", field="limit")
+        check_count(limit, "limit", RUNS_MAX)
         t = monitor_runs.c
         query = sa.select(monitor_runs).where(t.monitor == name)
         if since is not None:

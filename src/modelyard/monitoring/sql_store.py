@@ -28,11 +28,13 @@ from modelyard.monitoring.entities import (
     check_request_id,
 )
 from modelyard.monitoring.sql_monitors import SqlMonitors
-from modelyard.monitoring.store import MonitoringStore
+from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, MonitoringStore
 from modelyard.monitoring.tables import prediction_files, prediction_labels
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
+from modelyard.tracking.validation import check_count
 
 _CHUNK = 500  # ids per IN (...) clause
 
@@ -104,7 +106,7 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
             )
         return _file(row)
 
-    def prediction_files(
+    def prediction_files_page(
         self,
         *,
         model: str | None = None,
@@ -112,7 +114,19 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         endpoint: str | None = None,
         since: int | None = None,
         until: int | None = None,
-    ) -> list[PredictionFile]:
+        limit: int = FILES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[PredictionFile], str | None]:
+        check_count(limit, "limit", FILES_PAGE_MAX)
+        fingerprint = list_fingerprint(
+            "prediction_files",
+            model=model,
+            version=version,
+            endpoint=endpoint,
+            since=since,
+            until=until,
+        )
+        offset = page_offset(page_token, fingerprint, "model, version, endpoint, since and until")
         t = prediction_files.c
         query = sa.select(prediction_files)
         for column, value in ((t.model, model), (t.version, version), (t.endpoint, endpoint)):
@@ -122,9 +136,12 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
             query = query.where(t.last_time >= since)
         if until is not None:
             query = query.where(t.first_time < until)
+        query = query.order_by(t.first_time, t.file_id).limit(limit + 1).offset(offset)
         with self.db.read() as conn:
-            rows = conn.execute(query.order_by(t.first_time, t.file_id)).mappings()
-            return [_file(r) for r in rows]
+            rows = conn.execute(query).mappings().all()
+        more = len(rows) > limit
+        token = encode_page_token(offset + limit, fingerprint) if more else None
+        return [_file(r) for r in rows[:limit]], token
 
     def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
         """Upsert: for one request id and row the label with the latest ``time`` stays (a

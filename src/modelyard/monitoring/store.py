@@ -9,6 +9,13 @@ from typing import Any
 from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.monitoring.monitors.alerting import AlertState
 from modelyard.monitoring.monitors.stored import StoredMonitor
+from modelyard.tracking.search.paging import read_pages
+
+FILES_PAGE_DEFAULT = 1_000  # prediction files in one page, unless asked
+FILES_PAGE_MAX = 10_000  # the most one page holds (a file's row is about 300 bytes)
+MONITORS_PAGE_DEFAULT = 100  # monitors in one page, unless asked
+MONITORS_PAGE_MAX = 1_000  # a monitor carries its whole spec, so pages are smaller
+RUNS_MAX = 10_000  # a monitor's runs in one answer (limit, 100 by default)
 
 
 class MonitoringStore(ABC):
@@ -17,6 +24,21 @@ class MonitoringStore(ABC):
         """List a shipped file (its blob stored first); the same sha256 twice is one file."""
 
     @abstractmethod
+    def prediction_files_page(
+        self,
+        *,
+        model: str | None = None,
+        version: str | None = None,
+        endpoint: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = FILES_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[PredictionFile], str | None]:
+        """One page (``limit``, 1 to 10,000) of the files holding predictions from ``since``
+        to ``until`` (epoch ms), oldest first, and the token of the next page (None: the
+        last)."""
+
     def prediction_files(
         self,
         *,
@@ -25,8 +47,22 @@ class MonitoringStore(ABC):
         endpoint: str | None = None,
         since: int | None = None,
         until: int | None = None,
+        limit: int | None = None,
     ) -> list[PredictionFile]:
-        """Files holding predictions from ``since`` to ``until`` (epoch ms), oldest first."""
+        """Every such file (or the first ``limit``): the pages followed to the end."""
+        return read_pages(
+            lambda size, token: self.prediction_files_page(
+                model=model,
+                version=version,
+                endpoint=endpoint,
+                since=since,
+                until=until,
+                limit=size,
+                page_token=token,
+            ),
+            FILES_PAGE_MAX,
+            limit,
+        )
 
     @abstractmethod
     def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
@@ -48,8 +84,18 @@ class MonitoringStore(ABC):
         """The monitor, or NotFound."""
 
     @abstractmethod
-    def list_monitors(self) -> list[StoredMonitor]:
-        """Every monitor, by name."""
+    def list_monitors_page(
+        self, *, limit: int = MONITORS_PAGE_DEFAULT, page_token: str | None = None
+    ) -> tuple[list[StoredMonitor], str | None]:
+        """One page (``limit``, 1 to 1,000) of the monitors, by name, and the next token."""
+
+    def list_monitors(self, *, limit: int | None = None) -> list[StoredMonitor]:
+        """Every monitor (or the first ``limit``), by name: the pages followed to the end."""
+        return read_pages(
+            lambda size, token: self.list_monitors_page(limit=size, page_token=token),
+            MONITORS_PAGE_MAX,
+            limit,
+        )
 
     @abstractmethod
     def delete_monitor(self, name: str) -> None:

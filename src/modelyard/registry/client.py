@@ -27,6 +27,7 @@ from modelyard.registry.entities import (
     WebhookDelivery,
 )
 from modelyard.registry.names import parse_model_uri
+from modelyard.registry.store import EVENTS_PAGE_DEFAULT, LIST_DEFAULT, REQUESTS_PAGE_DEFAULT
 from modelyard.registry.webhooks import Dispatcher
 from modelyard.store.audit import AuditCheck, AuditEntry
 from modelyard.tracking.backends import Backend, resolve
@@ -251,8 +252,26 @@ class RegistryClient:
         self._act(self._registry.delete_alias, name, alias)
         self._announce()
 
-    def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
-        return self._act(self._registry.alias_history, name, alias)
+    def get_alias_history(
+        self, name: str, alias: str | None = None, *, limit: int | None = None
+    ) -> list[AliasEvent]:
+        """Every move of the model's aliases (or of ``alias``), oldest first, or the first
+        ``limit``; read a page at a time, as ``get_alias_history_page`` does."""
+        return self._act(self._registry.alias_history, name, alias, limit=limit)
+
+    def get_alias_history_page(
+        self,
+        name: str,
+        alias: str | None = None,
+        *,
+        limit: int = EVENTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[AliasEvent], str | None]:
+        """One page of those moves (``limit``, up to 10,000) and the token of the next page
+        (None after the last)."""
+        return self._act(
+            self._registry.alias_history_page, name, alias, limit=limit, page_token=page_token
+        )
 
     def set_alias_policy(
         self,
@@ -277,8 +296,12 @@ class RegistryClient:
         )
         return self._act(self._registry.set_policy, policy)
 
-    def list_alias_policies(self, model: str | None = None) -> list[AliasPolicy]:
-        return self._act(self._registry.list_policies, model)
+    def list_alias_policies(
+        self, model: str | None = None, *, limit: int = LIST_DEFAULT
+    ) -> list[AliasPolicy]:
+        """Alias policies (of ``model``, with the '*' defaults), by model and alias: at most
+        ``limit`` (up to 10,000)."""
+        return self._act(self._registry.list_policies, model, limit=limit)
 
     def delete_alias_policy(self, model: str, alias: str) -> None:
         self._act(self._registry.delete_policy, model, alias)
@@ -308,9 +331,24 @@ class RegistryClient:
         return self._act(self._registry.get_request, request_id)
 
     def list_approval_requests(
-        self, name: str | None = None, status: str | None = None
+        self, name: str | None = None, status: str | None = None, *, limit: int | None = None
     ) -> list[ApprovalRequest]:
-        return self._act(self._registry.list_requests, name, status)
+        """Every approval request (of ``name``, with ``status``), oldest first, or the first
+        ``limit``; read a page at a time, as ``list_approval_requests_page`` does."""
+        return self._act(self._registry.list_requests, name, status, limit=limit)
+
+    def list_approval_requests_page(
+        self,
+        name: str | None = None,
+        status: str | None = None,
+        *,
+        limit: int = REQUESTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[ApprovalRequest], str | None]:
+        """One page of approval requests (``limit``, up to 1,000) and the next token."""
+        return self._act(
+            self._registry.list_requests_page, name, status, limit=limit, page_token=page_token
+        )
 
     # --- audit ---------------------------------------------------------------------------
     def audit_log(
@@ -349,8 +387,9 @@ class RegistryClient:
         """Subscribe ``url``; the returned ``secret`` (shown once) signs every body."""
         return self._act(self._registry.create_webhook, url, list(events), model)
 
-    def list_webhooks(self) -> list[Webhook]:
-        return self._act(self._registry.list_webhooks)
+    def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
+        """Webhooks, oldest first, without their secrets: at most ``limit`` (up to 10,000)."""
+        return self._act(self._registry.list_webhooks, limit=limit)
 
     def delete_webhook(self, webhook_id: str) -> None:
         self._act(self._registry.delete_webhook, webhook_id)
@@ -393,8 +432,9 @@ class RegistryClient:
     def get_deployment(self, name: str) -> Deployment:
         return self._act(self._registry.get_deployment, name)
 
-    def list_deployments(self) -> list[Deployment]:
-        return self._act(self._registry.list_deployments)
+    def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
+        """Deployments by name: at most ``limit`` (up to 10,000)."""
+        return self._act(self._registry.list_deployments, limit=limit)
 
     def update_deployment(
         self,

@@ -22,7 +22,12 @@ from modelyard.registry.entities import (
     WebhookDelivery,
 )
 from modelyard.registry.names import check_alias, check_model_name, check_version
-from modelyard.registry.store import RegistryStore
+from modelyard.registry.store import (
+    EVENTS_PAGE_DEFAULT,
+    LIST_DEFAULT,
+    REQUESTS_PAGE_DEFAULT,
+    RegistryStore,
+)
 from modelyard.store.audit import AuditCheck, AuditEntry
 from modelyard.store.rest import HttpTransport
 
@@ -161,19 +166,28 @@ class RestRegistryStore(RegistryStore):
     def delete_alias(self, name: str, alias: str) -> None:
         self.http.request("DELETE", f"{self._model(name)}/aliases/{check_alias(alias)}")
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
-        got = self.http.request(
-            "GET", f"{self._model(name)}/alias-history", params=_params(alias=alias)
-        )
-        return [AliasEvent.from_dict(e) for e in got["events"]]
+    def alias_history_page(
+        self,
+        name: str,
+        alias: str | None = None,
+        *,
+        limit: int = EVENTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[AliasEvent], str | None]:
+        params = _params(alias=alias, limit=limit, page_token=page_token)
+        got = self.http.request("GET", f"{self._model(name)}/alias-history", params=params)
+        return [AliasEvent.from_dict(e) for e in got["events"]], got["next_page_token"]
 
     def set_policy(self, policy: AliasPolicy) -> AliasPolicy:
         return AliasPolicy.from_dict(
             self.http.request("PUT", f"{BASE}/policies", json=policy.to_dict())
         )
 
-    def list_policies(self, model: str | None = None) -> list[AliasPolicy]:
-        got = self.http.request("GET", f"{BASE}/policies", params=_params(model=model))
+    def list_policies(
+        self, model: str | None = None, *, limit: int = LIST_DEFAULT
+    ) -> list[AliasPolicy]:
+        params = _params(model=model, limit=limit)
+        got = self.http.request("GET", f"{BASE}/policies", params=params)
         return [AliasPolicy.from_dict(p) for p in got["policies"]]
 
     def delete_policy(self, model: str, alias: str) -> None:
@@ -198,12 +212,18 @@ class RestRegistryStore(RegistryStore):
         path = f"{BASE}/approvals/{request_id}"
         return ApprovalRequest.from_dict(self.http.request("GET", path))
 
-    def list_requests(
-        self, name: str | None = None, status: str | None = None
-    ) -> list[ApprovalRequest]:
-        params = _params(name=name, status=status)
+    def list_requests_page(
+        self,
+        name: str | None = None,
+        status: str | None = None,
+        *,
+        limit: int = REQUESTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[ApprovalRequest], str | None]:
+        params = _params(name=name, status=status, limit=limit, page_token=page_token)
         got = self.http.request("GET", f"{BASE}/approvals", params=params)
-        return [ApprovalRequest.from_dict(r) for r in got["requests"]]
+        found = [ApprovalRequest.from_dict(r) for r in got["requests"]]
+        return found, got["next_page_token"]
 
     # audit
     def audit_entries(self, **filters: Any) -> list[AuditEntry]:
@@ -224,8 +244,8 @@ class RestRegistryStore(RegistryStore):
         body = {"url": url, "events": list(events), "model": model}
         return Webhook.from_dict(self.http.request("POST", f"{BASE}/webhooks", json=body))
 
-    def list_webhooks(self) -> list[Webhook]:
-        got = self.http.request("GET", f"{BASE}/webhooks")
+    def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
+        got = self.http.request("GET", f"{BASE}/webhooks", params={"limit": limit})
         return [Webhook.from_dict(w) for w in got["webhooks"]]
 
     def delete_webhook(self, webhook_id: str) -> None:
@@ -258,8 +278,8 @@ class RestRegistryStore(RegistryStore):
     def get_deployment(self, name: str) -> Deployment:
         return Deployment.from_dict(self.http.request("GET", _deployment(name)))
 
-    def list_deployments(self) -> list[Deployment]:
-        got = self.http.request("GET", "/api/v1/deployments")
+    def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
+        got = self.http.request("GET", "/api/v1/deployments", params={"limit": limit})
         return [Deployment.from_dict(d) for d in got["deployments"]]
 
     def update_deployment(

@@ -28,6 +28,7 @@ from modelyard.registry.names import (
     check_version,
 )
 from modelyard.registry.sql_rows import model_row, version_row
+from modelyard.registry.store import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, LIST_DEFAULT, LIST_MAX
 from modelyard.registry.tables import (
     alias_history,
     alias_policies,
@@ -39,6 +40,8 @@ from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
+from modelyard.tracking.validation import check_count
 
 
 def _policy(row: Any) -> AliasPolicy:
@@ -205,29 +208,47 @@ class SqlAliases:
 
         self.db.run_write(write)
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+    def alias_history_page(
+        self,
+        name: str,
+        alias: str | None = None,
+        *,
+        limit: int = EVENTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[AliasEvent], str | None]:
         name = check_model_name(name)
         if alias is not None:
             check_alias(alias)
+        check_count(limit, "limit", EVENTS_PAGE_MAX)
         with self.db.read() as conn:
             model = model_row(conn, name, include_deleted=True)
+            fingerprint = list_fingerprint("alias_history", model=model["model_id"], alias=alias)
+            offset = page_offset(page_token, fingerprint, "model and alias")
             query = sa.select(alias_history).where(alias_history.c.model_id == model["model_id"])
             if alias is not None:
                 query = query.where(alias_history.c.alias == alias)
-            rows = conn.execute(
-                query.order_by(alias_history.c.time, alias_history.c.event_id)
-            ).mappings()
-            return [
-                AliasEvent(
-                    r["alias"],
-                    r["version"],
-                    r["previous_version"],
-                    r["actor"],
-                    int(r["time"]),
-                    r["request_id"],
+            rows = (
+                conn.execute(
+                    query.order_by(alias_history.c.time, alias_history.c.event_id)
+                    .limit(limit + 1)
+                    .offset(offset)
                 )
-                for r in rows
-            ]
+                .mappings()
+                .all()
+            )
+        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
+        found = [
+            AliasEvent(
+                r["alias"],
+                r["version"],
+                r["previous_version"],
+                r["actor"],
+                int(r["time"]),
+                r["request_id"],
+            )
+            for r in rows[:limit]
+        ]
+        return found, token
 
     # --- policies ------------------------------------------------------------------------
     def set_policy(self, policy: AliasPolicy) -> AliasPolicy:
@@ -290,20 +311,29 @@ class SqlAliases:
             audit.record(conn, [event], time_ms=t)
 
         self.db.run_write(write)
-        found = [
-            p for p in self.list_policies() if p.model == model_key.lower() and p.alias == alias
-        ]
-        return found[0]
+        with self.db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(alias_policies).where(
+                        alias_policies.c.model_key == model_key.lower(),
+                        alias_policies.c.alias == alias,
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return _policy(row)
 
-    def list_policies(self, model: str | None = None) -> list[AliasPolicy]:
+    def list_policies(
+        self, model: str | None = None, *, limit: int = LIST_DEFAULT
+    ) -> list[AliasPolicy]:
+        check_count(limit, "limit", LIST_MAX)
         query = sa.select(alias_policies)
         if model is not None:
             query = query.where(alias_policies.c.model_key.in_([model.lower(), "*"]))
+        query = query.order_by(alias_policies.c.model_key, alias_policies.c.alias).limit(limit)
         with self.db.read() as conn:
-            rows = conn.execute(
-                query.order_by(alias_policies.c.model_key, alias_policies.c.alias)
-            ).mappings()
-            return [_policy(r) for r in rows]
+            return [_policy(r) for r in conn.execute(query).mappings()]
 
     def delete_policy(self, model: str, alias: str) -> None:
         require_role(ADMIN_ROLE, "changing alias policies")

@@ -28,6 +28,7 @@ from modelyard.registry.entities import (
 from modelyard.registry.names import check_alias, check_model_name, check_text, check_version
 from modelyard.registry.sql_aliases import SqlAliases
 from modelyard.registry.sql_rows import model_row, version_row
+from modelyard.registry.store import REQUESTS_PAGE_DEFAULT, REQUESTS_PAGE_MAX
 from modelyard.registry.tables import (
     approval_requests,
     approval_votes,
@@ -37,6 +38,8 @@ from modelyard.registry.tables import (
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
+from modelyard.tracking.validation import check_count
 
 
 class SqlApprovals(SqlAliases):
@@ -224,9 +227,15 @@ class SqlApprovals(SqlAliases):
         with self.db.read() as conn:
             return self._build_requests(conn, [self._request_row(conn, request_id)])[0]
 
-    def list_requests(
-        self, name: str | None = None, status: str | None = None
-    ) -> list[ApprovalRequest]:
+    def list_requests_page(
+        self,
+        name: str | None = None,
+        status: str | None = None,
+        *,
+        limit: int = REQUESTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[ApprovalRequest], str | None]:
+        check_count(limit, "limit", REQUESTS_PAGE_MAX)
         query = sa.select(approval_requests)
         if status is not None:
             if status not in (PENDING, APPROVED, REJECTED, CANCELLED):
@@ -235,15 +244,19 @@ class SqlApprovals(SqlAliases):
                 )
             query = query.where(approval_requests.c.status == status)
         with self.db.read() as conn:
+            model_id = None
             if name is not None:
-                model = model_row(conn, check_model_name(name), include_deleted=True)
-                query = query.where(approval_requests.c.model_id == model["model_id"])
-            rows = list(
-                conn.execute(query.order_by(approval_requests.c.requested_time).limit(1000))
-                .mappings()
-                .all()
+                model_id = model_row(conn, check_model_name(name), include_deleted=True)["model_id"]
+                query = query.where(approval_requests.c.model_id == model_id)
+            fingerprint = list_fingerprint("approval_requests", model=model_id, status=status)
+            offset = page_offset(page_token, fingerprint, "name and status")
+            query = query.order_by(
+                approval_requests.c.requested_time, approval_requests.c.request_id
             )
-            return self._build_requests(conn, rows)
+            rows = list(conn.execute(query.limit(limit + 1).offset(offset)).mappings().all())
+            found = self._build_requests(conn, rows[:limit])
+        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
+        return found, token
 
     def _build_requests(self, conn: Connection, rows: list[Any]) -> list[ApprovalRequest]:
         out = []

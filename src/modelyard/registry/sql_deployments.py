@@ -28,11 +28,13 @@ from modelyard.registry.deployments import (
 )
 from modelyard.registry.entities import ModelVersion
 from modelyard.registry.names import check_model_name, check_text, parse_model_uri
+from modelyard.registry.store import LIST_DEFAULT, LIST_MAX
 from modelyard.registry.tables import deployments
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.validation import check_count
 
 DEPLOYER_ROLE = "deployer"
 
@@ -120,10 +122,11 @@ class SqlDeployments:
         with self.db.read() as conn:
             return _deployment(self._row(conn, name))
 
-    def list_deployments(self) -> list[Deployment]:
+    def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
+        check_count(limit, "limit", LIST_MAX)
+        query = sa.select(deployments).order_by(deployments.c.name_key).limit(limit)
         with self.db.read() as conn:
-            rows = conn.execute(sa.select(deployments).order_by(deployments.c.name_key))
-            return [_deployment(r) for r in rows.mappings()]
+            return [_deployment(r) for r in conn.execute(query).mappings()]
 
     def update_deployment(
         self,

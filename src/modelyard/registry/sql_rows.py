@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.registry.entities import ModelVersion, RegisteredModel
+from modelyard.registry.store import SEARCH_MAX
 from modelyard.registry.tables import (
     model_aliases,
     model_version_tags,
@@ -141,7 +142,7 @@ def build_versions(conn: Connection, rows: list[Any]) -> list[ModelVersion]:
     ]
 
 
-MAX_RESULTS = 10_000
+MAX_RESULTS = SEARCH_MAX
 
 VERSION_SELECT = sa.select(model_versions, registered_models.c.name).join(
     registered_models, registered_models.c.model_id == model_versions.c.model_id

@@ -20,11 +20,13 @@ from modelyard.outbound.post import check_url
 from modelyard.registry.entities import Webhook, WebhookDelivery
 from modelyard.registry.names import check_model_name
 from modelyard.registry.outbox import EVENTS
+from modelyard.registry.store import AUDIT_MAX, LIST_DEFAULT, LIST_MAX
 from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store import audit
 from modelyard.store.audit import AuditCheck, AuditEntry, AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking.ids import now_ms
+from modelyard.tracking.validation import check_count
 
 _AUDIT_FILTERS = ("object_type", "object_id", "actor", "action", "since", "until", "after_seq")
 
@@ -93,11 +95,16 @@ class SqlWebhooks:
             )
         return _webhook(row, secret)
 
-    def list_webhooks(self) -> list[Webhook]:
+    def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
         require_role(ADMIN_ROLE, "listing webhooks")  # their addresses are not for everyone
+        check_count(limit, "limit", LIST_MAX)
+        query = (
+            sa.select(webhooks)
+            .order_by(webhooks.c.created_time, webhooks.c.webhook_id)
+            .limit(limit)
+        )
         with self.db.read() as conn:
-            rows = conn.execute(sa.select(webhooks).order_by(webhooks.c.created_time)).mappings()
-            return [_webhook(r) for r in rows]
+            return [_webhook(r) for r in conn.execute(query).mappings()]
 
     def delete_webhook(self, webhook_id: str) -> None:
         require_role(ADMIN_ROLE, "deleting a webhook")
@@ -123,8 +130,7 @@ class SqlWebhooks:
 
     def deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]:
         require_role(ADMIN_ROLE, "reading webhook deliveries")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise InvalidArgument("limit must be an integer from 1 to 10000", field="limit")
+        check_count(limit, "limit", AUDIT_MAX)
         with self.db.read() as conn:
             rows = conn.execute(
                 sa.select(webhook_deliveries)
@@ -150,9 +156,7 @@ class SqlWebhooks:
 
     # --- audit ---------------------------------------------------------------------------
     def audit_entries(self, **filters: Any) -> list[AuditEntry]:
-        limit = filters.pop("limit", 100)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise InvalidArgument("limit must be an integer from 1 to 10000", field="limit")
+        limit = check_count(filters.pop("limit", 100), "limit", AUDIT_MAX)
         unknown = set(filters) - set(_AUDIT_FILTERS)
         if unknown:
             raise InvalidArgument(

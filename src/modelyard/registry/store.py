@@ -22,8 +22,17 @@ from modelyard.registry.entities import (
     WebhookDelivery,
 )
 from modelyard.store.audit import AuditCheck, AuditEntry
+from modelyard.tracking.search.paging import read_pages
 
 Page = tuple[list[Any], str | None]
+EVENTS_PAGE_DEFAULT = 1_000  # alias moves in one page, unless asked
+EVENTS_PAGE_MAX = 10_000
+REQUESTS_PAGE_DEFAULT = 100  # approval requests in one page: each carries its votes
+REQUESTS_PAGE_MAX = 1_000
+LIST_DEFAULT = 1_000  # policies, webhooks, deployments: few by nature, one answer, no pages
+LIST_MAX = 10_000
+SEARCH_MAX = 10_000  # models or versions in one page of a search (max_results, 100 by default)
+AUDIT_MAX = 10_000  # audit entries, or a webhook's deliveries, in one answer (100 by default)
 
 
 class RegistryStore(ABC):
@@ -96,11 +105,35 @@ class RegistryStore(ABC):
     @abstractmethod
     def delete_alias(self, name: str, alias: str) -> None: ...
     @abstractmethod
-    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]: ...
+    def alias_history_page(
+        self,
+        name: str,
+        alias: str | None = None,
+        *,
+        limit: int = EVENTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[AliasEvent], str | None]:
+        """One page (``limit``, 1 to 10,000) of a model's alias moves, oldest first, and the
+        token of the next page (None: the last)."""
+
+    def alias_history(
+        self, name: str, alias: str | None = None, *, limit: int | None = None
+    ) -> list[AliasEvent]:
+        """Every alias move (or the first ``limit``), oldest first: the pages followed."""
+        return read_pages(
+            lambda size, token: self.alias_history_page(name, alias, limit=size, page_token=token),
+            EVENTS_PAGE_MAX,
+            limit,
+        )
+
     @abstractmethod
     def set_policy(self, policy: AliasPolicy) -> AliasPolicy: ...
     @abstractmethod
-    def list_policies(self, model: str | None = None) -> list[AliasPolicy]: ...
+    def list_policies(
+        self, model: str | None = None, *, limit: int = LIST_DEFAULT
+    ) -> list[AliasPolicy]:
+        """Alias policies by model and alias, at most ``limit`` (1 to 10,000)."""
+
     @abstractmethod
     def delete_policy(self, model: str, alias: str) -> None: ...
     @abstractmethod
@@ -116,9 +149,26 @@ class RegistryStore(ABC):
     @abstractmethod
     def get_request(self, request_id: str) -> ApprovalRequest: ...
     @abstractmethod
+    def list_requests_page(
+        self,
+        name: str | None = None,
+        status: str | None = None,
+        *,
+        limit: int = REQUESTS_PAGE_DEFAULT,
+        page_token: str | None = None,
+    ) -> tuple[list[ApprovalRequest], str | None]:
+        """One page (``limit``, 1 to 1,000) of approval requests, oldest first, and the token
+        of the next page."""
+
     def list_requests(
-        self, name: str | None = None, status: str | None = None
-    ) -> list[ApprovalRequest]: ...
+        self, name: str | None = None, status: str | None = None, *, limit: int | None = None
+    ) -> list[ApprovalRequest]:
+        """Every approval request (or the first ``limit``), oldest first: the pages followed."""
+        return read_pages(
+            lambda size, token: self.list_requests_page(name, status, limit=size, page_token=token),
+            REQUESTS_PAGE_MAX,
+            limit,
+        )
 
     # audit
     @abstractmethod
@@ -132,7 +182,9 @@ class RegistryStore(ABC):
         self, url: str, events: Sequence[str], model: str | None = None
     ) -> Webhook: ...
     @abstractmethod
-    def list_webhooks(self) -> list[Webhook]: ...
+    def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
+        """Webhooks, oldest first, at most ``limit`` (1 to 10,000)."""
+
     @abstractmethod
     def delete_webhook(self, webhook_id: str) -> None: ...
     @abstractmethod
@@ -151,7 +203,9 @@ class RegistryStore(ABC):
     @abstractmethod
     def get_deployment(self, name: str) -> Deployment: ...
     @abstractmethod
-    def list_deployments(self) -> list[Deployment]: ...
+    def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
+        """Deployments by name, at most ``limit`` (1 to 10,000)."""
+
     @abstractmethod
     def update_deployment(
         self,

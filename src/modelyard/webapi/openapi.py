@@ -24,6 +24,9 @@ OBJ: dict[str, Any] = {"type": "object"}
 STR_MAP: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
 STR_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
 
+# the page_token query parameter of a paged list
+PAGE_HELP = "next_page_token of the previous page, with the same filters (none: the first page)"
+
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}

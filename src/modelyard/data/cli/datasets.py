@@ -12,7 +12,7 @@ import typer
 
 from modelyard.errors import InvalidArgument
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri, parse_pairs
+from modelyard.tracking.cli.common import Json, TrackingUri, first, parse_pairs
 
 if TYPE_CHECKING:
     from modelyard.data.client import DataClient
@@ -48,9 +48,13 @@ def _size(n: int) -> str:
 
 
 @app.command("list")
-def list_(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
+def list_(
+    limit: Annotated[int, typer.Option(help="At most this many, by name.")] = 1000,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
     """List datasets with their latest version."""
-    found = _client(tracking_uri).list_datasets()
+    found = first(lambda n: _client(tracking_uri).list_datasets(limit=n), limit, "datasets")
     if as_json:
         print_json([d.to_dict() for d in found])
         return

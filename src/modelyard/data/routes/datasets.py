@@ -14,10 +14,25 @@ from starlette.responses import Response
 
 from modelyard.data.entities import FileEntry, NewVersion
 from modelyard.data.routes.deps import data
+from modelyard.data.store import (
+    DATASETS_PAGE_DEFAULT,
+    DATASETS_PAGE_MAX,
+    VERSIONS_PAGE_DEFAULT,
+    VERSIONS_PAGE_MAX,
+)
 from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.openapi import INT, OBJ, STR, STR_MAP, json_body, nullable, obj
+from modelyard.webapi.openapi import (
+    INT,
+    OBJ,
+    PAGE_HELP,
+    STR,
+    STR_MAP,
+    json_body,
+    nullable,
+    obj,
+)
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 _FILE = obj({"path": STR, "sha256": STR, "size": INT}, ["path", "sha256", "size"])
@@ -99,10 +114,21 @@ def _new_version(body: dict[str, Any]) -> NewVersion:
     )
 
 
-@router.get("", summary="List datasets")
-async def list_datasets(request: Request) -> Response:
-    found = await run_in_threadpool(data(request).store.list_datasets)
-    return json_response({"datasets": [d.to_dict() for d in found]})
+@router.get("", summary="Datasets by name, a page at a time (follow next_page_token)")
+async def list_datasets(
+    request: Request,
+    limit: int = Query(
+        DATASETS_PAGE_DEFAULT,
+        ge=1,
+        le=DATASETS_PAGE_MAX,
+        description=f"datasets in this page (at most {DATASETS_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
+) -> Response:
+    found, token = await run_in_threadpool(
+        lambda: data(request).store.list_datasets_page(limit=limit, page_token=page_token)
+    )
+    return json_response({"datasets": [d.to_dict() for d in found], "next_page_token": token})
 
 
 @router.post(
@@ -136,10 +162,27 @@ async def get_version(
     return json_response(found.to_dict())
 
 
-@router.get("/versions", summary="Versions of a dataset, newest first (no profiles)")
-async def list_versions(request: Request, name: str = Query(...)) -> Response:
-    found = await run_in_threadpool(data(request).store.list_versions, name)
-    return json_response({"versions": [v.to_dict(with_profile=False) for v in found]})
+@router.get(
+    "/versions",
+    summary="Versions of a dataset, newest first (no profiles), a page at a time "
+    "(follow next_page_token)",
+)
+async def list_versions(
+    request: Request,
+    name: str = Query(...),
+    limit: int = Query(
+        VERSIONS_PAGE_DEFAULT,
+        ge=1,
+        le=VERSIONS_PAGE_MAX,
+        description=f"versions in this page (at most {VERSIONS_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
+) -> Response:
+    found, token = await run_in_threadpool(
+        lambda: data(request).store.list_versions_page(name, limit=limit, page_token=page_token)
+    )
+    versions = [v.to_dict(with_profile=False) for v in found]
+    return json_response({"versions": versions, "next_page_token": token})
 
 
 @router.put(

@@ -8,16 +8,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.data.routes.deps import data
+from modelyard.data.store import EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX
 from modelyard.webapi.json import json_response
+from modelyard.webapi.openapi import PAGE_HELP
 
 router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
 
 
-@router.get("/edges", summary="Edges that start or end at a node")
+@router.get(
+    "/edges",
+    summary="Edges that start or end at a node, a page at a time (follow next_page_token)",
+)
 async def edges(
     request: Request,
     type: str = Query(..., max_length=32, description="dataset_version, run, ..."),
     id: str = Query(..., max_length=64),
+    limit: int = Query(
+        EDGES_PAGE_DEFAULT,
+        ge=1,
+        le=EDGES_PAGE_MAX,
+        description=f"edges in this page (at most {EDGES_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
-    found = await run_in_threadpool(data(request).store.edges, type, id)
-    return json_response({"edges": [e.to_dict() for e in found]})
+    found, token = await run_in_threadpool(
+        lambda: data(request).store.edges_page(type, id, limit=limit, page_token=page_token)
+    )
+    return json_response({"edges": [e.to_dict() for e in found], "next_page_token": token})

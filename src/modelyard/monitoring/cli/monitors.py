@@ -14,7 +14,7 @@ import typer
 
 from modelyard.registry.cli.common import when
 from modelyard.terminal import err, out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri
+from modelyard.tracking.cli.common import Json, TrackingUri, first
 
 app = typer.Typer(
     help="Monitors: checks over logged predictions, and alerts.", no_args_is_help=True
@@ -55,9 +55,13 @@ def save(
 
 
 @app.command("list")
-def list_(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
+def list_(
+    limit: Annotated[int, typer.Option(help="At most this many, by name.")] = 1000,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
     """Stored monitors."""
-    found = _client(tracking_uri).monitors()
+    found = first(lambda n: _client(tracking_uri).monitors(limit=n), limit, "monitors")
     if as_json:
         print_json([m.to_dict() for m in found])
         return

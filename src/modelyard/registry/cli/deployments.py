@@ -13,8 +13,9 @@ import typer
 from modelyard.errors import InvalidArgument
 from modelyard.registry.cli.common import client, when
 from modelyard.registry.deployments import UNSET, Deployment
+from modelyard.registry.store import LIST_MAX
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri
+from modelyard.tracking.cli.common import Json, TrackingUri, first
 
 app = typer.Typer(
     help="Deployments: weighted routes (canary, A/B), shadows, served by `modelyard serve "
@@ -129,9 +130,14 @@ def show(name: str, tracking_uri: TrackingUri = None, as_json: Json = False) -> 
 
 
 @app.command("list")
-def list_(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
-    """Every deployment."""
-    found = client(tracking_uri).list_deployments()
+def list_(
+    limit: Annotated[int, typer.Option(help=f"At most this many (up to {LIST_MAX}).")] = 1000,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """Deployments, by name."""
+    c = client(tracking_uri)
+    found = first(lambda n: c.list_deployments(limit=min(n, LIST_MAX)), limit, "deployments")
     if as_json:
         print_json([d.to_dict() for d in found])
         return

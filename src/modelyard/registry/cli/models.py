@@ -13,8 +13,9 @@ import typer
 
 from modelyard.registry.cli.common import client, when
 from modelyard.registry.entities import ApprovalRequest, ModelVersion
+from modelyard.registry.store import LIST_MAX
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri, parse_pairs
+from modelyard.tracking.cli.common import Json, TrackingUri, first, parse_pairs
 
 app = typer.Typer(help="Model registry: versions, aliases, approvals, audit.", no_args_is_help=True)
 policy_app = typer.Typer(help="Alias policies (who must approve a move).", no_args_is_help=True)
@@ -152,6 +153,7 @@ def alias(
     version: Annotated[int | None, typer.Argument(help="Point ALIAS at this version.")] = None,
     delete: Annotated[bool, typer.Option("--delete", help="Remove the alias.")] = False,
     history: Annotated[bool, typer.Option("--history", help="Every move of the alias.")] = False,
+    limit: Annotated[int, typer.Option(help="With --history: at most this many moves.")] = 1000,
     at: Annotated[
         str | None, typer.Option("--at", help="What the alias named at this time (ISO-8601).")
     ] = None,
@@ -161,7 +163,7 @@ def alias(
     """Set, move, delete or inspect an alias (``models alias churn champion 3``)."""
     c = client(tracking_uri)
     if history:
-        events = c.get_alias_history(name, alias_name)
+        events = first(lambda n: c.get_alias_history(name, alias_name, limit=n), limit, "moves")
         if as_json:
             print_json([e.to_dict() for e in events])
             return
@@ -245,11 +247,15 @@ def reject(
 def requests(
     name: Annotated[str | None, typer.Argument()] = None,
     status: Annotated[str | None, typer.Option("--status")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, oldest first.")] = 1000,
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
     """Approval requests (of one model), oldest first."""
-    found = client(tracking_uri).list_approval_requests(name, status)
+    c = client(tracking_uri)
+    found = first(
+        lambda n: c.list_approval_requests(name, status, limit=n), limit, "approval requests"
+    )
     if as_json:
         print_json([r.to_dict() for r in found])
         return
@@ -325,11 +331,13 @@ def policy_set(
 @policy_app.command("list")
 def policy_list(
     model: Annotated[str | None, typer.Argument()] = None,
+    limit: Annotated[int, typer.Option(help=f"At most this many (up to {LIST_MAX}).")] = 1000,
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
     """Alias policies."""
-    found = client(tracking_uri).list_alias_policies(model)
+    c = client(tracking_uri)
+    found = first(lambda n: c.list_alias_policies(model, limit=min(n, LIST_MAX)), limit, "policies")
     if as_json:
         print_json([p.to_dict() for p in found])
         return
@@ -378,9 +386,14 @@ def webhook_add(
 
 
 @webhooks_app.command("list")
-def webhook_list(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
-    """Webhooks."""
-    found = client(tracking_uri).list_webhooks()
+def webhook_list(
+    limit: Annotated[int, typer.Option(help=f"At most this many (up to {LIST_MAX}).")] = 1000,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """Webhooks, oldest first."""
+    c = client(tracking_uri)
+    found = first(lambda n: c.list_webhooks(limit=min(n, LIST_MAX)), limit, "webhooks")
     if as_json:
         print_json([w.to_dict() for w in found])
         return

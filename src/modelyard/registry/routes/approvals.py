@@ -10,9 +10,24 @@ from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
 from modelyard.registry.entities import AliasPolicy
-from modelyard.registry.routes.deps import optional, registry
+from modelyard.registry.routes.deps import AT_MOST, optional, registry
+from modelyard.registry.store import (
+    LIST_DEFAULT,
+    LIST_MAX,
+    REQUESTS_PAGE_DEFAULT,
+    REQUESTS_PAGE_MAX,
+)
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.openapi import BOOL, EMPTY_BODY, INT, STR, STR_LIST, json_body, obj
+from modelyard.webapi.openapi import (
+    BOOL,
+    EMPTY_BODY,
+    INT,
+    PAGE_HELP,
+    STR,
+    STR_LIST,
+    json_body,
+    obj,
+)
 
 router = APIRouter(prefix="/api/v1/registry", tags=["governance"])
 _POLICY = json_body(
@@ -62,9 +77,16 @@ async def set_policy(request: Request) -> Response:
     return json_response(found.to_dict())
 
 
-@router.get("/policies", summary="Alias policies (of one model, with the '*' defaults)")
-async def list_policies(request: Request, model: str | None = Query(None)) -> Response:
-    found = await run_in_threadpool(registry(request).list_policies, model)
+@router.get(
+    "/policies",
+    summary=f"Alias policies (of one model, with the '*' defaults), at most limit ({LIST_MAX})",
+)
+async def list_policies(
+    request: Request,
+    model: str | None = Query(None),
+    limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
+) -> Response:
+    found = await run_in_threadpool(lambda: registry(request).list_policies(model, limit=limit))
     return json_response({"policies": [p.to_dict() for p in found]})
 
 
@@ -94,12 +116,28 @@ async def request_approval(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("/approvals", summary="Approval requests, oldest first")
+@router.get(
+    "/approvals",
+    summary="Approval requests, oldest first, a page at a time (follow next_page_token)",
+)
 async def list_requests(
-    request: Request, name: str | None = Query(None), status: str | None = Query(None)
+    request: Request,
+    name: str | None = Query(None),
+    status: str | None = Query(None),
+    limit: int = Query(
+        REQUESTS_PAGE_DEFAULT,
+        ge=1,
+        le=REQUESTS_PAGE_MAX,
+        description=f"requests in this page (at most {REQUESTS_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
-    found = await run_in_threadpool(registry(request).list_requests, name, status)
-    return json_response({"requests": [r.to_dict() for r in found]})
+    found, token = await run_in_threadpool(
+        lambda: registry(request).list_requests_page(
+            name, status, limit=limit, page_token=page_token
+        )
+    )
+    return json_response({"requests": [r.to_dict() for r in found], "next_page_token": token})
 
 
 @router.get("/approvals/{request_id}", summary="One approval request with its votes")

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.registry.routes.deps import registry
+from modelyard.registry.store import AUDIT_MAX
 from modelyard.webapi.json import json_response
 from modelyard.webapi.limits import MAX_INT64
 
@@ -25,7 +26,7 @@ async def entries(
     since: int | None = Query(None, ge=0, le=MAX_INT64),
     until: int | None = Query(None, ge=0, le=MAX_INT64),
     after_seq: int = Query(0, ge=0, le=MAX_INT64),
-    limit: int = Query(100, ge=1, le=MAX_INT64),
+    limit: int = Query(100, ge=1, le=AUDIT_MAX, description=f"at most {AUDIT_MAX} entries"),
 ) -> Response:
     found = await run_in_threadpool(
         registry(request).audit_entries,

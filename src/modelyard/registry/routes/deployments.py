@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
-from modelyard.registry.routes.deps import optional, registry
+from modelyard.registry.routes.deps import AT_MOST, optional, registry
+from modelyard.registry.store import LIST_DEFAULT, LIST_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import INT, STR, STR_LIST, json_body, nullable, obj
 
@@ -54,9 +55,12 @@ async def create_deployment(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("", summary="Deployments, by name")
-async def list_deployments(request: Request) -> Response:
-    found = await run_in_threadpool(registry(request).list_deployments)
+@router.get("", summary=f"Deployments, by name, at most limit ({LIST_MAX})")
+async def list_deployments(
+    request: Request,
+    limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
+) -> Response:
+    found = await run_in_threadpool(lambda: registry(request).list_deployments(limit=limit))
     return json_response({"deployments": [d.to_dict() for d in found]})
 
 

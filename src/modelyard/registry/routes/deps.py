@@ -7,13 +7,15 @@ from typing import Any
 from starlette.requests import Request
 
 from modelyard.errors import InvalidArgument
-from modelyard.registry.store import RegistryStore
+from modelyard.registry.store import LIST_MAX, RegistryStore
 from modelyard.webapi.openapi import STR, STR_MAP, json_body, nullable, obj
 
 # the bodies several registry routes share
 DESCRIPTION_BODY = json_body(obj({"description": nullable(STR)}, ["description"]))
 TAG_BODY = json_body(obj({"key": STR, "value": STR}, ["key", "value"]))
 CARD_BODY = json_body(obj({"sections": STR_MAP}))
+# the limit of a list that comes in one answer (no pages): what is past it is not sent
+AT_MOST = f"at most this many rows (up to {LIST_MAX}); the rest are not sent"
 
 
 def registry(request: Request) -> RegistryStore:

@@ -17,9 +17,9 @@ from modelyard.registry.routes.deps import (
     registry,
     string_map,
 )
+from modelyard.registry.store import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, SEARCH_MAX
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.openapi import EMPTY_BODY, INT, STR, STR_MAP, json_body, obj
+from modelyard.webapi.openapi import EMPTY_BODY, INT, PAGE_HELP, STR, STR_MAP, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
 _CREATE = json_body(obj({"name": STR, "description": STR, "tags": STR_MAP}, ["name"]))
@@ -43,7 +43,9 @@ async def search_models(
     request: Request,
     filter: str | None = Query(None),
     include_deleted: bool = Query(False),
-    max_results: int = Query(100, ge=1, le=MAX_INT64),
+    max_results: int = Query(
+        100, ge=1, le=SEARCH_MAX, description=f"results in this page (at most {SEARCH_MAX})"
+    ),
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(
@@ -124,7 +126,26 @@ async def delete_alias(request: Request, name: str, alias: str) -> Response:
     return json_response({})
 
 
-@router.get("/{name}/alias-history", summary="Every move of a model's aliases, oldest first")
-async def alias_history(request: Request, name: str, alias: str | None = Query(None)) -> Response:
-    found = await run_in_threadpool(registry(request).alias_history, name, alias)
-    return json_response({"events": [e.to_dict() for e in found]})
+@router.get(
+    "/{name}/alias-history",
+    summary="The moves of a model's aliases, oldest first, a page at a time "
+    "(follow next_page_token)",
+)
+async def alias_history(
+    request: Request,
+    name: str,
+    alias: str | None = Query(None),
+    limit: int = Query(
+        EVENTS_PAGE_DEFAULT,
+        ge=1,
+        le=EVENTS_PAGE_MAX,
+        description=f"moves in this page (at most {EVENTS_PAGE_MAX})",
+    ),
+    page_token: str | None = Query(None, description=PAGE_HELP),
+) -> Response:
+    found, token = await run_in_threadpool(
+        lambda: registry(request).alias_history_page(
+            name, alias, limit=limit, page_token=page_token
+        )
+    )
+    return json_response({"events": [e.to_dict() for e in found], "next_page_token": token})

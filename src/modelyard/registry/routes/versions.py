@@ -19,6 +19,7 @@ from modelyard.registry.routes.deps import (
     registry,
     string_map,
 )
+from modelyard.registry.store import SEARCH_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import EMPTY_BODY, OBJ, STR, STR_MAP, json_body, obj
@@ -70,7 +71,9 @@ async def search_versions(
     filter: str | None = Query(None),
     order_by: list[str] | None = Query(None),
     include_deleted: bool = Query(False),
-    max_results: int = Query(100, ge=1, le=MAX_INT64),
+    max_results: int = Query(
+        100, ge=1, le=SEARCH_MAX, description=f"results in this page (at most {SEARCH_MAX})"
+    ),
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(

@@ -7,9 +7,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelyard.registry.routes.deps import optional, registry
+from modelyard.registry.routes.deps import AT_MOST, optional, registry
+from modelyard.registry.store import AUDIT_MAX, LIST_DEFAULT, LIST_MAX
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import STR, STR_LIST, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/webhooks", tags=["webhooks"])
@@ -33,9 +33,14 @@ async def create_webhook(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("", summary="Webhooks (without their secrets)")
-async def list_webhooks(request: Request) -> Response:
-    found = await run_in_threadpool(registry(request).list_webhooks)
+@router.get(
+    "", summary=f"Webhooks (without their secrets), oldest first, at most limit ({LIST_MAX})"
+)
+async def list_webhooks(
+    request: Request,
+    limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
+) -> Response:
+    found = await run_in_threadpool(lambda: registry(request).list_webhooks(limit=limit))
     return json_response({"webhooks": [w.to_dict() for w in found]})
 
 
@@ -47,7 +52,9 @@ async def delete_webhook(request: Request, webhook_id: str) -> Response:
 
 @router.get("/{webhook_id}/deliveries", summary="The delivery log of a webhook, newest first")
 async def deliveries(
-    request: Request, webhook_id: str, limit: int = Query(100, ge=1, le=MAX_INT64)
+    request: Request,
+    webhook_id: str,
+    limit: int = Query(100, ge=1, le=AUDIT_MAX, description=f"at most {AUDIT_MAX}, newest first"),
 ) -> Response:
     found = await run_in_threadpool(registry(request).deliveries, webhook_id, limit)
     return json_response({"deliveries": [d.to_dict() for d in found]})

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
 from modelyard.errors import InvalidArgument
+from modelyard.terminal import err
 from modelyard.tracking.client import Client
+
+T = TypeVar("T")
 
 TrackingUri = Annotated[
     str | None,
@@ -31,6 +35,17 @@ def parse_pairs(items: list[str] | None, what: str = "tag") -> dict[str, str]:
             raise InvalidArgument(f"{what} {item!r} must look like key=value", field=what)
         out[key] = value
     return out
+
+
+def first(fetch: Callable[[int], list[T]], limit: int, what: str) -> list[T]:
+    """At most ``limit`` rows of a list read with ``fetch(n)``; when there are more, says so
+    on stderr (the table or JSON on stdout holds only what is shown)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidArgument(f"--limit must be at least 1, got {limit!r}", field="limit")
+    found = fetch(limit + 1)
+    if len(found) > limit:
+        err.print(f"showing the first {limit} {what}; there are more (raise --limit)")
+    return found[:limit]
 
 
 def client(uri: str | None) -> Client:
