@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelyard.data.sketches import HyperLogLog, ValueSketch, bucket_keys, mix64
+from modelyard.errors import InvalidArgument
 
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
@@ -88,9 +89,9 @@ def test_hyperloglog_merge_is_union_and_round_trips() -> None:
 
 
 def test_sketch_state_from_another_configuration_is_refused() -> None:
-    with pytest.raises(ValueError, match="mantissa_bits"):
+    with pytest.raises(InvalidArgument, match="mantissa_bits"):
         ValueSketch.from_dict({"mantissa_bits": 3, "keys": [], "counts": []})
-    with pytest.raises(ValueError, match="p="):
+    with pytest.raises(InvalidArgument, match="p="):
         HyperLogLog.from_dict({"p": 4, "registers": ""})
 
 
