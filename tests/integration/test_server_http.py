@@ -65,6 +65,19 @@ def test_malformed_bodies(http: httpx.Client, body: bytes, message: str) -> None
     assert message in error_of(resp)["message"]
 
 
+def test_malformed_json_names_the_body_not_a_position(http: httpx.Client) -> None:
+    """A route whose body FastAPI parses said field "13" (the offset) for broken JSON."""
+    resp = http.post(
+        "/api/v1/experiments",
+        content=b'{"name": "x",\n "tags": }',
+        headers={"Content-Type": "application/json"},
+    )
+    assert resp.status_code == 400
+    err = error_of(resp)
+    assert err["field"] == "body", err
+    assert "not valid JSON at character 23" in err["message"], err
+
+
 def test_bad_ops_name_the_field_and_write_nothing(http: httpx.Client) -> None:
     rid = _new_run(http)
     resp = http.post(

@@ -168,7 +168,7 @@ SHORT_HEAD = (  # 16 bytes promised, 8 sent
             b'{"inputs": [{"name": "age", "shape": [2], "datatype": "INT64", "data": [1]}]}',
             {},
             400,
-            "holds 1 values; its shape needs 2",
+            "holds 1 values; its shape [2] needs 2",
         ),
         (
             b'{"inputs": [{"name": "age", "shape": [1], "datatype": "COMPLEX", "data": [1]}]}',

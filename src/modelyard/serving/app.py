@@ -10,10 +10,11 @@ Routes (Open Inference Protocol v2, REST):
     POST /invocations                                MLflow's payloads (first model, or ?model=)
     GET  /ping | /health                             MLflow's health checks
 
-Errors are ``{"error": "..."}`` with 400 (bad input), 404 (no such model or route), 405,
-413 (body over the limit, refused before it is read when Content-Length says so), 415, 503
-(not ready); an unexpected failure is logged with its request id and answered 500 without
-a trace. Every response carries ``x-request-id`` (the client's, or a new one).
+Errors are ``{"error": "...", "field": "..."}`` (``field`` when one thing in the request was
+wrong: an input, a key, a column, ``body``) with 400 (bad input), 404 (no such model or
+route), 405, 413 (body over the limit, refused before it is read when Content-Length says
+so), 415, 503 (not ready); an unexpected failure is logged with its request id and answered
+500 without a trace. Every response carries ``x-request-id`` (the client's, or a new one).
 """
 
 from __future__ import annotations
@@ -253,7 +254,10 @@ class ServingApp:
             status, body, extra = reply.status, reply.body, reply.headers
         except ModelyardError as exc:
             status = HTTP_STATUS.get(exc.code, 500)
-            body, extra = orjson.dumps({"error": exc.message}), list(JSON)
+            error = {"error": exc.message}
+            if exc.field is not None:  # what was wrong, for a client to point at
+                error["field"] = exc.field
+            body, extra = orjson.dumps(error), list(JSON)
         except Exception:
             log.exception("request %s failed", request_id)
             status, body, extra = 500, orjson.dumps({"error": "internal error"}), list(JSON)

@@ -7,15 +7,21 @@ A request body is a JSON object, optionally followed by raw tensor bytes; the he
 types little-endian and row-major, ``BYTES`` as a 4-byte little-endian length before each
 element. Outputs are returned as binary when the request asks (``binary_data`` on a requested
 output, or ``binary_data_output`` on the request). Every malformed request is a
-``ProtocolError`` naming the field: a 400, never a stack trace. As Triton does, nothing is
-ignored: a name given twice, ``data`` beside ``binary_data_size``, parameters that are not an
-object or a flag that is not a boolean are refused, not guessed at. What the model takes
-(names, datatypes, rows) is checked by the served model (``runtime``) and the app.
+``ProtocolError`` whose field names the input (or the key, or ``body``): a 400, never a stack
+trace. As Triton does, nothing is ignored: a key the protocol does not have (at the top, in
+an input, in an output), a key or a name given twice, ``data`` beside ``binary_data_size``,
+parameters that are not an object or a flag that is not a boolean are refused, not guessed
+at. JSON ``data`` is flat or nested exactly as ``shape``, and its values keep their meaning:
+true/false only for BOOL, strings only for BYTES, no number changed by the cast. What the
+model takes (names, datatypes, rows) is checked by the served model (``runtime``) and the
+app.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import prod
 from typing import Any
@@ -24,10 +30,15 @@ import numpy as np
 import orjson
 
 from modelyard.errors import InvalidArgument
+from modelyard.serving import jsonbody
 
 HEADER_LENGTH = "inference-header-content-length"
 MAX_ELEMENTS = 1 << 28  # a shape that asks for more is refused before anything is allocated
 MAX_DIMS = 32
+# the keys the protocol has, at each level: anything else is refused, never ignored
+REQUEST_KEYS = ("id", "parameters", "inputs", "outputs")
+INPUT_KEYS = ("name", "shape", "datatype", "data", "parameters")
+OUTPUT_KEYS = ("name", "parameters")
 
 DATATYPES: dict[str, Any] = {
     "BOOL": np.dtype(np.bool_),
@@ -85,79 +96,134 @@ class InferRequest:
         return self.binary_default if flag is None else flag
 
 
-def _shape(value: Any, where: str) -> tuple[int, ...]:
+def _shape(value: Any, where: str, name: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
     ):
-        raise ProtocolError(f"{where} shape must be a list of non-negative integers", field=where)
-    if len(value) > MAX_DIMS:
-        raise ProtocolError(f"{where} shape has more than {MAX_DIMS} dimensions", field=where)
-    if any(d > MAX_ELEMENTS for d in value) or prod(value) > MAX_ELEMENTS:
         raise ProtocolError(
-            f"{where} shape asks for more than {MAX_ELEMENTS} elements", field=where
+            f"{where} shape must be a list of non-negative integers; got {value!r:.40}",
+            field=name,
         )
+    if len(value) > MAX_DIMS:
+        raise ProtocolError(f"{where} shape has more than {MAX_DIMS} dimensions", field=name)
+    if any(d > MAX_ELEMENTS for d in value) or prod(value) > MAX_ELEMENTS:
+        raise ProtocolError(f"{where} shape asks for more than {MAX_ELEMENTS} elements", field=name)
     return tuple(value)
 
 
-def _decode_bytes(raw: bytes, count: int, where: str) -> np.ndarray[Any, Any]:
+def _decode_bytes(raw: bytes, count: int, where: str, name: str) -> np.ndarray[Any, Any]:
     if count * 4 > len(raw):  # every element has a 4-byte length: checked before allocating
         raise ProtocolError(
-            f"{where}: {len(raw)} bytes cannot hold {count} BYTES elements", field=where
+            f"{where}: {len(raw)} bytes cannot hold {count} BYTES elements", field=name
         )
     out = np.empty(count, dtype=object)
     offset = 0
     for i in range(count):
         if offset + 4 > len(raw):
-            raise ProtocolError(f"{where}: BYTES element {i} has no length prefix", field=where)
+            raise ProtocolError(f"{where}: BYTES element {i} has no length prefix", field=name)
         (length,) = struct.unpack_from("<I", raw, offset)
         offset += 4
         if offset + length > len(raw):
-            raise ProtocolError(f"{where}: BYTES element {i} runs past its data", field=where)
+            raise ProtocolError(f"{where}: BYTES element {i} runs past its data", field=name)
         out[i] = raw[offset : offset + length]
         offset += length
     if offset != len(raw):
         raise ProtocolError(
-            f"{where}: {len(raw) - offset} bytes left after {count} elements", field=where
+            f"{where}: {len(raw) - offset} bytes left after {count} elements", field=name
         )
     return out
 
 
-def _json_data(data: Any, dtype: Any, count: int, where: str) -> np.ndarray[Any, Any]:
+def _json_data(
+    data: Any, datatype: str, shape: tuple[int, ...], name: str, bools: Callable[[], bool]
+) -> np.ndarray[Any, Any]:
+    """JSON ``data`` as a flat array of ``datatype``: flat, or nested exactly as ``shape``;
+    true/false only for BOOL, strings only for BYTES, every value unchanged by the cast."""
+    where, dtype, count = f"input {name!r}", DATATYPES[datatype], prod(shape)
     if not isinstance(data, list):
-        raise ProtocolError(f"{where} data must be a list", field=where)
+        raise ProtocolError(
+            f"{where} data must be a list (flat, or nested as its shape); got {_json_type(data)}",
+            field=name,
+        )
+    text = dtype.kind == "O"
     try:
-        if dtype.kind == "O":
-            flat = np.asarray(data, dtype=object).ravel()
+        arr = np.asarray(data, dtype=object if text else None)
+    except ValueError:  # numpy: an inhomogeneous shape
+        arr = None
+    if arr is None or (text and any(isinstance(v, list) for v in arr.flat)):
+        raise ProtocolError(
+            f"{where} data is ragged: nested lists of different lengths", field=name
+        )
+    if arr.size != count:
+        raise ProtocolError(
+            f"{where} data holds {arr.size} values; its shape {list(shape)} needs {count}",
+            field=name,
+        )
+    if arr.ndim != 1 and arr.shape != shape:
+        raise ProtocolError(
+            f"{where} data is nested as {list(arr.shape)}; its shape is {list(shape)}: send "
+            f"the {count} values flat, or nested as the shape",
+            field=name,
+        )
+    flat = arr.ravel()
+    try:
+        if text:
             if not all(isinstance(v, str) for v in flat):
                 raise ValueError("BYTES data must be strings")
-            flat = np.array([v.encode() for v in flat], dtype=object)
-        else:
-            raw = np.asarray(data).ravel()
-            flat = _cast_numbers(raw, dtype) if raw.size else raw.astype(dtype)
+            return np.array([v.encode() for v in flat], dtype=object)
+        if dtype.kind != "b" and (flat.dtype.kind == "b" or _mixed_bools(flat, data, bools)):
+            raise ValueError("true/false is only for datatype BOOL")
+        return _cast_numbers(flat, dtype, data) if flat.size else flat.astype(dtype)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ProtocolError(f"{where} data does not fit its datatype: {exc}", field=where) from exc
-    if flat.size != count:
         raise ProtocolError(
-            f"{where} data holds {flat.size} values; its shape needs {count}", field=where
-        )
-    return flat
+            f"{where} data does not fit its datatype {datatype}: {exc}", field=name
+        ) from exc
 
 
-def _cast_numbers(raw: np.ndarray[Any, Any], dtype: Any) -> np.ndarray[Any, Any]:
+def _mixed_bools(flat: np.ndarray[Any, Any], data: Any, bools: Callable[[], bool]) -> bool:
+    """Whether numbers beside true/false were read as 1 and 0 (numpy reads [2.5, true] as
+    [2.5, 1.0]): only a 0 or a 1 can have been a boolean, and only when the body says
+    true or false somewhere, so most data costs two reductions and a comparison."""
+    if flat.dtype.kind not in "iuf" or not flat.size:
+        return False
+    if flat.max() < 0 or flat.min() > 1:
+        return False
+    maybe = np.flatnonzero((flat == 0) | (flat == 1))
+    if not maybe.size or not bools():  # the body is searched last: 60 KB take 30 us
+        return False
+    values = np.asarray(data, dtype=object).ravel()
+    return any(values[i] is True or values[i] is False for i in maybe.tolist())
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "an object"
+    return "a string" if isinstance(value, str) else "a number"
+
+
+def _cast_numbers(raw: np.ndarray[Any, Any], dtype: Any, data: Any) -> np.ndarray[Any, Any]:
     """JSON numbers as ``dtype``, refusing what would change a value: a fraction or an
     out-of-range number for an integer type, anything but true/false (or 0/1) for BOOL, a
     finite number that overflows a float type."""
     if raw.dtype.kind not in "biuf":
-        raise ValueError(f"values of type {raw.dtype} are not numbers")
+        raise ValueError(
+            "a value is not a number (text, null or an object where numbers go)"
+            if raw.dtype.kind in "OUS"
+            else f"values of type {raw.dtype} are not numbers"
+        )
     if dtype.kind == "b":
         if raw.dtype.kind != "b" and not np.isin(raw, (0, 1)).all():
             raise ValueError("BOOL data must be true/false (or 0/1)")
         return raw.astype(dtype)
     if dtype.kind in "iu":
         if raw.dtype.kind == "f":
-            raise ValueError(f"{dtype} data must be integers, not fractions")
+            raw = _whole(data, dtype)
         info = np.iinfo(dtype)
-        if raw.dtype.kind != "b" and (raw.min() < info.min or raw.max() > info.max):
+        if raw.min() < info.min or raw.max() > info.max:
             raise ValueError(f"a value is outside {dtype}'s range {info.min}..{info.max}")
         return raw.astype(dtype)
     with np.errstate(over="ignore"):
@@ -167,22 +233,112 @@ def _cast_numbers(raw: np.ndarray[Any, Any], dtype: Any) -> np.ndarray[Any, Any]
     return out
 
 
-def _params(item: dict[str, Any], where: str) -> dict[str, Any]:
+def _whole(data: Any, dtype: Any) -> np.ndarray[Any, Any]:
+    """Integers that numpy read as floats (one beyond int64 beside a negative one, say),
+    exactly, as Python integers; a JSON number with a fraction or exponent is refused."""
+    values = np.asarray(data, dtype=object).ravel()
+    if not all(type(v) is int for v in values):
+        raise ValueError(
+            f"{dtype} data must be integers, not fractions (or numbers written with an "
+            "exponent or beyond 64 bits)"
+        )
+    return values  # compared with the range as Python integers, then cast
+
+
+def _params(item: dict[str, Any], owner: str, what: str = "") -> dict[str, Any]:
     found = item.get("parameters")
     if found is None:
         return {}
     if not isinstance(found, dict):
-        key = f"{where}.parameters" if where else "parameters"
-        raise ProtocolError(f"{key} must be an object", field=key)
+        key = f"{owner}.parameters" if owner else "parameters"
+        label = f"the parameters of {what}" if what else key
+        raise ProtocolError(f"{label} must be an object", field=key)
     return found
 
 
-def _flag(params: dict[str, Any], key: str, where: str) -> bool | None:
+def _flag(params: dict[str, Any], key: str, owner: str) -> bool | None:
     value = params.get(key)
     if value is not None and not isinstance(value, bool):
-        name = f"{where}.parameters.{key}" if where else f"parameters.{key}"
+        name = f"{owner}.parameters.{key}" if owner else f"parameters.{key}"
         raise ProtocolError(f"{name} must be true or false", field=name)
     return value
+
+
+def _known(item: dict[str, Any], allowed: tuple[str, ...], owner: str, what: str) -> None:
+    """Refuse a key the protocol does not have at this level (a typo would be ignored)."""
+    for key in item:
+        if key not in allowed:
+            raise ProtocolError(
+                f"unknown key {key!r} in {what}; it takes {', '.join(allowed)}",
+                field=f"{owner}.{key}" if owner else key,
+            )
+
+
+def _input(
+    item: Any, i: int, binary: bytes, offset: int, bools: Callable[[], bool]
+) -> tuple[Tensor, int]:
+    """One input and the binary offset after it."""
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+        raise ProtocolError(f"inputs[{i}] must be an object with a name", field=f"inputs[{i}]")
+    name = item["name"]
+    where = f"input {name!r}"  # what every message below names; the field is the name
+    _known(item, INPUT_KEYS, name, where)
+    datatype = item.get("datatype")
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
+        raise ProtocolError(f"{where} datatype must be one of {', '.join(DATATYPES)}", field=name)
+    dtype = DATATYPES[datatype]
+    shape = _shape(item.get("shape"), where, name)
+    count = prod(shape)
+    size = _params(item, name, where).get("binary_data_size")
+    if size is None:
+        return Tensor(
+            name,
+            datatype,
+            shape,
+            _json_data(item.get("data"), datatype, shape, name, bools).reshape(shape),
+        ), offset
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ProtocolError(f"{where} binary_data_size must be an integer", field=name)
+    if "data" in item:
+        raise ProtocolError(f"{where} has both data and binary_data_size; send one", field=name)
+    if offset + size > len(binary):
+        raise ProtocolError(f"{where}: binary_data_size {size} runs past the body", field=name)
+    chunk = binary[offset : offset + size]
+    if dtype.kind == "O":
+        flat = _decode_bytes(chunk, count, where, name)
+    else:
+        if size != count * dtype.itemsize:
+            raise ProtocolError(
+                f"{where}: {size} bytes for {count} {datatype} values "
+                f"(expected {count * dtype.itemsize})",
+                field=name,
+            )
+        flat = np.frombuffer(chunk, dtype=dtype)
+    return Tensor(name, datatype, shape, flat.reshape(shape)), offset + size
+
+
+def _outputs(wanted: Any) -> dict[str, bool | None]:
+    """Requested output name -> as binary (None: as the request's binary_data_output)."""
+    if wanted is None:
+        return {}
+    if not isinstance(wanted, list):
+        raise ProtocolError("outputs must be a list", field="outputs")
+    outputs: dict[str, bool | None] = {}
+    for i, item in enumerate(wanted):
+        owner = f"outputs[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ProtocolError(f"{owner} must be an object with a name", field=owner)
+        _known(item, OUTPUT_KEYS, owner, owner)
+        if item["name"] in outputs:
+            raise ProtocolError(f"output {item['name']!r} is requested twice", field=owner)
+        params = _params(item, owner)
+        if "classification" in params:
+            raise ProtocolError(
+                f"{owner}.parameters.classification is not supported",
+                field=f"{owner}.parameters.classification",
+            )
+        outputs[item["name"]] = _flag(params, "binary_data", owner)
+    return outputs
 
 
 def decode_request(body: bytes, header_length: int | None) -> InferRequest:
@@ -196,85 +352,31 @@ def decode_request(body: bytes, header_length: int | None) -> InferRequest:
     head, binary = (
         (body, b"") if header_length is None else (body[:header_length], body[header_length:])
     )
-    try:
-        doc = orjson.loads(head)
-    except orjson.JSONDecodeError as exc:
-        raise ProtocolError(f"the request is not valid JSON: {exc}", field="body") from exc
+    doc = jsonbody.load(head, named=INPUT_KEYS)
     if not isinstance(doc, dict):
         raise ProtocolError("the request must be a JSON object", field="body")
+    _known(doc, REQUEST_KEYS, "", "the request")
     raw_inputs = doc.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise ProtocolError("inputs must be a non-empty list", field="inputs")
+    bools = functools.cache(lambda: b"true" in head or b"false" in head)  # asked at most once
     inputs, offset = [], 0
     seen: dict[str, int] = {}
     for i, item in enumerate(raw_inputs):
-        where = f"inputs[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ProtocolError(f"{where} must be an object with a name", field=where)
-        name = item["name"]
-        if name in seen:
+        tensor, offset = _input(item, i, binary, offset, bools)
+        if tensor.name in seen:
             raise ProtocolError(
-                f"input {name!r} is given twice (inputs[{seen[name]}] and {where})", field=name
+                f"input {tensor.name!r} is given twice (inputs[{seen[tensor.name]}] and "
+                f"inputs[{i}])",
+                field=tensor.name,
             )
-        seen[name] = i
-        where = f"input {name!r}"  # what every message below names
-        datatype = item.get("datatype")
-        dtype = DATATYPES.get(datatype) if isinstance(datatype, str) else None
-        if dtype is None:
-            raise ProtocolError(
-                f"{where} datatype must be one of {', '.join(DATATYPES)}", field=where
-            )
-        shape = _shape(item.get("shape"), where)
-        count = prod(shape)
-        size = _params(item, where).get("binary_data_size")
-        if size is not None:
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise ProtocolError(f"{where} binary_data_size must be an integer", field=where)
-            if "data" in item:
-                raise ProtocolError(
-                    f"input {name!r} has both data and binary_data_size; send one", field=name
-                )
-            if offset + size > len(binary):
-                raise ProtocolError(
-                    f"{where}: binary_data_size {size} runs past the body", field=where
-                )
-            chunk = binary[offset : offset + size]
-            offset += size
-            if dtype.kind == "O":
-                flat = _decode_bytes(chunk, count, where)
-            else:
-                if size != count * dtype.itemsize:
-                    raise ProtocolError(
-                        f"{where}: {size} bytes for {count} {datatype} values "
-                        f"(expected {count * dtype.itemsize})",
-                        field=where,
-                    )
-                flat = np.frombuffer(chunk, dtype=dtype)
-        else:
-            flat = _json_data(item.get("data"), dtype, count, where)
-        inputs.append(Tensor(name, str(datatype), shape, flat.reshape(shape)))
+        seen[tensor.name] = i
+        inputs.append(tensor)
     if offset != len(binary):
         raise ProtocolError(
             f"{len(binary) - offset} bytes of binary data belong to no input", field="body"
         )
-    outputs: dict[str, bool | None] = {}
-    wanted = doc.get("outputs") or []
-    if not isinstance(wanted, list):
-        raise ProtocolError("outputs must be a list", field="outputs")
-    for i, item in enumerate(wanted):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ProtocolError(f"outputs[{i}] must be an object with a name", field="outputs")
-        if item["name"] in outputs:
-            raise ProtocolError(
-                f"output {item['name']!r} is requested twice", field=f"outputs[{i}]"
-            )
-        params = _params(item, f"outputs[{i}]")
-        if "classification" in params:
-            raise ProtocolError(
-                f"outputs[{i}].parameters.classification is not supported",
-                field=f"outputs[{i}].parameters.classification",
-            )
-        outputs[item["name"]] = _flag(params, "binary_data", f"outputs[{i}]")  # None: default
+    outputs = _outputs(doc.get("outputs"))
     request_params = _params(doc, "")
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):

@@ -8,17 +8,13 @@ inference response (the request's own ``id``, else its ``x-request-id``).
 
 from __future__ import annotations
 
-import orjson
-
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.entities import Label, check_labels
+from modelyard.serving import jsonbody
 
 
 def parse_feedback(body: bytes) -> list[Label]:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"the body is not valid JSON: {exc}", field="body") from None
+    data = jsonbody.load(body)  # a label given twice is refused, not the last one kept
     if not isinstance(data, dict):
         raise InvalidArgument(
             'send {"request_id": ..., "label": ...} or {"labels": [...]}', field="body"

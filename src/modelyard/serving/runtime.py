@@ -7,7 +7,9 @@ Everything else (string columns, a model without an ONNX copy, a tensor signatur
 DataFrame or an array for ``LoadedModel.predict``, which checks it against the signature.
 Either way a request that does not fit is an ``InvalidArgument`` naming the input: an input
 the model does not have, a missing one, or a datatype its column does not take (``TAKES``:
-numbers for number columns, whole numbers checked for integer ones, BYTES for text).
+numbers for number columns, whole numbers checked for integer ones, BYTES for text). A tensor
+signature takes BYTES when it holds text (numpy ``<U``, as text of any length) and a datatype
+that converts without loss when it holds numbers.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class ServedModel:
                     f"model {self.name!r} takes one input tensor, not {len(tensors)}",
                     field="inputs",
                 )
-            data = tensors[0].data
+            data = tensors[0].data if self.tensor is None else self._tensor_input(tensors[0])
             return Prepared(int(data.shape[0]) if data.ndim else 1, data=data)
         by_name = {t.name: t for t in tensors}
         names = [c.name for c in self.columns]
@@ -193,6 +195,33 @@ class ServedModel:
             {s.name: _text(c, s.name) for s, c in zip(self.columns, cols, strict=True)}
         )
         return Prepared(rows, data=frame)
+
+    def _tensor_input(self, tensor: Tensor) -> np.ndarray[Any, Any]:
+        """The one input of a tensor signature, in its dtype's kind: BYTES as text (or bytes)
+        for a string tensor, a numeric datatype that converts without loss for a number
+        one."""
+        from modelyard.serving.codec import datatype_of
+
+        assert self.tensor is not None
+        want = np.dtype(self.tensor.dtype)
+        takes = "BYTES" if want.kind in "US" else datatype_of(np.zeros(0, dtype=want))
+        if want.kind in "US":
+            if tensor.datatype != "BYTES":
+                raise InvalidArgument(
+                    f"input {tensor.name!r} has datatype {tensor.datatype}; model "
+                    f"{self.name!r} takes text ({takes})",
+                    field=tensor.name,
+                )
+            flat = tensor.data.ravel()
+            values = _text(flat, tensor.name) if want.kind == "U" else flat
+            return np.array(values.tolist(), dtype=want.kind).reshape(tensor.data.shape)
+        if tensor.datatype == "BYTES" or not np.can_cast(tensor.data.dtype, want, "safe"):
+            raise InvalidArgument(
+                f"input {tensor.name!r} has datatype {tensor.datatype}; model {self.name!r} "
+                f"takes {takes} (or a datatype that converts to it without loss)",
+                field=tensor.name,
+            )
+        return tensor.data
 
     @staticmethod
     def _check_datatype(spec: ColumnSpec, tensor: Tensor) -> None:

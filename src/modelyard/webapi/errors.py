@@ -42,6 +42,16 @@ async def _modelyard_error(_: Request, exc: Exception) -> Response:
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":  # its loc is ("body", <offset>): not a field
+        at = next((p for p in first.get("loc", ()) if isinstance(p, int)), None)
+        where = f" at character {at}" if at is not None else ""
+        reason = first.get("ctx", {}).get("error", "JSON decode error")
+        return json_response(
+            error_body(
+                "INVALID_ARGUMENT", f"the request body is not valid JSON{where}: {reason}", "body"
+            ),
+            400,
+        )
     loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
     msg = first.get("msg", "invalid request")
     return json_response(
