@@ -440,7 +440,7 @@ INVOCATIONS_REFUSED = [
         "columns must be a list of names",
     ),
     _inv("unknown key", {"inputs": [[1, 2.0]], "extra": 1}, "extra", "unknown key 'extra'"),
-    _inv("params", {"inputs": [[1, 2.0]], "params": {"k": 1}}, "params", "take no params"),
+    _inv("params", {"inputs": [[1, 2.0]], "params": {"k": 1}}, "params.k", "predict_method"),
     _inv("two payloads", {"inputs": [[1, 2.0]], "instances": [[1, 2.0]]}, "body", "exactly one of"),
     _inv("no payload", {}, "body", "exactly one of"),
     _inv("body not an object", b"[[1, 2.0]]", "body", "must be an object"),

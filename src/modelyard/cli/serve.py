@@ -101,6 +101,14 @@ def serve(
     log_required: Annotated[
         bool, typer.Option(help="Refuse predictions (503) while the log cannot take them.")
     ] = False,
+    log_probabilities: Annotated[
+        bool,
+        typer.Option(
+            "--log-probabilities",
+            help="Log a classifier's class probabilities for every request (for ROC AUC, log "
+            "loss and calibration in monitoring), not only when a client asks for them.",
+        ),
+    ] = False,
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
     ] = None,
@@ -147,6 +155,7 @@ def serve(
         else (prediction_log or default_log_folder(tracking_uri)),
         log_fsync_ms=log_fsync_ms,
         log_required=log_required,
+        log_probabilities=log_probabilities,
         imports=list(import_ or []),
     )
     run(config, host=host, port=port, workers=workers, log_level=log_level)

@@ -110,10 +110,62 @@ class LoadedModel:
             self._native = flavor.load(self.files, self.spec.flavor_options, trusted=self.trusted)
         return self._native
 
+    @property
+    def classes(self) -> list[Any] | None:
+        """A classifier's classes, in the order of its probability columns; None when the
+        model answers no class probabilities."""
+        found = self.spec.flavor_options.get("classes")
+        return list(found) if isinstance(found, list) and found else None
+
+    def predict_proba(self, data: Any) -> Any:
+        """Class probabilities: a DataFrame with one column per class, named by the class
+        (as text), rows as ``predict``'s. InvalidArgument for a model without them."""
+        import numpy as np
+        import pandas as pd
+
+        classes = self.classes
+        if classes is None:
+            raise InvalidArgument(
+                f"this {self.flavor} model answers no class probabilities (not a classifier "
+                "with predict_proba)",
+                field="outputs",
+            )
+        outputs = self.spec.onnx.get("outputs") or []
+        if self.runtime == "onnx" and len(outputs) > 1:
+            probs = self.proba_matrix(self.onnx_matrix(data))
+        else:
+            native = self.native()
+            proba = getattr(native, "proba", None)
+            if proba is None:
+                raise InvalidArgument(
+                    f"this {self.flavor} model answers no class probabilities", field="outputs"
+                )
+            probs = np.asarray(proba(enforce(self.spec.signature, data)), dtype=np.float64)
+        return pd.DataFrame(probs, columns=[str(c) for c in classes])
+
+    def proba_matrix(self, matrix: Any) -> Any:
+        """The ONNX copy's probabilities for a checked float32 matrix: [rows, classes]."""
+        import numpy as np
+
+        record = self.spec.onnx
+        out = self.session().run([record["outputs"][1]], {str(record["input"]): matrix})[0]
+        return np.asarray(out, dtype=np.float64).reshape(len(matrix), -1)
+
+    def onnx_matrix(self, data: Any) -> Any:
+        """``data`` as the float32 matrix the ONNX copy takes."""
+        from modelyard.models.onnx_export import numeric_matrix
+
+        if self.spec.signature is None:
+            raise InvalidArgument("the ONNX copy needs the model's signature", field="signature")
+        matrix = numeric_matrix(self.spec.signature, data)
+        if matrix is None:
+            raise InvalidArgument("the ONNX copy takes numeric inputs only", field="data")
+        return matrix
+
     def predict_onnx(self, data: Any) -> Any:
         """Predict with the ONNX copy (what serving runs): labels for a classifier, values
         for a regressor, shaped as the framework shapes them."""
-        from modelyard.models.onnx_export import numeric_matrix, restore_label
+        from modelyard.models.onnx_export import restore_label
 
         record = self.spec.onnx
         if record.get("status") != "ok":
@@ -121,11 +173,7 @@ class LoadedModel:
                 f"this model has no ONNX copy: {record.get('reason', 'not exported')}",
                 field="onnx",
             )
-        if self.spec.signature is None:
-            raise InvalidArgument("the ONNX copy needs the model's signature", field="signature")
-        matrix = numeric_matrix(self.spec.signature, data)
-        if matrix is None:
-            raise InvalidArgument("the ONNX copy takes numeric inputs only", field="data")
+        matrix = self.onnx_matrix(data)
         session = self.session()
         first = record.get("outputs", [None])[0]
         out = session.run([first] if first else None, {str(record["input"]): matrix})[0]

@@ -3,10 +3,10 @@
 Labels arrive as floats whenever some rows are unlabelled (pandas turns an int column with
 missing values into float64), as strings over JSON or CSV, as bools, as categoricals; the
 model's predictions arrive as whatever it returns. Two values are one class when they are the
-same value: ``1``, ``1.0``, ``np.int8(1)``, ``True``, ``Decimal("1")`` and the string
-``"1"`` are one class; ``"cat"`` is another; a category is its value. Each value is mapped to
-one canonical string key (numbers by value, integral ones without a fraction), and the metrics
-compare those keys.
+same value: ``1``, ``1.0``, ``np.int8(1)``, ``True``, ``Decimal("1")`` and the strings
+``"1"`` and ``"True"`` are one class; ``"cat"`` is another; a category is its value. Each
+value is mapped to one canonical string key (numbers by value, integral ones without a
+fraction), and the metrics compare those keys.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def class_key(value: Any) -> str:
         value = value.decode("utf-8", "replace")
     text = str(value)
     stripped = text.strip()
+    if stripped.lower() in ("true", "false"):  # a bool class as text (CSV, a column name)
+        return "1" if stripped.lower() == "true" else "0"
     try:
         number = float(stripped)
     except ValueError:

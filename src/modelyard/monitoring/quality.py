@@ -131,7 +131,45 @@ def _metrics(task: str, truth: Any, predicted: Any, positive: Any) -> dict[str, 
     return metrics.classification(class_keys(truth), class_keys(predicted), pos)
 
 
-def _row(frame: Any, task: str, positive: Any) -> dict[str, Any]:
+PROBABILITY = "probability."  # the prediction log's probability.<class> columns
+
+
+def _positive_key(frame: Any, positive: Any) -> str | None:
+    """The positive class of a two-class problem, as a class key: ``positive`` when given,
+    else the larger of the classes seen (labels, predictions, probability columns)."""
+    if positive is not None:
+        return class_key(positive)
+    labeled = frame[frame["label"].notna()]
+    seen = {*class_keys(labeled["label"]), *class_keys(frame["prediction"].dropna())}
+    seen |= {class_key(c[len(PROBABILITY) :]) for c in frame.columns if c.startswith(PROBABILITY)}
+    return sorted(seen)[-1] if len(seen) == 2 else None
+
+
+def _score_column(frame: Any, positive: Any) -> str | None:
+    """The logged probability of the positive class, for a two-class model."""
+    columns = [c for c in frame.columns if c.startswith(PROBABILITY)]
+    if len(columns) != 2:
+        return None
+    key = _positive_key(frame, positive)
+    found = [c for c in columns if class_key(c[len(PROBABILITY) :]) == key]
+    return found[0] if found else None
+
+
+def _probability_metrics(labeled: Any, score: str, positive_key: str) -> dict[str, Any]:
+    """ROC AUC, log loss and calibration of the logged probabilities (rows that have one)."""
+    rows = labeled[labeled[score].notna()]
+    if not len(rows):
+        return dict.fromkeys(("roc_auc", "log_loss", "calibration_error"))
+    truth = (class_keys(rows["label"]) == positive_key).astype(np.float64)
+    values = rows[score].to_numpy(dtype=np.float64)
+    return {
+        "roc_auc": metrics.roc_auc(truth, values),
+        "log_loss": metrics.log_loss(truth, values),
+        "calibration_error": metrics.calibration_error(truth, values),
+    }
+
+
+def _row(frame: Any, task: str, positive: Any, score: str | None = None) -> dict[str, Any]:
     # a row needs its label and its prediction to be scored (a null prediction would make
     # every regression metric NaN, or turn a probability model into a classifier)
     labeled = frame[frame["label"].notna() & frame["prediction"].notna()]
@@ -141,6 +179,9 @@ def _row(frame: Any, task: str, positive: Any) -> dict[str, Any]:
         "label_coverage": len(labeled) / len(frame) if len(frame) else None,
     }
     found.update(_metrics(task, labeled["label"], labeled["prediction"], positive))
+    if score is not None and task == "classification":
+        key = class_key(score[len(PROBABILITY) :])
+        found.update(_probability_metrics(labeled, score, key))
     return found
 
 
@@ -172,7 +213,8 @@ def performance(
         else:  # no labels yet: what the predictions look like
             known = frame["prediction"].dropna() if len(frame) else frame
             task = _task_of_predictions(known) if len(known) else "classification"
-    overall = _row(frame, task, positive)
+    score = _score_column(frame, positive) if len(frame) else None
+    overall = _row(frame, task, positive, score)
     windows: list[dict[str, Any]] = []
     if len(frame):
         starts = frame["timestamp"].dt.floor(offset)
@@ -182,7 +224,7 @@ def performance(
             row: dict[str, Any] = {"window": values[0].isoformat()}
             if by is not None:
                 row[by] = None if _missing(values[1]) else _plain(values[1])
-            row.update(_row(part, task, positive))
+            row.update(_row(part, task, positive, score))
             windows.append(row)
     return PerformanceReport(task, window, by, overall, windows)
 

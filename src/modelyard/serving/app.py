@@ -46,7 +46,11 @@ from modelyard.serving.feedback import parse_feedback
 from modelyard.serving.fleet import Fleet, NotServed
 from modelyard.serving.follow import Follower
 from modelyard.serving.loader import import_modules
-from modelyard.serving.mlflow_payloads import decode_invocation, encode_predictions
+from modelyard.serving.mlflow_payloads import (
+    decode_invocation,
+    encode_predictions,
+    encode_probabilities,
+)
 from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
 from modelyard.serving.ship_process import ShippingProcess
@@ -133,6 +137,7 @@ class ServingApp:
         t0: float,
         *,
         shadow: bool = False,
+        proba: Any = None,
     ) -> None:
         if self.predlog is None:
             return
@@ -145,7 +150,19 @@ class ServingApp:
             result,
             (time.perf_counter() - t0) * 1e3,
             shadow=shadow,
+            proba=None if proba is None else (served.classes, proba),
         )
+
+    async def _proba(self, served: ServedModel, prepared: Prepared, asked: bool) -> Any:
+        """Class probabilities when the client asked for them, or when the server logs them
+        for every classifier (``log_probabilities``); else None."""
+        if served.classes is None or not (asked or self.config.log_probabilities):
+            return None
+        call = asyncio.to_thread(served.run_proba, prepared)
+        try:
+            return await asyncio.wait_for(call, self.config.timeout_s)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise _error(504, f"the model took longer than {self.config.timeout_s:g} s") from None
 
     def _endpoint(self, name: str) -> Endpoint:
         try:
@@ -415,23 +432,33 @@ class ServingApp:
                 )
             length = int(raw_length)
         request = await off_loop(body, decode_request, body, length)
-        unknown = [n for n in request.outputs if n != "predict"]
+        unknown = [n for n in request.outputs if n not in served.outputs]
         if unknown:
             raise ProtocolError(
-                f"unknown output(s) {unknown}; model {served.name!r} has 'predict'",
+                f"unknown output(s) {unknown}; model {served.name!r} has "
+                + ", ".join(repr(n) for n in served.outputs),
                 field=unknown[0],
             )
         for tensor in request.inputs:  # before anything is built from them
             self._rows(tensor.shape[0] if tensor.shape else 1, tensor.name)
         prepared = await off_loop(body, served.from_tensors, request.inputs)
         result = await self.predict(served, prepared)
+        proba = await self._proba(served, prepared, "predict_proba" in request.outputs)
         request_id = request.id or request_id  # the id the answer carries
-        self._log(request_id, endpoint, served, prepared, result, t0)
+        self._log(request_id, endpoint, served, prepared, result, t0, proba=proba)
         if endpoint.shadows:
             self._shadow(endpoint, lambda m: m.from_tensors(request.inputs), result, request_id)
-        binary = {"predict"} if request.binary("predict") else set()
+        answers = {"predict": result, "predict_proba": proba}
+        wanted = list(request.outputs) or ["predict"]
+        binary = {n for n in wanted if request.binary(n)}
+        classes = [str(c) for c in served.classes or ()]
         out, header = encode_response(
-            endpoint.name, served.version, request.id or request_id, [("predict", result)], binary
+            endpoint.name,
+            served.version,
+            request.id or request_id,
+            [(n, answers[n]) for n in wanted],
+            binary,
+            {"predict_proba": {"classes": classes}},
         )
         extra = (
             list(JSON)
@@ -488,9 +515,18 @@ class ServingApp:
             content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
             prepared = await off_loop(body, decode_invocation, body, content_type, served)
             self._rows(prepared.rows, "body")
+            asked = prepared.method == "predict_proba"
+            if asked and served.classes is None:
+                raise ProtocolError(
+                    f"model {served.name!r} answers no class probabilities (not a classifier "
+                    "with predict_proba)",
+                    field="params.predict_method",
+                )
             result = await self.predict(served, prepared)
+            proba = await self._proba(served, prepared, asked)
             request_id = scope.get("modelyard.request_id", "")
-            self._log(request_id, endpoint, served, prepared, result, scope["modelyard.timing"][2])
+            started = scope["modelyard.timing"][2]
+            self._log(request_id, endpoint, served, prepared, result, started, proba=proba)
             if endpoint.shadows:
                 self._shadow(
                     endpoint,
@@ -499,7 +535,12 @@ class ServingApp:
                     request_id,
                 )
             version = str(served.version or "").encode()
-            return 200, encode_predictions(result), [*JSON, (b"x-modelyard-version", version)]
+            answer = (
+                encode_probabilities(served.classes or [], proba)
+                if asked
+                else encode_predictions(result)
+            )
+            return 200, answer, [*JSON, (b"x-modelyard-version", version)]
         finally:
             served.active -= 1
 

@@ -414,15 +414,19 @@ def encode_response(
     request_id: str | None,
     outputs: list[tuple[str, np.ndarray[Any, Any]]],
     binary: set[str],
+    parameters: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[bytes, int | None]:
-    """The response body and, when some output is binary, the JSON header's length."""
+    """The response body and, when some output is binary, the JSON header's length;
+    ``parameters`` adds an output's own (a classifier's ``classes``)."""
     items, tail = [], []
     for name, arr in outputs:
         datatype = datatype_of(arr)
         item: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(arr.shape)}
+        if parameters and name in parameters:
+            item["parameters"] = dict(parameters[name])
         if name in binary:
             raw = _binary(arr, datatype)
-            item["parameters"] = {"binary_data_size": len(raw)}
+            item.setdefault("parameters", {})["binary_data_size"] = len(raw)
             tail.append(raw)
         else:
             item["data"] = _json_values(arr)

@@ -68,6 +68,7 @@ class ServeConfig:
     log_fsync_ms: float = 200.0  # at most this much of the log is lost with the machine
     log_roll_s: float = 60.0  # a segment is closed (and shipped) after this long
     log_required: bool = False  # refuse predictions (503) while the log cannot take them
+    log_probabilities: bool = False  # a classifier's probabilities logged for every request
     ship_s: float = 5.0  # how often closed segments are shipped to the store
     imports: list[str] = field(default_factory=list)  # the user's modules, imported first
     body_timeout_s: float = 30.0  # a request body must arrive within this; else 408

@@ -26,6 +26,7 @@ from modelyard.serving import jsonbody
 from modelyard.serving.runtime import Prepared, ServedModel
 
 KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+METHODS = ("predict", "predict_proba")
 SPLIT_KEYS = ("columns", "data", "index")  # pandas' split orient; the index is not used
 
 
@@ -204,19 +205,37 @@ def decode_invocation(body: bytes, content_type: str, model: ServedModel) -> Pre
             field="body",
         )
     key = found[0]
-    extra = sorted(k for k in doc if k != key and not (k == "params" and doc[k] in (None, {})))
+    extra = sorted(k for k in doc if k not in (key, "params"))
     if extra:
-        raise InvalidArgument(
-            f"unknown key {extra[0]!r} beside {key}"
-            + ("; the served models take no params" if extra[0] == "params" else ""),
-            field=extra[0],
-        )
+        raise InvalidArgument(f"unknown key {extra[0]!r} beside {key}", field=extra[0])
+    method = _method(doc.get("params"))
     value = doc[key]
     if model.columns:
         frame = _checked_columns(_frame_from(value, model, key), model)
-        return Prepared(len(frame), data=frame)
+        return Prepared(len(frame), data=frame, method=method)
     arr = _array(value, key, model, b"true" in body or b"false" in body)
-    return Prepared(int(arr.shape[0]) if arr.ndim else 1, data=arr)
+    return Prepared(int(arr.shape[0]) if arr.ndim else 1, data=arr, method=method)
+
+
+def _method(params: Any) -> str:
+    """``params``: nothing, or ``{"predict_method": "predict" | "predict_proba"}``."""
+    if params is None or params == {}:
+        return "predict"
+    if not isinstance(params, dict):
+        raise InvalidArgument("params must be an object", field="params")
+    unknown = sorted(k for k in params if k != "predict_method")
+    if unknown:
+        raise InvalidArgument(
+            f"unknown param {unknown[0]!r}; the served models take predict_method",
+            field=f"params.{unknown[0]}",
+        )
+    method = params.get("predict_method")
+    if method not in METHODS:
+        raise InvalidArgument(
+            f"params.predict_method must be one of {', '.join(METHODS)}, not {method!r}",
+            field="params.predict_method",
+        )
+    return str(method)
 
 
 def _array(value: Any, key: str, model: ServedModel, bools: bool) -> np.ndarray[Any, Any]:
@@ -242,6 +261,14 @@ def _array(value: Any, key: str, model: ServedModel, bools: bool) -> np.ndarray[
     ):
         raise InvalidArgument(f"{key} holds true/false; the model takes a {want} tensor", field=key)
     return arr
+
+
+def encode_probabilities(classes: list[Any], proba: np.ndarray[Any, Any]) -> bytes:
+    """``{"predictions": [{class: probability, ...}, ...]}``, one object per row."""
+    names = [str(c) for c in classes]
+    return orjson.dumps(
+        {"predictions": [dict(zip(names, row, strict=True)) for row in proba.tolist()]}
+    )
 
 
 def encode_predictions(result: np.ndarray[Any, Any]) -> bytes:

@@ -107,10 +107,13 @@ class PredictionLog:
         latency_ms: float,
         *,
         shadow: bool = False,
+        proba: tuple[list[Any] | None, Any] | None = None,
     ) -> None:
+        """Log one answered request; ``proba`` is (classes, [rows, classes] probabilities)
+        when they were computed."""
         self._put(
             ("p", request_id, time.time_ns() // 1_000_000, endpoint, model, version, inputs,
-             outputs, latency_ms, shadow)
+             outputs, latency_ms, shadow, proba)
         )  # fmt: skip
 
     def labels(self, items: list[dict[str, Any]]) -> None:
@@ -158,7 +161,7 @@ class PredictionLog:
         if record[0] == "l":
             _, t, items = record
             return orjson.dumps({"k": "l", "t": t, "labels": items}) + b"\n"
-        _, rid, t, endpoint, model, version, inputs, outputs, ms, shadow = record
+        _, rid, t, endpoint, model, version, inputs, outputs, ms, shadow, proba = record
         body = {
             "k": "p",
             "id": rid,
@@ -170,6 +173,8 @@ class PredictionLog:
             "s": shadow,
             "out": _plain(outputs),
         }
+        if proba is not None and proba[0]:
+            body["pc"], body["p"] = [str(c) for c in proba[0]], _plain(proba[1])
         if isinstance(inputs, tuple):  # (columns, matrix): one array, written in one go
             body["c"], body["x"] = inputs[0], _plain(inputs[1])
         else:

@@ -48,6 +48,7 @@ class Prepared:
     rows: int
     matrix: np.ndarray[Any, Any] | None = None
     data: Any = None
+    method: str = "predict"  # what /invocations asked for: predict or predict_proba
 
 
 def _text(values: np.ndarray[Any, Any], name: str) -> np.ndarray[Any, Any]:
@@ -94,6 +95,8 @@ class ServedModel:
         self._names = frozenset(self.column_names)
         self._strict = np.array([not c.nullable for c in self.columns], dtype=bool)
         self.output_datatype = self._output_datatype()
+        self.classes: list[Any] | None = loaded.classes  # a classifier's, in column order
+        self.outputs = ("predict", "predict_proba") if self.classes else ("predict",)
 
     def _output_datatype(self) -> str:
         """What ``predict`` answers, from the ONNX record or the output signature."""
@@ -130,7 +133,20 @@ class ServedModel:
             "versions": [self.version] if self.version else [],
             "platform": f"modelyard-{self.loaded.runtime}-{self.loaded.flavor}",
             "inputs": inputs,
-            "outputs": [{"name": "predict", "datatype": self.output_datatype, "shape": [-1]}],
+            "outputs": [
+                {"name": "predict", "datatype": self.output_datatype, "shape": [-1]},
+                *(
+                    [
+                        {
+                            "name": "predict_proba",
+                            "datatype": "FP64",
+                            "shape": [-1, len(self.classes)],
+                        }
+                    ]
+                    if self.classes
+                    else []
+                ),
+            ],
         }
 
     # --- protocol tensors --------------------------------------------------------------
@@ -296,6 +312,20 @@ class ServedModel:
 
     def run_data(self, data: Any) -> np.ndarray[Any, Any]:
         return np.asarray(self.loaded.predict(data))
+
+    def run_proba(self, prepared: Prepared) -> np.ndarray[Any, Any]:
+        """Class probabilities, [rows, classes] in the order of ``classes``."""
+        if prepared.rows == 0:
+            return np.zeros((0, len(self.classes or ())), dtype=np.float64)
+        outputs = self.loaded.onnx.get("outputs") or []
+        if prepared.matrix is not None and len(outputs) > 1:
+            return np.asarray(self.loaded.proba_matrix(prepared.matrix))
+        data = prepared.data
+        if prepared.matrix is not None:  # a matrix for a model without an ONNX copy
+            import pandas as pd
+
+            data = pd.DataFrame(prepared.matrix, columns=self.column_names)
+        return np.asarray(self.loaded.predict_proba(data).to_numpy(dtype=np.float64))
 
     def run(self, prepared: Prepared) -> np.ndarray[Any, Any]:
         if prepared.matrix is not None:

@@ -33,6 +33,7 @@ class Unreadable(Exception):
 
 
 META = ["request_id", "row", "timestamp", "endpoint", "model", "version", "shadow", "latency_ms"]
+PROBABILITY = "probability."  # a classifier's probability of each class: probability.<class>
 
 
 CHUNK = 2_000  # records made into one table at a time: bounds the objects alive while shipping
@@ -88,8 +89,9 @@ def _rows(value: Any, n: int) -> list[Any]:
 
 
 def to_table(records: list[dict[str, Any]]) -> Any:
-    """One row per predicted row: META columns, ``prediction``, and the inputs by name (an
-    input named like a META column is kept as ``input.<name>``)."""
+    """One row per predicted row: META columns, ``prediction``, ``probability.<class>`` when
+    a classifier's probabilities were logged, and the inputs by name (an input named like one
+    of those is kept as ``input.<name>``)."""
     import pyarrow as pa
 
     columns: dict[str, list[Any]] = defaultdict(list)
@@ -106,11 +108,17 @@ def to_table(records: list[dict[str, Any]]) -> Any:
         columns["shadow"] += [bool(r.get("s"))] * n
         columns["latency_ms"] += [r["ms"]] * n
         columns["prediction"] += _rows(out, n)
+        if "pc" in r:  # class probabilities: a column per class
+            for j, name in enumerate(r["pc"]):
+                column = columns[f"{PROBABILITY}{name}"]
+                column += [None] * (total - len(column))
+                column += [row[j] for row in r["p"]]
         inputs = r.get("in")
         if inputs is None:  # the fast path's matrix: rows of values in column order
             inputs = {c: [row[i] for row in r["x"]] for i, c in enumerate(r["c"])}
         for name, values in inputs.items():
-            key = f"input.{name}" if name in META or name == "prediction" else name
+            taken = name in META or name == "prediction" or name.startswith(PROBABILITY)
+            key = f"input.{name}" if taken else name
             column = columns[key]
             column += [None] * (total - len(column))  # a column new in this record
             column += _rows(values, n)

@@ -121,8 +121,8 @@ def test_float_labels_with_gaps_against_int_predictions_are_right() -> None:
 @pytest.mark.parametrize(
     ("values", "same"),
     [
-        ([1, 1.0, True, np.int8(1), np.float32(1.0), "1", " 1 ", "1.0", "1e0"], True),
-        ([0, 0.0, False, -0.0, "0", np.uint64(0)], True),
+        ([1, 1.0, True, np.int8(1), np.float32(1.0), "1", " 1 ", "1.0", "1e0", "True"], True),
+        ([0, 0.0, False, -0.0, "0", np.uint64(0), "false", "FALSE"], True),
         (["cat", "cat"], True),
         ([1, "one"], False),
         ([1, 1.5], False),

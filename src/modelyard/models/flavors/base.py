@@ -20,6 +20,43 @@ from modelyard.models.directory import ModelFiles
 Predict = Callable[[Any], Any]
 
 
+def plain_classes(classes: Any) -> list[Any]:
+    """A classifier's classes as plain values (numpy scalars as Python ones), for model.yaml."""
+    return [c.item() if hasattr(c, "item") else c for c in classes]
+
+
+class Predictor:
+    """A flavor's predict function that also answers class probabilities: ``proba`` returns
+    one column per class, in the order of ``classes``."""
+
+    __slots__ = ("classes", "predict", "proba")
+
+    def __init__(
+        self, predict: Predict, proba: Predict | None = None, classes: list[Any] | None = None
+    ) -> None:
+        self.predict = predict
+        self.proba = proba
+        self.classes = classes
+
+    def __call__(self, data: Any) -> Any:
+        return self.predict(data)
+
+
+def classifier(model: Any) -> Predict:
+    """``model.predict``, with ``predict_proba`` and ``classes_`` when the model has them."""
+    proba = getattr(model, "predict_proba", None) if hasattr(model, "classes_") else None
+    if proba is None:
+        return model.predict  # type: ignore[no-any-return]
+    return Predictor(model.predict, proba, plain_classes(model.classes_))
+
+
+def classes_option(model: Any) -> dict[str, Any]:
+    """``{"classes": [...]}`` for a model that answers class probabilities, else ``{}``."""
+    if hasattr(model, "classes_") and hasattr(model, "predict_proba"):
+        return {"classes": plain_classes(model.classes_)}
+    return {}
+
+
 class Flavor(ABC):
     name: str = ""
     framework: str = ""  # the distribution whose version is recorded, e.g. "scikit-learn"

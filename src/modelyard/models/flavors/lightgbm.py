@@ -11,7 +11,7 @@ from typing import Any
 
 from modelyard.errors import InvalidArgument
 from modelyard.models.directory import ModelFiles
-from modelyard.models.flavors.base import Flavor, Predict
+from modelyard.models.flavors.base import Flavor, Predict, Predictor, classes_option
 
 MODEL_FILE = "model.lgb.txt"
 
@@ -34,8 +34,7 @@ class LightGBMFlavor(Flavor):
             )
         booster.save_model(str(root / MODEL_FILE))
         options: dict[str, Any] = {"file": MODEL_FILE, "class": kind}
-        if hasattr(model, "classes_"):
-            options["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+        options.update(classes_option(model))
         return options
 
     def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
@@ -48,13 +47,16 @@ class LightGBMFlavor(Flavor):
             return booster.predict
         labels = np.asarray(classes)
 
-        def predict(data: Any) -> Any:
-            proba = np.asarray(booster.predict(data))
-            if proba.ndim == 1:  # binary: the probability of the second class
-                return labels[(proba > 0.5).astype(int)]
-            return labels[np.argmax(proba, axis=1)]
+        def proba(data: Any) -> Any:
+            found = np.asarray(booster.predict(data))
+            if found.ndim == 1:  # binary: the probability of the second class
+                return np.column_stack([1.0 - found, found])
+            return found
 
-        return predict
+        def predict(data: Any) -> Any:
+            return labels[np.argmax(proba(data), axis=1)]
+
+        return Predictor(predict, proba, list(classes))
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
         from modelyard.models.onnx_export import export_covered

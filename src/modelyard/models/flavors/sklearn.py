@@ -13,7 +13,7 @@ from typing import Any
 
 from modelyard.errors import InvalidArgument, PermissionDenied
 from modelyard.models.directory import ModelFiles
-from modelyard.models.flavors.base import Flavor, Predict
+from modelyard.models.flavors.base import Flavor, Predict, classes_option, classifier
 from modelyard.models.flavors.sklearn_trust import unsafe_settings, untrusted
 
 MODEL_FILE = "model.skops"
@@ -30,7 +30,11 @@ class SklearnFlavor(Flavor):
         import skops.io as sio
 
         sio.dump(model, root / MODEL_FILE)
-        return {"file": MODEL_FILE, "predict_proba": hasattr(model, "predict_proba")}
+        return {
+            "file": MODEL_FILE,
+            "predict_proba": hasattr(model, "predict_proba"),
+            **classes_option(model),
+        }
 
     def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         import skops.io as sio
@@ -62,7 +66,7 @@ class SklearnFlavor(Flavor):
                 "load it with trusted=True only if you trust where it came from",
                 field="trusted",
             )
-        return model.predict  # type: ignore[no-any-return]
+        return classifier(model)
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
         from modelyard.models.onnx_export import convert_sklearn, export_checked

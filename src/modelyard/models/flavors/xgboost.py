@@ -13,7 +13,7 @@ from typing import Any
 
 from modelyard.errors import InvalidArgument
 from modelyard.models.directory import ModelFiles
-from modelyard.models.flavors.base import Flavor, Predict
+from modelyard.models.flavors.base import Flavor, Predict, classes_option, classifier
 
 MODEL_FILE = "model.ubj"
 WRAPPERS = ("XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier", "XGBRFRegressor")
@@ -42,7 +42,7 @@ class XGBoostFlavor(Flavor):
                 field="model",
             )
         model.save_model(str(root / MODEL_FILE))
-        return {"file": MODEL_FILE, "class": kind}
+        return {"file": MODEL_FILE, "class": kind, **classes_option(model)}
 
     def load(self, files: ModelFiles, options: dict[str, Any], *, trusted: bool) -> Predict:
         import xgboost
@@ -61,7 +61,7 @@ class XGBoostFlavor(Flavor):
             raise InvalidArgument(f"unknown xgboost model class {kind!r}", field="class")
         model = getattr(xgboost, kind)()
         model.load_model(path)
-        return model.predict  # type: ignore[no-any-return]
+        return classifier(model)
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
         from modelyard.models.onnx_export import export_covered
