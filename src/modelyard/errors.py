@@ -90,6 +90,12 @@ class Unavailable(ModelyardError):
     code = "UNAVAILABLE"
 
 
+class InsufficientStorage(ModelyardError):
+    """A store's disk (or quota) is full: nothing was written; free space and retry."""
+
+    code = "INSUFFICIENT_STORAGE"
+
+
 ERRORS_BY_CODE: dict[str, type[ModelyardError]] = {
     cls.code: cls
     for cls in (
@@ -103,6 +109,7 @@ ERRORS_BY_CODE: dict[str, type[ModelyardError]] = {
         UnsupportedMediaType,
         RequestTimeout,
         Unavailable,
+        InsufficientStorage,
     )
 }
 
@@ -117,6 +124,7 @@ HTTP_STATUS: dict[str, int] = {
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "REQUEST_TIMEOUT": 408,
     "UNAVAILABLE": 503,
+    "INSUFFICIENT_STORAGE": 507,
 }
 
 EXIT_CODES: dict[str, int] = {
@@ -130,6 +138,7 @@ EXIT_CODES: dict[str, int] = {
     "UNSUPPORTED_MEDIA_TYPE": 2,
     "REQUEST_TIMEOUT": 6,
     "UNAVAILABLE": 6,
+    "INSUFFICIENT_STORAGE": 7,
 }
 
 

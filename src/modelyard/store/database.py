@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from modelyard.errors import InvalidArgument, Unavailable
+from modelyard.store.space import full, is_full
 
 _WRITE = "modelyard_write"
 _LOCK_RETRY_SECONDS = 120.0
@@ -130,6 +131,8 @@ class Database:
                 with self.write() as conn:
                     return fn(conn, *args, **kwargs)
             except DBAPIError as exc:
+                if is_full(exc):
+                    raise full(f"the metadata database ({self.dialect})", exc) from None
                 if not _is_lock_error(exc):
                     if isinstance(exc, OperationalError):
                         raise Unavailable(

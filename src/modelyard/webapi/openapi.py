@@ -99,6 +99,7 @@ _REASONS = {
     "413": "The request body is over the server's limit",
     "415": "The request's Content-Type is not the one the operation takes",
     "503": "The metadata database or the artifact store is unavailable",
+    "507": "A store is out of space: nothing was written",
 }
 
 
@@ -108,7 +109,7 @@ def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
     if has_input:  # what a request names (in its path, query or body) may not exist
         statuses += ["400", "404"]
     if method in WRITE_METHODS:
-        statuses += ["403", "409"]
+        statuses += ["403", "409", "507"]
         if "requestBody" in operation:
             statuses += ["408", "413", "415"]
     return statuses

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TypeVar
 
+import anyio
 from anyio.from_thread import run as from_thread_run
 from starlette.responses import Response
+
+from modelyard.errors import ModelyardError
+
+T = TypeVar("T")
 
 _PIECE = 1 << 20
 
@@ -37,6 +44,26 @@ def pull_stream(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
         if piece is None:
             return
         yield piece
+
+
+DRAIN_LIMIT = 64 << 20
+
+
+async def store_stream(stream: AsyncIterator[bytes], store: Callable[[Iterator[bytes]], T]) -> T:
+    """``store(chunks)`` in a worker thread over the request stream. When it refuses (a full
+    disk, a size limit), the rest of the body (up to 64 MiB) is read and dropped before the
+    error is answered, so the client, still sending, reads the answer instead of a reset
+    connection; past that the connection is closed."""
+    try:
+        return await anyio.to_thread.run_sync(lambda: store(pull_stream(stream)))
+    except ModelyardError:
+        dropped = 0
+        with contextlib.suppress(Exception):
+            async for chunk in stream:
+                dropped += len(chunk)
+                if dropped > DRAIN_LIMIT:
+                    break
+        raise
 
 
 class OctetStreamResponse(Response):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,7 +13,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import STR_LIST, json_body, obj
-from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, pull_stream
+from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, store_stream
 
 router = APIRouter(prefix="/api/v1/datasets/blobs", tags=["datasets"])
 
@@ -47,8 +46,7 @@ async def upload(
 ) -> Response:
     check_sha256(sha256)
     blobs = data(request).blobs
-    stream = request.stream()
-    await anyio.to_thread.run_sync(lambda: blobs.put(sha256, pull_stream(stream), size))
+    await store_stream(request.stream(), lambda chunks: blobs.put(sha256, chunks, size))
     return json_response({"sha256": sha256, "size": size}, 201)
 
 

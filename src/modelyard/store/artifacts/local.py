@@ -31,6 +31,7 @@ from modelyard.store.artifacts.base import (
     StreamMeter,
 )
 from modelyard.store.artifacts.paths import safe_prefix, safe_relpath
+from modelyard.store.space import full, is_full
 
 TMP_PREFIX = ".tmp-"
 _KERNEL_COPY_MIN = 8 << 20  # below this, the streaming path is as fast
@@ -143,12 +144,20 @@ class LocalArtifactRepository(ArtifactRepository):
                     raise InvalidArgument(
                         f"cannot write artifact {rel!r}: a parent of it is a file", field="path"
                     ) from None
+                except OSError as exc:
+                    if is_full(exc):
+                        raise full(f"the artifact store ({self.root})", exc) from None
+                    raise
                 self._locate(rel)  # the folder just created must still resolve inside the root
             try:
                 return tempfile.mkstemp(prefix=TMP_PREFIX, dir=folder)
             except FileNotFoundError:
                 if attempt == _MKSTEMP_ATTEMPTS - 1:
                     raise
+            except OSError as exc:
+                if is_full(exc):
+                    raise full(f"the artifact store ({self.root})", exc) from None
+                raise
         raise AssertionError("unreachable")
 
     # -- writes --------------------------------------------------------------------------------
@@ -171,9 +180,11 @@ class LocalArtifactRepository(ArtifactRepository):
                     handle.flush()
                     os.fsync(handle.fileno())
             Path(tmp_name).replace(target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp_name).unlink(missing_ok=True)
             self._prune_empty_parents(target.parent)
+            if is_full(exc):
+                raise full(f"the artifact store ({self.root})", exc) from None
             raise
         if self.fsync:
             _fsync_dir(target.parent)
@@ -227,11 +238,13 @@ class LocalArtifactRepository(ArtifactRepository):
                     f"{str(source)!r} changed while it was being stored", field="local_path"
                 )
             Path(tmp_name).replace(target)
-        except BaseException:
+        except BaseException as exc:
             if fd >= 0:
                 os.close(fd)
             Path(tmp_name).unlink(missing_ok=True)
             self._prune_empty_parents(target.parent)
+            if is_full(exc):
+                raise full(f"the artifact store ({self.root})", exc) from None
             raise
         if self.fsync:
             _fsync_dir(target.parent)

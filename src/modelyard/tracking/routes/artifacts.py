@@ -6,7 +6,6 @@ so memory stays bounded whatever the size; the stored size and sha256 come back.
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking.routes.deps import backend
 from modelyard.webapi.json import json_response
-from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, pull_stream
+from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, store_stream
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 
@@ -44,9 +43,8 @@ async def upload(
         body = await request.body()  # small: one piece, one thread hop
         stored = await run_in_threadpool(arts.upload, run_id, rel, [body], size_hint=size)
     else:
-        stream = request.stream()
-        stored = await anyio.to_thread.run_sync(
-            lambda: arts.upload(run_id, rel, pull_stream(stream), size_hint=size)
+        stored = await store_stream(
+            request.stream(), lambda chunks: arts.upload(run_id, rel, chunks, size_hint=size)
         )
     return json_response({"path": stored.path, "size": stored.size, "sha256": stored.sha256}, 201)
 

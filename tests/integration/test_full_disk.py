@@ -1,0 +1,92 @@
+"""A full disk, as a user meets it: a real 2 MiB tmpfs under the artifact store or the
+SQLite file. The write fails with ``InsufficientStorage`` naming the store, the same class on
+the embedded store and through a server (HTTP 507, the body read to its end first, so the
+client gets the answer, not a reset connection); nothing half-written is left; the next call
+on the same client works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import modelyard as yard
+from modelyard.errors import InsufficientStorage
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs. Needs root (CI runs as root): a failed mount fails the test loudly."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"cannot mount a tmpfs for the full-disk tests: {done.stderr}"
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_an_artifact_too_big_for_the_disk(
+    where: str,
+    small_disk: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    server_factory: Callable[..., Any],
+) -> None:
+    artifacts = small_disk.as_uri()
+    store = f"sqlite:///{tmp_path}/yard.db"
+    if where == "server":
+        uri = server_factory(store_uri=store, artifacts_uri=artifacts).url
+    else:
+        monkeypatch.setenv("MODELYARD_ARTIFACTS_URI", artifacts)
+        uri = store
+    c = yard.Client(uri)
+    run = c.create_run("0")
+    c.flush()
+    big, small = tmp_path / "big.bin", tmp_path / "notes.txt"
+    big.write_bytes(os.urandom(3 << 20))
+    small.write_text("kept")
+    for _ in range(2):
+        with pytest.raises(InsufficientStorage) as caught:
+            c.log_artifact(run.info.run_id, big)
+        assert caught.value.field == "storage"
+        assert "artifact store" in caught.value.message and "out of space" in caught.value.message
+    assert [f.path for f in c.list_artifacts(run.info.run_id)] == []
+    assert not any("big.bin" in f for f in _files(small_disk))  # no temporary file left
+    stored = c.log_artifact(run.info.run_id, small)  # the same client, the next call
+    assert stored.size == 4
+    assert [f.path for f in c.list_artifacts(run.info.run_id)] == ["notes.txt"]
+
+
+def test_a_full_sqlite_store(
+    small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELYARD_ARTIFACTS_URI", (tmp_path / "art").as_uri())
+    c = yard.Client(f"sqlite:///{small_disk}/yard.db")
+    run = c.create_run("0")
+    c.flush()
+    value = "v" * 6000
+    with pytest.raises(InsufficientStorage) as caught:
+        for i in range(2000):  # about 12 MB of tags: far past 2 MiB
+            c.set_tag(run.info.run_id, f"tag{i}", value)
+            c.flush()
+    assert caught.value.field == "storage" and "metadata database" in caught.value.message
+    for _ in range(2):
+        with pytest.raises(InsufficientStorage):
+            c.set_tag(run.info.run_id, "one-more", value)
+            c.flush()
+    assert c.get_run(run.info.run_id).info.run_id == run.info.run_id  # reads still work
