@@ -18,6 +18,7 @@ import pytest
 from tests.fixtures.stores import free_port
 
 from modelyard import Client
+from modelyard.errors import Unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -165,6 +166,41 @@ def test_unreachable_server_spools_and_sync_delivers(server: ServerProcess, tmp_
         assert run.info.status == "FINISHED"
         assert len(fresh.get_metric_history(rid, "late")) == 500
     assert not list((tmp_path / "spool").rglob("*.json"))
+
+
+def test_a_durable_flush_insists_on_the_store(
+    server: ServerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``flush()`` returns once data is spooled; ``flush(durable=True)`` raises, naming the
+    spool, until the store has everything, then returns."""
+    client = Client(server.url)
+    rid = client.create_run("0").info.run_id
+    client.flush(durable=True)
+    server.kill()
+    for step in range(200):
+        client.log_metric(rid, "loss", float(step), step=step)
+    client.flush()  # spooled: this much is promised
+    assert client.spooled_batches >= 1
+    for _ in range(2):
+        with pytest.raises(Unavailable) as caught:
+            client.flush(durable=True)
+        assert str(tmp_path / "spool") in caught.value.message
+        assert "not in the store" in caught.value.message
+    server.start()
+    for _ in range(2):
+        client.flush(durable=True)  # the spool is delivered now
+    assert client.spooled_batches == 0
+    assert [m.step for m in client.get_metric_history(rid, "loss")] == list(range(200))
+    assert not list((tmp_path / "spool").rglob("*.json"))
+    client.close()
+
+
+def test_a_spool_in_a_temporary_folder_is_named_as_such(tmp_path: Path) -> None:
+    from modelyard.tracking.spool import Spool
+
+    assert Spool(Path("/tmp/x"), "u").temporary
+    assert Spool(Path("/dev/shm/x"), "u").temporary
+    assert not Spool(tmp_path.home() / ".cache" / "modelyard" / "spool", "u").temporary
 
 
 def test_process_exits_promptly_when_the_server_is_gone(

@@ -88,10 +88,15 @@ class Client:
         _register_exit_hook()
 
     # --- lifecycle ----------------------------------------------------------------------
-    def flush(self) -> None:
-        """Block until everything logged so far is stored (or spooled); raise any errors."""
+    def flush(self, *, durable: bool = False) -> None:
+        """Block until everything logged so far has left this process: stored, or, while the
+        server is unreachable, written to the local spool (fsynced; delivered when the
+        server is back, or by ``modelyard sync``). Raise errors the store gave back.
+
+        ``durable=True`` promises more: everything is in the store itself, spooled batches
+        included, or ``Unavailable`` is raised naming the spool that still holds them."""
         pending = set(self._unflushed_runs)
-        self._writer.flush()
+        self._writer.flush(durable=durable)
         self._unflushed_runs -= pending
 
     def _ensure_run_stored(self, run_id: str) -> None:

@@ -77,10 +77,12 @@ def _client() -> Client:
         return client
 
 
-def flush() -> None:
-    """Block until everything logged so far is stored; raise errors from background logging."""
+def flush(*, durable: bool = False) -> None:
+    """Block until everything logged so far is stored, or spooled locally while the server
+    is unreachable; ``durable=True``: stored, spool included, or ``Unavailable`` (see
+    ``Client.flush``). Raises errors from background logging."""
     for client in list(_clients.values()):
-        client.flush()
+        client.flush(durable=durable)
 
 
 # --- experiments --------------------------------------------------------------------------
@@ -212,7 +214,9 @@ def start_run(
 
 
 def end_run(status: str = "FINISHED", *, _run: ActiveRun | None = None) -> None:
-    """End the active run (the innermost); a durability point: everything logged is stored."""
+    """End the active run (the innermost). Everything logged is stored, or spooled locally
+    while the server is unreachable (then delivered when it is back, or by ``modelyard
+    sync``); call ``flush(durable=True)`` after it to insist on the store."""
     stack = _stack()
     if not stack:
         return

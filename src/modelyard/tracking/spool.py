@@ -31,12 +31,25 @@ def _next_seq() -> int:
         return _seq
 
 
+# folders a system clears (a reboot, a tmp cleaner): only compared with, never written to
+TEMPORARY_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/run")  # noqa: S108
+
+
 class Spool:
     def __init__(self, root: Path, tracking_uri: str) -> None:
         self.root = root
         self.tracking_uri = tracking_uri
         digest = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
         self.dir = root / digest
+
+    @property
+    def temporary(self) -> bool:
+        """Whether the spool lies where the system may clear it (a reboot, a tmp cleaner)."""
+        import tempfile
+
+        roots = {*TEMPORARY_ROOTS, tempfile.gettempdir()}
+        where = os.path.realpath(self.root)
+        return any(where == r or where.startswith(r.rstrip("/") + "/") for r in roots)
 
     def write(self, ops: Sequence[Op]) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -50,9 +50,11 @@ def close_all_at_exit() -> None:
 
 
 class _Marker:
-    def __init__(self, fast: bool = False) -> None:
+    def __init__(self, fast: bool = False, durable: bool = False) -> None:
         self.done = threading.Event()
         self.fast = fast
+        self.durable = durable  # the spool must be delivered too, or it is an error
+        self.error: ModelyardError | None = None
 
 
 class BatchWriter:
@@ -92,12 +94,14 @@ class BatchWriter:
             self._submitted += 1
         self._queue.put(op)
 
-    def flush(self, *, fast: bool = False) -> None:
-        """Wait until everything submitted so far is delivered (or spooled); raise errors."""
-        if self._idle() and not fast:
+    def flush(self, *, fast: bool = False, durable: bool = False) -> None:
+        """Wait until everything submitted so far is delivered or spooled; raise errors.
+        With ``durable``, spooled batches are delivered now too, and ``Unavailable`` is
+        raised (naming the spool) if the store still cannot take them."""
+        if self._idle() and not fast and not (durable and self._spooled):
             self.raise_errors()
             return
-        marker = _Marker(fast)
+        marker = _Marker(fast, durable)
         if fast:
             self._hurry.set()
         self._queue.put(marker)
@@ -105,6 +109,8 @@ class BatchWriter:
             if not self._thread.is_alive():
                 raise ModelyardError("the background writer stopped unexpectedly")
         self.raise_errors()
+        if marker.error is not None:
+            raise marker.error
 
     def _idle(self) -> bool:
         with self._count_lock:
@@ -174,6 +180,8 @@ class BatchWriter:
             with self._count_lock:
                 self._done += len(batch)
             for m in markers:
+                if m.durable:
+                    m.error = self._deliver_spool()
                 m.done.set()
             if stop:
                 return
@@ -238,11 +246,33 @@ class BatchWriter:
         if not self._spooled:
             log.warning(
                 "modelyard server unreachable: logging to the local spool %s; it is delivered "
-                "when the server is back, or run `modelyard sync`",
+                "when the server is back, or run `modelyard sync`%s",
                 self._spool.dir,
+                "; the spool is in a temporary folder the system may clear: set "
+                "MODELYARD_SPOOL_DIR to a lasting one"
+                if self._spool.temporary
+                else "",
             )
             self._last_probe = time.monotonic()
         self._spooled.append(self._spool.write(batch))
+
+    def _deliver_spool(self) -> Unavailable | None:
+        """Deliver this writer's spooled batches now (a durable flush); the error if some
+        are still only on this machine."""
+        if not self._spooled or self._spool is None:
+            return None
+        deadline = time.monotonic() + self._retry_seconds
+        delay = 0.1
+        while not self._replay_own():
+            if time.monotonic() + delay > deadline or self._hurry.is_set():
+                return Unavailable(
+                    f"{len(self._spooled)} batch(es) of logged data are only in the local "
+                    f"spool {self._spool.dir}, not in the store: it is unreachable. They are "
+                    "delivered when it is back (the next flush, or `modelyard sync`)"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        return None
 
     def _replay_own(self) -> bool:
         assert self._spool is not None
