@@ -23,6 +23,8 @@ Predict = Callable[[Any], Any]
 class Flavor(ABC):
     name: str = ""
     framework: str = ""  # the distribution whose version is recorded, e.g. "scikit-learn"
+    # distributions ``load`` imports besides the framework (what an image serving it installs)
+    load_requires: tuple[str, ...] = ()
 
     @abstractmethod
     def detect(self, model: Any) -> bool:
