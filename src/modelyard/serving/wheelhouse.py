@@ -156,6 +156,12 @@ def requires_of(wheel: Path) -> tuple[str, str, list[str]]:
 
 
 def _pip(args: list[str], *, clean: bool = False) -> subprocess.CompletedProcess[str]:
+    if importlib.util.find_spec("pip") is None:
+        raise NotFound(
+            f"modelyard build runs pip, and this environment has none ({sys.executable}): "
+            "python -m ensurepip installs it",
+            field="pip",
+        )
     env = dict(os.environ)
     if clean:  # as in the image: no pip configuration from this machine
         env = {k: v for k, v in env.items() if not k.startswith("PIP_")}
@@ -222,7 +228,8 @@ def _build_source(root: Path, pyproject: str, dest: Path) -> Wheel:
         done = _pip([*args, *(["--no-build-isolation"] if have_backend else []), str(root)])
         wheels = list(Path(tmp).glob("modelyard-*.whl"))
         if done.returncode != 0 or len(wheels) != 1:
-            why = "" if have_backend else f"its build backend {backend} is not installed here, "
+            why = "" if have_backend else f"its build backend {backend} is not installed here "
+            why += "" if have_backend else f"(pip install {backend}, or let pip reach an index), "
             raise Unavailable(
                 f"cannot build modelyard's wheel from {root}: {why}pip wheel failed: "
                 f"{_last_error(done.stderr or done.stdout)}",
