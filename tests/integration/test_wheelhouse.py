@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.errors import Unavailable
+from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.serving.repack import pack, record_hash
 from modelyard.serving.wheelhouse import Target, collect
 
@@ -112,3 +112,11 @@ def test_a_changed_file_is_not_packed_and_pip_supplies_the_wheel(
     assert wheel.path.read_bytes() == original.read_bytes() and steps == [1]
     with pytest.raises(Unavailable, match=r"pip could not download tiny==2\.0 for linux/"):
         collect(["tiny==2.0"], tmp_path / "wheels", Target(), steps.append)
+
+
+def test_the_model_requirements_are_read_for_the_image(tmp_path: Path) -> None:
+    """A requirement whose marker excludes Linux brings nothing; one that does not parse is
+    named."""
+    assert collect(["tiny; sys_platform == 'win32'"], tmp_path, Target(), print) == []
+    with pytest.raises(InvalidArgument, match="'tiny >> 1' does not parse"):
+        collect(["tiny >> 1"], tmp_path, Target(), print)

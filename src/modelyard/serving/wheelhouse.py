@@ -30,7 +30,7 @@ from pathlib import Path
 from zipfile import ZipFile
 
 from packaging.markers import default_environment
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
@@ -264,7 +264,15 @@ def collect(
     for wheel in given:
         walk.found[wheel.name], walk.extras[wheel.name] = wheel, set()
     pending = _follow(walk, [(name, {""}) for name in walk.found])
-    pending += [(Requirement(r), "the model") for r in roots]
+    for text in roots:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            raise InvalidArgument(
+                f"the model's requirement {text!r} does not parse: {exc}", field="requirements"
+            ) from None
+        if req.marker is None or req.marker.evaluate(target.markers()):
+            pending.append((req, "the model"))
     while pending:
         pending = _round(walk, pending)
     held = {w.name for w in given}
