@@ -3,24 +3,35 @@ non-root Dockerfile with a health check, and manifests valid against Kubernetes'
 
 from __future__ import annotations
 
+import json
+import os
+import posixpath
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import kubernetes_validate
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn.linear_model import LogisticRegression
+from tests.fixtures.stores import free_port
 
 import modelyard as yard
 from modelyard.cli.main import main
 from modelyard.errors import InvalidArgument
-from modelyard.serving.build import BuildOptions, build, k8s_name
+from modelyard.serving.build import BuildOptions, build, dockerfile, k8s_name, manifests
+from modelyard.serving.wheelhouse import Target
 
 K8S_VERSION = "1.30.0"
 
 
-def _register(tmp_path: Path) -> str:
+def _register(tmp_path: Path) -> tuple[str, LogisticRegression, pd.DataFrame]:
     uri = f"sqlite:///{tmp_path}/yard.db"
     yard.set_tracking_uri(uri)
     frame = pd.DataFrame({"tenure": np.arange(100) % 72, "charges": np.linspace(20, 90, 100)})
@@ -30,28 +41,11 @@ def _register(tmp_path: Path) -> str:
             model, "model", input_example=frame.head(5), registered_model_name="Churn_Model"
         )
     yard.Client().set_alias("Churn_Model", "champion", 1)
-    return uri
+    return uri, model, frame
 
 
-def test_build_writes_a_context_and_valid_manifests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("MODELYARD_CACHE_DIR", str(tmp_path / "cache"))
-    uri = _register(tmp_path)
-    out = tmp_path / "build"
-    code = main(["build", "models:/Churn_Model@champion", "-o", str(out), "-t", uri, "--kserve"])
-    assert code == 0, capsys.readouterr()
-    # the model, verified again from the copy
-    copy = yard.models.load(out / "model")
-    assert copy.runtime == "onnx" and copy.signature is not None
-    reqs = (out / "requirements.txt").read_text().split()
-    assert all("==" in r for r in reqs)  # every requirement pinned
-    assert any(r.startswith("scikit-learn==") for r in reqs)
-    assert any(r.startswith("onnxruntime==") for r in reqs)
-    docker = (out / "Dockerfile").read_text()
-    assert "USER 10001" in docker and "HEALTHCHECK" in docker and "/v2/health/ready" in docker
-    assert '"churn-model=/srv/model"' in docker
-    docs = {p.stem: yaml.safe_load(p.read_text()) for p in (out / "kubernetes").glob("*.yaml")}
+def test_manifests_are_valid_and_the_dockerfile_installs_from_its_wheels_alone() -> None:
+    docs = manifests("churn-model", "modelyard/churn-model:1", BuildOptions(kserve=True))
     assert set(docs) == {"deployment", "service", "hpa", "inferenceservice"}
     for kind in ("deployment", "service", "hpa"):
         kubernetes_validate.validate(docs[kind], K8S_VERSION, strict=True)  # raises if invalid
@@ -60,11 +54,15 @@ def test_build_writes_a_context_and_valid_manifests(
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert container["securityContext"]["runAsNonRoot"] is True
     assert docs["inferenceservice"]["apiVersion"] == "serving.kserve.io/v1beta1"
+    docker = dockerfile("churn-model", 1, Target(machine="aarch64", python="3.12"))
+    assert "USER 10001" in docker and "HEALTHCHECK" in docker and "/v2/health/ready" in docker
+    assert '"churn-model=/srv/model"' in docker
+    assert "FROM --platform=linux/arm64 python:3.12-slim-bookworm" in docker
+    (install,) = [line for line in _instructions(docker) if "pip install" in line]
+    assert "--no-index --find-links /wheels" in install
 
 
 def test_a_broken_manifest_would_be_caught_and_bad_options_are_refused(tmp_path: Path) -> None:
-    from modelyard.serving.build import manifests
-
     doc = manifests("m", "img", BuildOptions())["deployment"]
     doc["spec"]["replicas"] = "two"
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -76,3 +74,133 @@ def test_a_broken_manifest_would_be_caught_and_bad_options_are_refused(tmp_path:
     with pytest.raises(InvalidArgument, match="not empty"):
         build("x", tmp_path / "full", options=BuildOptions())
     assert k8s_name("Churn_Model.v2") == "churn-model-v2" and k8s_name("9lives") == "m-9lives"
+    with pytest.raises(InvalidArgument, match="linux/amd64 or linux/arm64"):
+        build("x", tmp_path / "o", options=BuildOptions(platform="windows/amd64"))
+
+
+def _instructions(dockerfile_text: str) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    joined = re.sub(r"\\\n\s*", " ", dockerfile_text)
+    return [line.strip() for line in joined.splitlines() if line.strip() and line[0] != "#"]
+
+
+@dataclass
+class Image:
+    """What the Dockerfile does, mapped onto the context on this machine."""
+
+    env: dict[str, str]
+    runs: list[list[str]]
+    entrypoint: list[str]
+
+
+def _image(context: Path) -> Image:
+    """Read the Dockerfile as a builder would: ENV, WORKDIR, COPY and RUN --mount=type=bind
+    name paths in the image; each is replaced by the file of the context it holds."""
+    env: dict[str, str] = {}
+    workdir, paths, runs, entrypoint = "/", {}, [], []
+    for line in _instructions((context / "Dockerfile").read_text()):
+        word, _, rest = line.partition(" ")
+        if word == "ENV":
+            env.update(part.split("=", 1) for part in shlex.split(rest))
+        elif word == "WORKDIR":
+            workdir = posixpath.join(workdir, rest)
+        elif word == "COPY":
+            src, dst = [t for t in shlex.split(rest) if not t.startswith("--")]
+            dst = posixpath.join(workdir, dst)
+            dst = posixpath.join(dst, src) if dst.endswith("/") and not src.endswith("/") else dst
+            paths[dst.rstrip("/")] = context / src
+        elif word == "RUN":
+            tokens = shlex.split(rest)
+            mounts = dict(paths)
+            while tokens[0].startswith("--mount="):
+                opts = dict(o.split("=", 1) for o in tokens.pop(0)[8:].split(","))
+                assert opts["type"] == "bind"
+                mounts[opts["target"]] = context / opts["source"]
+
+            runs.append([str(mounts.get(posixpath.join(workdir, t), t)) for t in tokens])
+        elif word == "ENTRYPOINT":
+            entrypoint = [str(paths.get(t, t)) for t in json.loads(rest)]
+            entrypoint = [
+                re.sub(r"=(/\S+)$", lambda m: f"={paths.get(m[1], m[1])}", t) for t in entrypoint
+            ]
+    return Image(env, runs, entrypoint)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_context_installs_offline_in_a_fresh_environment_and_serves_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`modelyard build`, then what the image would do, in a new virtual environment instead
+    of a container: the Dockerfile's RUN lines (pip from the context's wheels alone, with no
+    pip configuration and no index) and its ENTRYPOINT, on loopback; the served prediction is
+    the model's own."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # building the context must not download either
+    uri, model, frame = _register(tmp_path)
+    out = tmp_path / "build"
+    code = main(["build", "models:/Churn_Model@champion", "-o", str(out), "-t", uri, "--kserve"])
+    printed = capsys.readouterr()
+    assert code == 0, printed
+    copy = yard.models.load(out / "model")  # the model, verified again from the copy
+    assert copy.runtime == "onnx" and copy.signature is not None
+    pins = (out / "requirements.txt").read_text().split()
+    assert all("==" in r for r in pins) and pins[0].startswith("modelyard==")
+    names = {r.split("==")[0] for r in pins}
+    assert {"scikit-learn", "skops", "onnxruntime", "numpy"} <= names
+    assert not names & {"torch", "skl2onnx", "onnxmltools", "xgboost", "lightgbm", "pytest"}
+    wheels = sorted((out / "wheels").iterdir())
+    assert len(wheels) == len(pins) and all(w.suffix == ".whl" for w in wheels)
+    assert f"{len(pins)} wheels" in printed.out and "scikit-learn" in printed.out
+    docs = {p.stem for p in (out / "kubernetes").glob("*.yaml")}
+    assert docs == {"deployment", "service", "hpa", "inferenceservice"}
+
+    image = _image(out)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    bindir = venv / "bin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env.update(image.env, PIP_CONFIG_FILE=os.devnull, PATH=f"{bindir}:{env['PATH']}")
+    user, install = image.runs  # the image's own user, then the install
+    assert user[0] == "useradd"
+    assert install[:2] == ["pip", "install"] and "--no-index" in install
+    subprocess.run(
+        [str(bindir / "python"), "-m", *install], env=env, check=True, cwd=out, timeout=600
+    )
+    where = subprocess.run(
+        [str(bindir / "python"), "-c", "import modelyard; print(modelyard.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert where.stdout.startswith(str(venv))  # the installed wheel, not this checkout
+
+    port = free_port()
+    command = list(image.entrypoint)
+    command[0] = str(bindir / command[0])
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    server = subprocess.Popen(command, env=env, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/v2/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "not ready"
+            time.sleep(0.3)
+        rows = frame.iloc[[0, 5, 11, 12, 40, 99]]
+        want = model.predict(rows).tolist()
+        got = httpx.post(
+            f"{base}/invocations", json={"dataframe_records": rows.to_dict(orient="records")}
+        )
+        assert got.status_code == 200, got.text
+        assert got.json() == {"predictions": want}
+        assert 0 < sum(want) < len(want)  # both classes, so the equality says something
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

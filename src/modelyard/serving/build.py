@@ -1,26 +1,32 @@
 """``modelyard build``: a container build context and Kubernetes manifests for one model.
 
-The context holds the model directory (downloaded and verified like any load), pinned
-requirements, a Dockerfile that runs ``modelyard serve`` as a non-root user with a health
-check, and manifests: a Deployment (readiness and liveness probes on the protocol's health
-routes, a read-only root filesystem, resources), a Service, a HorizontalPodAutoscaler and,
-on request, a KServe InferenceService using the same image.
+The context holds everything the image installs, so building it needs no package index: the
+model directory (downloaded and verified like any load), ``wheels/`` (modelyard's own wheel and
+every distribution the model's flavor needs, see ``wheelhouse``), ``requirements.txt`` pinning
+each of them, a Dockerfile that installs from those wheels alone and runs ``modelyard serve`` as
+a non-root user with a health check, and manifests: a Deployment (readiness and liveness probes
+on the protocol's health routes, a read-only root filesystem, resources), a Service, a
+HorizontalPodAutoscaler and, on request, a KServe InferenceService using the same image. The
+context is written beside ``out`` and moved there whole, so a failed build leaves nothing.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+import tempfile
+from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from modelyard._version import __version__
 from modelyard.errors import InvalidArgument
 from modelyard.models.api import load
-from modelyard.models.directory import MODEL_FILE
+from modelyard.models.directory import MODEL_FILE, ModelSpec
+from modelyard.models.flavors.base import BUILTIN, get_flavor
+from modelyard.serving.wheelhouse import Target, Wheel, assemble, check_offline
+from modelyard.terminal import count_progress
 
 PORT = 8080
 UID = 10001
@@ -35,6 +41,19 @@ class BuildOptions:
     cpu_target: int = 70  # percent, for the autoscaler
     kserve: bool = False
     workers: int = 1
+    platform: str | None = None  # linux/amd64 or linux/arm64; default: this machine's
+
+
+@dataclass(frozen=True)
+class Context:
+    """What ``build`` wrote: the files by role, and the wheels in ``wheels/``."""
+
+    files: dict[str, Path]
+    wheels: list[Wheel]
+
+    @property
+    def wheels_size(self) -> int:
+        return sum(w.size for w in self.wheels)
 
 
 def k8s_name(name: str) -> str:
@@ -45,27 +64,21 @@ def k8s_name(name: str) -> str:
     return text
 
 
-def _pinned(dist: str) -> str | None:
-    try:
-        return f"{dist}=={version(dist)}"
-    except PackageNotFoundError:
-        return None
+def model_requirements(spec: ModelSpec) -> list[str]:
+    """What serving this model needs besides modelyard: the framework pinned when it was saved,
+    what its flavor's loader imports (and the distribution of a plug-in flavor), and ONNX
+    Runtime when it has an ONNX copy. Versions not pinned here are the ones installed."""
+    reqs = [*spec.requirements, *get_flavor(spec.flavor).load_requires]
+    if spec.flavor not in BUILTIN:
+        for ep in entry_points(group="modelyard.flavors", name=spec.flavor):
+            if ep.dist is not None:
+                reqs.append(ep.dist.name)
+    if spec.onnx.get("status") == "ok":
+        reqs.append("onnxruntime")
+    return reqs
 
 
-def requirements(model_requirements: list[str], has_onnx: bool) -> list[str]:
-    pins = [f"modelyard[models]=={__version__}", *model_requirements]
-    if has_onnx:
-        pins.append(_pinned("onnxruntime") or "onnxruntime")
-    seen, out = set(), []
-    for req in pins:
-        key = req.split("==")[0].split("[")[0].lower()
-        if key not in seen:
-            seen.add(key)
-            out.append(req)
-    return out
-
-
-def dockerfile(name: str, workers: int) -> str:
+def dockerfile(name: str, workers: int, target: Target) -> str:
     probe = (
         "import sys, urllib.request; "
         f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{PORT}/v2/health/ready', "
@@ -86,13 +99,15 @@ def dockerfile(name: str, workers: int) -> str:
     ]
     quoted = ", ".join(f'"{part}"' for part in command)
     return f"""# Built by `modelyard build`: serves {name} over the Open Inference Protocol
-# (/v2/...) and MLflow's /invocations on port {PORT}.
-FROM python:3.11-slim
+# (/v2/...) and MLflow's /invocations on port {PORT}. Installs from wheels/ alone: no package
+# index is reached. RUN --mount needs BuildKit (Docker's builder since 23.0; Podman, Buildah).
+FROM --platform={target.docker} {target.image}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid {UID} --user-group modelyard
 WORKDIR /srv
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN --mount=type=bind,source=wheels,target=/wheels \\
+    pip install --no-cache-dir --no-index --find-links /wheels -r requirements.txt
 COPY --chown={UID}:{UID} model/ /srv/model/
 USER {UID}
 EXPOSE {PORT}
@@ -215,20 +230,19 @@ def manifests(name: str, image: str, options: BuildOptions) -> dict[str, dict[st
 
 def build(
     uri: str, out: str | Path, *, options: BuildOptions, tracking_uri: str | None = None
-) -> dict[str, Path]:
-    """Write the build context for ``uri`` under ``out`` (which must not exist or be empty);
-    returns what was written, by role."""
+) -> Context:
+    """Write the build context for ``uri`` under ``out`` (which must not exist or be empty)."""
     if options.replicas < 1 or options.max_replicas < options.replicas:
         raise InvalidArgument(
             "replicas must be at least 1 and max_replicas at least replicas", field="replicas"
         )
     if not 1 <= options.cpu_target <= 100:
         raise InvalidArgument("cpu_target must be a percentage from 1 to 100", field="cpu_target")
+    target = Target.parse(options.platform)
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         raise InvalidArgument(f"{str(root)!r} exists and is not empty", field="out")
     loaded = load(uri, tracking_uri=tracking_uri)  # verified, digest checked when registered
-    spec = loaded.spec
     if uri.startswith("models:/"):
         from modelyard.config import Settings
         from modelyard.registry.client import RegistryClient
@@ -239,21 +253,46 @@ def build(
         base, tag = Path(str(uri).rstrip("/")).name, "latest"
     name = k8s_name(base)
     image = options.image or f"modelyard/{name}:{tag}"
-    root.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    model_dir = root / "model"
-    shutil.copytree(loaded.path, model_dir)
-    written["model"] = model_dir / MODEL_FILE
-    reqs = requirements(spec.requirements, spec.onnx.get("status") == "ok")
-    (root / "requirements.txt").write_text("\n".join(reqs) + "\n")
-    written["requirements"] = root / "requirements.txt"
-    (root / "Dockerfile").write_text(dockerfile(name, options.workers))
-    written["dockerfile"] = root / "Dockerfile"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=root.parent))
+    try:
+        wheels = _write(staging, loaded.path, loaded.spec, name, image, target, options)
+        staging.chmod(0o755)  # mkdtemp's folder is private; the context is not
+        if root.exists():
+            root.rmdir()
+        staging.rename(root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = {
+        "model": root / "model" / MODEL_FILE,
+        "wheels": root / "wheels",
+        "requirements": root / "requirements.txt",
+        "dockerfile": root / "Dockerfile",
+    }
+    files.update({p.stem: p for p in sorted((root / "kubernetes").glob("*.yaml"))})
+    return Context(files, [replace(w, path=root / "wheels" / w.path.name) for w in wheels])
+
+
+def _write(
+    root: Path,
+    model: Path,
+    spec: ModelSpec,
+    name: str,
+    image: str,
+    target: Target,
+    options: BuildOptions,
+) -> list[Wheel]:
+    shutil.copytree(model, root / "model")
+    (root / "wheels").mkdir()
+    with count_progress("wheels", None) as advance:
+        wheels = assemble(model_requirements(spec), root / "wheels", target, advance)
+    (root / "requirements.txt").write_text("".join(f"{w.pin}\n" for w in wheels))
+    check_offline(root / "wheels", root / "requirements.txt", target)
+    (root / "Dockerfile").write_text(dockerfile(name, options.workers, target))
     (root / ".dockerignore").write_text("kubernetes/\n")
     k8s = root / "kubernetes"
     k8s.mkdir()
     for kind, doc in manifests(name, image, options).items():
-        path = k8s / f"{kind}.yaml"
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        written[kind] = path
-    return written
+        (k8s / f"{kind}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return wheels

@@ -60,6 +60,8 @@ def classes_option(model: Any) -> dict[str, Any]:
 class Flavor(ABC):
     name: str = ""
     framework: str = ""  # the distribution whose version is recorded, e.g. "scikit-learn"
+    # distributions ``load`` imports besides the framework (what an image serving it installs)
+    load_requires: tuple[str, ...] = ()
 
     @abstractmethod
     def detect(self, model: Any) -> bool:

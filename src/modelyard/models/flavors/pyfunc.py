@@ -50,6 +50,7 @@ class PythonModel(ABC):
 class PythonFunctionFlavor(Flavor):
     name = "python_function"
     framework = ""
+    load_requires = ("cloudpickle",)  # for models saved by pickle (loaded only when trusted)
 
     def detect(self, model: Any) -> bool:
         return isinstance(model, PythonModel)

@@ -22,6 +22,7 @@ MODEL_FILE = "model.skops"
 class SklearnFlavor(Flavor):
     name = "sklearn"
     framework = "scikit-learn"
+    load_requires = ("skops",)
 
     def detect(self, model: Any) -> bool:
         return type(model).__module__.startswith("sklearn.") and hasattr(model, "predict")
