@@ -195,6 +195,85 @@ def test_a_durable_flush_insists_on_the_store(
     client.close()
 
 
+OFFLINE = textwrap.dedent("""
+    import sys
+    import modelyard as yard
+    yard.set_tracking_uri(sys.argv[1])
+    yard.set_experiment(sys.argv[2])  # seen by an earlier process: known on this machine
+    with yard.start_run(run_name="offline-" + sys.argv[2]) as run:
+        yard.log_param("lr", 0.1)
+        for step in range(50):
+            yard.log_metric("loss", 1.0 / (step + 1), step=step)
+    print(run.info.run_id)
+""")
+
+
+def test_a_run_starts_and_ends_while_the_server_is_away(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Runs made with the server down (in this process, and in a new one) are spooled with
+    their data and delivered, in order, by the next process or ``modelyard sync``."""
+    import modelyard as yard
+
+    yard.set_tracking_uri(server.url)
+    known = yard.set_experiment("churn")  # seen while the server is up
+    server.kill()
+    made = []
+    for _ in range(2):
+        yard.set_experiment("churn")  # offline: as this machine last saw it
+        with yard.start_run() as run:
+            yard.log_params({"depth": 3})
+            yard.log_metric("auc", 0.9)
+        assert run.info.experiment_id == known.experiment_id
+        assert run.info.artifact_uri.endswith(run.info.run_id + "/artifacts")
+        made.append(run.info.run_id)
+        yard.set_experiment(experiment_id="0")
+        with yard.start_run() as default_run:  # the default experiment: always there
+            yard.log_metric("auc", 0.8)
+        made.append(default_run.info.run_id)
+    with pytest.raises(Unavailable) as caught:
+        yard.set_experiment("never-seen")
+    assert caught.value.field == "experiment_name" and "never seen" in caught.value.message
+    yard.flush()  # spooled: the process may end
+    out = subprocess.run(
+        [sys.executable, "-c", OFFLINE, server.url, "churn"],
+        env=_env(
+            tmp_path,
+            MODELYARD_HTTP_RETRY_SECONDS="1",
+            MODELYARD_CACHE_DIR=str(tmp_path / "cache"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    made.append(out.stdout.strip().splitlines()[-1])
+    assert "unreachable" in out.stderr and out.stderr.count("\n") < 10  # a line, no traceback
+    server.start()
+    yard.flush(durable=True)  # this process's spool
+    sync = subprocess.run(
+        [sys.executable, "-m", "modelyard", "sync"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sync.returncode == 0, sync.stderr
+    with Client(server.url) as fresh:
+        for rid in made:
+            run = fresh.get_run(rid)
+            assert run.info.status == "FINISHED", rid
+        runs = [fresh.get_run(rid) for rid in made]
+        assert [r.info.experiment_id for r in runs] == [known.experiment_id, "0"] * 2 + [
+            known.experiment_id
+        ]
+        assert runs[0].data.params == {"depth": "3"} and runs[0].data.metrics == {"auc": 0.9}
+        history = fresh.get_metric_history(made[-1], "loss")
+        assert [m.step for m in history] == list(range(50))
+        assert runs[0].info.artifact_uri.endswith(made[0] + "/artifacts")
+    assert not list((tmp_path / "spool").rglob("*.json"))
+
+
 def test_a_spool_in_a_temporary_folder_is_named_as_such(tmp_path: Path) -> None:
     from modelyard.tracking.spool import Spool
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import atexit
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from modelyard.config import Settings
-from modelyard.errors import InvalidArgument
+from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.identity import ActingAs, settings_actor
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
@@ -37,6 +38,7 @@ from modelyard.tracking.entities import (
     ViewType,
 )
 from modelyard.tracking.ids import new_run_id, now_ms, run_artifact_uri
+from modelyard.tracking.known_experiments import KnownExperiments
 from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, UpdateRun
 from modelyard.tracking.spool import Spool
 from modelyard.tracking.store import RunArtifacts, TrackingStore
@@ -56,6 +58,7 @@ from modelyard.tracking.validation import (
 )
 from modelyard.tracking.writer import BatchWriter, close_all_at_exit
 
+log = logging.getLogger("modelyard.tracking")
 ProgressFn = Callable[[int], None]
 _CHUNK = 1 << 20
 
@@ -73,6 +76,9 @@ class Client:
         actor = settings_actor(self.settings)
         self._store = cast(TrackingStore, ActingAs(backend.store, actor))
         spool = Spool(self.settings.spool_dir, backend.uri) if backend.remote else None
+        self._known = (
+            KnownExperiments(self.settings.cache_dir, backend.uri) if backend.remote else None
+        )
         self._writer = BatchWriter(
             self._store.apply,
             spool=spool,
@@ -125,10 +131,35 @@ class Client:
         return self._store.create_experiment(name, artifact_location, check_tags(tags or {}))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._store.get_experiment(str(experiment_id))
+        return self._seen(self._store.get_experiment(str(experiment_id)))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        return self._store.get_experiment_by_name(name)
+        found = self._store.get_experiment_by_name(name)
+        return None if found is None else self._seen(found)
+
+    def _seen(self, exp: Experiment) -> Experiment:
+        """Remember an experiment a server showed, so runs can start in it offline."""
+        if self._known is not None:
+            self._known.remember(exp)
+        return exp
+
+    def offline_experiment(self, experiment_id: str | None, name: str | None) -> Experiment:
+        """The experiment as this machine last saw it, while the server is unreachable; the
+        ``Unavailable`` to raise when it never saw it."""
+        known = self._known
+        found = None
+        if known is not None:
+            found = known.by_id(experiment_id) if experiment_id is not None else None
+            found = found or (known.by_name(name) if name is not None else None)
+        if found is None:
+            what = f"experiment {experiment_id}" if experiment_id is not None else repr(name)
+            raise Unavailable(
+                f"the modelyard server at {self.tracking_uri} is unreachable, and {what} was "
+                "never seen from this machine: a run can start offline only in an experiment "
+                "seen before (or the default one)",
+                field="experiment_id" if experiment_id is not None else "experiment_name",
+            )
+        return found
 
     def search_experiments(
         self,
@@ -155,7 +186,18 @@ class Client:
     def _experiment(self, experiment_id: str) -> Experiment:
         exp = self._experiments.get(experiment_id)
         if exp is None:
-            exp = self._store.get_experiment(experiment_id)
+            try:
+                exp = self.get_experiment(experiment_id)
+            except Unavailable:
+                if self._known is None:
+                    raise
+                exp = self.offline_experiment(experiment_id, None)
+                log.warning(
+                    "modelyard server unreachable: starting a run in experiment %s offline; "
+                    "it is delivered with its data when the server is back",
+                    experiment_id,
+                )
+                return exp  # not kept: the server's own answer is wanted once it is back
             self._experiments[experiment_id] = exp
         return exp
 
@@ -206,7 +248,7 @@ class Client:
             start,
             None,
             LifecycleStage.ACTIVE.value,
-            run_artifact_uri(exp.artifact_location, run_id),
+            run_artifact_uri(exp.artifact_location, run_id) if exp.artifact_location else "",
             parent_run_id,
         )
         return Run(info, RunData(tags=dict(clean_tags)))

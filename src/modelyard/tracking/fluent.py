@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from modelyard.config import DEFAULT_DATA_DIR
-from modelyard.errors import AlreadyExists, InvalidArgument
+from modelyard.errors import AlreadyExists, InvalidArgument, Unavailable
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.tracking import current
 from modelyard.tracking.client import Client
@@ -95,17 +95,14 @@ def set_experiment(
         raise InvalidArgument(
             "give exactly one of experiment_name or experiment_id", field="experiment_name"
         )
-    if experiment_id is not None:
-        exp = client.get_experiment(str(experiment_id))
-    else:
-        assert experiment_name is not None
-        found = client.get_experiment_by_name(experiment_name)
-        if found is None:
-            with contextlib.suppress(AlreadyExists):  # someone else may create it first
-                client.create_experiment(experiment_name)
-            found = client.get_experiment_by_name(experiment_name)
-        assert found is not None
-        exp = found
+    try:
+        exp = _find_or_create(client, experiment_name, experiment_id)
+    except Unavailable:
+        if not client.remote:
+            raise
+        exp = client.offline_experiment(
+            None if experiment_id is None else str(experiment_id), experiment_name
+        )  # seen before from this machine: runs start offline, spooled
     if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
         raise InvalidArgument(
             f"experiment {exp.name!r} is deleted; restore it with "
@@ -114,6 +111,19 @@ def set_experiment(
         )
     _g.experiment_id = exp.experiment_id
     return exp
+
+
+def _find_or_create(client: Client, name: str | None, experiment_id: str | None) -> Experiment:
+    if experiment_id is not None:
+        return client.get_experiment(str(experiment_id))
+    assert name is not None
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        with contextlib.suppress(AlreadyExists):  # someone else may create it first
+            client.create_experiment(name)
+        found = client.get_experiment_by_name(name)
+    assert found is not None
+    return found
 
 
 def create_experiment(
