@@ -36,3 +36,10 @@ def test_help_promises_nothing_for_later() -> None:
             text += " " + (getattr(param, "help", None) or "")
         for word in ("(soon)", "coming soon", "not yet implemented", "TODO"):
             assert word not in text, (" ".join(path), word)
+
+
+def test_each_command_summary_is_one_line() -> None:
+    for path, command in _commands(typer.main.get_command(app)):
+        if command.help:
+            first = command.help.strip().split("\n\n")[0]
+            assert "\n" not in first.strip(), (" ".join(path), first)

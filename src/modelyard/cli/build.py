@@ -34,7 +34,9 @@ def build(
     ] = None,
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", "-t")] = None,
 ) -> None:
-    """Write a Dockerfile, the wheels it installs (no index needed), pinned requirements, the
+    """A container build context (offline-installable wheels) and Kubernetes manifests.
+
+    Writes a Dockerfile, the wheels it installs (no index needed), pinned requirements, the
     verified model and Kubernetes manifests."""
     from modelyard.serving.build import BuildOptions
     from modelyard.serving.build import build as run

@@ -84,6 +84,9 @@ def _versions_table(versions: list[ModelVersion]) -> None:
 
 @app.command()
 def versions(
+    name: Annotated[
+        str | None, typer.Argument(help="A model's versions (else every model's).")
+    ] = None,
     filter_string: Annotated[
         str | None,
         typer.Option("--filter", "-f", help="e.g. \"name = 'churn' and tags.validated = 'true'\""),
@@ -93,7 +96,11 @@ def versions(
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
-    """Search model versions in the run filter language."""
+    """List a model's versions, or search them in the run filter language."""
+    if name is not None:
+        quoted = "name = '" + name.replace("'", "''") + "'"
+        filter_string = quoted if not filter_string else f"{quoted} and ({filter_string})"
+        order_by = order_by or ["version DESC"]
     found = client(tracking_uri).search_model_versions(
         filter_string, order_by, max_results=max_results
     )

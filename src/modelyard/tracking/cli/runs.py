@@ -48,7 +48,7 @@ def list_(
     rows = []
     for r in runs:
         rows.append(
-            [r.info.run_id[:12], r.info.run_name, r.info.status]
+            [r.info.run_id, r.info.run_name, r.info.status]
             + [_fmt(r.data.metrics.get(k)) for k in metric_keys]
             + [r.data.params.get(k, "") for k in param_keys]
         )
