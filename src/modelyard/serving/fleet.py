@@ -137,7 +137,8 @@ class Fleet:
             self.retire(key)
 
     def retire(self, key: str) -> None:
-        """Stop serving ``key``: no longer watched, its batcher closed once idle."""
+        """Stop serving ``key``: no longer watched, its batcher closed once idle. Both in one
+        step: a key the swapper watches is always served (``Swapper.serving``)."""
         self.swapper.unwatch(key)
         served = self.models.pop(key, None)
         if served is not None:

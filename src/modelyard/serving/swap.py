@@ -78,8 +78,16 @@ class Swapper(Poller):
         self.errors.pop(name, None)
         self._failed.pop(name, None)
 
+    def serving(self, item: Watched) -> bool:
+        """Whether ``item`` is still watched: a deployment that moves retires its old routes
+        (unwatched and no longer served, in one step) while a look at them may be under way,
+        so every look asks again after each wait."""
+        return self.watched.get(item.name) is item
+
     async def poll(self) -> None:
         for item in list(self.watched.values()):
+            if not self.serving(item):
+                continue  # retired while an earlier item was looked at
             try:
                 await self.check(item)
             except Exception:  # the registry may be away: keep serving, look again later
@@ -88,6 +96,8 @@ class Swapper(Poller):
     async def check(self, item: Watched) -> bool:
         """Swap ``item`` to the version its alias names now; whether it swapped."""
         version = await asyncio.to_thread(resolve_version, item.source, self.tracking_uri)
+        if not self.serving(item):
+            return False  # retired meanwhile: nothing to compare with
         if version == self.current(item.name).version:
             return False
         failed = self._failed.get(item.name)
@@ -98,6 +108,8 @@ class Swapper(Poller):
         try:
             new = await asyncio.to_thread(load_served, pinned, self.tracking_uri, self.onnx_threads)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the old version serving
+            if not self.serving(item):
+                return False  # retired meanwhile: its failure concerns nothing served
             self._failed[item.name] = (version, retry_time(exc))
             self.errors[item.name] = f"version {version} failed to load: {exc}"[:1000]
             metrics.LOADS.labels(item.name, version, "failed").inc()
@@ -108,7 +120,7 @@ class Swapper(Poller):
                 exc,
             )
             return False
-        if self.watched.get(item.name) is not item:
+        if not self.serving(item):
             return False  # the deployment stopped serving it meanwhile
         new.uri = item.source.uri
         old = self.install(new)
