@@ -5,6 +5,7 @@ revision refused while the old routes serve, a deleted deployment kept serving."
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -251,3 +252,47 @@ def test_a_server_follows_its_deployment_under_load(
     finally:
         stop.set()
         running.stop()
+
+
+def test_route_changes_while_aliases_are_watched(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deployment whose routes are aliases, moved from one alias to the other and back
+    while requests flow and the aliases are watched: a route retired while the swapper is
+    looking at it is no error. No request fails; the log says each revision and nothing else
+    (issue 14: ``KeyError: 'churn-api.route0'`` with a traceback)."""
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    c = _registry(uri)
+    c.create_deployment("churn-api", {"models:/churn@champion": 1})
+    app = ServingApp(ServeConfig(deployment="churn-api", tracking_uri=uri, watch_s=0.01))
+    follower = app.follower
+    assert follower is not None
+    running = Running(app)
+    frame = pd.DataFrame({"a": [0.2], "b": [0.7]})
+    stop = threading.Event()
+    caplog.set_level("INFO", logger="modelyard")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            path = "/v2/models/churn-api/infer"
+            pending = [
+                pool.submit(send_until, running.url, path, oip_row(frame), stop) for _ in range(4)
+            ]
+            for revision in range(2, 14):
+                alias = "challenger" if revision % 2 == 0 else "champion"
+                c.update_deployment("churn-api", routes={f"models:/churn@{alias}": 1})
+                deadline = time.monotonic() + 20
+                while follower.revision != revision:
+                    assert time.monotonic() < deadline, f"revision {revision} was not served"
+                    time.sleep(0.01)
+            stop.set()
+            results = [r for f in pending for r in f.result()]
+    finally:
+        stop.set()
+        running.stop()
+    assert results and {s for s, _ in results} == {200}
+    assert {v for _, v in results} == {"1", "2"}
+    lines = [r.getMessage() for r in caplog.records]
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING], lines
+    assert sum("deployment churn-api: now serving revision" in m for m in lines) == 12, lines
+    assert sorted(app.fleet.models) == ["churn-api.route12"]
+    assert sorted(app.fleet.swapper.watched) == ["churn-api.route12"]

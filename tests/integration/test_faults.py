@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from tests.fixtures.logged import log_source
 from tests.fixtures.stores import free_port
 
 from modelyard import Client
@@ -38,6 +39,7 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.logs: list[str] = []  # the stderr of each process stopped
 
     def start(self) -> ServerProcess:
         self.proc = subprocess.Popen(
@@ -74,6 +76,8 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+            if self.proc.stderr is not None:
+                self.logs.append(self.proc.stderr.read().decode())
 
 
 @pytest.fixture
@@ -366,3 +370,68 @@ def test_one_gib_artifact_streams_with_bounded_memory(
         sampler.join(2)
     assert total == 1 << 30
     assert peak - before < 150 * 1024 * 1024, peak - before
+
+
+def test_serve_says_a_store_outage_once_and_its_end_once(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """``modelyard serve`` following a deployment of an alias on a server that is killed
+    and started again: it keeps answering; its log says the outage in one WARNING naming the
+    store and the error, and its end in one INFO, with no line per poll, no traceback and
+    no line per HTTP request (issue 14: 43 tracebacks for a short outage)."""
+    with Client(server.url) as c:
+        c.create_registered_model("churn")
+        source, _ = log_source(c)
+        c.create_model_version("churn", source)
+        c.create_model_version("churn", source)
+        c.set_alias("churn", "champion", 1)
+        c.create_deployment("churn-api", {"models:/churn@champion": 1})
+    port = free_port()
+    log_file = tmp_path / "serve.log"
+    with log_file.open("wb") as err:
+        serve = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "modelyard", "serve", "--deployment", "churn-api"),
+                *("-t", server.url, "--watch-seconds", "0.1", "--port", str(port)),
+            ],
+            env=_env(tmp_path, MODELYARD_CACHE_DIR=str(tmp_path / "cache")),
+            stderr=err,
+        )
+    url = f"http://127.0.0.1:{port}"
+    body = {"inputs": [{"name": n, "shape": [1], "datatype": "FP64", "data": [0.5]} for n in "ab"]}
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 60
+        while text not in log_file.read_text():
+            assert serve.poll() is None, log_file.read_text()
+            assert time.monotonic() < deadline, f"{text!r} not in\n{log_file.read_text()}"
+            time.sleep(0.1)
+
+    try:
+        wait_for("Uvicorn running on")
+        with httpx.Client(base_url=url, timeout=10) as http:
+            infer = "/v2/models/churn-api/infer"
+            assert http.post(infer, json=body).status_code == 200
+            server.kill()
+            wait_for("is unreachable")
+            for _ in range(20):  # two seconds of polls against a store that is away
+                assert http.post(infer, json=body).status_code == 200
+                time.sleep(0.1)
+            server.start()
+            wait_for("answers again")
+            with Client(server.url) as c:
+                c.set_alias("churn", "champion", 2)  # followed again after the outage
+            wait_for("now serving version 2")
+            assert http.post(infer, json=body).json()["model_version"] == "2"
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=60)
+    text = log_file.read_text()
+    store = f"the store {server.url}"
+    said = [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert len(said) == 1, text
+    assert f"{store} is unreachable: cannot reach the modelyard server at {server.url}" in said[0]
+    assert text.count(f"{store} answers again (unreachable for ") == 1, text
+    assert "Traceback" not in text and "HTTP Request" not in text, text
+    server.kill()
+    assert server.logs and not any("Traceback" in log for log in server.logs), server.logs

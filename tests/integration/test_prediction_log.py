@@ -5,12 +5,14 @@ with SIGKILL loses nothing it answered; a full disk warns and never fails a pred
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -20,9 +22,10 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from tests.fixtures.serving import Running, oip_row
-from tests.fixtures.stores import free_port
+from tests.fixtures.stores import ServerThread, free_port
 
 import modelyard as yard
+from modelyard.config import Settings
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ModelSource, ServeConfig
 from modelyard.serving.predlog import SUFFIX, PredictionLog
@@ -333,3 +336,32 @@ def test_shipping_runs_in_its_own_process_which_is_restarted_if_it_dies(tmp_path
     finally:
         running.stop()
     assert app.shipper.pid is None  # it ended with the server
+
+
+def test_a_store_away_while_shipping_is_said_once_and_its_return_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Segments wait while the server is not there (nothing listens on its port yet); the
+    log says so once, not at each round, and once when they ship."""
+    folder = tmp_path / "log"
+    folder.mkdir()
+    line = {"k": "p", "id": "r1", "t": 1_700_000_000_000, "e": "api", "m": "churn", "v": "1"}
+    line |= {"ms": 0.5, "s": False, "in": {"x": [1.5]}, "out": [1]}
+    (folder / f"seg{SUFFIX}").write_bytes(orjson.dumps(line) + b"\n")
+    settings = replace(Settings.from_env(), artifacts_uri=(tmp_path / "arts").as_uri())
+    server = ServerThread(f"sqlite:///{tmp_path}/server.db", settings)  # not started yet
+    shipper = Shipper(folder, server.url)
+    caplog.set_level(logging.INFO, logger="modelyard")
+    for _ in range(5):
+        assert shipper.ship_all() == 0 and shipper.backlog == 1
+    assert shipper.error is not None and "cannot reach the modelyard server" in shipper.error
+    with server:
+        assert shipper.ship_all() == 1 and shipper.error is None
+        assert shipper.ship_all() == 0  # nothing left: nothing to say
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("modelyard")]
+    store = f"prediction log: the store {server.url}"
+    assert [level for level, _ in said] == ["WARNING", "INFO"], said
+    assert said[0][1].startswith(f"{store} is unreachable: cannot reach the modelyard server")
+    assert said[0][1].endswith("; segments wait on disk until it answers")
+    assert said[1][1].startswith(f"{store} answers again (unreachable for ")
+    assert not any(r.exc_info for r in caplog.records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -10,8 +11,11 @@ import pytest
 from tests.fixtures.http import error_of
 from tests.fixtures.stores import ServerThread
 
+import modelyard as yard
 from modelyard.config import Settings
 from modelyard.server.app import create_app
+from modelyard.tracking.entities import Experiment
+from modelyard.tracking.sql_store import SqlTrackingStore
 
 
 @pytest.fixture
@@ -177,3 +181,65 @@ def test_upload_needs_the_octet_stream_type(http: httpx.Client) -> None:
 def test_app_builds_without_a_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
     app = create_app(f"sqlite:///{tmp_path}/x.db")
     assert callable(app)
+
+
+def _fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's store raises once, as a bug would: the only thing mocked."""
+    original = SqlTrackingStore.get_experiment
+    calls: list[str] = []
+
+    def get_experiment(self: SqlTrackingStore, experiment_id: str) -> Experiment:
+        calls.append(experiment_id)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the store")
+        return original(self, experiment_id)
+
+    monkeypatch.setattr(SqlTrackingStore, "get_experiment", get_experiment)
+
+
+def test_a_bug_is_a_500_envelope_and_the_connection_stays_usable(
+    server_factory: Callable[..., ServerThread],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14.13a: after a 500 the server closed the kept-alive connection without saying
+    so, and the client's next call on it failed with "cannot reach the modelyard server"."""
+    srv = server_factory()
+    uvicorn_log = logging.getLogger("uvicorn.error")  # it does not propagate to the root
+    uvicorn_log.addHandler(caplog.handler)
+    connects: list[str] = []
+
+    def trace(event: str, info: object) -> None:
+        if event == "connection.connect_tcp.started":
+            connects.append(event)
+
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as http:
+            wire = {"trace": trace}
+            assert http.get("/api/v1/experiments/0", extensions=wire).status_code == 200
+            _fails_once(monkeypatch)
+            bad = http.get("/api/v1/experiments/0", extensions=wire)
+            assert bad.status_code == 500 and "close" not in bad.headers.get("connection", "")
+            assert error_of(bad) == {
+                "code": "INTERNAL_ERROR",
+                "message": "internal server error; the server log has the details",
+            }
+            assert http.get("/api/v1/experiments/0", extensions=wire).status_code == 200
+        assert len(connects) == 1  # all three on one connection
+        # the SDK's client: the call after the 500 succeeds on the same client
+        client = yard.Client(srv.url)
+        assert client.get_experiment("0").name == "Default"
+        _fails_once(monkeypatch)
+        with pytest.raises(yard.ModelyardError, match="server log has the details") as caught:
+            client.get_experiment("0")
+        assert caught.value.code == "INTERNAL_ERROR"
+        assert client.get_experiment("0").name == "Default"
+        client.close()
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    # one line with its traceback per bug, ours; none from uvicorn
+    logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.name, r.getMessage()) for r in logged] == [
+        ("modelyard.server", "unexpected error in GET /api/v1/experiments/0")
+    ] * 2
+    assert all(r.exc_info and "a bug in the store" in str(r.exc_info[1]) for r in logged)

@@ -127,7 +127,10 @@ class RestBlobStore(BlobStore):
         out: list[str] = []
         for start in range(0, len(wanted), 10_000):
             got = self.http.request(
-                "POST", f"{BASE}/blobs/missing", json={"digests": wanted[start : start + 10_000]}
+                "POST",
+                f"{BASE}/blobs/missing",
+                json={"digests": wanted[start : start + 10_000]},
+                idempotent=True,  # a read
             )
             out.extend(got["missing"])
         return out

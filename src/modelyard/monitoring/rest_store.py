@@ -67,7 +67,8 @@ class RestMonitoringStore(MonitoringStore):
         ids = list(request_ids)
         for start in range(0, len(ids), 10_000):
             body = {"request_ids": ids[start : start + 10_000]}
-            got = self.http.request("POST", f"{BASE}/labels/lookup", json=body)
+            # a read
+            got = self.http.request("POST", f"{BASE}/labels/lookup", json=body, idempotent=True)
             found += [Label(**lb) for lb in got["labels"]]
         return found
 
@@ -113,7 +114,10 @@ class RestMonitoringStore(MonitoringStore):
 
     def get_alerts(self, fingerprints: Sequence[str]) -> list[AlertState]:
         got = self.http.request(
-            "POST", f"{ALERTS}/lookup", json={"fingerprints": list(fingerprints)}
+            "POST",
+            f"{ALERTS}/lookup",
+            json={"fingerprints": list(fingerprints)},
+            idempotent=True,  # a read
         )
         return [AlertState.from_dict(a) for a in got["alerts"]]
 

@@ -32,7 +32,7 @@ from modelyard.tracking.backends import Backend, open_sql_backend
 from modelyard.tracking.routes import artifacts, experiments, runs
 from modelyard.webapi.actor import ActorBinding
 from modelyard.webapi.deadline import BodyDeadline
-from modelyard.webapi.errors import install_error_handlers
+from modelyard.webapi.errors import LastResort, install_error_handlers
 from modelyard.webapi.guards import RequestGuard
 from modelyard.webapi.json import json_response
 from modelyard.webapi.openapi import install_openapi
@@ -43,7 +43,7 @@ def create_app(
     *,
     settings: Settings | None = None,
     backend: Backend | None = None,
-) -> BodyDeadline:
+) -> LastResort:
     """Build the ASGI app serving the store at ``store_uri`` (a folder, SQLite or PostgreSQL)."""
     settings = settings or Settings.from_env()
     if backend is None:
@@ -131,4 +131,4 @@ def create_app(
         max_upload_bytes=settings.max_artifact_bytes,
         upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],
     )
-    return BodyDeadline(guarded, timeout_s=settings.body_timeout_s)
+    return LastResort(BodyDeadline(guarded, timeout_s=settings.body_timeout_s))

@@ -7,11 +7,11 @@ which this runner does not use.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 import uvicorn
 
+from modelyard import logs
 from modelyard.config import Settings
 from modelyard.server.app import create_app
 
@@ -27,9 +27,7 @@ def serve(
     settings = Settings.from_env()
     if artifacts_uri is not None:
         settings = replace(settings, artifacts_uri=artifacts_uri)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level)
     app = create_app(store_uri, settings=settings)
     config = uvicorn.Config(
         app,

@@ -51,6 +51,7 @@ from modelyard.serving.mlflow_payloads import (
     encode_predictions,
     encode_probabilities,
 )
+from modelyard.serving.polling import StoreHealth, store_name
 from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
 from modelyard.serving.ship_process import ShippingProcess
@@ -79,7 +80,11 @@ def _error(status: int, message: str) -> Reply:
 class ServingApp:
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
         self.config = config
-        self.fleet = Fleet(config)
+        self.store = StoreHealth(
+            store_name(config.tracking_uri),
+            f"the models loaded keep serving; looking again every {config.watch_s:g} s",
+        )
+        self.fleet = Fleet(config, self.store)
         self.follower: Follower | None = None
         self.predlog: PredictionLog | None = None
         self.shipper: ShippingProcess | None = None
@@ -102,6 +107,7 @@ class ServingApp:
                 self.fleet,
                 tracking_uri=self.config.tracking_uri,
                 interval_s=self.config.watch_s,
+                store=self.store,
             )
             deployment = self.follower.load()
         self.fleet.load(deployment)

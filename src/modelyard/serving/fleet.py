@@ -22,6 +22,7 @@ from modelyard.serving.batching import Batcher
 from modelyard.serving.config import EndpointSpec, ModelSource, ServeConfig
 from modelyard.serving.endpoints import Endpoint
 from modelyard.serving.loader import load_served
+from modelyard.serving.polling import StoreHealth
 from modelyard.serving.runtime import ServedModel
 from modelyard.serving.swap import Swapper, Watched, close_when_idle, watchable
 
@@ -33,7 +34,7 @@ class NotServed(LookupError):
 
 
 class Fleet:
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, store: StoreHealth) -> None:
         self.config = config
         self.models: dict[str, ServedModel] = {}
         self.endpoints: dict[str, Endpoint] = {}
@@ -44,6 +45,7 @@ class Fleet:
             tracking_uri=config.tracking_uri,
             onnx_threads=config.onnx_threads,
             interval_s=config.watch_s,
+            store=store,
         )
         self._counters: dict[str, int] = {}  # endpoint.role -> next number for its keys
         self._closing: set[asyncio.Task[None]] = set()
@@ -137,7 +139,8 @@ class Fleet:
             self.retire(key)
 
     def retire(self, key: str) -> None:
-        """Stop serving ``key``: no longer watched, its batcher closed once idle."""
+        """Stop serving ``key``: no longer watched, its batcher closed once idle. Both in one
+        step: a key the swapper watches is always served (``Swapper.serving``)."""
         self.swapper.unwatch(key)
         served = self.models.pop(key, None)
         if served is not None:

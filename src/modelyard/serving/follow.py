@@ -2,7 +2,7 @@
 the store at start, then polls it every ``watch_s`` seconds. A new revision is loaded in the
 background and put in place at once (``Fleet.reconfigure``); until then, and if it fails,
 the previous routes keep serving. A deleted deployment keeps its last routes serving, with
-a warning in ``/v2/health/ready``.
+a warning in the log (once) and in ``/v2/health/ready``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from modelyard.errors import NotFound
+from modelyard.errors import ModelyardError, NotFound
 from modelyard.registry.deployments import Deployment
 from modelyard.serving import metrics
 from modelyard.serving.config import EndpointSpec, ModelSource, Route
 from modelyard.serving.fleet import Fleet
-from modelyard.serving.polling import Poller, retry_due, retry_time
+from modelyard.serving.polling import Poller, StoreHealth, retry_due, retry_time
 
 log = logging.getLogger("modelyard.serving")
 
@@ -37,11 +37,21 @@ def fetch(name: str, tracking_uri: str | None) -> Deployment:
 
 
 class Follower(Poller):
-    def __init__(self, name: str, fleet: Fleet, *, tracking_uri: str | None, interval_s: float):
+    def __init__(
+        self,
+        name: str,
+        fleet: Fleet,
+        *,
+        tracking_uri: str | None,
+        interval_s: float,
+        store: StoreHealth,
+    ):
         self.name = name
         self.fleet = fleet
         self.tracking_uri = tracking_uri
         self.interval_s = interval_s
+        self.store = store
+        self.said: dict[str, str] = {}
         self.revision: int | None = None
         self.created: int | None = None  # a deployment deleted and made again starts over
         self.error: str | None = None
@@ -56,17 +66,27 @@ class Follower(Poller):
         return endpoint_spec(found)
 
     async def poll(self) -> None:
-        await self.check()
+        try:
+            await self.check()
+        except ModelyardError as exc:  # the store away, or refusing: keep serving
+            self.refused(self.name, f"deployment {self.name}: cannot read it", exc)
+        else:
+            self.said.pop(self.name, None)
 
     async def check(self) -> bool:
         """Move to the deployment's current revision; whether it moved."""
         try:
             found = await asyncio.to_thread(fetch, self.name, self.tracking_uri)
         except NotFound:
-            self.error = (
+            self.store.answered()
+            deleted = (
                 f"deployment {self.name!r} was deleted; still serving revision {self.revision}"
             )
+            if self.error != deleted:
+                log.warning("%s", deleted)
+            self.error = deleted
             return False
+        self.store.answered()
         if found.revision == self.revision and found.created_time == self.created:
             if self.error and self.error.startswith(f"deployment {self.name!r} was deleted"):
                 self.error = None
@@ -79,11 +99,13 @@ class Follower(Poller):
             await self.fleet.reconfigure(endpoint_spec(found))
         except Exception as exc:  # noqa: BLE001 - the old routes keep serving
             self._failed = ((found.created_time, found.revision), retry_time(exc))
-            self.error = (
+            error = (
                 f"deployment {self.name!r} revision {found.revision} failed to load; still "
                 f"serving revision {self.revision}: {exc}"
             )[:1000]
-            log.error("%s", self.error)
+            if self.error != error:  # a retry that fails alike is no news
+                log.error("%s", error)
+            self.error = error
             return False
         log.info(
             "deployment %s: now serving revision %s (was %s)",

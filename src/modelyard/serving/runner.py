@@ -7,7 +7,6 @@ configuration passed in ``MODELYARD_SERVE_CONFIG``.
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from dataclasses import replace
@@ -15,6 +14,7 @@ from typing import Any
 
 import uvicorn
 
+from modelyard import logs
 from modelyard.serving import heap
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ENV, ServeConfig
@@ -29,9 +29,7 @@ def serve(
     workers: int = 1,
     log_level: str = "info",
 ) -> None:
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level)
     common: dict[str, Any] = {
         "host": host,
         "port": port,

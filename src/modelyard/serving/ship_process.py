@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from modelyard import logs
 from modelyard.serving import metrics
 
 log = logging.getLogger("modelyard.serving")
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> None:
 
     folder, interval, level = Path(argv[0]), float(argv[1]), argv[2]
     tracking_uri = os.environ.get("MODELYARD_TRACKING_URI") or None
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

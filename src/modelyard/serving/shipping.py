@@ -6,7 +6,8 @@ A segment is closed when its writer no longer holds its ``flock`` (rolled, or it
 ended, even by a crash), so any worker of any later run can ship it. A torn last line (a
 crash mid-write) is dropped; shipping a segment twice (a crash between the upload and the
 delete) lists its files once, since a file is known by its sha256, and labels replace
-themselves. While the store is away, segments wait on disk and are tried again.
+themselves. While the store is away, segments wait on disk and are tried again; the log
+says so once when it goes and once when shipping works again (``polling.StoreHealth``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from modelyard.errors import Unavailable
+from modelyard.serving.polling import StoreHealth, store_name
 from modelyard.serving.predlog import SUFFIX
 
 log = logging.getLogger("modelyard.serving")
@@ -180,6 +183,9 @@ class Shipper:
         self.rows = 0  # rows shipped so far
         self.dropped = 0  # segments set aside as .bad
         self.backlog = 0  # closed segments still waiting after the last round
+        self.store = StoreHealth(
+            store_name(tracking_uri), "segments wait on disk until it answers", who="prediction log"
+        )
         self._client: Any = None
 
     def ship_all(self) -> int:
@@ -188,16 +194,24 @@ class Shipper:
         shipped = 0
         for path in waiting:
             try:
-                shipped += self._ship_one(path)
+                done = self._ship_one(path)
             except Unreadable as exc:  # never shippable: set aside, so the rest still go
                 log.error("prediction log: %s cannot be shipped (%s); kept as .bad", path, exc)
                 with contextlib.suppress(OSError):
                     path.rename(path.with_suffix(".bad"))
                 self.dropped += 1
             except Exception as exc:  # noqa: BLE001 - the store may be away: try again later
-                self.error = f"prediction log: cannot ship to the store: {exc}"[:1000]
-                log.warning("%s", self.error)
+                error = f"prediction log: cannot ship to the store: {exc}"[:1000]
+                if isinstance(exc, Unavailable):
+                    self.store.failed(exc)
+                elif error != self.error:  # the same refusal again is no news
+                    log.warning("%s", error)
+                self.error = error
                 break
+            else:
+                if done:
+                    self.store.answered()
+                shipped += done
         else:
             self.error = None
         self.backlog = len(waiting) - shipped

@@ -89,7 +89,10 @@ class RestTrackingStore(TrackingStore):
 
     def apply(self, ops: Sequence[Op]) -> None:
         if ops:
-            self.http.request("POST", f"{API}/runs/ops", json={"ops": encode_ops(ops)})
+            # every op is safe to deliver twice (ops.py)
+            self.http.request(
+                "POST", f"{API}/runs/ops", json={"ops": encode_ops(ops)}, idempotent=True
+            )
 
     def get_run(self, run_id: str) -> Run:
         check_run_id(run_id)
@@ -128,7 +131,8 @@ class RestTrackingStore(TrackingStore):
             "order_by": list(order_by or []),
             "page_token": page_token,
         }
-        found = self.http.request("POST", f"{API}/runs/search", json=body)
+        # a read
+        found = self.http.request("POST", f"{API}/runs/search", json=body, idempotent=True)
         if tuple(found.get("columns", ())) != RUN_ROW_COLUMNS:
             raise ModelyardError(
                 "the server answered a search with an unknown run layout; are the client and "

@@ -1,10 +1,16 @@
 """Every error leaves the server as ``{"error": {"code", "message", "field"?}}`` with the
 status its code maps to; an unexpected exception is logged and answered 500 without a trace.
+
+An unexpected exception is a bug, and gets one log line with its traceback (``LastResort``,
+the outermost layer); it never reaches uvicorn, which would log it again and close the
+connection after a complete answer without saying ``Connection: close``, so that a client's
+next request on the kept-alive connection failed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -83,12 +89,49 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error in %s %s", request.method, request.url.path)
-    return json_response(
-        error_body("INTERNAL_ERROR", "internal server error; the server log has the details"),
-        500,
-    )
+_INTERNAL = error_body("INTERNAL_ERROR", "internal server error; the server log has the details")
+
+
+async def _unexpected(_: Request, __: Exception) -> Response:
+    """The answer to an exception no other handler takes. Starlette sends it, then raises
+    the exception on; ``LastResort`` logs it."""
+    return json_response(_INTERNAL, 500)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class LastResort:
+    """Around the whole app: an exception that escapes it is logged once, with its traceback
+    and the request, and answered 500 with the error envelope unless an answer was sent
+    already. The connection stays usable after a complete answer; an answer cut short in
+    its body cannot be mended, and uvicorn closes the connection when the app returns
+    without finishing it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await json_response(_INTERNAL, 500)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
