@@ -76,4 +76,4 @@ def test_example_prints_what_it_says(block: docs.Block, tmp_path: Path) -> None:
 
 def test_the_examples_claim_their_output() -> None:
     assert len(EXAMPLES) >= 19
-    assert sum(len(docs.claims(b.code)) for b in EXAMPLES) >= 33
+    assert sum(len(docs.claims(b.code)) for b in EXAMPLES) >= 36
