@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-import click
+import typer.core
 import typer.main
 
 from modelyard.cli.main import app
 
 
-def _commands(
-    group: click.Command, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     yield path, group
-    if isinstance(group, click.Group):
+    # typer's commands are its own copy of click's, not click.Group
+    if isinstance(group, typer.core.TyperGroup):
         for name, sub in group.commands.items():
             yield from _commands(sub, (*path, name))
+
+
+def test_every_command_is_visited() -> None:
+    paths = {" ".join(path) for path, _ in _commands(typer.main.get_command(app))}
+    assert {"runs list", "models webhooks add", "monitors run", "serve"} <= paths
 
 
 def test_no_flag_reads_no_no() -> None:
