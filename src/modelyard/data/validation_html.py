@@ -39,6 +39,7 @@ def _sample(rows: list[dict[str, Any]], column: str | None) -> str:
         ([_NULL if row.get(n) is None else row.get(n) for n in names] for row in rows),
         label="sample of failing rows",
         one_line=True,
+        name_first=False,
     )
 
 

@@ -35,7 +35,7 @@ th,td{border:1px solid #d9e2ec;padding:.3rem .55rem;text-align:left;vertical-ali
 th{background:#f0f4f8;font-weight:600}th[scope=row]{background:#f7f9fb}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.line td,table.line th{white-space:nowrap}
-table.line td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:7rem}
+table.wrap1 td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:7rem}
 .overview{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,10.5rem),1fr));
 gap:.6rem;margin:.8rem 0 1rem;padding:0;list-style:none}
 .overview li{border:1px solid #d9e2ec;border-radius:.4rem;padding:.5rem .7rem}
@@ -102,11 +102,13 @@ def table(
     row_classes: Sequence[str] | None = None,
     label: str | None = None,
     one_line: bool = False,
+    name_first: bool = True,
 ) -> Html:
     """A table in its own scrolling box: a header row naming every column (``head`` must
     have no blank name), one row per item, ``EMPTY`` for a blank cell; the columns at the
     indexes in ``numeric`` align right. ``one_line`` keeps each row on one line (the box
-    scrolls instead), for tables of short values that read badly wrapped."""
+    scrolls instead), for tables of short values that read badly wrapped; but for the first
+    column when it holds names (``name_first``), which may wrap so the rest stays in view."""
     if any(not h.strip() for h in head):
         raise ValueError(f"every column needs a name: {list(head)}")
     th = "".join(f"<th scope='col'>{escape(h)}</th>" for h in head)
@@ -119,7 +121,7 @@ def table(
         )
         body.append(f"<tr{cls}>{tds}</tr>")
     aria = f" role='region' aria-label='{escape(label)}' tabindex='0'" if label else ""
-    cls = " class='line'" if one_line else ""
+    cls = (" class='line wrap1'" if name_first else " class='line'") if one_line else ""
     return Html(
         f"<div class='scroll'{aria}><table{cls}><thead><tr>{th}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
