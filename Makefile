@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint format bench clean services
+.PHONY: demo test test-fast lint format bench clean services browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ demo: $(STAMP_DEMO)
 services:
 	bash .ci/services.sh
 
-## make test: install test dependencies and services, run the whole suite
-test: $(STAMP_TEST) services
+## make browser: install Debian's Chromium for the report-page tests; fails loudly if it cannot
+browser:
+	bash .ci/browser.sh
+
+## make test: install test dependencies, services and the browser, run the whole suite
+test: $(STAMP_TEST) services browser
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-fast: $(STAMP_TEST)

@@ -77,7 +77,7 @@ class ValidationReport:
         }
 
     def to_html(self, title: str = "Validation report") -> str:
-        from modelyard.data.report_html import validation_html
+        from modelyard.data.validation_html import validation_html
 
         return validation_html(self, title)
 

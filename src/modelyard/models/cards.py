@@ -4,18 +4,18 @@ Generated from the registry (version, tags, aliases, approvals, alias history, s
 training run (params, metrics, who and when), the datasets the run read (with their profiles)
 and lineage; the editable sections (intended use, limitations, ethical considerations, notes)
 come from the version, else from the model. Rendered as Markdown or as self-contained HTML
-(every value escaped).
+(every value escaped, no empty header row).
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from modelyard.config import Settings
 from modelyard.errors import NotFound
+from modelyard.htmlpage.shell import escape, facts, overview, page, table
 from modelyard.registry.entities import (
     CARD_SECTIONS,
     AliasEvent,
@@ -111,7 +111,7 @@ class ModelCard:
                         "-" if shape is None else str(shape),
                     ]
                 )
-        return ["", "name", "type", "shape"], rows
+        return ["input or output", "name", "type", "shape"], rows
 
     def _run_rows(self) -> dict[str, list[list[str]]]:
         if not self.run:
@@ -155,7 +155,7 @@ class ModelCard:
         description = self.version.description or self.model_description
         if description:
             lines += [description, ""]
-        lines += ["## Details", "", *table(["", ""], [list(f) for f in self._facts()])]
+        lines += ["## Details", "", *table(["detail", "value"], [list(f) for f in self._facts()])]
         for key in CARD_SECTIONS:
             lines += [
                 f"## {SECTION_TITLES[key]}",
@@ -194,69 +194,69 @@ class ModelCard:
         return "\n".join(lines).rstrip() + "\n"
 
     def to_html(self) -> str:
-        esc = html.escape
+        """The card as one self-contained page: no scripts, every value escaped, tables that
+        scroll in their own box at a phone's width."""
 
-        def table(head: list[str], rows: list[list[str]]) -> str:
-            if not rows:
-                return "<p class=none>none recorded</p>"
-            th = "".join(f"<th>{esc(h)}</th>" for h in head)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>" for row in rows
-            )
-            return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+        def block(head: list[str], rows: list[list[str]], label: str) -> str:
+            return table(head, rows, label=label) if rows else "<p class='none'>none recorded</p>"
 
         def para(text: str) -> str:
-            return "".join(f"<p>{esc(p)}</p>" for p in text.split("\n\n") if p.strip())
+            return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p.strip())
 
-        parts = [f"<h1>Model card: {esc(self.name)} version {self.version.version}</h1>"]
-        description = self.version.description or self.model_description
+        v = self.version
+        parts = [f"<h1>Model card: {escape(self.name)} version {v.version}</h1>"]
+        description = v.description or self.model_description
         if description:
             parts.append(para(description))
-        parts += ["<h2>Details</h2>", table(["", ""], [list(f) for f in self._facts()])]
+        tiles: list[tuple[Any, str, str]] = [
+            (v.version, "version", ""),
+            (v.flavor or "-", "flavor", ""),
+            (", ".join(v.aliases) or "none", "aliases", ""),
+            (_when(v.created_time)[:10] if v.created_time else "-", "registered", ""),
+        ]
+        if self.run:
+            tiles.append((self.run["status"], "training run", ""))
+        parts += [overview(tiles, "Model overview"), "<h2>Details</h2>", facts(self._facts())]
         for key in CARD_SECTIONS:
             text = self.sections.get(key)
             parts += [
                 f"<h2>{SECTION_TITLES[key]}</h2>",
-                para(text) if text else "<p class=none>not written yet</p>",
+                para(text) if text else "<p class='none'>not written yet</p>",
             ]
-        parts += ["<h2>Signature</h2>", table(*self._signature_rows()), "<h2>Training run</h2>"]
+        head, rows = self._signature_rows()
+        parts += ["<h2>Signature</h2>", block(head, rows, "signature"), "<h2>Training run</h2>"]
         if self.run:
             r = self.run
             parts.append(
-                f"<p>Run <code>{esc(r['run_id'])}</code> ({esc(r['run_name'] or '-')}) by "
-                f"{esc(r['user'] or '-')}, {_when(r['start_time'])} to {_when(r['end_time'])}, "
-                f"status {esc(r['status'])}.</p>"
+                f"<p>Run <code>{escape(r['run_id'])}</code> ({escape(r['run_name'] or '-')}) by "
+                f"{escape(r['user'] or '-')}, {_when(r['start_time'])} to "
+                f"{_when(r['end_time'])}, status {escape(r['status'])}.</p>"
             )
-            for title, rows in self._run_rows().items():
-                parts += [f"<h3>{title}</h3>", table(["key", "value"], rows)]
+            for title, found in self._run_rows().items():
+                parts += [f"<h3>{title}</h3>", block(["key", "value"], found, title)]
         else:
-            parts.append("<p class=none>no training run recorded</p>")
+            parts.append("<p class='none'>no training run recorded</p>")
         parts.append("<h2>Training data</h2>")
         if not self.datasets:
-            parts.append("<p class=none>no datasets recorded</p>")
+            parts.append("<p class='none'>no datasets recorded</p>")
         for d in self.datasets:
             rows_text = "-" if d.num_rows is None else f"{d.num_rows:,}"
+            columns = [[c, t, f"{m:.2%}"] for c, t, m in d.columns]
             parts += [
-                f"<h3>{esc(d.uri)} ({esc(d.context or 'input')}, {rows_text} rows)</h3>",
-                table(["column", "type", "missing"], [[c, t, f"{m:.2%}"] for c, t, m in d.columns]),
+                f"<h3>{escape(d.uri)} ({escape(d.context or 'input')}, {rows_text} rows)</h3>",
+                block(["column", "type", "missing"], columns, f"columns of {d.uri}"),
             ]
         parts += [
             "<h2>Approvals</h2>",
-            table(["alias", "status", "requested by", "when", "decisions"], self._approval_rows()),
+            block(
+                ["alias", "status", "requested by", "when", "decisions"],
+                self._approval_rows(),
+                "approvals",
+            ),
             "<h2>Alias history</h2>",
-            table(["alias", "moved", "from", "by", "when"], self._alias_rows()),
+            block(["alias", "moved", "from", "by", "when"], self._alias_rows(), "alias history"),
         ]
-        style = (
-            "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}"
-            "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;"
-            "padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
-            ".none{color:#888;font-style:italic}code{background:#f3f3f3;padding:0 3px}"
-        )
-        title = esc(f"{self.name} v{self.version.version}")
-        return (
-            f"<!doctype html><html><head><meta charset=utf-8><title>Model card: {title}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
-        )
+        return page(f"Model card: {self.name} v{v.version}", "".join(parts))
 
 
 def build_card(client: CardSource, name: str, version: int | None = None) -> ModelCard:

@@ -78,9 +78,10 @@ def show(
     if html is not None:
         if v.profile is None:
             raise InvalidArgument(f"{v.uri} has no profile (it is a set of files)", field="html")
-        from modelyard.data.report_html import profile_html
+        from modelyard.data.profile_html import profile_html
 
-        html.write_text(profile_html(v.profile, f"{v.name} v{v.version}"), encoding="utf-8")
+        page = profile_html(v.profile, f"Profile: {v.name} version {v.version}")
+        html.write_text(page, encoding="utf-8")
     if as_json:
         print_json(v.to_dict())
         return
