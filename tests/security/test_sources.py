@@ -348,3 +348,32 @@ def test_an_upload_racing_the_registration_leaves_the_sealed_files_as_they_were(
     model, x = sklearn_model()
     loaded = yard.models.load(f"models:/churn/{version.version}", tracking_uri=server.url)
     assert (loaded.predict(x[:10]) == model.predict(x[:10])).all()
+
+
+def test_a_model_file_with_yaml_aliases_is_refused(tracking_uri: str, tmp_path: Path) -> None:
+    """Found by the cold review: a 1 KB model.yaml with nested aliases ("billion laughs")
+    expanded into megabytes when registered, and would grow without bound."""
+    from modelyard.models.directory import read_spec
+
+    c = yard.Client(tracking_uri)
+    folder = tmp_path / "bomb"
+    yard.models.save_model(sklearn_model()[0], folder, onnx=False)
+    spec = folder / "model.yaml"
+    laughs = "\n".join(
+        [
+            "laughs:",
+            "  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]",
+            *[f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)],
+        ]
+    )
+    spec.write_text(spec.read_text() + laughs + "\n")
+    with pytest.raises(InvalidArgument, match="anchor or alias"):
+        read_spec(folder, verify=False)
+    run = c.create_run("0")
+    c.flush()
+    c.log_artifacts(run.info.run_id, folder, "bomb")
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match="anchor or alias") as caught:
+            c.create_model_version("bomb", f"runs:/{run.info.run_id}/bomb")
+        assert caught.value.field == "source"
+    assert _versions(c, "bomb") == 0
