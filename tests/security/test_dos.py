@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -438,3 +439,19 @@ def test_an_https_receiver_that_drips_is_cut_off_too(
     elapsed = time.monotonic() - started
     assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
     assert elapsed < 2.5, elapsed
+
+
+def test_version_numbers_beyond_the_column_are_a_400(server_factory: Callable[..., Any]) -> None:
+    """Found by the cold review: 2**63 in the path was a 500 (the driver overflowed)."""
+    url = server_factory().url + "/api/v1/registry/models/churn/versions"
+    with httpx.Client() as http:
+        for number in ("9223372036854775808", "2147483648", "0", "-1", "99999999999999999999999"):
+            for method, path in (
+                ("GET", f"/{number}"),
+                ("DELETE", f"/{number}"),
+                ("POST", f"/{number}/restore"),
+                ("DELETE", f"/{number}/tags/k"),
+            ):
+                r = http.request(method, url + path, headers={"Content-Type": "application/json"})
+                assert r.status_code == 400, (method, path, r.status_code, r.text)
+                assert "Traceback" not in r.text

@@ -61,9 +61,15 @@ def check_gate(name: Any) -> str:
     return name
 
 
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit INTEGER
+
+
 def check_version(version: Any, field: str = "version") -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise InvalidArgument(f"{field} must be a positive integer, got {version!r}", field=field)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        shown = repr(version) if len(repr(version)) < 40 else repr(version)[:40] + "..."
+        raise InvalidArgument(
+            f"{field} must be an integer from 1 to {MAX_VERSION}, got {shown}", field=field
+        )
     return version
 
 
