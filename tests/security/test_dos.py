@@ -455,3 +455,19 @@ def test_version_numbers_beyond_the_column_are_a_400(server_factory: Callable[..
                 r = http.request(method, url + path, headers={"Content-Type": "application/json"})
                 assert r.status_code == 400, (method, path, r.status_code, r.text)
                 assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/experiments", "/api/v1/registry/models"])
+def test_a_slow_body_on_a_route_fastapi_reads_is_a_408_too(
+    quick_deadline: None, server_factory: Callable[..., ServerThread], path: str
+) -> None:
+    """Found by the cold review: where FastAPI parses the body itself, the deadline came
+    back as its generic 400 "There was an error parsing the body"."""
+    srv = server_factory()
+    got, closed, elapsed = _slow_request(srv.url, path, SLOW_BODIES[0])
+    _check_408(got, closed, elapsed)
+    assert error_of(_http_body(got))["code"] == "REQUEST_TIMEOUT"
+    broken = httpx.post(
+        srv.url + path, content=b'{"name": "x",', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400 and error_of(broken)["field"] == "body"
