@@ -370,6 +370,71 @@ def test_settings_that_read_files_need_trust(tmp_path: Path, make: Callable[[], 
         assert caught.value.field == "trusted"
 
 
+def _fitted_reader(kind: str) -> Any:
+    """A fitted model whose *fitted* copy reads files: the constructor's parameters are clean,
+    the attribute that predicts (``regressor_``, ``transformers_``, ``estimators_``) is not."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import VotingRegressor
+    from sklearn.linear_model import LinearRegression
+
+    docs, y = ["alpha beta", "gamma delta", "secret x", "beta beta"], [1.0, 2.0, 3.0, 4.0]
+    text = pd.DataFrame({"text": docs})
+    if kind == "TransformedTargetRegressor.regressor_":
+        model = TransformedTargetRegressor(make_pipeline(CountVectorizer(), LinearRegression()))
+        model.fit(docs, y)
+        model.regressor_.steps[0][1].input = "filename"
+    elif kind == "ColumnTransformer.transformers_":
+        model = make_pipeline(
+            ColumnTransformer([("t", CountVectorizer(), "text")]), LinearRegression()
+        ).fit(text, y)
+        model.steps[0][1].transformers_[0][1].input = "filename"
+    elif kind == "VotingRegressor.estimators_":
+        model = VotingRegressor([("a", make_pipeline(CountVectorizer(), LinearRegression()))]).fit(
+            docs, y
+        )
+        model.estimators_[0].steps[0][1].input = "filename"
+    elif kind == "Pipeline.memory after fit":
+        model = make_pipeline(CountVectorizer(), LinearRegression()).fit(docs, y)
+        model.memory = "/tmp/cache"
+    else:
+        raise AssertionError(kind)
+    return model
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "TransformedTargetRegressor.regressor_",
+        "ColumnTransformer.transformers_",
+        "VotingRegressor.estimators_",
+        "Pipeline.memory after fit",
+    ],
+)
+def test_fitted_attributes_that_read_files_need_trust(tmp_path: Path, kind: str) -> None:
+    """Found by the cold review: only the constructor's parameters were walked, so a fitted
+    copy set to read the file each row names served the server's files back."""
+    from tests.fixtures.logged import sklearn_model  # noqa: F401 - the suite's own models load
+
+    model = _fitted_reader(kind)
+    root = tmp_path / "m"
+    save_model(model, root, onnx=False)
+    for _ in range(2):
+        with pytest.raises(PermissionDenied) as caught:
+            load(root)
+        assert caught.value.field == "trusted"
+        assert "read or write files" in caught.value.message
+
+
+def test_an_object_nested_past_the_walk_is_refused_not_passed() -> None:
+    from modelyard.models.flavors.sklearn_trust import unsafe_settings
+
+    deep: Any = make_pipeline(StandardScaler(), LogisticRegression())
+    for _ in range(100):
+        deep = {"inner": deep}
+    assert any("deeper" in f for f in unsafe_settings(deep))
+    assert unsafe_settings(make_pipeline(StandardScaler(), LogisticRegression())) == []
+
+
 def test_a_file_reading_vectorizer_never_reads_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("root root bash")

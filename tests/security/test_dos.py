@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -381,3 +382,92 @@ def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline() -> None:
     elapsed = time.monotonic() - started
     assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
     assert elapsed < 2.5, elapsed  # each byte came well within the per-read timeout
+
+
+def test_an_https_receiver_that_drips_is_cut_off_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the cold review: the watchdog held the plain socket, which TLS had replaced,
+    so an HTTPS target dripping its answer held the call for 30 s against a 3 s timeout."""
+    import ssl
+    import subprocess
+
+    from modelyard.outbound.post import post
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        raw, _ = server.accept()
+        try:
+            conn = context.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        with conn:
+            conn.recv(65_536)
+            for byte in answer:
+                if stop.wait(0.3):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        outcome = post(f"https://127.0.0.1:{port}/hook", b"{}", {}, timeout=1.0, allow_private=True)
+    finally:
+        stop.set()
+        server.close()
+    elapsed = time.monotonic() - started
+    assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
+    assert elapsed < 2.5, elapsed
+
+
+def test_version_numbers_beyond_the_column_are_a_400(server_factory: Callable[..., Any]) -> None:
+    """Found by the cold review: 2**63 in the path was a 500 (the driver overflowed)."""
+    url = server_factory().url + "/api/v1/registry/models/churn/versions"
+    with httpx.Client() as http:
+        for number in ("9223372036854775808", "2147483648", "0", "-1", "99999999999999999999999"):
+            for method, path in (
+                ("GET", f"/{number}"),
+                ("DELETE", f"/{number}"),
+                ("POST", f"/{number}/restore"),
+                ("DELETE", f"/{number}/tags/k"),
+            ):
+                r = http.request(method, url + path, headers={"Content-Type": "application/json"})
+                assert r.status_code == 400, (method, path, r.status_code, r.text)
+                assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/experiments", "/api/v1/registry/models"])
+def test_a_slow_body_on_a_route_fastapi_reads_is_a_408_too(
+    quick_deadline: None, server_factory: Callable[..., ServerThread], path: str
+) -> None:
+    """Found by the cold review: where FastAPI parses the body itself, the deadline came
+    back as its generic 400 "There was an error parsing the body"."""
+    srv = server_factory()
+    got, closed, elapsed = _slow_request(srv.url, path, SLOW_BODIES[0])
+    _check_408(got, closed, elapsed)
+    assert error_of(_http_body(got))["code"] == "REQUEST_TIMEOUT"
+    broken = httpx.post(
+        srv.url + path, content=b'{"name": "x",', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400 and error_of(broken)["field"] == "body"

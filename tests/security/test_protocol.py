@@ -639,7 +639,33 @@ FEEDBACK_REFUSED = [
     ),
 ]
 
-REFUSED = V2_REFUSED + BINARY_REFUSED + INVOCATIONS_REFUSED + FEEDBACK_REFUSED
+# input the signature lets through but the model itself refuses: its own words, a 400
+MODEL_REFUSED = [
+    Refused(
+        "a category the encoder never saw",
+        "text",
+        _v2(AGE, INCOME, _with(PLAN, data=["zzz"])),
+        "inputs",
+        "the model refused the input",
+    ),
+    _inv(
+        "a category the encoder never saw",
+        {"dataframe_records": [{"age": 3, "income": 1.0, "plan": "zzz"}]},
+        "inputs",
+        "the model refused the input",
+        model="text",
+    ),
+    _inv(
+        "infinity in a CSV row",
+        b"age,income,plan\n30,inf,pro\n",
+        "inputs",
+        "the model refused the input",
+        model="text",
+        csv=True,
+    ),
+]
+
+REFUSED = V2_REFUSED + BINARY_REFUSED + INVOCATIONS_REFUSED + FEEDBACK_REFUSED + MODEL_REFUSED
 
 
 def _post(

@@ -300,3 +300,80 @@ def test_a_registered_folder_never_changes_through_the_sdk(
             c.log_artifacts(run_id, saved_model(), "model")
     assert "model/f.txt" not in {f.path for f in c.list_artifacts(run_id, "model")}
     c.log_artifact(run_id, tmp_path / "f.txt", "notes")  # elsewhere in the run: fine
+
+
+def test_an_upload_racing_the_registration_leaves_the_sealed_files_as_they_were(
+    server_factory: Any,
+) -> None:
+    """Found by the cold review: an upload that passed the seal check, then finished after
+    the folder was registered, was refused but deleted the registered file on its way out.
+    The catalogue is now written (and the seal checked) before the file takes its place."""
+    import threading
+
+    from tests.fixtures.logged import stored_artifact
+
+    server = server_factory()
+    c = yard.Client(server.url)
+    source, run_id = log_source(c)
+    stored = stored_artifact(c, run_id, "model/model.skops")
+    before = _sha_of(stored)
+    registered = threading.Event()
+    started = threading.Event()
+
+    def body() -> Any:
+        yield b"x" * 100
+        started.set()
+        assert registered.wait(30)
+        yield b"y" * (1_200_000)  # past the one-piece size: streamed
+
+    result: dict[str, Any] = {}
+
+    def upload() -> None:
+        result["r"] = httpx.put(
+            f"{server.url}/api/v1/runs/{run_id}/artifacts",
+            params={"path": "model/model.skops"},
+            content=body(),
+            headers={"Content-Type": "application/octet-stream", "Content-Length": "1200100"},
+            timeout=60,
+        )
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    assert started.wait(30)
+    version = c.create_model_version("churn", source)
+    registered.set()
+    thread.join(60)
+    assert result["r"].status_code == 409, result["r"].text
+    assert _sha_of(stored) == before
+    model, x = sklearn_model()
+    loaded = yard.models.load(f"models:/churn/{version.version}", tracking_uri=server.url)
+    assert (loaded.predict(x[:10]) == model.predict(x[:10])).all()
+
+
+def test_a_model_file_with_yaml_aliases_is_refused(tracking_uri: str, tmp_path: Path) -> None:
+    """Found by the cold review: a 1 KB model.yaml with nested aliases ("billion laughs")
+    expanded into megabytes when registered, and would grow without bound."""
+    from modelyard.models.directory import read_spec
+
+    c = yard.Client(tracking_uri)
+    folder = tmp_path / "bomb"
+    yard.models.save_model(sklearn_model()[0], folder, onnx=False)
+    spec = folder / "model.yaml"
+    laughs = "\n".join(
+        [
+            "laughs:",
+            "  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]",
+            *[f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)],
+        ]
+    )
+    spec.write_text(spec.read_text() + laughs + "\n")
+    with pytest.raises(InvalidArgument, match="anchor or alias"):
+        read_spec(folder, verify=False)
+    run = c.create_run("0")
+    c.flush()
+    c.log_artifacts(run.info.run_id, folder, "bomb")
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match="anchor or alias") as caught:
+            c.create_model_version("bomb", f"runs:/{run.info.run_id}/bomb")
+        assert caught.value.field == "source"
+    assert _versions(c, "bomb") == 0

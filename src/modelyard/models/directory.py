@@ -19,6 +19,7 @@ import yaml
 
 from modelyard.errors import InvalidArgument
 from modelyard.models.signature import Signature
+from modelyard.plain_yaml import load_plain
 from modelyard.store.artifacts.paths import safe_relpath
 
 MODEL_FILE = "model.yaml"
@@ -26,7 +27,6 @@ FORMAT_VERSION = 1
 
 
 # libyaml's safe loader when PyYAML was built with it: ten times faster on a large model.yaml
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class TamperedModel(InvalidArgument):
@@ -170,10 +170,8 @@ def read_spec(root: Path, *, verify: bool = True) -> ModelSpec:
         raise InvalidArgument(
             f"no {MODEL_FILE} in {str(root)!r}: not a model directory", field="uri"
         )
-    try:
-        spec = ModelSpec.from_dict(yaml.load(source.read_text(encoding="utf-8"), Loader=_LOADER))  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise InvalidArgument(f"{MODEL_FILE} is not valid YAML: {exc}", field=MODEL_FILE) from exc
+    text = source.read_text(encoding="utf-8")
+    spec = ModelSpec.from_dict(load_plain(text, where=MODEL_FILE, field=MODEL_FILE))
     if verify:
         verify_files(root, spec)
     return spec

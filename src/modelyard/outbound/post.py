@@ -55,11 +55,12 @@ class Outcome:
     error: str | None
 
 
-def _cut(sock: socket.socket, fired: threading.Event) -> None:
-    """The deadline passed: end the connection under whatever read or write is waiting."""
+def _cut(held: list[socket.socket], fired: threading.Event) -> None:
+    """The deadline passed: end the connection under whatever read or write is waiting (on
+    the socket in use now: the TLS one once the handshake has wrapped the plain one)."""
     fired.set()  # before the shutdown, so the failure it causes is read as the deadline
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError, ValueError):
+        held[0].shutdown(socket.SHUT_RDWR)
 
 
 def post(
@@ -88,7 +89,8 @@ def post(
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     fired = threading.Event()
-    watchdog = threading.Timer(timeout, _cut, (sock, fired))
+    held = [sock]  # what the watchdog cuts: replaced by the TLS socket once wrapped
+    watchdog = threading.Timer(timeout, _cut, (held, fired))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -97,6 +99,9 @@ def post(
         if parts.scheme == "https":
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=host)
+            held[0] = sock
+            if fired.is_set():  # the deadline passed during the handshake
+                raise TimeoutError("deadline")
             conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
@@ -109,6 +114,8 @@ def post(
         resp.read(MAX_ANSWER_BYTES)
         status = resp.status
         conn.close()
+        if fired.is_set():  # cut off mid-answer: not a delivery, whatever arrived
+            raise TimeoutError("deadline")
     except (OSError, http.client.HTTPException, ValueError) as exc:
         sock.close()
         if fired.is_set():

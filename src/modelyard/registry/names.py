@@ -3,12 +3,15 @@ and ``models:/`` URIs. Every failure names the field and what was expected."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from modelyard.errors import InvalidArgument
 from modelyard.tracking.validation import check_tags
+
+MAX_SIGNATURE_CHARS = 1 << 20  # a signature of 10,000 columns is about 600 KiB
 
 MAX_MODEL_NAME = 256
 MAX_SOURCE = 2000
@@ -58,9 +61,15 @@ def check_gate(name: Any) -> str:
     return name
 
 
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit INTEGER
+
+
 def check_version(version: Any, field: str = "version") -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise InvalidArgument(f"{field} must be a positive integer, got {version!r}", field=field)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        shown = repr(version) if len(repr(version)) < 40 else repr(version)[:40] + "..."
+        raise InvalidArgument(
+            f"{field} must be an integer from 1 to {MAX_VERSION}, got {shown}", field=field
+        )
     return version
 
 
@@ -143,4 +152,15 @@ def check_signature(signature: object) -> dict[str, Any] | None:
     outputs = signature.get("outputs")
     if outputs is not None and not isinstance(outputs, (dict, list)):
         raise InvalidArgument("signature.outputs must be an object or null", field="signature")
+    extra = sorted(str(k) for k in signature if k not in ("kind", "inputs", "outputs"))
+    if extra:
+        raise InvalidArgument(
+            f"signature has unknown key(s) {extra[:5]}; it holds kind, inputs and outputs",
+            field="signature",
+        )
+    if len(json.dumps(signature, default=str)) > MAX_SIGNATURE_CHARS:
+        raise InvalidArgument(
+            f"signature is larger than {MAX_SIGNATURE_CHARS // 1024} KiB as JSON",
+            field="signature",
+        )
     return signature

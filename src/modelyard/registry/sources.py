@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import Conflict, InvalidArgument, NotFound
+from modelyard.plain_yaml import load_plain
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking import seals
 from modelyard.tracking.store import RunArtifacts
@@ -29,7 +29,6 @@ from modelyard.tracking.validation import check_run_id
 
 MODEL_FILE = "model.yaml"
 MAX_MODEL_FILE_BYTES = 16 * 1024 * 1024
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,7 @@ def _sha256(artifacts: RunArtifacts, run_id: str, path: str) -> str:
 
 
 def _listed(text: bytes, where: str) -> tuple[dict[str, str], dict[str, Any]]:
-    try:
-        doc: Any = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise InvalidArgument(f"{where} is not valid YAML: {exc}", field="source") from None
+    doc: Any = load_plain(text, where=where, field="source")
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(files, dict) or doc.get("format_version") != 1:
         raise InvalidArgument(f"{where} is not a model description: no files", field="source")

@@ -14,6 +14,8 @@ that converts without loss when it holds numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,18 @@ TAKES: dict[str, frozenset[str]] = {
     "string": frozenset({"BYTES"}),
     "datetime": frozenset({"BYTES"}),
 }
+
+
+@contextmanager
+def refused_by_the_model() -> Iterator[None]:
+    """Input the signature let through but the model itself refuses (a category its encoder
+    never saw, an infinity, text where it wants numbers): a 400 with the model's own words,
+    not a 500. Frameworks say so with ValueError or TypeError."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        text = " ".join(str(exc).split())[:500] or type(exc).__name__
+        raise InvalidArgument(f"the model refused the input: {text}", field="inputs") from None
 
 
 @dataclass
@@ -311,7 +325,8 @@ class ServedModel:
         return restore_label(out, record)
 
     def run_data(self, data: Any) -> np.ndarray[Any, Any]:
-        return np.asarray(self.loaded.predict(data))
+        with refused_by_the_model():
+            return np.asarray(self.loaded.predict(data))
 
     def run_proba(self, prepared: Prepared) -> np.ndarray[Any, Any]:
         """Class probabilities, [rows, classes] in the order of ``classes``."""
@@ -325,7 +340,8 @@ class ServedModel:
             import pandas as pd
 
             data = pd.DataFrame(prepared.matrix, columns=self.column_names)
-        return np.asarray(self.loaded.predict_proba(data).to_numpy(dtype=np.float64))
+        with refused_by_the_model():
+            return np.asarray(self.loaded.predict_proba(data).to_numpy(dtype=np.float64))
 
     def run(self, prepared: Prepared) -> np.ndarray[Any, Any]:
         if prepared.matrix is not None:

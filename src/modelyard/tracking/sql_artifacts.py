@@ -1,7 +1,9 @@
 """Run artifacts stored through an artifact repository and catalogued in SQL.
 
-The file goes to the run's artifact URI first (atomically), then its size and sha256 are
-recorded; a listing reads the catalog, so S3 is never asked to list a prefix.
+The file is written under a temporary name and hashed; its size and sha256 are catalogued
+(while the run is active and the path is not in a registered folder) just before it takes
+its place, so a refused upload changes nothing; a listing reads the catalog, so S3 is never
+asked to list a prefix.
 """
 
 from __future__ import annotations
@@ -95,10 +97,11 @@ class SqlRunArtifacts(RunArtifacts):
         with self.db.read() as conn:
             seals.refuse_sealed(conn, run_id, path)
 
-    def _record(self, run_id: str, repo: ArtifactRepository, stored: StoredFile) -> StoredFile:
-        """Catalog a stored file in one statement that only inserts while the run is active
-        and the path unsealed; when the run was deleted (or removed) or the folder registered
-        meanwhile, the file is removed again."""
+    def _record(self, run_id: str, stored: StoredFile) -> None:
+        """Catalog a file, written but not yet in its place, in one statement that only
+        inserts while the run is active and the path unsealed; when the run was deleted (or
+        removed) or the folder registered meanwhile, this raises and the file never takes
+        its place (the stored one, sealed or not, stays as it was)."""
         created = now_ms()
         params = {
             "run_uuid": run_id,
@@ -117,12 +120,10 @@ class SqlRunArtifacts(RunArtifacts):
             return count
 
         if self.db.run_write(_write) == 0:
-            repo.delete(stored.path)
             self._check_unsealed(run_id, stored.path)
             raise InvalidArgument(
                 f"run {run_id} is deleted; restore it before logging to it", field="run_id"
             )
-        return stored
 
     def _check_size(self, path: str, size: int | None) -> None:
         if self.max_bytes is not None and size is not None and size > self.max_bytes:
@@ -142,7 +143,12 @@ class SqlRunArtifacts(RunArtifacts):
         self._check_size(path, size_hint)
         repo = self._run_repo(run_id)
         self._check_unsealed(run_id, path)
-        return self._record(run_id, repo, repo.write_stream(path, chunks, max_bytes=self.max_bytes))
+        return repo.write_stream(
+            path,
+            chunks,
+            max_bytes=self.max_bytes,
+            before_commit=lambda stored: self._record(run_id, stored),
+        )
 
     def upload_file(
         self,
@@ -155,8 +161,13 @@ class SqlRunArtifacts(RunArtifacts):
         self._check_size(path, local_path.stat().st_size)
         repo = self._run_repo(run_id)
         self._check_unsealed(run_id, path)
-        stored = repo.write_file(path, local_path, progress=progress, max_bytes=self.max_bytes)
-        return self._record(run_id, repo, stored)
+        return repo.write_file(
+            path,
+            local_path,
+            progress=progress,
+            max_bytes=self.max_bytes,
+            before_commit=lambda stored: self._record(run_id, stored),
+        )
 
     def stat(self, run_id: str, path: str) -> ArtifactInfo:
         path = safe_relpath(path)

@@ -78,6 +78,13 @@ def allowed_methods(request: Request) -> str:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    cause = exc.__cause__
+    if isinstance(cause, ModelyardError):  # FastAPI wraps what reading the body raised
+        return json_response({"error": cause.to_dict()}, HTTP_STATUS.get(cause.code, 500))
+    if exc.status_code == 400 and str(exc.detail) == "There was an error parsing the body":
+        reason = f": {cause}" if cause is not None else ""
+        text = f"the body cannot be read as JSON{reason}"[:500]
+        return json_response(error_body("INVALID_ARGUMENT", text, "body"), 400)
     code = _STATUS_CODES.get(
         exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL_ERROR"
     )

@@ -139,16 +139,29 @@ _MAX_DEPTH = 64
 
 
 def unsafe_settings(model: Any) -> list[str]:
-    """``estimator.param=value`` for every setting of every estimator inside ``model`` (steps,
-    nested estimators, lists of them) that would read or write files; empty when none."""
+    """``estimator.attr=value`` for every setting of every object inside ``model`` that would
+    read or write files; empty when none. Every attribute is walked, not just the
+    constructor's parameters: what predicts is the fitted copy (``regressor_``,
+    ``transformers_``, ``estimators_``, ``steps``), and a file could set ``input`` there. A
+    model nested deeper than the walk goes is refused rather than passed."""
+    import numpy as np
+
     found: list[str] = []
     seen: set[int] = set()
 
     def visit(obj: Any, where: str, depth: int) -> None:
-        if depth > _MAX_DEPTH or id(obj) in seen:
+        if id(obj) in seen or obj is None or isinstance(obj, str | bytes | int | float | bool):
+            return
+        if depth > _MAX_DEPTH:
+            found.append(f"{where}: nested deeper than {_MAX_DEPTH} levels")
             return
         seen.add(id(obj))
-        if isinstance(obj, list | tuple):
+        if isinstance(obj, np.ndarray):
+            if obj.dtype == object:
+                for i, item in enumerate(obj.flat):
+                    visit(item, f"{where}[{i}]", depth + 1)
+            return
+        if isinstance(obj, list | tuple | set | frozenset):
             for i, item in enumerate(obj):
                 visit(item, f"{where}[{i}]", depth + 1)
             return
@@ -156,11 +169,10 @@ def unsafe_settings(model: Any) -> list[str]:
             for key, item in obj.items():
                 visit(item, f"{where}[{key!r}]", depth + 1)
             return
-        get_params = getattr(obj, "get_params", None)
-        if not callable(get_params):
+        attributes = getattr(obj, "__dict__", None)
+        if not isinstance(attributes, dict):
             return
-        params = get_params(deep=False)
-        for name, value in params.items():
+        for name, value in attributes.items():
             allowed = _SAFE_SETTINGS.get(name)
             if allowed is not None and not (
                 (value is None and None in allowed) or (isinstance(value, str) and value in allowed)

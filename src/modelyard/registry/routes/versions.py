@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
 from modelyard.registry.entities import NewModelVersion
+from modelyard.registry.names import MAX_VERSION
 from modelyard.registry.routes.deps import (
     CARD_BODY,
     DESCRIPTION_BODY,
@@ -23,6 +26,10 @@ from modelyard.registry.store import SEARCH_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import EMPTY_BODY, OBJ, STR, STR_MAP, json_body, obj
+
+VersionPath = Annotated[
+    int, Path(ge=1, le=MAX_VERSION, description="a version number, from 1 to 2**31 - 1")
+]
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 _CREATE = json_body(
@@ -102,7 +109,7 @@ async def resolve_version(
 
 @router.get("/models/{name}/versions/{version}", summary="One version by number")
 async def get_version(
-    request: Request, name: str, version: int, include_deleted: bool = Query(False)
+    request: Request, name: str, version: VersionPath, include_deleted: bool = Query(False)
 ) -> Response:
     found = await run_in_threadpool(
         registry(request).get_version, name, version, include_deleted=include_deleted
@@ -115,7 +122,7 @@ async def get_version(
     summary="Change a version's description",
     openapi_extra=DESCRIPTION_BODY,
 )
-async def update_version(request: Request, name: str, version: int) -> Response:
+async def update_version(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
     description = nullable_text(body, "description")
     found = await run_in_threadpool(registry(request).update_version, name, version, description)
@@ -123,7 +130,7 @@ async def update_version(request: Request, name: str, version: int) -> Response:
 
 
 @router.delete("/models/{name}/versions/{version}", summary="Delete a version (soft)")
-async def delete_version(request: Request, name: str, version: int) -> Response:
+async def delete_version(request: Request, name: str, version: VersionPath) -> Response:
     await run_in_threadpool(registry(request).delete_version, name, version)
     return json_response({})
 
@@ -133,7 +140,7 @@ async def delete_version(request: Request, name: str, version: int) -> Response:
     summary="Restore a deleted version",
     openapi_extra=EMPTY_BODY,
 )
-async def restore_version(request: Request, name: str, version: int) -> Response:
+async def restore_version(request: Request, name: str, version: VersionPath) -> Response:
     await run_in_threadpool(registry(request).restore_version, name, version)
     return json_response({})
 
@@ -143,7 +150,7 @@ async def restore_version(request: Request, name: str, version: int) -> Response
     summary="Set a tag on a version",
     openapi_extra=TAG_BODY,
 )
-async def set_tag(request: Request, name: str, version: int) -> Response:
+async def set_tag(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
     key = require(body, "key", str, "a tag key")
     value = require(body, "value", str, "a string")
@@ -152,7 +159,7 @@ async def set_tag(request: Request, name: str, version: int) -> Response:
 
 
 @router.delete("/models/{name}/versions/{version}/tags/{key:path}", summary="Remove a version tag")
-async def delete_tag(request: Request, name: str, version: int, key: str) -> Response:
+async def delete_tag(request: Request, name: str, version: VersionPath, key: str) -> Response:
     await run_in_threadpool(registry(request).delete_version_tag, name, version, key)
     return json_response({})
 
@@ -162,7 +169,7 @@ async def delete_tag(request: Request, name: str, version: int, key: str) -> Res
     summary="Set a version's card sections",
     openapi_extra=CARD_BODY,
 )
-async def set_card(request: Request, name: str, version: int) -> Response:
+async def set_card(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
     sections = string_map(body, "sections")
     await run_in_threadpool(registry(request).set_card, name, version, sections)

@@ -28,6 +28,9 @@ class StoredFile:
     sha256: str  # hex
 
 
+Commit = Callable[["StoredFile"], None]  # checks a stored file before it takes its place
+
+
 @dataclass(frozen=True)
 class ArtifactEntry:
     path: str  # relative posix path under the repository root
@@ -78,9 +81,16 @@ class ArtifactRepository(ABC):
 
     @abstractmethod
     def write_stream(
-        self, path: str, chunks: Iterable[bytes], *, max_bytes: int | None = None
+        self,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        max_bytes: int | None = None,
+        before_commit: Commit | None = None,
     ) -> StoredFile:
-        """Store ``chunks`` at ``path`` atomically; the file appears only once complete."""
+        """Store ``chunks`` at ``path`` atomically; the file appears only once complete.
+        ``before_commit(stored)`` runs once every byte is written and hashed, just before
+        the file takes its place: if it raises, nothing at ``path`` changes."""
 
     @abstractmethod
     def read_stream(self, path: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -121,10 +131,14 @@ class ArtifactRepository(ABC):
         *,
         progress: Progress | None = None,
         max_bytes: int | None = None,
+        before_commit: Commit | None = None,
     ) -> StoredFile:
         rel, source = self._file_arguments(path, local_path)
         return self.write_stream(
-            rel, read_file_chunks(source, CHUNK_SIZE, progress), max_bytes=max_bytes
+            rel,
+            read_file_chunks(source, CHUNK_SIZE, progress),
+            max_bytes=max_bytes,
+            before_commit=before_commit,
         )
 
     @staticmethod

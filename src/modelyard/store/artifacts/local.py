@@ -26,6 +26,7 @@ from modelyard.store.artifacts.base import (
     CHUNK_SIZE,
     ArtifactEntry,
     ArtifactRepository,
+    Commit,
     Progress,
     StoredFile,
     StreamMeter,
@@ -163,7 +164,12 @@ class LocalArtifactRepository(ArtifactRepository):
     # -- writes --------------------------------------------------------------------------------
 
     def write_stream(
-        self, path: str, chunks: Iterable[bytes], *, max_bytes: int | None = None
+        self,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        max_bytes: int | None = None,
+        before_commit: Commit | None = None,
     ) -> StoredFile:
         rel = safe_relpath(path)
         target = self._locate(rel)
@@ -179,6 +185,8 @@ class LocalArtifactRepository(ArtifactRepository):
                 if self.fsync:
                     handle.flush()
                     os.fsync(handle.fileno())
+            if before_commit is not None:
+                before_commit(meter.result())
             Path(tmp_name).replace(target)
         except BaseException as exc:
             Path(tmp_name).unlink(missing_ok=True)
@@ -197,6 +205,7 @@ class LocalArtifactRepository(ArtifactRepository):
         *,
         progress: Progress | None = None,
         max_bytes: int | None = None,
+        before_commit: Commit | None = None,
     ) -> StoredFile:
         """Large local files are copied by the kernel (``sendfile``) while a thread hashes the
         source, so a copy costs about what ``cp`` does; small ones take the streaming path."""
@@ -204,9 +213,13 @@ class LocalArtifactRepository(ArtifactRepository):
         size = source.stat().st_size
         if size <= _SMALL_FILE:
             with open(source, "rb") as handle:
-                return self.write_stream(rel, [handle.read()], max_bytes=max_bytes)
+                return self.write_stream(
+                    rel, [handle.read()], max_bytes=max_bytes, before_commit=before_commit
+                )
         if size < _KERNEL_COPY_MIN or not hasattr(os, "sendfile"):
-            return super().write_file(rel, source, progress=progress, max_bytes=max_bytes)
+            return super().write_file(
+                rel, source, progress=progress, max_bytes=max_bytes, before_commit=before_commit
+            )
         if max_bytes is not None and size > max_bytes:
             raise PayloadTooLarge(
                 f"artifact {rel!r} is {size} bytes; the limit is {max_bytes}", field="path"
@@ -237,6 +250,8 @@ class LocalArtifactRepository(ArtifactRepository):
                 raise InvalidArgument(
                     f"{str(source)!r} changed while it was being stored", field="local_path"
                 )
+            if before_commit is not None:
+                before_commit(StoredFile(path=rel, size=size, sha256=digest.hexdigest()))
             Path(tmp_name).replace(target)
         except BaseException as exc:
             if fd >= 0:

@@ -17,6 +17,7 @@ from modelyard.store.artifacts.base import (
     CHUNK_SIZE,
     ArtifactEntry,
     ArtifactRepository,
+    Commit,
     StoredFile,
     StreamMeter,
 )
@@ -97,7 +98,12 @@ class S3ArtifactRepository(ArtifactRepository):
     # -- writes --------------------------------------------------------------------------------
 
     def write_stream(
-        self, path: str, chunks: Iterable[bytes], *, max_bytes: int | None = None
+        self,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        max_bytes: int | None = None,
+        before_commit: Commit | None = None,
     ) -> StoredFile:
         rel = safe_relpath(path)
         meter = StreamMeter(rel, max_bytes)
@@ -110,6 +116,8 @@ class S3ArtifactRepository(ArtifactRepository):
             for chunk in chunks:
                 meter.feed(chunk)
                 handle.write(chunk)
+            if before_commit is not None:
+                before_commit(meter.result())
             handle.close()  # completes the upload: the object appears only now
         except BaseException as exc:
             with contextlib.suppress(Exception):  # the original error matters more
