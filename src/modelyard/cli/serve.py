@@ -65,6 +65,13 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option()] = 8080,
+    model_control: Annotated[
+        str,
+        typer.Option(
+            help="none: models are fixed at start; explicit: clients may unload and load "
+            "them again (repository load/unload requests; one worker only)."
+        ),
+    ] = "none",
     workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
     max_batch: Annotated[int, typer.Option(help="Most rows one model call takes.")] = 64,
     max_wait_ms: Annotated[
@@ -157,5 +164,7 @@ def serve(
         log_required=log_required,
         log_probabilities=log_probabilities,
         imports=list(import_ or []),
+        model_control=model_control,
+        workers=workers,
     )
     run(config, host=host, port=port, workers=workers, log_level=log_level)

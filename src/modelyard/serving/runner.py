@@ -40,6 +40,8 @@ def serve(
         "timeout_graceful_shutdown": 30,
         "http": "httptools",
     }
+    if config.workers != workers:  # the app needs to know (model control)
+        config = replace(config, workers=workers)
     if workers > 1 and config.onnx_threads == 0:  # processes must not fight over the cores
         config = replace(config, onnx_threads=max(1, (os.cpu_count() or 1) // workers))
     if workers <= 1:
