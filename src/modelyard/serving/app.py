@@ -15,7 +15,8 @@ Routes (Open Inference Protocol v2, REST, with Triton's extensions):
     GET  /ping | /health                             MLflow's health checks
 
 This module is the HTTP side only: once a request is decoded it goes through ``Inference``
-(admission, the signature, the batcher, the log, the statistics).
+(admission, the signature, the batcher, the log, the statistics), the path the gRPC server
+(``grpc_server``, with ``grpc_port``, on this event loop) takes too.
 
 Errors are ``{"error": "...", "field": "..."}`` (``field`` when one thing in the request was
 wrong: an input, a key, a column, ``body``) with 400 (bad input), 403 (model control off),
@@ -79,6 +80,7 @@ def _json(body: Any, status: int = 200) -> Answered:
 class ServingApp(Inference):
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
         self._monitoring: Any = None  # a MonitoringClient, for labels when there is no log
+        self.startup_error: ModelyardError | None = None  # why the lifespan's start failed
         # a body that trickles is answered 408 and its connection closed
         self._deadline = BodyDeadline(self._http, timeout_s=config.body_timeout_s)
         super().__init__(config, load=load)
@@ -134,7 +136,8 @@ class ServingApp(Inference):
             if message["type"] == "lifespan.startup":
                 try:
                     await self.start()
-                except ModelyardError as exc:  # a part that cannot start: the server does not
+                except ModelyardError as exc:  # the gRPC port taken: the server does not start
+                    self.startup_error = exc
                     await send({"type": "lifespan.startup.failed", "message": exc.message})
                     return
                 await send({"type": "lifespan.startup.complete"})

@@ -73,8 +73,10 @@ class ServeConfig:
     ship_s: float = 5.0  # how often closed segments are shipped to the store
     imports: list[str] = field(default_factory=list)  # the user's modules, imported first
     body_timeout_s: float = 30.0  # a request body must arrive within this; else 408
+    grpc_port: int | None = None  # serve the protocol over gRPC too (the grpc extra)
+    grpc_host: str = "127.0.0.1"
     model_control: str = "none"  # explicit: load/unload on request (one worker only)
-    workers: int = 1  # processes sharing the port (set by `modelyard serve`)
+    workers: int = 1  # processes sharing the ports (set by `modelyard serve`)
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -111,6 +113,8 @@ class ServeConfig:
             raise InvalidArgument("max_rows must be from 1 to 2**28", field="max_rows")
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
+        if self.grpc_port is not None and not 0 <= self.grpc_port <= 65535:
+            raise InvalidArgument("grpc_port must be from 0 to 65535", field="grpc_port")
         if self.model_control not in MODEL_CONTROL:
             raise InvalidArgument(
                 f"model_control must be one of {', '.join(MODEL_CONTROL)}, not "

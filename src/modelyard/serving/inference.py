@@ -1,7 +1,7 @@
 """What an inference request goes through once decoded, whichever protocol brought it (REST
-in ``app``, and others to come): admission, the model's signature (``from_tensors``),
+in ``app``, gRPC in ``grpc_server``): admission, the model's signature (``from_tensors``),
 the adaptive batcher or a thread, the timeout, the prediction log, the shadows and the
-statistics. One path, so a request is refused, batched, logged and counted alike by each.
+statistics. One path, so a request is refused, batched, logged and counted alike over both.
 
 It owns the served models and the parts that run beside them (the swapper, the deployment
 follower, the prediction log and its shipping process) and starts and stops them; it knows
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.errors import DeadlineExceeded, Unavailable
+from modelyard.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from modelyard.serving import metrics
 from modelyard.serving.bodies import off_loop
 from modelyard.serving.codec import InferRequest, ProtocolError
@@ -37,7 +37,22 @@ from modelyard.serving.shadows import Shadows
 from modelyard.serving.ship_process import ShippingProcess
 from modelyard.serving.stats import Timing
 
-# the protocol's extensions this server has (server metadata)
+
+def require_grpc() -> None:
+    """Refuse, in one line, a gRPC port without the ``grpc`` extra installed (before any
+    model loads)."""
+    try:
+        import grpc  # noqa: F401
+        from tritonclient.grpc import service_pb2  # noqa: F401
+    except (ImportError, RuntimeError) as exc:  # tritonclient says RuntimeError without grpc
+        raise InvalidArgument(
+            "--grpc-port needs the grpc extra: pip install 'modelyard[grpc]' "
+            f"({str(exc).splitlines()[0]})",
+            field="grpc_port",
+        ) from None
+
+
+# the protocol's extensions this server has (REST and gRPC server metadata)
 EXTENSIONS = ["binary_tensor_data", "model_configuration", "model_repository", "statistics"]
 
 
@@ -77,8 +92,11 @@ class Inference:
         self.shipper: ShippingProcess | None = None
         self.shadows = Shadows(self.fleet, self.predict, self._shadow_logged)
         self.control = ModelControl(self.fleet, explicit=config.model_control == "explicit")
+        self.grpc: Any = None  # the gRPC server (grpc_server.GrpcServer) while it runs
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
+        if config.grpc_port is not None:  # before the models load: a missing extra says so
+            require_grpc()
         if load:
             self.load()
 
@@ -109,17 +127,23 @@ class Inference:
         self.ready = True
 
     async def start(self) -> None:
-        """On the event loop, before the first request: the pollers and the shipping
-        process."""
+        """On the event loop, before the first request: the pollers, the shipping process
+        and, when asked, the gRPC server (a port it cannot bind stops the start)."""
         self.fleet.swapper.start()
         if self.follower is not None:
             self.follower.start()
         if self.shipper is not None:
             self.shipper.start()
+        if self.config.grpc_port is not None:
+            from modelyard.serving.grpc_server import GrpcServer
+
+            self.grpc = await GrpcServer.start(self)
 
     async def stop(self) -> None:
-        """After the last request: the pollers stop, batchers close, the log is written and
-        synced, the shipping process ends."""
+        """After the last HTTP request: gRPC answers what it has taken, the pollers stop,
+        batchers close, the log is written and synced, the shipping process ends."""
+        if self.grpc is not None:
+            await self.grpc.stop()
         await self.fleet.swapper.stop()
         if self.follower is not None:
             await self.follower.stop()
