@@ -193,7 +193,7 @@ class ServingApp(Inference):
                 self.leave()
         if parts[:2] == ["v2", "repository"]:
             return await self._repository(method, parts[2:], receive, headers)
-        if path == "/v2/models/stats":  # every model's (a model named "stats": its versions')
+        if path == "/v2/models/stats":  # every model's (a model named "stats" is among them)
             self._method(method, "GET")
             return _json({"model_stats": self.fleet.statistics(None, None)})
         if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
