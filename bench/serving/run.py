@@ -9,7 +9,10 @@ features) and each server: start it on a free loopback port, check one answer, w
 is CPU-idle, warm it up for 3 s, then ``wrk -t1 -c1`` and ``wrk -t1 -c32`` for ``--seconds``
 each (keep-alive connections, a Lua script for the POST body), stop it. Also the floor: ONNX
 Runtime's in-process latency for one row. Needs ``wrk`` (``apt-get install wrk``).
-Results: bench/results/serving-<timestamp>.json.
+
+modelyard also serves gRPC (``--grpc-port``) in the same process, and is loaded by
+tritonclient over HTTP and over gRPC, the same model, row and concurrencies, interleaved
+(``triton_load.py``; ``--no-grpc`` skips it). Results: bench/results/serving-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from rich.console import Console  # noqa: E402
 
 import common  # noqa: E402
 
-YARD_PYTHON = REPO / ".venv" / "bin" / "python"
+YARD_PYTHON = Path(os.environ.get("BENCH_YARD_PYTHON", REPO / ".venv" / "bin" / "python"))
 SKLEARN = (("scikit-learn", "1.9.1"), ("numpy", "2.4.6"))
 PEERS = {
     "mlflow": (
@@ -75,6 +78,7 @@ class Target:
     health: str
     url: str
     body: dict[str, Any]
+    grpc_port: int | None = None
 
 
 def python_of(tool: str) -> Path:
@@ -85,7 +89,7 @@ def python_of(tool: str) -> Path:
     return common.ensure_pins(venv, pins, reqs, console.log)
 
 
-def target(tool: str, python: Path, folder: Path, port: int) -> Target:
+def target(tool: str, python: Path, folder: Path, port: int, grpc: bool = False) -> Target:
     row = workload.row()
     cols = [f"f{i}" for i in range(workload.FEATURES)]
     base = f"http://127.0.0.1:{port}"
@@ -93,6 +97,7 @@ def target(tool: str, python: Path, folder: Path, port: int) -> Target:
     env.update(BENTOML_DO_NOT_TRACK="true")
     oip = {"inputs": [{"name": "input-0", "shape": [1, 20], "datatype": "FP32", "data": [row]}]}
     if tool in OURS:
+        grpc_port = common.free_port() if grpc and tool == "modelyard" else None
         argv = [
             str(python),
             "-m",
@@ -106,6 +111,7 @@ def target(tool: str, python: Path, folder: Path, port: int) -> Target:
             "--watch-seconds",
             "0",
             *(["--no-prediction-log"] if tool == "modelyard-nolog" else []),
+            *(["--grpc-port", str(grpc_port)] if grpc_port else []),
         ]
         env["PYTHONPATH"] = str(REPO / "src")
         return Target(
@@ -116,6 +122,7 @@ def target(tool: str, python: Path, folder: Path, port: int) -> Target:
             f"{base}/v2/health/ready",
             f"{base}/v2/models/model/infer",
             oip,
+            grpc_port,
         )
     if tool == "mlflow":
         argv = [
@@ -204,6 +211,57 @@ def wrk(url: str, body: dict[str, Any], connections: int, seconds: int) -> dict[
     }
 
 
+def triton_load(protocol: str, address: str, connections: int, seconds: int) -> dict[str, Any]:
+    """tritonclient's load over ``protocol`` (http or grpc), in a process of its own."""
+    done = subprocess.run(
+        [
+            str(YARD_PYTHON),
+            str(HERE / "triton_load.py"),
+            protocol,
+            address,
+            "model",
+            str(connections),
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 120,
+    )
+    found: dict[str, Any] = json.loads(done.stdout.split(common.RESULT_PREFIX, 1)[1])
+    return found
+
+
+def served(base: str) -> tuple[int, int]:
+    """(requests answered, their nanoseconds in the server) from the statistics extension."""
+    with urllib.request.urlopen(f"{base}/v2/models/model/stats", timeout=30) as resp:
+        stats = json.load(resp)["model_stats"][0]["inference_stats"]["success"]
+    return int(stats["count"]), int(stats["ns"])
+
+
+def tritonclient_cells(t: Target, pid: int, seconds: int) -> dict[str, dict[str, Any]]:
+    """HTTP and gRPC from tritonclient at c=1 and c=32, interleaved (H G H G), each after
+    the server is CPU-idle; with the mean time a request spent in the server (admission to
+    answer), from the server's own statistics, to tell the server's cost from the client's."""
+    base = t.url.split("/v2/", 1)[0]
+    addresses = {"http": base.split("//", 1)[1], "grpc": f"127.0.0.1:{t.grpc_port}"}
+    cells: dict[str, dict[str, Any]] = {"http": {}, "grpc": {}}
+    for connections in (1, 32):
+        for protocol in ("http", "grpc"):
+            common.wait_idle([pid])
+            count, ns = served(base)
+            cell = triton_load(protocol, addresses[protocol], connections, seconds)
+            count_after, ns_after = served(base)
+            cell["server_ms"] = (ns_after - ns) / max(count_after - count, 1) / 1e6
+            cells[protocol][f"c{connections}"] = cell
+            console.log(
+                f"  tritonclient {protocol} c={connections}: {cell['rps']:.0f} req/s "
+                f"p50 {cell['p50_ms']:.2f} ms p99 {cell['p99_ms']:.2f} ms, "
+                f"{cell['server_ms']:.3f} ms in the server, errors {cell['errors']}"
+            )
+    return cells
+
+
 def onnx_floor(folder: Path) -> float:
     """In-process ONNX Runtime latency for one row (median of 2,000 calls), in ms."""
     code = (
@@ -224,12 +282,53 @@ def onnx_floor(folder: Path) -> float:
     return float(done.stdout.strip())
 
 
+def _tritonclient_rows(label: str, result: dict[str, Any]) -> list[list[str]]:
+    """modelyard loaded by tritonclient over HTTP and gRPC, and gRPC's throughput over
+    HTTP's at each concurrency."""
+    cells = result.get("tritonclient") or {}
+    if not cells:
+        return []
+    rows = []
+    for protocol, name in (("http", "HTTP (binary)"), ("grpc", "gRPC")):
+        one, many = cells[protocol]["c1"], cells[protocol]["c32"]
+        rows.append(
+            [
+                label,
+                f"modelyard, tritonclient {name}",
+                f"{one['rps']:,.0f}",
+                f"{one['p50_ms']:.2f}",
+                f"{many['rps']:,.0f}",
+                f"{many['p50_ms']:.1f}",
+                f"{many['p99_ms']:.1f}",
+            ]
+        )
+    ratio = [cells["grpc"][c]["rps"] / cells["http"][c]["rps"] for c in ("c1", "c32")]
+    rows.append(
+        [label, "gRPC / HTTP (tritonclient)", f"{ratio[0]:.2f}x", "", f"{ratio[1]:.2f}x", "", ""]
+    )
+    for protocol, name in (("http", "HTTP"), ("grpc", "gRPC")):
+        inside = [cells[protocol][c]["server_ms"] for c in ("c1", "c32")]
+        rows.append(
+            [
+                label,
+                f"  {name}: mean ms in the server",
+                "",
+                f"{inside[0]:.3f}",
+                "",
+                f"{inside[1]:.2f}",
+                "",
+            ]
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="5 s per measurement")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--only", default=",".join(TOOLS))
+    parser.add_argument("--no-grpc", action="store_true", help="skip the tritonclient cells")
     opts = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -256,7 +355,7 @@ def main() -> None:
                 )
                 if tool == "modelyard":
                     floors[kind] = onnx_floor(folder)
-                t = target(tool, pythons[tool], folder, common.free_port())
+                t = target(tool, pythons[tool], folder, common.free_port(), not opts.no_grpc)
                 server = common.Server(
                     tool, t.argv, t.env, t.cwd, t.health, Path(tmp) / f"{tool}-{kind}.log"
                 )
@@ -270,6 +369,7 @@ def main() -> None:
                     one = wrk(t.url, t.body, 1, seconds)
                     common.wait_idle([server.pid])
                     many = wrk(t.url, t.body, 32, seconds)
+                    cells = tritonclient_cells(t, server.pid, seconds) if t.grpc_port else {}
                 finally:
                     server.stop()
                 results[f"{kind}/{tool}"] = {
@@ -277,6 +377,7 @@ def main() -> None:
                     "c32": many,
                     "answer": answer,
                     "ready_s": server.ready_s,
+                    "tritonclient": cells,
                 }
                 console.log(
                     f"{kind} {tool}: c1 {one['rps']:.0f} req/s p50 {one['p50_ms']:.2f} ms; "
@@ -299,6 +400,7 @@ def main() -> None:
                     f"{r['c32']['p99_ms']:.1f}",
                 ]
             )
+        rows += _tritonclient_rows(label, results.get(f"{kind}/modelyard", {}))
         peers = [results[f"{kind}/{t}"]["c32"]["rps"] for t in tools if t not in OURS]
         if peers and "modelyard" in tools:
             best = max(peers)

@@ -15,7 +15,9 @@ catch the same exceptions.
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE  (413, exit 2)
     ├── UnsupportedMediaType           UNSUPPORTED_MEDIA_TYPE (415, exit 2)
     ├── RequestTimeout                 REQUEST_TIMEOUT    (408, exit 6)
-    └── Unavailable                    UNAVAILABLE        (503, exit 6)
+    ├── DeadlineExceeded               DEADLINE_EXCEEDED  (504, exit 6)
+    ├── Unavailable                    UNAVAILABLE        (503, exit 6)
+    └── InsufficientStorage            INSUFFICIENT_STORAGE (507, exit 7)
 """
 
 from __future__ import annotations
@@ -86,6 +88,12 @@ class RequestTimeout(ModelyardError):
     code = "REQUEST_TIMEOUT"
 
 
+class DeadlineExceeded(ModelyardError):
+    """The work took longer than it may (an inference past the server's timeout)."""
+
+    code = "DEADLINE_EXCEEDED"
+
+
 class Unavailable(ModelyardError):
     code = "UNAVAILABLE"
 
@@ -108,6 +116,7 @@ ERRORS_BY_CODE: dict[str, type[ModelyardError]] = {
         PayloadTooLarge,
         UnsupportedMediaType,
         RequestTimeout,
+        DeadlineExceeded,
         Unavailable,
         InsufficientStorage,
     )
@@ -123,6 +132,7 @@ HTTP_STATUS: dict[str, int] = {
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "REQUEST_TIMEOUT": 408,
+    "DEADLINE_EXCEEDED": 504,
     "UNAVAILABLE": 503,
     "INSUFFICIENT_STORAGE": 507,
 }
@@ -137,6 +147,7 @@ EXIT_CODES: dict[str, int] = {
     "PAYLOAD_TOO_LARGE": 2,
     "UNSUPPORTED_MEDIA_TYPE": 2,
     "REQUEST_TIMEOUT": 6,
+    "DEADLINE_EXCEEDED": 6,
     "UNAVAILABLE": 6,
     "INSUFFICIENT_STORAGE": 7,
 }

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -44,7 +45,9 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """An error on stderr: the message as written (brackets in it are not markup) and not
+    folded at the terminal's width, so a log keeps it on one line."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager

@@ -65,7 +65,21 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option()] = 8080,
-    workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve the protocol over gRPC on this port (KServe v2 / Triton's "
+            "GRPCInferenceService; needs the grpc extra)."
+        ),
+    ] = None,
+    model_control: Annotated[
+        str,
+        typer.Option(
+            help="none: models are fixed at start; explicit: clients may unload and load "
+            "them again (repository load/unload requests; one worker only)."
+        ),
+    ] = "none",
+    workers: Annotated[int, typer.Option(help="Processes sharing the port(s).")] = 1,
     max_batch: Annotated[int, typer.Option(help="Most rows one model call takes.")] = 64,
     max_wait_ms: Annotated[
         float, typer.Option(help="How long a lone request may wait for company (0: never).")
@@ -157,5 +171,13 @@ def serve(
         log_required=log_required,
         log_probabilities=log_probabilities,
         imports=list(import_ or []),
+        grpc_port=grpc_port,
+        grpc_host=host,
+        model_control=model_control,
+        workers=workers,
     )
+    if grpc_port is not None:  # say a missing extra before any model loads
+        from modelyard.serving.inference import require_grpc
+
+        require_grpc()
     run(config, host=host, port=port, workers=workers, log_level=log_level)

@@ -1,19 +1,28 @@
 """The inference server: a plain ASGI app (no framework on the hot path, orjson for JSON).
 
-Routes (Open Inference Protocol v2, REST):
+Routes (Open Inference Protocol v2, REST, with Triton's extensions):
 
     GET  /v2/health/live | /v2/health/ready         {"live": true} / {"ready": true}
     GET  /v2                                         server metadata
     GET  /v2/models/{name}[/versions/{v}]            model metadata
     GET  /v2/models/{name}[/versions/{v}]/ready      model readiness
     POST /v2/models/{name}[/versions/{v}]/infer      inference (JSON or binary tensors)
+    GET  /v2/models/{name}[/versions/{v}]/config     the model's configuration
+    GET  /v2/models[/{name}[/versions/{v}]]/stats    inference statistics
+    POST /v2/repository/index                        what is served: READY or UNAVAILABLE
+    POST /v2/repository/models/{name}/load|unload    model control (--model-control explicit)
     POST /invocations                                MLflow's payloads (first model, or ?model=)
     GET  /ping | /health                             MLflow's health checks
 
+This module is the HTTP side only: once a request is decoded it goes through ``Inference``
+(admission, the signature, the batcher, the log, the statistics), the path the gRPC server
+(``grpc_server``, with ``grpc_port``, on this event loop) takes too.
+
 Errors are ``{"error": "...", "field": "..."}`` (``field`` when one thing in the request was
-wrong: an input, a key, a column, ``body``) with 400 (bad input), 404 (no such model or
-route), 405, 413 (body over the limit, refused before it is read when Content-Length says
-so), 415, 503 (not ready); an unexpected failure is logged with its request id and answered
+wrong: an input, a key, a column, ``body``) with 400 (bad input), 403 (model control off),
+404 (no such model or route, or a model unloaded), 405, 409, 413 (body over the limit,
+refused before it is read when Content-Length says so), 415, 503 (not ready, overloaded),
+504 (the model's timeout); an unexpected failure is logged with its request id and answered
 500 without a trace. Every response carries ``x-request-id`` (the client's, or a new one).
 """
 
@@ -24,37 +33,27 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 
 from modelyard._version import __version__
-from modelyard.errors import (
-    HTTP_STATUS,
-    ModelyardError,
-    NotFound,
-    PayloadTooLarge,
-)
+from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
 from modelyard.serving import heap, metrics
 from modelyard.serving.bodies import decoded, off_loop
 from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
 from modelyard.serving.config import ServeConfig
+from modelyard.serving.control import control_parameters, index_request
 from modelyard.serving.endpoints import Endpoint
 from modelyard.serving.feedback import parse_feedback
-from modelyard.serving.fleet import Fleet, NotServed
-from modelyard.serving.follow import Follower
-from modelyard.serving.loader import import_modules
+from modelyard.serving.inference import EXTENSIONS, Call, Inference, Overloaded
 from modelyard.serving.mlflow_payloads import (
     decode_invocation,
     encode_predictions,
     encode_probabilities,
 )
-from modelyard.serving.polling import StoreHealth, store_name
-from modelyard.serving.predlog import PredictionLog, inputs_of
-from modelyard.serving.runtime import Prepared, ServedModel
-from modelyard.serving.ship_process import ShippingProcess
+from modelyard.serving.model_config import model_config
+from modelyard.serving.runtime import ServedModel
 from modelyard.webapi.deadline import BodyDeadline
 
 log = logging.getLogger("modelyard.serving")
@@ -63,6 +62,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Answered = tuple[int, bytes, list[tuple[bytes, bytes]]]
 JSON = [(b"content-type", b"application/json")]
 
 
@@ -73,190 +73,24 @@ class Reply(Exception):
         self.status, self.body, self.headers = status, body, headers or []
 
 
-def _error(status: int, message: str) -> Reply:
-    return Reply(status, orjson.dumps({"error": message}), list(JSON))
+def _json(body: Any, status: int = 200) -> Answered:
+    return status, orjson.dumps(body), list(JSON)
 
 
-class ServingApp:
+class ServingApp(Inference):
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
-        self.config = config
-        self.store = StoreHealth(
-            store_name(config.tracking_uri),
-            f"the models loaded keep serving; looking again every {config.watch_s:g} s",
-        )
-        self.fleet = Fleet(config, self.store)
-        self.follower: Follower | None = None
-        self.predlog: PredictionLog | None = None
-        self.shipper: ShippingProcess | None = None
         self._monitoring: Any = None  # a MonitoringClient, for labels when there is no log
-        self._shadow_tasks: set[asyncio.Task[None]] = set()
-        self.ready = False
-        self.inflight = 0  # inference requests admitted and not yet answered
+        self.startup_error: ModelyardError | None = None  # why the lifespan's start failed
         # a body that trickles is answered 408 and its connection closed
         self._deadline = BodyDeadline(self._http, timeout_s=config.body_timeout_s)
-        if load:
-            self.load()
-
-    # --- models ------------------------------------------------------------------------
-    def load(self) -> None:
-        import_modules(self.config.imports)
-        deployment = None
-        if self.config.deployment is not None:
-            self.follower = Follower(
-                self.config.deployment,
-                self.fleet,
-                tracking_uri=self.config.tracking_uri,
-                interval_s=self.config.watch_s,
-                store=self.store,
-            )
-            deployment = self.follower.load()
-        self.fleet.load(deployment)
-        if self.config.prediction_log is not None:
-            folder = Path(self.config.prediction_log)
-            self.predlog = PredictionLog(
-                folder,
-                fsync_ms=self.config.log_fsync_ms,
-                roll_s=self.config.log_roll_s,
-                required=self.config.log_required,
-            )
-            self.shipper = ShippingProcess(
-                folder, self.config.tracking_uri, interval_s=self.config.ship_s
-            )
-        self.ready = True
-
-    def warnings(self) -> list[str]:
-        """What readiness reports beside ``ready``: versions that failed to swap in, a
-        deployment revision that failed to load (the old ones keep serving)."""
-        found = sorted(self.fleet.swapper.errors.values())
-        for part in (self.follower, self.predlog, self.shipper):
-            if part is not None and part.error:
-                found.append(part.error)
-        return found
-
-    def _log(
-        self,
-        request_id: str,
-        endpoint: Endpoint,
-        served: ServedModel,
-        prepared: Prepared,
-        result: Any,
-        t0: float,
-        *,
-        shadow: bool = False,
-        proba: Any = None,
-    ) -> None:
-        if self.predlog is None:
-            return
-        self.predlog.prediction(
-            request_id,
-            endpoint.name,
-            served.model,
-            served.version,
-            inputs_of(served.column_names, prepared.matrix, prepared.data),
-            result,
-            (time.perf_counter() - t0) * 1e3,
-            shadow=shadow,
-            proba=None if proba is None else (served.classes, proba),
-        )
-
-    async def _proba(self, served: ServedModel, prepared: Prepared, asked: bool) -> Any:
-        """Class probabilities when the client asked for them, or when the server logs them
-        for every classifier (``log_probabilities``); else None."""
-        if served.classes is None or not (asked or self.config.log_probabilities):
-            return None
-        call = asyncio.to_thread(served.run_proba, prepared)
-        try:
-            return await asyncio.wait_for(call, self.config.timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):
-            raise _error(504, f"the model took longer than {self.config.timeout_s:g} s") from None
-
-    def _endpoint(self, name: str) -> Endpoint:
-        try:
-            return self.fleet.endpoint(name)
-        except NotServed as exc:
-            raise _error(404, str(exc)) from None
-
-    def _model(
-        self, endpoint: Endpoint, version: str | None, headers: dict[bytes, bytes]
-    ) -> ServedModel:
-        try:
-            return self.fleet.model(endpoint, version, headers)
-        except NotServed as exc:
-            raise _error(404, str(exc)) from None
-
-    def _shadow(self, endpoint: Endpoint, prepare: Any, answer: Any, request_id: str) -> None:
-        """Mirror the request to the endpoint's shadows once it is answered."""
-        for shadow in self.fleet.shadows(endpoint):
-            shadow.active += 1  # its batcher stays open until the shadow call is done
-            task = asyncio.get_running_loop().create_task(
-                self._run_shadow(endpoint, shadow, prepare, answer, request_id)
-            )
-            self._shadow_tasks.add(task)
-            task.add_done_callback(self._shadow_tasks.discard)
-
-    async def _run_shadow(
-        self, endpoint: Endpoint, shadow: ServedModel, prepare: Any, answer: Any, request_id: str
-    ) -> None:
-        t0 = time.perf_counter()
-        try:
-            prepared = await asyncio.to_thread(prepare, shadow)
-            out = await self.predict(shadow, prepared)
-            self._log(request_id, endpoint, shadow, prepared, out, t0, shadow=True)
-            same = np.array_equal(np.asarray(out), np.asarray(answer))
-            outcome = "agree" if same else "differ"
-        except Exception as exc:  # noqa: BLE001 - a shadow never affects anything
-            outcome = "failed"
-            log.warning("request %s: shadow %s failed: %s", request_id, shadow.name, exc)
-        finally:
-            shadow.active -= 1
-        metrics.SHADOWS.labels(endpoint.name, shadow.version or "", outcome).inc()
-        log.info(
-            "request %s: shadow %s version %s %s in %.1f ms",
-            request_id,
-            endpoint.name,
-            shadow.version,
-            outcome,
-            (time.perf_counter() - t0) * 1e3,
-        )
-
-    async def predict(self, served: ServedModel, prepared: Prepared) -> Any:
-        if prepared.rows == 0:  # nothing to ask the model (a native one would refuse)
-            return np.zeros(0, dtype=object if served.output_datatype == "BYTES" else None)
-        batcher = served.batcher  # the request's own version, even if a swap happens now
-        if batcher is not None and prepared.matrix is not None:
-            call = batcher.submit(prepared.matrix)
-        else:
-            call = asyncio.to_thread(served.run, prepared)
-        try:
-            return await asyncio.wait_for(call, self.config.timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
-            raise _error(504, f"the model took longer than {self.config.timeout_s:g} s") from None
+        super().__init__(config, load=load)
 
     def _enter(self, scope: Scope, endpoint: Endpoint | None, served: ServedModel | None) -> None:
         """Admit an inference request (or refuse it) and mark it for the metrics."""
         name = endpoint.name if endpoint is not None else ""
         version = (served.version or "") if served is not None else ""
         scope["modelyard.timing"] = (name, version, time.perf_counter())  # 503s counted too
-        self._admit()
-        self.inflight += 1
-        metrics.INFLIGHT.inc()
-
-    def _leave(self) -> None:
-        self.inflight -= 1
-        metrics.INFLIGHT.dec()
-
-    def _admit(self) -> None:
-        """Refuse at once, before the body is read, what the process cannot take in time."""
-        if not self.ready:
-            raise _error(503, "the server is not ready")
-        if self.predlog is not None and self.predlog.required and not self.predlog.accepting:
-            raise _error(503, f"{self.predlog.error}; predictions need the log (log_required)")
-        if self.inflight >= self.config.max_inflight:
-            raise Reply(
-                503,
-                orjson.dumps({"error": "overloaded: too many requests in flight; retry"}),
-                [*JSON, (b"retry-after", b"1")],
-            )
+        self.enter()
 
     # --- ASGI --------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -281,6 +115,8 @@ class ServingApp:
             if exc.field is not None:  # what was wrong, for a client to point at
                 error["field"] = exc.field
             body, extra = orjson.dumps(error), list(JSON)
+            if isinstance(exc, Overloaded):
+                extra.append((b"retry-after", str(exc.retry_after_s).encode()))
         except Exception:
             log.exception("request %s failed", request_id)
             status, body, extra = 500, orjson.dumps({"error": "internal error"}), list(JSON)
@@ -298,29 +134,17 @@ class ServingApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.fleet.swapper.start()
-                if self.follower is not None:
-                    self.follower.start()
-                if self.shipper is not None:
-                    self.shipper.start()
+                try:
+                    await self.start()
+                except ModelyardError as exc:  # the gRPC port taken: the server does not start
+                    self.startup_error = exc
+                    await send({"type": "lifespan.startup.failed", "message": exc.message})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.fleet.swapper.stop()
-                if self.follower is not None:
-                    await self.follower.stop()
-                self.fleet.close()
-                await asyncio.to_thread(self._flush_log)
-                metrics.process_gone()
+                await self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    def _flush_log(self) -> None:
-        """At shutdown: write and sync the queued records, then the shipping process ships
-        what it can now and ends; what it cannot waits on disk for the next start."""
-        if self.predlog is not None:
-            self.predlog.close()
-        if self.shipper is not None:
-            self.shipper.stop()
 
     async def _body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
         limit = self.config.max_body_bytes
@@ -340,74 +164,91 @@ class ServingApp:
 
     async def _route(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    ) -> Answered:
         method, path = scope["method"], scope["path"].rstrip("/") or "/"
         parts = path.strip("/").split("/")
         if path in ("/v2/health/live", "/ping", "/health"):
-            return 200, orjson.dumps({"live": True}), list(JSON)
+            return _json({"live": True})
         if path == "/v2/health/ready":
-            log_ = self.predlog
-            refusing = log_ is not None and log_.required and not log_.accepting
-            code = 200 if self.ready and not refusing else 503
             body: dict[str, Any] = {"ready": self.ready}
             warnings = self.warnings()
             if warnings:
                 body["warnings"] = warnings  # the old versions keep serving
-            return code, orjson.dumps(body), list(JSON)
+            return _json(body, 200 if self.ready_now() else 503)
         if path == "/metrics":
             text, kind = metrics.render()
             return 200, text, [(b"content-type", kind.encode())]
         if path == "/v2":
-            meta = {
-                "name": "modelyard",
-                "version": __version__,
-                "extensions": ["binary_tensor_data"],
-            }
-            return 200, orjson.dumps(meta), list(JSON)
+            return _json({"name": "modelyard", "version": __version__, "extensions": EXTENSIONS})
         if path == "/v2/feedback":
             self._method(method, "POST")
             raw = await self._body(receive, headers)
-            return 200, orjson.dumps(await self._feedback(raw)), list(JSON)
+            return _json(await self._feedback(raw))
         if path == "/invocations":
             self._method(method, "POST")
             self._enter(scope, None, None)
             try:
                 return await self._invocations(scope, receive, headers)
             finally:
-                self._leave()
+                self.leave()
+        if parts[:2] == ["v2", "repository"]:
+            return await self._repository(method, parts[2:], receive, headers)
+        if path == "/v2/models/stats":  # every model's (a model named "stats" is among them)
+            self._method(method, "GET")
+            return _json({"model_stats": self.fleet.statistics(None, None)})
         if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
             name, rest = parts[2], parts[3:]
             version = None
             if len(rest) >= 2 and rest[0] == "versions":
                 version, rest = rest[1], rest[2:]
-            endpoint = self._endpoint(name)
-            served = self._model(endpoint, version, headers)
+            endpoint = self.fleet.endpoint(name)
+            served = self.fleet.model(endpoint, version, headers)
             if not rest:
                 self._method(method, "GET")
-                return 200, orjson.dumps(self.fleet.metadata(endpoint, served)), list(JSON)
+                return _json(self.fleet.metadata(endpoint, served))
             if rest == ["ready"]:
                 self._method(method, "GET")
-                body = {"name": endpoint.name, "ready": self.ready}
-                return 200 if self.ready else 503, orjson.dumps(body), list(JSON)
+                ready = {"name": endpoint.name, "ready": self.ready}
+                return _json(ready, 200 if self.ready else 503)
+            if rest == ["config"]:
+                self._method(method, "GET")
+                described = self.fleet.described(endpoint, version)
+                return _json(model_config(endpoint.name, described, self.config))
+            if rest == ["stats"]:
+                self._method(method, "GET")
+                return _json({"model_stats": self.fleet.statistics(endpoint.name, version)})
             if rest == ["infer"]:
                 self._method(method, "POST")
-                self._enter(scope, endpoint, served)
+                call = Call(request_id)
                 served.active += 1  # a swap closes this version's batcher only after
                 try:  # its last request is done
-                    return await self._infer(endpoint, served, receive, headers, request_id)
+                    with self.counted(served, call):
+                        self._enter(scope, endpoint, served)
+                        try:
+                            return await self._infer(endpoint, served, receive, headers, call)
+                        finally:
+                            self.leave()
                 finally:
                     served.active -= 1
-                    self._leave()
         raise NotFound(f"no route {method} {path}")
 
-    def _rows(self, rows: int, name: str) -> None:
-        """Refuse a request over the row limit (Triton's max batch size), naming the input."""
-        if rows > self.config.max_rows:
-            raise ProtocolError(
-                f"input {name!r} holds {rows} rows; this server takes at most "
-                f"{self.config.max_rows} in one request (max_rows)",
-                field=name,
-            )
+    async def _repository(
+        self, method: str, parts: list[str], receive: Receive, headers: dict[bytes, bytes]
+    ) -> Answered:
+        """``POST /v2/repository/index`` and ``.../models/{name}/load|unload``."""
+        if parts == ["index"]:
+            self._method(method, "POST")
+            ready = index_request(await self._body(receive, headers))
+            return _json(self.control.index(ready))
+        if len(parts) == 3 and parts[0] == "models" and parts[2] in ("load", "unload"):
+            self._method(method, "POST")
+            params = control_parameters(await self._body(receive, headers))
+            if parts[2] == "load":
+                await self.control.load(parts[1], params)
+            else:
+                await self.control.unload(parts[1], params)
+            return _json({"name": parts[1], "done": parts[2]})
+        raise NotFound(f"no route {method} /v2/repository/{'/'.join(parts)}")
 
     @staticmethod
     def _method(method: str, allowed: str) -> None:
@@ -424,10 +265,10 @@ class ServingApp:
         served: ServedModel,
         receive: Receive,
         headers: dict[bytes, bytes],
-        request_id: str,
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        t0 = time.perf_counter()
+        call: Call,
+    ) -> Answered:
         body = await self._body(receive, headers)
+        t = time.perf_counter_ns()
         raw_length = headers.get(HEADER_LENGTH.encode())
         length = None
         if raw_length is not None:
@@ -437,34 +278,17 @@ class ServingApp:
                     field="Inference-Header-Content-Length",
                 )
             length = int(raw_length)
-        request = await off_loop(body, decode_request, body, length)
-        unknown = [n for n in request.outputs if n not in served.outputs]
-        if unknown:
-            raise ProtocolError(
-                f"unknown output(s) {unknown}; model {served.name!r} has "
-                + ", ".join(repr(n) for n in served.outputs),
-                field=unknown[0],
-            )
-        for tensor in request.inputs:  # before anything is built from them
-            self._rows(tensor.shape[0] if tensor.shape else 1, tensor.name)
-        prepared = await off_loop(body, served.from_tensors, request.inputs)
-        result = await self.predict(served, prepared)
-        proba = await self._proba(served, prepared, "predict_proba" in request.outputs)
-        request_id = request.id or request_id  # the id the answer carries
-        self._log(request_id, endpoint, served, prepared, result, t0, proba=proba)
-        if endpoint.shadows:
-            self._shadow(endpoint, lambda m: m.from_tensors(request.inputs), result, request_id)
-        answers = {"predict": result, "predict_proba": proba}
-        wanted = list(request.outputs) or ["predict"]
-        binary = {n for n in wanted if request.binary(n)}
-        classes = [str(c) for c in served.classes or ()]
+        request = await off_loop(len(body), decode_request, body, length)
+        call.timing.input_ns += time.perf_counter_ns() - t
+        answer = await self.infer(endpoint, served, request, call, len(body))
+        t = time.perf_counter_ns()
         out, header = encode_response(
             endpoint.name,
             served.version,
-            request.id or request_id,
-            [(n, answers[n]) for n in wanted],
-            binary,
-            {"predict_proba": {"classes": classes}},
+            answer.request_id,
+            answer.outputs,
+            {n for n, _ in answer.outputs if request.binary(n)},
+            {"predict_proba": {"classes": answer.classes}},
         )
         extra = (
             list(JSON)
@@ -475,6 +299,7 @@ class ServingApp:
             ]
         )
         extra.append((b"x-modelyard-version", str(served.version or "").encode()))
+        call.timing.output_ns += time.perf_counter_ns() - t
         return 200, out, extra
 
     async def _feedback(self, body: bytes) -> dict[str, Any]:
@@ -503,52 +328,64 @@ class ServingApp:
 
     async def _invocations(
         self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    ) -> Answered:
         query = scope.get("query_string", b"").decode("latin-1")
         wanted = next(
             (p.split("=", 1)[1] for p in query.split("&") if p.startswith("model=")), None
         )
-        endpoint = self._endpoint(wanted) if wanted else next(iter(self.fleet.endpoints.values()))
-        served = self._model(endpoint, None, headers)
+        endpoint = self.fleet.endpoint(wanted) if wanted else self.fleet.default()
+        served = self.fleet.model(endpoint, None, headers)
         scope["modelyard.timing"] = (
             endpoint.name,
             served.version or "",
             scope["modelyard.timing"][2],
         )
+        call = Call(scope.get("modelyard.request_id", ""))
         served.active += 1
         try:
-            body = await self._body(receive, headers)
-            content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
-            prepared = await off_loop(body, decode_invocation, body, content_type, served)
-            self._rows(prepared.rows, "body")
-            asked = prepared.method == "predict_proba"
-            if asked and served.classes is None:
-                raise ProtocolError(
-                    f"model {served.name!r} answers no class probabilities (not a classifier "
-                    "with predict_proba)",
-                    field="params.predict_method",
-                )
-            result = await self.predict(served, prepared)
-            proba = await self._proba(served, prepared, asked)
-            request_id = scope.get("modelyard.request_id", "")
-            started = scope["modelyard.timing"][2]
-            self._log(request_id, endpoint, served, prepared, result, started, proba=proba)
-            if endpoint.shadows:
-                self._shadow(
-                    endpoint,
-                    lambda m: decode_invocation(body, content_type, m),
-                    result,
-                    request_id,
-                )
-            version = str(served.version or "").encode()
-            answer = (
-                encode_probabilities(served.classes or [], proba)
-                if asked
-                else encode_predictions(result)
-            )
-            return 200, answer, [*JSON, (b"x-modelyard-version", version)]
+            with self.counted(served, call):
+                return await self._invocation(endpoint, served, receive, headers, call)
         finally:
             served.active -= 1
+
+    async def _invocation(
+        self,
+        endpoint: Endpoint,
+        served: ServedModel,
+        receive: Receive,
+        headers: dict[bytes, bytes],
+        call: Call,
+    ) -> Answered:
+        body = await self._body(receive, headers)
+        t = time.perf_counter_ns()
+        content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
+        prepared = await off_loop(len(body), decode_invocation, body, content_type, served)
+        self.rows_allowed(prepared.rows, "body")
+        call.timing.input_ns += time.perf_counter_ns() - t
+        asked = prepared.method == "predict_proba"
+        if asked and served.classes is None:
+            raise ProtocolError(
+                f"model {served.name!r} answers no class probabilities (not a classifier "
+                "with predict_proba)",
+                field="params.predict_method",
+            )
+        result = await self.predict(served, prepared, call.timing)
+        proba = await self.proba(served, prepared, asked, call.timing)
+        call.rows = prepared.rows
+        request_id = call.request_id
+        self.logged(request_id, endpoint, served, prepared, result, call.started_ns, proba)
+        if endpoint.shadows:
+            self.shadows.mirror(
+                endpoint, lambda m: decode_invocation(body, content_type, m), result, request_id
+            )
+        t = time.perf_counter_ns()
+        answer = (
+            encode_probabilities(served.classes or [], proba)
+            if asked
+            else encode_predictions(result)
+        )
+        call.timing.output_ns += time.perf_counter_ns() - t
+        return 200, answer, [*JSON, (b"x-modelyard-version", str(served.version or "").encode())]
 
 
 def create_from_env() -> ServingApp:

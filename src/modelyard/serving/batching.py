@@ -5,19 +5,23 @@ call runs, new requests queue; when it returns, everything queued (up to ``max_b
 runs as the next call, and each request gets its own rows back. ``max_wait_ms`` (default 0)
 lets a lone request wait that long for company, which trades latency for throughput. A call
 never holds more than ``max_batch`` rows: a bigger request is cut into parts. The model runs
-on one thread of its own, so the event loop keeps accepting requests meanwhile.
+on one thread of its own, so the event loop keeps accepting requests meanwhile. A request
+that passes a ``Timing`` learns how long it queued and how long its call took.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from modelyard.serving.stats import Timing
 
 Matrix = np.ndarray[Any, Any]
 
@@ -26,6 +30,8 @@ Matrix = np.ndarray[Any, Any]
 class _Waiting:
     matrix: Matrix
     future: asyncio.Future[Matrix]
+    queued_ns: int = 0
+    timing: Timing | None = None
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Batcher:
         max_wait_ms: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
+        on_call: Callable[[int, int], None] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -52,6 +59,7 @@ class Batcher:
         self.max_wait = max_wait_ms / 1000
         self.on_batch = on_batch
         self.on_depth = on_depth
+        self.on_call = on_call  # (rows, ns) of each model call
         self.stats = BatchStats()
         self._queue: deque[_Waiting] = deque()
         self._busy = False
@@ -68,15 +76,15 @@ class Batcher:
         """Requests waiting for the model (not counting the call that runs)."""
         return len(self._queue)
 
-    async def submit(self, matrix: Matrix) -> Matrix:
+    async def submit(self, matrix: Matrix, timing: Timing | None = None) -> Matrix:
         if len(matrix) > self.max_batch:  # cut it, so that no call exceeds max_batch
             parts = [
-                self.submit(matrix[i : i + self.max_batch])
+                self.submit(matrix[i : i + self.max_batch], timing)
                 for i in range(0, len(matrix), self.max_batch)
             ]
             return np.concatenate(await asyncio.gather(*parts))
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(matrix, loop.create_future())
+        waiting = _Waiting(matrix, loop.create_future(), time.perf_counter_ns(), timing)
         self._queue.append(waiting)
         self._depth_changed()
         if not self._busy:
@@ -112,7 +120,9 @@ class Batcher:
         try:
             matrices = [w.matrix for w in batch]
             joined = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
+            started = time.perf_counter_ns()
             out = await loop.run_in_executor(self._pool, self.run, joined)
+            took = time.perf_counter_ns() - started
             if len(out) != len(joined):
                 raise RuntimeError(
                     f"the model answered {len(out)} rows for {len(joined)}; cannot split them"
@@ -122,10 +132,13 @@ class Batcher:
                 if not w.future.done():
                     w.future.set_exception(exc)
             return
-        self._record(len(joined))
+        self._record(len(joined), took)
         start = 0
         for w in batch:
             n = len(w.matrix)
+            if w.timing is not None:
+                w.timing.queue_ns += started - w.queued_ns
+                w.timing.infer_ns += took
             if not w.future.done():
                 w.future.set_result(out[start : start + n])
             start += n
@@ -134,7 +147,7 @@ class Batcher:
         if self.on_depth is not None:
             self.on_depth(len(self._queue))
 
-    def _record(self, rows: int) -> None:
+    def _record(self, rows: int, ns: int) -> None:
         self.stats.calls += 1
         self.stats.rows += rows
         self.stats.sizes.append(rows)
@@ -142,6 +155,8 @@ class Batcher:
             del self.stats.sizes[:500]
         if self.on_batch is not None:
             self.on_batch(rows)
+        if self.on_call is not None:
+            self.on_call(rows, ns)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

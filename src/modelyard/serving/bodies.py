@@ -14,10 +14,11 @@ from modelyard.serving.codec import ProtocolError
 OFF_LOOP_BYTES = 256 * 1024  # bodies this large are decoded on a thread, not the event loop
 
 
-async def off_loop(body: bytes, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a decoding step inline for a small body, on a thread for a large one, so that a
-    16 MB request does not stall every other request (and the health checks)."""
-    if len(body) < OFF_LOOP_BYTES:
+async def off_loop(size: int, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a decoding step inline for a small request (``size`` bytes), on a thread for a
+    large one, so that a 16 MB request does not stall every other request (and the health
+    checks)."""
+    if size < OFF_LOOP_BYTES:
         return fn(*args)
     return await asyncio.to_thread(fn, *args)
 

@@ -96,7 +96,7 @@ class InferRequest:
         return self.binary_default if flag is None else flag
 
 
-def _shape(value: Any, where: str, name: str) -> tuple[int, ...]:
+def checked_shape(value: Any, where: str, name: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
     ):
@@ -286,9 +286,7 @@ def _input(
     datatype = item.get("datatype")
     if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise ProtocolError(f"{where} datatype must be one of {', '.join(DATATYPES)}", field=name)
-    dtype = DATATYPES[datatype]
-    shape = _shape(item.get("shape"), where, name)
-    count = prod(shape)
+    shape = checked_shape(item.get("shape"), where, name)
     size = _params(item, name, where).get("binary_data_size")
     if size is None:
         return Tensor(
@@ -303,18 +301,40 @@ def _input(
         raise ProtocolError(f"{where} has both data and binary_data_size; send one", field=name)
     if offset + size > len(binary):
         raise ProtocolError(f"{where}: binary_data_size {size} runs past the body", field=name)
-    chunk = binary[offset : offset + size]
+    data = tensor_from_bytes(binary[offset : offset + size], datatype, shape, name)
+    return Tensor(name, datatype, shape, data), offset + size
+
+
+def tensor_from_bytes(
+    raw: bytes, datatype: str, shape: tuple[int, ...], name: str
+) -> np.ndarray[Any, Any]:
+    """An input's values from its raw bytes (the binary extension's part, or gRPC's
+    ``raw_input_contents``): little-endian and row-major, BYTES with a 4-byte length before
+    each element; sizes that do not add up are refused naming the input."""
+    where, dtype, count = f"input {name!r}", DATATYPES[datatype], prod(shape)
     if dtype.kind == "O":
-        flat = _decode_bytes(chunk, count, where, name)
+        flat = _decode_bytes(raw, count, where, name)
     else:
-        if size != count * dtype.itemsize:
+        if len(raw) != count * dtype.itemsize:
             raise ProtocolError(
-                f"{where}: {size} bytes for {count} {datatype} values "
+                f"{where}: {len(raw)} bytes for {count} {datatype} values "
                 f"(expected {count * dtype.itemsize})",
                 field=name,
             )
-        flat = np.frombuffer(chunk, dtype=dtype)
-    return Tensor(name, datatype, shape, flat.reshape(shape)), offset + size
+        flat = np.frombuffer(raw, dtype=dtype)
+    return flat.reshape(shape)
+
+
+def cast_values(raw: np.ndarray[Any, Any], datatype: str, name: str) -> np.ndarray[Any, Any]:
+    """Numbers (already an array) as ``datatype``, refused naming the input when a value
+    would change: the JSON path's rule, for gRPC's typed ``contents``."""
+    try:
+        dtype = DATATYPES[datatype]
+        return _cast_numbers(raw, dtype, raw) if raw.size else raw.astype(dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ProtocolError(
+            f"input {name!r} data does not fit its datatype {datatype}: {exc}", field=name
+        ) from exc
 
 
 def _outputs(wanted: Any) -> dict[str, bool | None]:
@@ -398,7 +418,8 @@ def _json_values(arr: np.ndarray[Any, Any]) -> list[Any]:
     return values
 
 
-def _binary(arr: np.ndarray[Any, Any], datatype: str) -> bytes:
+def tensor_bytes(arr: np.ndarray[Any, Any], datatype: str) -> bytes:
+    """An output's raw bytes (the binary extension, gRPC's ``raw_output_contents``)."""
     if datatype == "BYTES":
         parts = []
         for v in arr.ravel():
@@ -425,7 +446,7 @@ def encode_response(
         if parameters and name in parameters:
             item["parameters"] = dict(parameters[name])
         if name in binary:
-            raw = _binary(arr, datatype)
+            raw = tensor_bytes(arr, datatype)
             item.setdefault("parameters", {})["binary_data_size"] = len(raw)
             tail.append(raw)
         else:

@@ -17,6 +17,7 @@ ENV = "MODELYARD_SERVE_CONFIG"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 DEFAULT_MAX_ROWS = 100_000
+MODEL_CONTROL = ("none", "explicit")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class ServeConfig:
     ship_s: float = 5.0  # how often closed segments are shipped to the store
     imports: list[str] = field(default_factory=list)  # the user's modules, imported first
     body_timeout_s: float = 30.0  # a request body must arrive within this; else 408
+    grpc_port: int | None = None  # serve the protocol over gRPC too (the grpc extra)
+    grpc_host: str = "127.0.0.1"
+    model_control: str = "none"  # explicit: load/unload on request (one worker only)
+    workers: int = 1  # processes sharing the ports (set by `modelyard serve`)
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -108,6 +113,22 @@ class ServeConfig:
             raise InvalidArgument("max_rows must be from 1 to 2**28", field="max_rows")
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
+        if self.grpc_port is not None and not 0 <= self.grpc_port <= 65535:
+            raise InvalidArgument("grpc_port must be from 0 to 65535", field="grpc_port")
+        if self.model_control not in MODEL_CONTROL:
+            raise InvalidArgument(
+                f"model_control must be one of {', '.join(MODEL_CONTROL)}, not "
+                f"{self.model_control!r}",
+                field="model_control",
+            )
+        if self.workers < 1:
+            raise InvalidArgument("workers must be at least 1", field="workers")
+        if self.model_control == "explicit" and self.workers > 1:
+            raise InvalidArgument(
+                "--model-control explicit needs one worker: a load or unload request would "
+                "reach only the process that took it",
+                field="model_control",
+            )
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

@@ -6,7 +6,9 @@ routes and shadows. Two things change a fleet: the Swapper (an alias moved: one 
 new version) and ``reconfigure`` (a deployment changed: new routes and shadows are loaded in
 the background, then the endpoint is replaced in one assignment). Either way a request holds
 the ``ServedModel`` it started with, and a version no longer served has its batcher closed
-once its last call is done.
+once its last call is done. A third, on request (``--model-control explicit``): ``unload``
+stops serving a name, ``load_again`` loads it anew from the source it was started with; both
+act only on what the server was started with, one at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import Conflict, ModelyardError, NotFound
 from modelyard.serving import heap, metrics
 from modelyard.serving.batching import Batcher
 from modelyard.serving.config import EndpointSpec, ModelSource, ServeConfig
@@ -29,8 +31,8 @@ from modelyard.serving.swap import Swapper, Watched, close_when_idle, watchable
 log = logging.getLogger("modelyard.serving")
 
 
-class NotServed(LookupError):
-    """No endpoint or version by that name (the app answers 404 with this message)."""
+class NotServed(NotFound):
+    """No endpoint or version by that name, or one unloaded (404, gRPC NOT_FOUND)."""
 
 
 class Fleet:
@@ -49,6 +51,12 @@ class Fleet:
         )
         self._counters: dict[str, int] = {}  # endpoint.role -> next number for its keys
         self._closing: set[asyncio.Task[None]] = set()
+        self.names: list[str] = []  # every endpoint name, in the order the server took them
+        # what each name was started from, to load it again (a deployment's is the store's)
+        self.sources: dict[str, ModelSource | EndpointSpec] = {}
+        self.followed: str | None = None  # the deployment's endpoint
+        self.unloaded: dict[str, str] = {}  # name -> why it is not served now
+        self._control = asyncio.Lock()  # one load or unload at a time
 
     # --- loading -----------------------------------------------------------------------
     def load(self, deployment: EndpointSpec | None = None) -> None:
@@ -56,12 +64,19 @@ class Fleet:
         for source in self.config.models:
             served = self._serve(source)
             self.endpoints[served.name] = Endpoint(served.name, [(served.name, 1)])
+            self.names.append(served.name)
+            self.sources[served.name] = replace(source, name=served.name)
         for spec in (self.config.endpoint, deployment):
             if spec is None:
                 continue
             if spec.name in self.endpoints:
                 raise ModelyardError(f"endpoint {spec.name!r} clashes with a model's name")
             self._install_endpoint(spec, self._load_endpoint(spec, {}))
+            self.names.append(spec.name)
+            if spec is deployment:
+                self.followed = spec.name
+            else:
+                self.sources[spec.name] = spec
 
     def _serve(self, source: ModelSource) -> ServedModel:
         served = self._load(source)
@@ -168,11 +183,67 @@ class Fleet:
                 max_wait_ms=self.config.max_wait_ms,
                 on_batch=metrics.BATCH.labels(served.name).observe,
                 on_depth=metrics.QUEUE.labels(served.name).set,
+                on_call=served.stats.executed,
             )
         old = self.models.get(served.name)
         self.models[served.name] = served  # one assignment: the swap
         heap.settle_new()
         return old
+
+    # --- model control (on request) ---------------------------------------------------
+    def _controllable(self, name: str) -> ModelSource | EndpointSpec:
+        if name == self.followed:
+            raise Conflict(
+                f"model {name!r} follows deployment {name!r}: change the deployment "
+                "(modelyard deployments update), not this server",
+                field="name",
+            )
+        source = self.sources.get(name)
+        if source is None:
+            known = ", ".join(sorted(self.sources)) or "none"
+            raise NotServed(
+                f"model {name!r} is not in this server's repository (the models it was started "
+                f"with that it can load: {known})"
+            )
+        return source
+
+    async def unload(self, name: str) -> None:
+        """Stop serving ``name``: its requests get 404 from now on (those in flight finish);
+        its versions are no longer watched and their batchers close once idle."""
+        self._controllable(name)
+        async with self._control:
+            endpoint = self.endpoints.pop(name, None)
+            self.unloaded[name] = "unloaded on request"
+            if endpoint is None:
+                return  # unloaded already: nothing to do, as in Triton
+            for key in {k for k, _ in endpoint.routes} | set(endpoint.shadows):
+                self.retire(key)
+            log.info("%s: unloaded on request", name)
+
+    async def load_again(self, name: str) -> None:
+        """Load ``name`` anew from the source it was started with (an alias is resolved
+        again), warm it up on a thread, then serve it in one step. While it loads, a served
+        ``name`` keeps its old version, which stays if the load fails; an unloaded one stays
+        unloaded, with the failure as its reason."""
+        source = self._controllable(name)
+        async with self._control:
+            try:
+                if isinstance(source, ModelSource):
+                    served = await asyncio.to_thread(self._load, source)
+                    self.swapper.unwatch(name)  # a swap under way for the old one is dropped
+                    self.replace(served)
+                    self.endpoints[name] = Endpoint(name, [(name, 1)])
+                    self._watch(name, source)
+                else:
+                    plan = await asyncio.to_thread(self._load_endpoint, source, {})
+                    for key in self._install_endpoint(source, plan):
+                        self.retire(key)
+            except Exception as exc:
+                if name in self.unloaded:
+                    self.unloaded[name] = f"failed to load: {exc}"[:1000]
+                raise
+            self.unloaded.pop(name, None)
+            log.info("%s: loaded on request", name)
 
     def close(self) -> None:
         for served in self.models.values():
@@ -183,8 +254,19 @@ class Fleet:
     def endpoint(self, name: str) -> Endpoint:
         found = self.endpoints.get(name)
         if found is None:
+            why = self.unloaded.get(name)
+            if why is not None:
+                raise NotServed(
+                    f"model {name!r} is not loaded ({why}); a repository load request for "
+                    "it serves it again"
+                )
             raise NotServed(f"model {name!r} is not served here")
         return found
+
+    def default(self) -> Endpoint:
+        """The endpoint ``/invocations`` answers for without ``?model=``: the first one the
+        server took (404 while it is unloaded, never another model in its place)."""
+        return self.endpoint(self.names[0])
 
     def model(
         self, endpoint: Endpoint, version: str | None, headers: dict[bytes, bytes]
@@ -200,6 +282,27 @@ class Fleet:
             f"model {endpoint.name!r} version {version} is not served "
             f"(serving {', '.join(serving)})"
         )
+
+    def described(self, endpoint: Endpoint, version: str | None) -> ServedModel:
+        """The version whose configuration describes the endpoint: the one asked for, else
+        its first route (not a random pick, so two reads agree)."""
+        if version is None:
+            return self.models[endpoint.routes[0][0]]
+        return self.model(endpoint, version, {})
+
+    def statistics(self, name: str | None, version: str | None) -> list[dict[str, Any]]:
+        """Triton's ``model_stats``: for every version each endpoint routes to (or those of
+        ``name``, or its ``version``), under the endpoint's name. Shadows are not listed."""
+        names = [n for n in self.names if n in self.endpoints] if name is None else [name]
+        found: list[dict[str, Any]] = []
+        for each in names:
+            endpoint = self.endpoint(each)
+            if version is not None:
+                chosen = [self.model(endpoint, version, {})]
+            else:
+                chosen = list({k: self.models[k] for k, _ in endpoint.routes}.values())
+            found.extend(m.stats.to_dict(each, m.version or "") for m in chosen)
+        return found
 
     def shadows(self, endpoint: Endpoint) -> list[ServedModel]:
         """The endpoint's shadows still served (a reconfigure may have retired some of an

@@ -38,12 +38,19 @@ def serve(
         "timeout_graceful_shutdown": 30,
         "http": "httptools",
     }
+    if config.workers != workers:  # the app needs to know (gRPC's port, model control)
+        config = replace(config, workers=workers)
     if workers > 1 and config.onnx_threads == 0:  # processes must not fight over the cores
         config = replace(config, onnx_threads=max(1, (os.cpu_count() or 1) // workers))
     if workers <= 1:
         app = ServingApp(config)
         heap.settle()
-        uvicorn.Server(uvicorn.Config(app, **common)).run()
+        try:
+            uvicorn.Server(uvicorn.Config(app, **common)).run()
+        except SystemExit:  # uvicorn's exit when the app refuses to start: say why, once
+            if app.startup_error is not None:  # (a gRPC port taken)
+                raise app.startup_error from None
+            raise
         return
     os.environ[ENV] = config.to_env()
     # every worker writes its metrics here; a scrape of any worker adds them all up

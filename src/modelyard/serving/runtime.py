@@ -26,6 +26,7 @@ from modelyard.models.loaded import LoadedModel
 from modelyard.models.signature import ColumnSpec, TensorSpec
 from modelyard.serving.batching import Batcher
 from modelyard.serving.codec import Tensor
+from modelyard.serving.stats import ModelStats
 
 NUMERIC = ("integer", "float", "boolean")
 # protocol datatypes a column of each signature type takes on the fast path
@@ -93,6 +94,7 @@ class ServedModel:
         self.loaded = loaded
         self.batcher: Batcher | None = None  # set by the app for fast models
         self.active = 0  # requests holding this version (a swap waits for them)
+        self.stats = ModelStats()  # this version's own: a swap or a load starts from zero
         sig = loaded.signature
         self.columns: list[ColumnSpec] = (
             list(sig.inputs) if sig is not None and isinstance(sig.inputs, list) else []
