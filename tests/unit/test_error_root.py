@@ -28,6 +28,7 @@ ALLOWED = {
     ("store/migrations/env.py", "RuntimeError"): "alembic run by hand, outside modelyard",
     ("serving/predlog.py", "OSError"): "a retried race with the shipper, caught in place",
     ("htmlpage/shell.py", "ValueError"): "a programming error in our own page code",
+    ("outbound/post.py", "TimeoutError"): "caught in place: the deadline, a failed delivery",
 }
 
 
