@@ -334,6 +334,13 @@ AGE_BIN = (meta("age", "INT64", [1]), I64)
 INCOME_BIN = (meta("income", "FP64", [1]), F64)
 BINARY_REFUSED = [
     _binary(
+        "num",
+        "binary BOOL byte 2",
+        [(meta("age", "BOOL", [1]), b"\x02"), INCOME_BIN],
+        "age",
+        "BOOL bytes must be 0 or 1",
+    ),
+    _binary(
         "num", "binary duplicate", [AGE_BIN, AGE_BIN, INCOME_BIN], "age", "'age' is given twice"
     ),
     _binary(
@@ -639,6 +646,21 @@ FEEDBACK_REFUSED = [
     ),
 ]
 
+# integers the v2 path refuses are refused on /invocations too (found by the cold review)
+INTEGER_REFUSED = [
+    _inv(
+        f"integer column {label}",
+        b'{"dataframe_records": [{"age": %s, "income": 1.0}]}' % value,
+        "age",
+        message,
+    )
+    for label, value, message in (
+        ("1e20", b"1e20", "beyond a 64-bit integer"),
+        ("2**64", b"18446744073709551616", "beyond a 64-bit integer"),
+        ("1.5", b"1.5", "expects integers"),
+    )
+]
+
 # input the signature lets through but the model itself refuses: its own words, a 400
 MODEL_REFUSED = [
     Refused(
@@ -665,7 +687,14 @@ MODEL_REFUSED = [
     ),
 ]
 
-REFUSED = V2_REFUSED + BINARY_REFUSED + INVOCATIONS_REFUSED + FEEDBACK_REFUSED + MODEL_REFUSED
+REFUSED = (
+    V2_REFUSED
+    + BINARY_REFUSED
+    + INVOCATIONS_REFUSED
+    + FEEDBACK_REFUSED
+    + MODEL_REFUSED
+    + INTEGER_REFUSED
+)
 
 
 def _post(

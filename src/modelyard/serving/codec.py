@@ -321,6 +321,8 @@ def tensor_from_bytes(
                 f"(expected {count * dtype.itemsize})",
                 field=name,
             )
+        if datatype == "BOOL" and raw and max(raw) > 1:  # numpy reads any nonzero byte as true
+            raise ProtocolError(f"{where}: BOOL bytes must be 0 or 1, got {max(raw)}", field=name)
         flat = np.frombuffer(raw, dtype=dtype)
     return flat.reshape(shape)
 

@@ -60,6 +60,8 @@ def _check_cells(values: Any, spec: ColumnSpec) -> None:
             f"column {spec.name!r} holds true/false; the model's column is {spec.type}",
             field=spec.name,
         )
+    if spec.type == "integer":
+        _check_integers(values, spec.name)
     if values.dtype != object:
         return
 
@@ -76,6 +78,31 @@ def _check_cells(values: Any, spec: ColumnSpec) -> None:
     found = next((w for w in map(wrong, values) if w is not None), None)
     if found is not None:
         raise InvalidArgument(f"column {spec.name!r} holds {found}", field=spec.name)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_integers(values: Any, name: str) -> None:
+    """An integer column's cells are whole numbers that fit in 64 bits (``1e20`` and ``2**64``
+    would otherwise be cast to something else without a word, as the v2 path refuses)."""
+    for v in values:
+        if v is None or isinstance(v, bool) or (isinstance(v, float) and v != v):
+            continue  # missing values: the signature's nullable decides; bools checked above
+        if isinstance(v, int | np.integer):
+            if not _INT64[0] <= int(v) <= _INT64[1]:
+                raise InvalidArgument(
+                    f"column {name!r} holds {v}, beyond a 64-bit integer", field=name
+                )
+        elif isinstance(v, float | np.floating):
+            if v != v or v in (float("inf"), float("-inf")) or not float(v).is_integer():
+                raise InvalidArgument(
+                    f"column {name!r} holds {v}; the model expects integers", field=name
+                )
+            if not -(2.0**63) <= float(v) < 2.0**63:
+                raise InvalidArgument(
+                    f"column {name!r} holds {v:g}, beyond a 64-bit integer", field=name
+                )
 
 
 def _kind(value: Any) -> str:
