@@ -37,7 +37,7 @@ browser:
 
 ## make test: install test dependencies, services and the browser, run the whole suite
 test: $(STAMP_TEST) services browser
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
 test-fast: $(STAMP_TEST)
 	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
