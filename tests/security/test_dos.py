@@ -347,64 +347,13 @@ def test_alert_lists_are_bounded(
     assert caught.value.field == "limit"
 
 
-def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline() -> None:
-    """A webhook target answering one byte a second would hold the one dispatcher thread for
-    as long as it liked if the timeout bounded each read; it bounds the whole call."""
-    from modelyard.outbound.post import post
-
-    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    stop = threading.Event()
-
-    def drip() -> None:
-        conn, _ = server.accept()
-        with conn:
-            conn.recv(65_536)
-            for byte in answer:
-                if stop.wait(0.3):
-                    return
-                try:
-                    conn.sendall(bytes([byte]))
-                except OSError:
-                    return
-
-    thread = threading.Thread(target=drip, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    try:
-        outcome = post(f"http://127.0.0.1:{port}/hook", b"{}", {}, timeout=1.0, allow_private=True)
-    finally:
-        stop.set()
-        server.close()
-    elapsed = time.monotonic() - started
-    assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
-    assert elapsed < 2.5, elapsed  # each byte came well within the per-read timeout
-
-
-def test_an_https_receiver_that_drips_is_cut_off_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Found by the cold review: the watchdog held the plain socket, which TLS had replaced,
-    so an HTTPS target dripping its answer held the call for 30 s against a 3 s timeout."""
+def _drip(scheme: str, context: Any = None) -> tuple[Any, float]:
+    """POST to a receiver that answers one byte every 0.3 s (over TLS with ``context``):
+    the outcome and how long the call took, with a 1 s timeout."""
     import ssl
-    import subprocess
 
     from modelyard.outbound.post import post
 
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    made = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -415,7 +364,7 @@ def test_an_https_receiver_that_drips_is_cut_off_too(
     def drip() -> None:
         raw, _ = server.accept()
         try:
-            conn = context.wrap_socket(raw, server_side=True)
+            conn = context.wrap_socket(raw, server_side=True) if context else raw
         except (OSError, ssl.SSLError):
             return
         with conn:
@@ -432,11 +381,43 @@ def test_an_https_receiver_that_drips_is_cut_off_too(
     thread.start()
     started = time.monotonic()
     try:
-        outcome = post(f"https://127.0.0.1:{port}/hook", b"{}", {}, timeout=1.0, allow_private=True)
+        outcome = post(
+            f"{scheme}://127.0.0.1:{port}/hook", b"{}", {}, timeout=1.0, allow_private=True
+        )
     finally:
         stop.set()
         server.close()
-    elapsed = time.monotonic() - started
+    return outcome, time.monotonic() - started
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_deadline() -> None:
+    """A webhook target answering one byte a second would hold the one dispatcher thread for
+    as long as it liked if the timeout bounded each read; it bounds the whole call."""
+    outcome, elapsed = _drip("http")
+    assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
+    assert elapsed < 2.5, elapsed  # each byte came well within the per-read timeout
+
+
+def test_an_https_receiver_that_drips_is_cut_off_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the cold review: the watchdog held the plain socket, which TLS had replaced,
+    so an HTTPS target dripping its answer held the call for 30 s against a 3 s timeout."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    outcome, elapsed = _drip("https", context)
     assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
     assert elapsed < 2.5, elapsed
 
