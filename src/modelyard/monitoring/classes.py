@@ -47,5 +47,18 @@ def class_key(value: Any) -> str:
 
 
 def class_keys(values: Any) -> Array:
-    """``class_key`` of each value, as an array of str (a Series, array or list)."""
+    """``class_key`` of each value, as an array of str (a Series, array or list); numeric
+    arrays take a vectorised path with the same answers (no Python call per value)."""
+    arr = np.asarray(values) if not isinstance(values, list) else np.asarray(values, dtype=object)
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int8).astype(str)
+    if arr.dtype.kind in "iu":
+        return arr.astype(str)
+    if (
+        arr.dtype.kind == "f"
+        and np.isfinite(arr).all()
+        and (np.abs(arr) < 2.0**53).all()
+        and (arr == np.round(arr)).all()
+    ):
+        return arr.astype(np.int64).astype(str)
     return np.array([class_key(v) for v in list(values)], dtype=object).astype(str)

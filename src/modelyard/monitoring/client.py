@@ -105,15 +105,9 @@ class MonitoringClient:
     ) -> list[PredictionFile]:
         """Every shipped file overlapping the time range (or the first ``limit``), oldest
         first; read a page at a time, as ``prediction_files_page`` does."""
+        found = _file_filters(model, version, endpoint, since, until)
         with acting_as(self._actor):
-            return self.store.prediction_files(
-                model=model,
-                version=None if version is None else str(version),
-                endpoint=endpoint,
-                since=_parse_time(since),
-                until=_parse_time(until),
-                limit=limit,
-            )
+            return self.store.prediction_files(**found, limit=limit)
 
     def prediction_files_page(
         self,
@@ -128,16 +122,9 @@ class MonitoringClient:
     ) -> tuple[list[PredictionFile], str | None]:
         """One page of those files (``limit``, up to 10,000) and the token of the next page
         (None after the last); pass the same filters with the token."""
+        found = _file_filters(model, version, endpoint, since, until)
         with acting_as(self._actor):
-            return self.store.prediction_files_page(
-                model=model,
-                version=None if version is None else str(version),
-                endpoint=endpoint,
-                since=_parse_time(since),
-                until=_parse_time(until),
-                limit=limit,
-                page_token=page_token,
-            )
+            return self.store.prediction_files_page(**found, limit=limit, page_token=page_token)
 
     def predictions(
         self,
@@ -311,6 +298,19 @@ def _row_filter(
     if not shadows:
         found.append(("shadow", "=", False))
     return found or None
+
+
+def _file_filters(
+    model: str | None, version: str | int | None, endpoint: str | None, since: Any, until: Any
+) -> dict[str, Any]:
+    """The store's filters for prediction files, from what a user passes."""
+    return {
+        "model": model,
+        "version": None if version is None else str(version),
+        "endpoint": endpoint,
+        "since": _parse_time(since),
+        "until": _parse_time(until),
+    }
 
 
 def _label_items(labels: Any) -> list[Any]:

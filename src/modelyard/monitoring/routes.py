@@ -14,7 +14,16 @@ from modelyard.monitoring.entities import MAX_LABELS, PredictionFile, check_labe
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, MonitoringStore
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.openapi import INT, PAGE_HELP, STR, STR_LIST, json_body, nullable, obj
+from modelyard.webapi.openapi import (
+    INT,
+    PAGE_HELP,
+    STR,
+    STR_LIST,
+    json_body,
+    nullable,
+    obj,
+    page_limit,
+)
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["monitoring"])
 _FILE_FIELDS = ("sha256", "size", "model", "version", "endpoint", "rows", "first_time", "last_time")
@@ -82,12 +91,7 @@ async def list_files(
     endpoint: str | None = Query(None),
     since: int | None = Query(None, ge=0, le=MAX_INT64),
     until: int | None = Query(None, ge=0, le=MAX_INT64),
-    limit: int = Query(
-        FILES_PAGE_DEFAULT,
-        ge=1,
-        le=FILES_PAGE_MAX,
-        description=f"files in this page (at most {FILES_PAGE_MAX})",
-    ),
+    limit: int = page_limit(FILES_PAGE_DEFAULT, FILES_PAGE_MAX, "files"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(

@@ -14,7 +14,7 @@ from modelyard.monitoring.routes import monitoring
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
-from modelyard.webapi.openapi import BOOL, INT, OBJ, PAGE_HELP, STR, json_body, obj
+from modelyard.webapi.openapi import BOOL, INT, OBJ, PAGE_HELP, STR, json_body, obj, page_limit
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitoring"])
 _SAVE = json_body(
@@ -34,12 +34,7 @@ def _known(body: dict[str, object], fields: tuple[str, ...]) -> None:
 @router.get("", summary="Monitors by name, a page at a time (follow next_page_token)")
 async def list_monitors(
     request: Request,
-    limit: int = Query(
-        MONITORS_PAGE_DEFAULT,
-        ge=1,
-        le=MONITORS_PAGE_MAX,
-        description=f"monitors in this page (at most {MONITORS_PAGE_MAX})",
-    ),
+    limit: int = page_limit(MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, "monitors"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(

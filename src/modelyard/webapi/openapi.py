@@ -28,6 +28,13 @@ STR_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
 PAGE_HELP = "next_page_token of the previous page, with the same filters (none: the first page)"
 
 
+def page_limit(default: int, most: int, what: str) -> Any:
+    """The ``limit`` query parameter of a paged list: 1 to ``most`` ``what`` in a page."""
+    from fastapi import Query
+
+    return Query(default, ge=1, le=most, description=f"{what} in this page (at most {most})")
+
+
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}
 

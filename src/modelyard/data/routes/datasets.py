@@ -32,6 +32,7 @@ from modelyard.webapi.openapi import (
     json_body,
     nullable,
     obj,
+    page_limit,
 )
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
@@ -117,12 +118,7 @@ def _new_version(body: dict[str, Any]) -> NewVersion:
 @router.get("", summary="Datasets by name, a page at a time (follow next_page_token)")
 async def list_datasets(
     request: Request,
-    limit: int = Query(
-        DATASETS_PAGE_DEFAULT,
-        ge=1,
-        le=DATASETS_PAGE_MAX,
-        description=f"datasets in this page (at most {DATASETS_PAGE_MAX})",
-    ),
+    limit: int = page_limit(DATASETS_PAGE_DEFAULT, DATASETS_PAGE_MAX, "datasets"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(
@@ -170,12 +166,7 @@ async def get_version(
 async def list_versions(
     request: Request,
     name: str = Query(...),
-    limit: int = Query(
-        VERSIONS_PAGE_DEFAULT,
-        ge=1,
-        le=VERSIONS_PAGE_MAX,
-        description=f"versions in this page (at most {VERSIONS_PAGE_MAX})",
-    ),
+    limit: int = page_limit(VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX, "versions"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(

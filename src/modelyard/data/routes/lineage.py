@@ -10,7 +10,7 @@ from starlette.responses import Response
 from modelyard.data.routes.deps import data
 from modelyard.data.store import EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX
 from modelyard.webapi.json import json_response
-from modelyard.webapi.openapi import PAGE_HELP
+from modelyard.webapi.openapi import PAGE_HELP, page_limit
 
 router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
 
@@ -23,12 +23,7 @@ async def edges(
     request: Request,
     type: str = Query(..., max_length=32, description="dataset_version, run, ..."),
     id: str = Query(..., max_length=64),
-    limit: int = Query(
-        EDGES_PAGE_DEFAULT,
-        ge=1,
-        le=EDGES_PAGE_MAX,
-        description=f"edges in this page (at most {EDGES_PAGE_MAX})",
-    ),
+    limit: int = page_limit(EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX, "edges"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(

@@ -27,6 +27,7 @@ from modelyard.webapi.openapi import (
     STR_LIST,
     json_body,
     obj,
+    page_limit,
 )
 
 router = APIRouter(prefix="/api/v1/registry", tags=["governance"])
@@ -124,12 +125,7 @@ async def list_requests(
     request: Request,
     name: str | None = Query(None),
     status: str | None = Query(None),
-    limit: int = Query(
-        REQUESTS_PAGE_DEFAULT,
-        ge=1,
-        le=REQUESTS_PAGE_MAX,
-        description=f"requests in this page (at most {REQUESTS_PAGE_MAX})",
-    ),
+    limit: int = page_limit(REQUESTS_PAGE_DEFAULT, REQUESTS_PAGE_MAX, "requests"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(

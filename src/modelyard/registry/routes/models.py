@@ -19,7 +19,16 @@ from modelyard.registry.routes.deps import (
 )
 from modelyard.registry.store import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, SEARCH_MAX
 from modelyard.webapi.json import json_response, read_json, require
-from modelyard.webapi.openapi import EMPTY_BODY, INT, PAGE_HELP, STR, STR_MAP, json_body, obj
+from modelyard.webapi.openapi import (
+    EMPTY_BODY,
+    INT,
+    PAGE_HELP,
+    STR,
+    STR_MAP,
+    json_body,
+    obj,
+    page_limit,
+)
 
 router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
 _CREATE = json_body(obj({"name": STR, "description": STR, "tags": STR_MAP}, ["name"]))
@@ -135,12 +144,7 @@ async def alias_history(
     request: Request,
     name: str,
     alias: str | None = Query(None),
-    limit: int = Query(
-        EVENTS_PAGE_DEFAULT,
-        ge=1,
-        le=EVENTS_PAGE_MAX,
-        description=f"moves in this page (at most {EVENTS_PAGE_MAX})",
-    ),
+    limit: int = page_limit(EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, "moves"),
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(
