@@ -14,6 +14,7 @@ import uvicorn
 from modelyard import logs
 from modelyard.config import Settings
 from modelyard.server.app import create_app
+from modelyard.webapi.draining import DrainingHttpProtocol, DrainingServer
 
 
 def serve(
@@ -36,5 +37,6 @@ def serve(
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        http=DrainingHttpProtocol,  # answers what arrives while it stops
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config).run()

@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 
+from modelyard import logs
 from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
 from modelyard.serving import heap, metrics
@@ -390,6 +391,8 @@ class ServingApp(Inference):
 
 def create_from_env() -> ServingApp:
     """The app factory uvicorn's worker processes call (``modelyard serve --workers N``)."""
-    app = ServingApp(ServeConfig.from_env())
+    config = ServeConfig.from_env()
+    logs.configure(config.log_level)  # a worker is a fresh process: its logging is set here
+    app = ServingApp(config)
     heap.settle()
     return app

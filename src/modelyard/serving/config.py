@@ -77,6 +77,7 @@ class ServeConfig:
     grpc_host: str = "127.0.0.1"
     model_control: str = "none"  # explicit: load/unload on request (one worker only)
     workers: int = 1  # processes sharing the ports (set by `modelyard serve`)
+    log_level: str = "info"  # each worker process logs at this level too
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:

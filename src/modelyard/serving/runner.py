@@ -19,6 +19,7 @@ from modelyard.serving import heap
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ENV, ServeConfig
 from modelyard.serving.metrics import MULTIPROC
+from modelyard.webapi.draining import DrainingHttpProtocol, DrainingServer, ListenerFirstSupervisor
 
 
 def serve(
@@ -36,17 +37,17 @@ def serve(
         "log_level": log_level,
         "access_log": False,
         "timeout_graceful_shutdown": 30,
-        "http": "httptools",
+        "http": DrainingHttpProtocol,  # answers what arrives while it stops
     }
-    if config.workers != workers:  # the app needs to know (gRPC's port, model control)
-        config = replace(config, workers=workers)
+    if (config.workers, config.log_level) != (workers, log_level):  # the app needs to know
+        config = replace(config, workers=workers, log_level=log_level)  # (gRPC, model control)
     if workers > 1 and config.onnx_threads == 0:  # processes must not fight over the cores
         config = replace(config, onnx_threads=max(1, (os.cpu_count() or 1) // workers))
     if workers <= 1:
         app = ServingApp(config)
         heap.settle()
         try:
-            uvicorn.Server(uvicorn.Config(app, **common)).run()
+            DrainingServer(uvicorn.Config(app, **common)).run()
         except SystemExit:  # uvicorn's exit when the app refuses to start: say why, once
             if app.startup_error is not None:  # (a gRPC port taken)
                 raise app.startup_error from None
@@ -55,4 +56,7 @@ def serve(
     os.environ[ENV] = config.to_env()
     # every worker writes its metrics here; a scrape of any worker adds them all up
     os.environ.setdefault(MULTIPROC, tempfile.mkdtemp(prefix="modelyard-metrics-"))
-    uvicorn.run("modelyard.serving.app:create_from_env", factory=True, workers=workers, **common)
+    several = uvicorn.Config(
+        "modelyard.serving.app:create_from_env", factory=True, workers=workers, **common
+    )
+    ListenerFirstSupervisor(several, sockets=[several.bind_socket()]).run()

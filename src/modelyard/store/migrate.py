@@ -7,6 +7,7 @@ revision, so a second process that started at the same moment finds the work don
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +20,7 @@ from modelyard.store.database import Database
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _ADVISORY_LOCK_KEY = 0x6D6F64656C79  # "modely"
+log = logging.getLogger(__name__)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -43,9 +45,12 @@ def current_revision(db: Database) -> str | None:
 def _upgrade(conn: Connection, db: Database) -> None:
     if not db.is_sqlite:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_KEY})")
-    if MigrationContext.configure(conn).get_current_revision() == head_revision():
+    was = MigrationContext.configure(conn).get_current_revision()
+    if was == head_revision():
         return
-    command.upgrade(alembic_config(conn), "head")
+    command.upgrade(alembic_config(conn), "head")  # alembic's own lines are held at WARNING
+    where = db.engine.url.render_as_string(hide_password=True)
+    log.info("store schema %s -> %s (%s)", was or "empty", head_revision(), where)
 
 
 def upgrade(db: Database) -> None:
