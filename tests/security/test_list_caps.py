@@ -30,8 +30,8 @@ from modelyard.data.client import DataClient
 from modelyard.monitoring import store as monitoring_store
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.entities import PredictionFile
+from modelyard.platform.search.paging import encode_page_token
 from modelyard.registry import store as registry_store
-from modelyard.tracking.search.paging import encode_page_token
 
 ROWS = 7  # rows made for each list
 SMALL = 3  # the limit asked for: pages of 3, 3 and 1

@@ -8,13 +8,13 @@ import json
 import pytest
 
 from modelyard.errors import FilterSyntaxError, InvalidArgument
-from modelyard.tracking.search.ast import And, Comparison, Not, Or, OrderKey
-from modelyard.tracking.search.paging import (
+from modelyard.platform.search.ast import And, Comparison, Not, Or, OrderKey
+from modelyard.platform.search.paging import (
     decode_page_token,
     encode_page_token,
     query_fingerprint,
 )
-from modelyard.tracking.search.parser import (
+from modelyard.platform.search.parser import (
     parse_filter,
     parse_order_by,
     render,

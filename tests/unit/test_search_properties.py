@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
 from modelyard.errors import FilterSyntaxError
-from modelyard.tracking.search.ast import (
+from modelyard.platform.search.ast import (
     ATTRIBUTE_KINDS,
     RUN_STATUSES,
     And,
@@ -20,13 +20,13 @@ from modelyard.tracking.search.ast import (
     Or,
     OrderKey,
 )
-from modelyard.tracking.search.compiler import compile_filter
-from modelyard.tracking.search.parser import (
+from modelyard.platform.search.parser import (
     parse_filter,
     parse_order_by,
     render,
     render_order_key,
 )
+from modelyard.tracking.run_search import compile_filter
 
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -11,9 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 import modelyard.tracking.tables as t
 from modelyard.errors import InvalidArgument
+from modelyard.platform.search.parser import parse_filter, parse_order_by
+from modelyard.platform.search.sql import like_to_glob
 from modelyard.store.metadata import metadata
-from modelyard.tracking.search.compiler import like_to_glob, search_query
-from modelyard.tracking.search.parser import parse_filter, parse_order_by
+from modelyard.tracking.run_search import search_query
 
 INJECTION = "x' OR '1'='1"
 

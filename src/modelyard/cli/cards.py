@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from modelyard.platform.cli_options import TrackingUri, parse_pairs
 from modelyard.terminal import out
-from modelyard.tracking.cli.common import TrackingUri, parse_pairs
 
 
 def card(

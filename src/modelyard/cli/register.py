@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from modelyard.platform.cli_options import Json, TrackingUri, parse_pairs
 from modelyard.terminal import out, print_json
-from modelyard.tracking.cli.common import Json, TrackingUri, parse_pairs
 
 
 def register(

@@ -32,11 +32,11 @@ from modelyard.data.store import (
 from modelyard.data.validation import ValidationReport, validate
 from modelyard.errors import InvalidArgument
 from modelyard.identity import ActingAs, settings_actor
+from modelyard.platform.checks import check_tags
+from modelyard.platform.current import chosen_uri
 from modelyard.store.downloads import copy_download, write_download
 from modelyard.terminal import transfer_progress
 from modelyard.tracking.backends import resolve
-from modelyard.tracking.current import chosen_uri
-from modelyard.tracking.validation import check_tags
 
 
 class DataClient:

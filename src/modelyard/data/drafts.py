@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelyard.data.entities import NewVersion
 from modelyard.errors import InvalidArgument
-from modelyard.tracking.validation import check_tags
+from modelyard.platform.checks import check_tags
 
 MAX_INT = 2**63 - 1
 

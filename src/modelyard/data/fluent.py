@@ -16,8 +16,8 @@ from modelyard.data.expectations import Expectations
 from modelyard.data.frames import tabular_source
 from modelyard.data.profiling import Profile, profile_batches
 from modelyard.data.validation import ValidationReport
+from modelyard.platform.current import chosen_uri
 from modelyard.tracking import fluent as tracking
-from modelyard.tracking.current import chosen_uri
 
 _clients: dict[str | None, DataClient] = {}
 _lock = threading.Lock()

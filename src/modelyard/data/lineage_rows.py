@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.data.tables import lineage_edges
-from modelyard.tracking.ids import now_ms
+from modelyard.platform.ids import now_ms
 
 Node = tuple[str, str]  # (type, id)
 Labeller = Callable[[Connection, str], "str | None"]

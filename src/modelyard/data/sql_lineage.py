@@ -10,10 +10,10 @@ from modelyard.data.lineage_rows import labeller_for
 from modelyard.data.store import EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import NotFound
+from modelyard.platform.checks import check_count
+from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
-from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.tracking.store import TrackingStore
-from modelyard.tracking.validation import check_count
 
 NODE_DATASET = "dataset_version"
 NODE_RUN = "run"

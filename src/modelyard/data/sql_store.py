@@ -40,14 +40,14 @@ from modelyard.data.store import (
 )
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from modelyard.platform.checks import check_count
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.tracking.store import TrackingStore
-from modelyard.tracking.validation import check_count
 
 RELATIONS = ("input", "output")
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from modelyard.data.entities import DatasetInfo, DatasetVersion, LineageEdge, NewVersion
-from modelyard.tracking.search.paging import read_pages
+from modelyard.platform.search.paging import read_pages
 
 DATASETS_PAGE_DEFAULT = 1_000  # datasets in one page, unless asked
 DATASETS_PAGE_MAX = 10_000  # the most one page holds

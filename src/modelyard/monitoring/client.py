@@ -21,9 +21,9 @@ from modelyard.identity import Actor, acting_as, settings_actor
 from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, MONITORS_PAGE_DEFAULT
+from modelyard.platform.current import chosen_uri
 from modelyard.registry.client import _parse_time
 from modelyard.tracking.backends import Backend, resolve
-from modelyard.tracking.current import chosen_uri
 
 if TYPE_CHECKING:
     from modelyard.monitoring.monitors.alerting import AlertState
@@ -223,7 +223,7 @@ class MonitoringClient:
         """Run a monitor (or a stored one, by name) over the window ending ``now``. A
         server's scheduler passes ``allow_private_webhooks=False`` unless configured."""
         from modelyard.monitoring.monitors.notify import run_stored
-        from modelyard.tracking.ids import now_ms
+        from modelyard.platform.ids import now_ms
 
         found = self.get_monitor(monitor).monitor if isinstance(monitor, str) else monitor
         at = _parse_time(now) if now is not None else now_ms()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.sources import is_parquet, resolve_table
-from modelyard.tracking.current import chosen_uri
+from modelyard.platform.current import chosen_uri
 
 if TYPE_CHECKING:
     from modelyard.monitoring.quality import PerformanceReport

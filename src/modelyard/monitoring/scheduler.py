@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from modelyard.tracking.ids import now_ms
+from modelyard.platform.ids import now_ms
 
 log = logging.getLogger("modelyard.monitoring")
 

@@ -23,10 +23,10 @@ from modelyard.monitoring.monitors.spec import Monitor
 from modelyard.monitoring.monitors.stored import StoredMonitor
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
+from modelyard.platform.checks import check_count
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
-from modelyard.tracking.validation import check_count
 
 STATUSES = ("open", "acked", "resolved")
 MAX_ALERTS = 10_000  # one answer; alerts are one per fingerprint, so this is a lot of them

@@ -30,11 +30,11 @@ from modelyard.monitoring.entities import (
 from modelyard.monitoring.sql_monitors import SqlMonitors
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, MonitoringStore
 from modelyard.monitoring.tables import prediction_files, prediction_labels
+from modelyard.platform.checks import check_count
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
-from modelyard.tracking.validation import check_count
 
 _CHUNK = 500  # ids per IN (...) clause
 

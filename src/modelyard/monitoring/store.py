@@ -9,7 +9,7 @@ from typing import Any
 from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.monitoring.monitors.alerting import AlertState
 from modelyard.monitoring.monitors.stored import StoredMonitor
-from modelyard.tracking.search.paging import read_pages
+from modelyard.platform.search.paging import read_pages
 
 FILES_PAGE_DEFAULT = 1_000  # prediction files in one page, unless asked
 FILES_PAGE_MAX = 10_000  # the most one page holds (a file's row is about 300 bytes)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.identity import acting_as, settings_actor
+from modelyard.platform.current import chosen_uri
 from modelyard.registry.backends import registry_store
 from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
@@ -31,7 +32,6 @@ from modelyard.registry.store import EVENTS_PAGE_DEFAULT, LIST_DEFAULT, REQUESTS
 from modelyard.registry.webhooks import Dispatcher
 from modelyard.store.audit import AuditCheck, AuditEntry
 from modelyard.tracking.backends import Backend, resolve
-from modelyard.tracking.current import chosen_uri
 
 T = TypeVar("T")
 _dispatchers: dict[int, Dispatcher] = {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelyard.errors import InvalidArgument
-from modelyard.tracking.validation import check_tags
+from modelyard.platform.checks import check_tags
 
 MAX_SIGNATURE_CHARS = 1 << 20  # a signature of 10,000 columns is about 600 KiB
 

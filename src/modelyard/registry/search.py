@@ -12,14 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.search.ast import And, Comparison, Expr, Not, OrderKey, Vocabulary
+from modelyard.platform.search.sql import value_test
 from modelyard.registry.tables import (
     model_version_tags,
     model_versions,
     registered_model_tags,
     registered_models,
 )
-from modelyard.tracking.search.ast import And, Comparison, Expr, Not, OrderKey, Vocabulary
-from modelyard.tracking.search.compiler import value_test
 
 VERSIONS = Vocabulary(
     "model versions",

@@ -15,6 +15,9 @@ from sqlalchemy.engine import Connection
 
 from modelyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from modelyard.identity import ADMIN_ROLE, current_actor
+from modelyard.platform.checks import check_count
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.registry import outbox
 from modelyard.registry.entities import (
     APPROVED,
@@ -37,9 +40,6 @@ from modelyard.registry.tables import (
 )
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.search.paging import encode_page_token, list_fingerprint, page_offset
-from modelyard.tracking.validation import check_count
 
 
 class SqlApprovals(SqlAliases):

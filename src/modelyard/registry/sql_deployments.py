@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection
 
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from modelyard.identity import require_role
+from modelyard.platform.checks import check_count
+from modelyard.platform.ids import now_ms
 from modelyard.registry.deployments import (
     UNSET,
     Deployment,
@@ -33,8 +35,6 @@ from modelyard.registry.tables import deployments
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.validation import check_count
 
 DEPLOYER_ROLE = "deployer"
 

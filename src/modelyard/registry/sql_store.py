@@ -15,6 +15,14 @@ from sqlalchemy.engine import Connection
 
 from modelyard.data.lineage_rows import register_labeller
 from modelyard.errors import Conflict
+from modelyard.platform.checks import check_name, check_string_value
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import (
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+)
+from modelyard.platform.search.parser import parse_filter
 from modelyard.registry.entities import (
     RegisteredModel,
 )
@@ -43,15 +51,7 @@ from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.search.paging import (
-    decode_page_token,
-    encode_page_token,
-    query_fingerprint,
-)
-from modelyard.tracking.search.parser import parse_filter
 from modelyard.tracking.store import RunArtifacts, TrackingStore
-from modelyard.tracking.validation import check_name, check_string_value
 
 
 def _label(conn: Connection, version_id: str) -> str | None:

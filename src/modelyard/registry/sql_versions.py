@@ -14,6 +14,14 @@ from sqlalchemy.engine import Connection
 from modelyard.data.lineage_rows import add_edge
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument
 from modelyard.identity import GATE_ROLE, current_actor, require_role
+from modelyard.platform.checks import check_name, check_string_value
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import (
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+)
+from modelyard.platform.search.parser import parse_filter, parse_order_by
 from modelyard.registry import outbox
 from modelyard.registry.entities import CARD_SECTIONS, ModelVersion, NewModelVersion
 from modelyard.registry.names import (
@@ -49,15 +57,7 @@ from modelyard.registry.tables import (
 )
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.search.paging import (
-    decode_page_token,
-    encode_page_token,
-    query_fingerprint,
-)
-from modelyard.tracking.search.parser import parse_filter, parse_order_by
 from modelyard.tracking.store import RunArtifacts, TrackingStore
-from modelyard.tracking.validation import check_name, check_string_value
 
 NODE_MODEL_VERSION = "model_version"
 

@@ -17,6 +17,8 @@ from modelyard.errors import InvalidArgument, NotFound
 from modelyard.identity import ADMIN_ROLE, require_role
 from modelyard.outbound.addresses import resolve_checked
 from modelyard.outbound.post import check_url
+from modelyard.platform.checks import check_count
+from modelyard.platform.ids import now_ms
 from modelyard.registry.entities import Webhook, WebhookDelivery
 from modelyard.registry.names import check_model_name
 from modelyard.registry.outbox import EVENTS
@@ -25,8 +27,6 @@ from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store import audit
 from modelyard.store.audit import AuditCheck, AuditEntry, AuditEvent
 from modelyard.store.database import Database
-from modelyard.tracking.ids import now_ms
-from modelyard.tracking.validation import check_count
 
 _AUDIT_FILTERS = ("object_type", "object_id", "actor", "action", "since", "until", "after_seq")
 

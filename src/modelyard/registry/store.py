@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from modelyard.platform.search.paging import read_pages
 from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
     AliasEvent,
@@ -22,7 +23,6 @@ from modelyard.registry.entities import (
     WebhookDelivery,
 )
 from modelyard.store.audit import AuditCheck, AuditEntry
-from modelyard.tracking.search.paging import read_pages
 
 Page = tuple[list[Any], str | None]
 EVENTS_PAGE_DEFAULT = 1_000  # alias moves in one page, unless asked

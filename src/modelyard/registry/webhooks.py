@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from modelyard.outbound.addresses import is_public as _public
 from modelyard.outbound.addresses import resolve_checked
 from modelyard.outbound.post import Outcome, check_url, post
+from modelyard.platform.ids import now_ms
 from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store.database import Database
-from modelyard.tracking.ids import now_ms
 
 MAX_ATTEMPTS = 6
 BASE_DELAY_MS = 1_000

@@ -162,7 +162,7 @@ def default_log_folder(tracking_uri: str | None) -> str:
     import hashlib
 
     from modelyard.config import DEFAULT_DATA_DIR, Settings
-    from modelyard.tracking.current import chosen_uri
+    from modelyard.platform.current import chosen_uri
 
     settings = Settings.from_env()
     uri = tracking_uri if tracking_uri is not None else chosen_uri(settings)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from modelyard.config import DEFAULT_DATA_DIR
 from modelyard.errors import ModelyardError, Unavailable
-from modelyard.tracking.current import chosen_uri
+from modelyard.platform.current import chosen_uri
 
 log = logging.getLogger("modelyard.serving")
 RETRY_S = 30.0  # a version that failed for a passing reason is tried again after this

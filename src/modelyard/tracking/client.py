@@ -17,12 +17,20 @@ from typing import Any, cast
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.identity import ActingAs, settings_actor
+from modelyard.platform.checks import (
+    MAX_NAME,
+    check_name,
+    check_params,
+    check_string_value,
+    check_tags,
+)
+from modelyard.platform.current import chosen_uri
+from modelyard.platform.ids import new_run_id, now_ms
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
 from modelyard.store.downloads import write_download
 from modelyard.tracking.artifact_formats import encode_dict, encode_figure, encode_table
 from modelyard.tracking.backends import resolve
-from modelyard.tracking.current import chosen_uri
 from modelyard.tracking.entities import (
     ArtifactInfo,
     Experiment,
@@ -37,23 +45,18 @@ from modelyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from modelyard.tracking.ids import new_run_id, now_ms, run_artifact_uri
 from modelyard.tracking.known_experiments import KnownExperiments
 from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, UpdateRun
+from modelyard.tracking.run_paths import run_artifact_uri
 from modelyard.tracking.spool import Spool
 from modelyard.tracking.store import RunArtifacts, TrackingStore
 from modelyard.tracking.validation import (
-    MAX_NAME,
     MAX_STEP,
     check_metric_count,
     check_metric_value,
-    check_name,
-    check_params,
     check_run_id,
     check_status,
     check_step,
-    check_string_value,
-    check_tags,
     check_timestamp,
 )
 from modelyard.tracking.writer import BatchWriter, close_all_at_exit

@@ -19,8 +19,9 @@ from typing import Any
 
 from modelyard.config import DEFAULT_DATA_DIR
 from modelyard.errors import AlreadyExists, InvalidArgument, Unavailable
+from modelyard.platform import current
+from modelyard.platform.ids import now_ms
 from modelyard.store.artifacts.base import StoredFile
-from modelyard.tracking import current
 from modelyard.tracking.client import Client
 from modelyard.tracking.entities import (
     Experiment,
@@ -31,7 +32,6 @@ from modelyard.tracking.entities import (
     ViewType,
 )
 from modelyard.tracking.frames import runs_to_frame
-from modelyard.tracking.ids import now_ms
 from modelyard.tracking.reproducibility import USER, reproducibility_tags
 from modelyard.tracking.sql_experiments import DEFAULT_EXPERIMENT_ID
 from modelyard.tracking.system_metrics import SystemMetricsMonitor

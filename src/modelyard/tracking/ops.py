@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelyard.errors import InvalidArgument
-from modelyard.tracking.entities import Metric, decode_float, encode_float
-from modelyard.tracking.validation import (
+from modelyard.platform.checks import (
     MAX_NAME,
-    check_metric_count,
-    check_metric_value,
     check_name,
     check_params,
+    check_string_value,
+    check_tags,
+)
+from modelyard.tracking.entities import Metric, decode_float, encode_float
+from modelyard.tracking.validation import (
+    check_metric_count,
+    check_metric_value,
     check_run_id,
     check_status,
     check_step,
-    check_string_value,
-    check_tags,
     check_timestamp,
 )
 

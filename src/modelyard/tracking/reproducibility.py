@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from modelyard._version import __version__
-from modelyard.tracking.validation import MAX_TAG_VALUE
+from modelyard.platform.checks import MAX_TAG_VALUE
 
 SOURCE_NAME = "modelyard.source.name"
 SOURCE_ARGS = "modelyard.source.args"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import ModelyardError
+from modelyard.platform.checks import check_name
 from modelyard.store.artifacts.base import StoredFile, read_file_chunks
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.store.rest import HttpTransport
@@ -28,7 +29,7 @@ from modelyard.tracking.entities import (
 )
 from modelyard.tracking.ops import Op, encode_ops
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, RunArtifacts, TrackingStore
-from modelyard.tracking.validation import check_name, check_run_id, parse_experiment_id
+from modelyard.tracking.validation import check_run_id, parse_experiment_id
 
 API = "/api/v1"
 

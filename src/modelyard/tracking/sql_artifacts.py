@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound, PayloadTooLarge
+from modelyard.platform.ids import now_ms
 from modelyard.store import audit
 from modelyard.store.artifacts.base import ArtifactRepository, StoredFile
 from modelyard.store.artifacts.factory import open_repository
@@ -26,7 +27,6 @@ from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.tracking import seals
 from modelyard.tracking.entities import ArtifactInfo, LifecycleStage
-from modelyard.tracking.ids import now_ms
 from modelyard.tracking.store import RunArtifacts
 from modelyard.tracking.tables import run_artifacts, runs
 from modelyard.tracking.validation import check_run_id

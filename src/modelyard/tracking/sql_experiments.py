@@ -13,21 +13,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.platform.checks import MAX_TAG_VALUE, check_name, check_string_value, check_tags
+from modelyard.platform.ids import now_ms
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.sql import upsert
 from modelyard.tracking.entities import Experiment, LifecycleStage, ViewType
-from modelyard.tracking.ids import now_ms
 from modelyard.tracking.tables import experiment_tags, experiments
-from modelyard.tracking.validation import (
-    MAX_EXPERIMENT_NAME,
-    MAX_TAG_VALUE,
-    check_name,
-    check_string_value,
-    check_tags,
-    parse_experiment_id,
-)
+from modelyard.tracking.validation import MAX_EXPERIMENT_NAME, parse_experiment_id
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"

@@ -13,6 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
+from modelyard.platform.checks import check_count, check_name
+from modelyard.platform.ids import now_ms
+from modelyard.platform.search.paging import (
+    decode_page_token,
+    encode_page_token,
+    history_fingerprint,
+    query_fingerprint,
+)
+from modelyard.platform.search.parser import parse_filter, parse_order_by
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
@@ -25,27 +34,14 @@ from modelyard.tracking.entities import (
     RunsPage,
     ViewType,
 )
-from modelyard.tracking.ids import now_ms
 from modelyard.tracking.ops import CreateRun, Op
-from modelyard.tracking.search.compiler import search_query
-from modelyard.tracking.search.paging import (
-    decode_page_token,
-    encode_page_token,
-    history_fingerprint,
-    query_fingerprint,
-)
-from modelyard.tracking.search.parser import parse_filter, parse_order_by
+from modelyard.tracking.run_search import search_query
 from modelyard.tracking.sql_experiments import SqlExperiments
 from modelyard.tracking.sql_reads import load_runs, metric_history
 from modelyard.tracking.sql_writes import apply_ops
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, TrackingStore
 from modelyard.tracking.tables import runs
-from modelyard.tracking.validation import (
-    check_count,
-    check_name,
-    check_run_id,
-    parse_experiment_id,
-)
+from modelyard.tracking.validation import check_run_id, parse_experiment_id
 
 MAX_SEARCH_RESULTS = 50_000
 _STATS_TABLES = ("runs", "latest_metrics", "params", "tags")

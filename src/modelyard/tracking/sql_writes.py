@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.platform.ids import now_ms
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.sql import bulk_insert_ignore, chunks, insert_ignore, upsert
 from modelyard.tracking.entities import LifecycleStage, RunStatus
-from modelyard.tracking.ids import now_ms, run_artifact_uri
 from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, Op, UpdateRun
+from modelyard.tracking.run_paths import run_artifact_uri
 from modelyard.tracking.tables import (
     experiments,
     latest_metrics,

@@ -1,95 +1,29 @@
-"""Input rules for tracking data, checked at every entry point before anything is written.
-
-Each check raises ``InvalidArgument`` naming the field and what was expected; callers validate
-a whole batch first, so a bad item means nothing of the batch is stored.
-"""
+"""Checks of tracking's own values: run and experiment ids, metric values, steps and times,
+run statuses. The checks every domain shares are in ``modelyard.platform.checks``."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.checks import short
 from modelyard.tracking.entities import RunStatus
 
-MAX_NAME = 250
 MAX_EXPERIMENT_NAME = 500
-MAX_PARAM_VALUE = 6000
-MAX_TAG_VALUE = 8000
 MAX_METRICS_PER_BATCH = 100_000
-MAX_PARAMS_PER_BATCH = 1_000
-MAX_TAGS_PER_BATCH = 1_000
 MAX_STEP = 2**63 - 1
 
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _EXPERIMENT_ID = re.compile(r"[0-9]{1,18}")
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-
-
-def _short(value: str, limit: int = 60) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "...")
-
-
-def _check_utf8(value: str, field: str) -> None:
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidArgument(
-                f"{field} is not valid Unicode text (it holds a lone surrogate)", field=field
-            ) from None
-
-
-def check_name(value: Any, field: str, *, max_len: int = MAX_NAME) -> str:
-    """A key or name: non-empty, bounded, printable, no percent-escapes, no '..' segment."""
-    if not isinstance(value, str):
-        raise InvalidArgument(f"{field} must be a string, got {type(value).__name__}", field=field)
-    if not value or not value.strip():
-        raise InvalidArgument(f"{field} must not be empty", field=field)
-    if len(value) > max_len:
-        raise InvalidArgument(
-            f"{field} is {len(value)} characters long; the limit is {max_len}", field=field
-        )
-    for ch in value:
-        if ord(ch) < 32 or ord(ch) == 127:
-            raise InvalidArgument(
-                f"{field} {_short(value)} contains the control character {ch!r}", field=field
-            )
-    _check_utf8(value, field)
-    if _PERCENT_ESCAPE.search(value):
-        raise InvalidArgument(
-            f"{field} {_short(value)} contains a percent-escape; write the character itself "
-            "(e.g. 'a/b', not 'a%2Fb')",
-            field=field,
-        )
-    if value.startswith("/") or any(seg in (".", "..") for seg in value.split("/")):
-        raise InvalidArgument(
-            f"{field} {_short(value)} must not start with '/' or contain '.' or '..' segments",
-            field=field,
-        )
-    return value
 
 
 def check_run_id(value: Any, field: str = "run_id") -> str:
     if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
         raise InvalidArgument(
-            f"{field} must be 32 lowercase hex characters, got {_short(str(value))}", field=field
+            f"{field} must be 32 lowercase hex characters, got {short(str(value))}", field=field
         )
     return value
-
-
-def check_string_value(value: Any, field: str, max_len: int) -> str:
-    """Params and tags are strings; numbers and other values are stored as ``str(value)``."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > max_len:
-        raise InvalidArgument(
-            f"{field} is {len(text)} characters long; the limit is {max_len}", field=field
-        )
-    if "\x00" in text:
-        raise InvalidArgument(f"{field} contains a NUL character", field=field)
-    _check_utf8(text, field)
-    return text
 
 
 def check_metric_value(value: Any, field: str) -> float:
@@ -101,14 +35,14 @@ def check_metric_value(value: Any, field: str) -> float:
             except (TypeError, ValueError, OverflowError):
                 pass
         raise InvalidArgument(
-            f"{field} must be a number, got {type(value).__name__} {_short(str(value))}",
+            f"{field} must be a number, got {type(value).__name__} {short(str(value))}",
             field=field,
         )
     try:
         return float(value)
     except OverflowError:
         raise InvalidArgument(
-            f"{field} is too large for a 64-bit float: {_short(str(value))}", field=field
+            f"{field} is too large for a 64-bit float: {short(str(value))}", field=field
         ) from None
 
 
@@ -129,29 +63,6 @@ def check_timestamp(value: Any, field: str = "timestamp") -> int:
     return check_step(value, field)
 
 
-def _check_mapping(
-    values: Mapping[str, Any], field: str, max_items: int, max_len: int
-) -> dict[str, str]:
-    if not isinstance(values, Mapping):
-        raise InvalidArgument(f"{field} must be a mapping of names to values", field=field)
-    if len(values) > max_items:
-        raise InvalidArgument(
-            f"{field}: at most {max_items} per batch, got {len(values)}", field=field
-        )
-    return {
-        check_name(k, f"{field} key"): check_string_value(v, f"{field}[{k!r}]", max_len)
-        for k, v in values.items()
-    }
-
-
-def check_params(params: Mapping[str, Any], field: str = "params") -> dict[str, str]:
-    return _check_mapping(params, field, MAX_PARAMS_PER_BATCH, MAX_PARAM_VALUE)
-
-
-def check_tags(tags: Mapping[str, Any], field: str = "tags") -> dict[str, str]:
-    return _check_mapping(tags, field, MAX_TAGS_PER_BATCH, MAX_TAG_VALUE)
-
-
 def check_metric_count(n: int, field: str = "metrics") -> None:
     if n > MAX_METRICS_PER_BATCH:
         raise InvalidArgument(
@@ -159,15 +70,6 @@ def check_metric_count(n: int, field: str = "metrics") -> None:
             "split the batch or log through log_metric, which batches for you",
             field=field,
         )
-
-
-def check_count(value: Any, field: str, most: int) -> int:
-    """A page size or limit: an integer from 1 to ``most`` (a bool is not a count)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-        raise InvalidArgument(
-            f"{field} must be an integer between 1 and {most}, got {value!r}", field=field
-        )
-    return value
 
 
 def parse_experiment_id(value: Any, field: str = "experiment_id") -> int:

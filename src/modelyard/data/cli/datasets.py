@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.cli_options import Json, TrackingUri, first, parse_pairs
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri, first, parse_pairs
 
 if TYPE_CHECKING:
     from modelyard.data.client import DataClient

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.tree import Tree
 
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.terminal import out, print_json
-from modelyard.tracking.cli.common import Json, TrackingUri
 
 
 def lineage(

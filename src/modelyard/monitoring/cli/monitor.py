@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.terminal import err, out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri
 
 app = typer.Typer(
     help="Monitoring: drift between a reference and current data.", no_args_is_help=True

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.registry.cli.common import client, when
 from modelyard.terminal import fail, out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 

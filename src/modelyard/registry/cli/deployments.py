@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import typer
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.cli_options import Json, TrackingUri, first
 from modelyard.registry.cli.common import client, when
 from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.store import LIST_MAX
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri, first
 
 app = typer.Typer(
     help="Deployments: weighted routes (canary, A/B), shadows, served by `modelyard serve "

@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
+from modelyard.platform.cli_options import Json, TrackingUri, first, parse_pairs
 from modelyard.registry.cli.common import client, when
 from modelyard.registry.entities import ApprovalRequest, ModelVersion
 from modelyard.registry.store import LIST_MAX
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri, first, parse_pairs
 
 app = typer.Typer(help="Model registry: versions, aliases, approvals, audit.", no_args_is_help=True)
 policy_app = typer.Typer(help="Alias policies (who must approve a move).", no_args_is_help=True)

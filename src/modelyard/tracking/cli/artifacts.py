@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.store.artifacts.paths import iter_upload_files
 from modelyard.terminal import out, print_json, print_table, transfer_progress
-from modelyard.tracking.cli.common import Json, TrackingUri, client
+from modelyard.tracking.client import Client
 
 app = typer.Typer(help="Artifacts: files stored with a run.", no_args_is_help=True)
 
@@ -23,7 +24,7 @@ def list_(
     as_json: Json = False,
 ) -> None:
     """List the artifacts of a run under PATH."""
-    files = client(tracking_uri).list_artifacts(run_id, path)
+    files = Client(tracking_uri).list_artifacts(run_id, path)
     if as_json:
         print_json([f.to_dict() for f in files])
         return
@@ -43,7 +44,7 @@ def upload(
     as_json: Json = False,
 ) -> None:
     """Upload a file or a folder (symbolic links are refused) to a run."""
-    c = client(tracking_uri)
+    c = Client(tracking_uri)
     if local_path.is_dir():
         total = sum(p.stat().st_size for p, _ in iter_upload_files(local_path))
         with transfer_progress(f"upload {local_path.name}", total) as advance:
@@ -67,7 +68,7 @@ def download(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Download a file or folder of a run's artifacts to DST."""
-    c = client(tracking_uri)
+    c = Client(tracking_uri)
     total = None
     if path:
         entries = c.list_artifacts(run_id, path)

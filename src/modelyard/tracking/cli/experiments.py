@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.terminal import out, print_json, print_table
-from modelyard.tracking.cli.common import Json, TrackingUri, client
+from modelyard.tracking.client import Client
 from modelyard.tracking.entities import ViewType
 
 app = typer.Typer(help="Experiments: named groups of runs.", no_args_is_help=True)
@@ -20,7 +21,7 @@ def list_(
     as_json: Json = False,
 ) -> None:
     """List experiments."""
-    exps = client(tracking_uri).search_experiments(view)
+    exps = Client(tracking_uri).search_experiments(view)
     if as_json:
         print_json([e.to_dict() for e in exps])
         return
@@ -39,7 +40,7 @@ def create(
     as_json: Json = False,
 ) -> None:
     """Create an experiment."""
-    eid = client(tracking_uri).create_experiment(name, artifact_location)
+    eid = Client(tracking_uri).create_experiment(name, artifact_location)
     if as_json:
         print_json({"experiment_id": eid})
     else:
@@ -49,19 +50,19 @@ def create(
 @app.command()
 def rename(experiment_id: str, new_name: str, tracking_uri: TrackingUri = None) -> None:
     """Rename an experiment."""
-    client(tracking_uri).rename_experiment(experiment_id, new_name)
+    Client(tracking_uri).rename_experiment(experiment_id, new_name)
     out.print(f"experiment {experiment_id} renamed to {new_name}")
 
 
 @app.command()
 def delete(experiment_id: str, tracking_uri: TrackingUri = None) -> None:
     """Delete an experiment (soft: it can be restored)."""
-    client(tracking_uri).delete_experiment(experiment_id)
+    Client(tracking_uri).delete_experiment(experiment_id)
     out.print(f"experiment {experiment_id} deleted")
 
 
 @app.command()
 def restore(experiment_id: str, tracking_uri: TrackingUri = None) -> None:
     """Restore a deleted experiment."""
-    client(tracking_uri).restore_experiment(experiment_id)
+    Client(tracking_uri).restore_experiment(experiment_id)
     out.print(f"experiment {experiment_id} restored")

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from modelyard.errors import NotFound
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.terminal import out, print_json, print_table, when
-from modelyard.tracking.cli.common import Json, TrackingUri, client
+from modelyard.tracking.client import Client
 from modelyard.tracking.entities import ViewType, encode_float
 
 app = typer.Typer(help="Runs: one execution of training code.", no_args_is_help=True)
@@ -29,7 +30,7 @@ def list_(
     as_json: Json = False,
 ) -> None:
     """Search runs; shows the metrics and params of the runs found."""
-    c = client(tracking_uri)
+    c = Client(tracking_uri)
     ids = []
     for e in experiment:
         if e.isdigit():
@@ -69,7 +70,7 @@ def _fmt(v: float | None) -> str:
 @app.command()
 def show(run_id: str, tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
     """Show one run: attributes, params, latest metrics, tags."""
-    run = client(tracking_uri).get_run(run_id)
+    run = Client(tracking_uri).get_run(run_id)
     if as_json:
         print_json(run.to_dict())
         return
@@ -106,12 +107,12 @@ def show(run_id: str, tracking_uri: TrackingUri = None, as_json: Json = False) -
 @app.command()
 def delete(run_id: str, tracking_uri: TrackingUri = None) -> None:
     """Delete a run (soft: it can be restored)."""
-    client(tracking_uri).delete_run(run_id)
+    Client(tracking_uri).delete_run(run_id)
     out.print(f"run {run_id} deleted")
 
 
 @app.command()
 def restore(run_id: str, tracking_uri: TrackingUri = None) -> None:
     """Restore a deleted run."""
-    client(tracking_uri).restore_run(run_id)
+    Client(tracking_uri).restore_run(run_id)
     out.print(f"run {run_id} restored")

@@ -1,4 +1,4 @@
-"""Options every tracking command shares, and turning a URI option into a client."""
+"""Options every command shares: the store URI, --json, key=value pairs, --limit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import typer
 
 from modelyard.errors import InvalidArgument
 from modelyard.terminal import err
-from modelyard.tracking.client import Client
 
 T = TypeVar("T")
 
@@ -46,7 +45,3 @@ def first(fetch: Callable[[int], list[T]], limit: int, what: str) -> list[T]:
     if len(found) > limit:
         err.print(f"showing the first {limit} {what}; there are more (raise --limit)")
     return found[:limit]
-
-
-def client(uri: str | None) -> Client:
-    return Client(uri)

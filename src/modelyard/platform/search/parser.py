@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
 from modelyard.errors import FilterSyntaxError
-from modelyard.tracking.search.ast import (
+from modelyard.platform.search.ast import (
     LIKE_OPS,
     LIST_OPS,
     NULL_OPS,
@@ -29,7 +29,7 @@ from modelyard.tracking.search.ast import (
     Value,
     Vocabulary,
 )
-from modelyard.tracking.search.lexer import WORD_RE, Token, quote, tokenize
+from modelyard.platform.search.lexer import WORD_RE, Token, quote, tokenize
 
 MAX_FILTER_LENGTH = 10_000
 MAX_DEPTH = 50

@@ -10,21 +10,17 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from modelyard.errors import InvalidArgument
-from modelyard.tracking.search.ast import (
+from modelyard.platform.search.ast import (
     And,
     Comparison,
     Entity,
     Expr,
     Not,
-    Op,
     OrderKey,
-    Value,
 )
+from modelyard.platform.search.sql import value_test
 from modelyard.tracking.tables import latest_metrics, params, runs, tags
 
 View = Literal["active", "deleted", "all"]
@@ -42,7 +38,6 @@ ATTRIBUTE_COLUMNS: dict[str, sa.Column[Any]] = {
     "lifecycle_stage": runs.c.lifecycle_stage,
 }
 _KEYED_TABLES: dict[Entity, sa.Table] = {"metric": latest_metrics, "param": params, "tag": tags}
-_LIKE_ESCAPE = "\\"
 
 
 def compile_filter(expr: Expr) -> sa.ColumnElement[bool]:
@@ -139,88 +134,3 @@ def _comparison(cmp: Comparison) -> sa.ColumnElement[bool]:
     if cmp.entity == "metric":
         has_key = has_key.where(table.c.is_nan == sa.false())
     return runs.c.run_uuid.in_(has_key.where(value_test(table.c.value, cmp.op, cmp.value)))
-
-
-def value_test(column: sa.ColumnElement[Any], op: Op, value: Value) -> sa.ColumnElement[bool]:
-    if isinstance(value, tuple):
-        values = list(value)
-        return column.not_in(values) if op == "NOT IN" else column.in_(values)
-    if value is None:  # pragma: no cover - the parser gives NULL tests no value
-        raise InvalidArgument(f"{op} needs a value", field="filter")
-    if op in ("LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"):
-        pattern = _close_escape(str(value))
-        matched: sa.ColumnElement[bool]
-        if op.endswith("ILIKE"):
-            matched = column.ilike(pattern, escape=_LIKE_ESCAPE)
-        else:
-            matched = case_sensitive_like(column, pattern)
-        return sa.not_(matched) if op.startswith("NOT") else matched
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    return column >= value
-
-
-# Case-sensitive LIKE on every backend: SQLite's LIKE ignores ASCII case, so there it becomes
-# GLOB with the pattern translated; elsewhere it stays LIKE. Both carry the pattern as a bind.
-
-
-class _CaseSensitiveLike(FunctionElement[bool]):
-    """Holds the LIKE form and the GLOB form; the dialect's compiler renders one of them."""
-
-    type = sa.Boolean()
-    name = "case_sensitive_like"
-    inherit_cache = True
-
-
-def case_sensitive_like(column: sa.ColumnElement[Any], pattern: str) -> sa.ColumnElement[bool]:
-    """``column LIKE pattern`` (``%``, ``_``, backslash escapes) matching case exactly."""
-    like = column.like(pattern, escape=_LIKE_ESCAPE)
-    glob = column.op("GLOB", is_comparison=True)(like_to_glob(pattern))
-    return _CaseSensitiveLike(like, glob)
-
-
-@compiles(_CaseSensitiveLike)
-def _compile_like(element: _CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
-    like, _ = element.clauses.clauses
-    return f"({compiler.process(like, **kw)})"
-
-
-@compiles(_CaseSensitiveLike, "sqlite")
-def _compile_glob(element: _CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
-    _, glob = element.clauses.clauses
-    return f"({compiler.process(glob, **kw)})"
-
-
-def like_to_glob(pattern: str) -> str:
-    """The GLOB pattern matching what LIKE ``pattern`` (backslash as escape) matches, with case."""
-    out: list[str] = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == _LIKE_ESCAPE and index + 1 < len(pattern):
-            out.append(_glob_literal(pattern[index + 1]))
-            index += 2
-            continue
-        out.append({"%": "*", "_": "?"}.get(char) or _glob_literal(char))
-        index += 1
-    return "".join(out)
-
-
-def _glob_literal(char: str) -> str:
-    return f"[{char}]" if char in "*?[" else char
-
-
-def _close_escape(pattern: str) -> str:
-    """``pattern`` with a dangling final escape doubled, so it means a literal backslash."""
-    index = 0
-    while index < len(pattern):
-        index += 2 if pattern[index] == _LIKE_ESCAPE else 1
-    return pattern + _LIKE_ESCAPE if index > len(pattern) else pattern

@@ -1,1 +1,0 @@
-"""modelyard.tracking.search."""
