@@ -22,7 +22,7 @@ from tests.fixtures.stores import free_port
 
 import modelyard as yard
 from modelyard.errors import InvalidArgument
-from modelyard.registry.webhooks import sign as signature
+from modelyard.outbound.signing import sign as signature
 from modelyard.serving.predlog import SUFFIX
 from modelyard.serving.shipping import Shipper
 

@@ -15,6 +15,7 @@ from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.identity import acting_as, settings_actor
 from modelyard.platform.current import chosen_uri
+from modelyard.platform.times import parse_time
 from modelyard.registry.backends import registry_store
 from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
@@ -36,27 +37,6 @@ from modelyard.tracking.backends import Backend, resolve
 T = TypeVar("T")
 _dispatchers: dict[int, Dispatcher] = {}
 _dispatch_lock = threading.Lock()
-
-
-def _parse_time(at: Any) -> int | None:
-    """Epoch milliseconds from an int, a datetime or ISO-8601 text."""
-    if at is None or (isinstance(at, int) and not isinstance(at, bool)):
-        return at
-    from datetime import datetime, timezone
-
-    if isinstance(at, str):
-        try:
-            at = datetime.fromisoformat(at)
-        except ValueError:
-            raise InvalidArgument(
-                f"at must be epoch milliseconds, a datetime or ISO-8601 text, got {at!r}",
-                field="at",
-            ) from None
-    if isinstance(at, datetime):
-        if at.tzinfo is None:
-            at = at.astimezone()  # local time, as a person typed it
-        return int(at.astimezone(timezone.utc).timestamp() * 1000)
-    raise InvalidArgument("at must be epoch milliseconds, a datetime or ISO-8601 text", field="at")
 
 
 class RegistryClient:
@@ -173,7 +153,7 @@ class RegistryClient:
             name,
             version,
             alias=alias,
-            at=_parse_time(at),
+            at=parse_time(at, "at"),
             include_deleted=include_deleted,
         )
 
@@ -371,8 +351,8 @@ class RegistryClient:
             object_id=object_id,
             actor=actor,
             action=action,
-            since=_parse_time(since),
-            until=_parse_time(until),
+            since=parse_time(since, "since"),
+            until=parse_time(until, "until"),
             after_seq=after_seq,
             limit=limit,
         )

@@ -9,8 +9,6 @@ socket connects to the address that was checked, and redirects are never followe
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
@@ -20,6 +18,7 @@ import sqlalchemy as sa
 from modelyard.outbound.addresses import is_public as _public
 from modelyard.outbound.addresses import resolve_checked
 from modelyard.outbound.post import Outcome, check_url, post
+from modelyard.outbound.signing import SIGNATURE_HEADER, sign
 from modelyard.platform.ids import now_ms
 from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store.database import Database
@@ -27,7 +26,6 @@ from modelyard.store.database import Database
 MAX_ATTEMPTS = 6
 BASE_DELAY_MS = 1_000
 CLAIM_MS = 60_000
-SIGNATURE_HEADER = "X-Modelyard-Signature"
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -39,11 +37,6 @@ __all__ = [
     "resolve_checked",
     "sign",
 ]
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
 
 
 class Dispatcher:

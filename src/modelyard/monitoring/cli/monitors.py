@@ -168,7 +168,7 @@ def run(
 ) -> None:
     """Run a monitor's checks over its window, alert, and keep the run."""
     from modelyard.monitoring.monitors.spec import Monitor
-    from modelyard.registry.client import _parse_time
+    from modelyard.platform.times import parse_time
 
     client = _client(tracking_uri)
     path = Path(spec)
@@ -177,7 +177,7 @@ def run(
         if path.suffix in (".yaml", ".yml")
         else client.get_monitor(spec).monitor
     )
-    at = int(now) if now is not None and now.isdigit() else _parse_time(now)
+    at = int(now) if now is not None and now.isdigit() else parse_time(now, "now")
     found = client.run_monitor(monitor, now=at)
     if as_json:
         print_json(found.to_dict())

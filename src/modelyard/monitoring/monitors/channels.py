@@ -51,7 +51,7 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
     """POST through ``modelyard.outbound.post``: the address is checked once resolved and
     the socket connects to that address (no DNS rebinding), redirects are not followed."""
     from modelyard.outbound.post import post
-    from modelyard.registry.webhooks import sign
+    from modelyard.outbound.signing import SIGNATURE_HEADER, sign
 
     if hook.secret == REDACTED:
         raise InvalidArgument(
@@ -63,7 +63,7 @@ def _webhook(hook: Webhook, alert: dict[str, Any], allow_private: bool) -> None:
     if hook.secret:
         stamp = str(int(time.time()))
         headers["X-Modelyard-Timestamp"] = stamp
-        headers["X-Modelyard-Signature"] = sign(hook.secret, stamp, body)
+        headers[SIGNATURE_HEADER] = sign(hook.secret, stamp, body)
     outcome = post(
         hook.url,
         body,
