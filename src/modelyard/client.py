@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelyard.config import Settings
+from modelyard.platform.backends import resolve
 from modelyard.registry.client import RegistryClient
-from modelyard.tracking.backends import resolve
 from modelyard.tracking.client import Client as TrackingClient
 
 T = TypeVar("T")

@@ -200,11 +200,9 @@ def test_webhooks_are_signed_retried_and_logged(
     with pytest.raises(PermissionDenied, match="non-public address"):
         c.create_webhook(url, ["model_version.created"])
     monkeypatch.setenv("MODELYARD_ALLOW_PRIVATE_WEBHOOKS", "true")
-    from modelyard.registry import backends
-    from modelyard.tracking import backends as tracking_backends
+    from modelyard.platform import backends
 
-    backends.forget()
-    tracking_backends.forget()  # the next client reads the changed configuration
+    backends.forget()  # the next client reads the changed configuration
     c = as_user(uri, "alice")
     hook = c.create_webhook(url, ["model_version.created", "alias.moved"], model="churn")
     assert hook.secret and len(hook.secret) == 64

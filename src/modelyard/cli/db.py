@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from modelyard.config import Settings
+from modelyard.platform.backends import sql_locations
 from modelyard.store.database import Database
 from modelyard.store.migrate import current_revision, head_revision, upgrade
 from modelyard.terminal import out
-from modelyard.tracking.backends import sql_locations
 
 app = typer.Typer(help="The metadata database.", no_args_is_help=True)
 

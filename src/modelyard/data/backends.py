@@ -12,8 +12,9 @@ from modelyard.data.blob_store import ArtifactBlobStore
 from modelyard.data.rest_store import RestBlobStore, RestDatasetStore
 from modelyard.data.sql_store import SqlDatasetStore
 from modelyard.data.store import BlobStore, DatasetStore
+from modelyard.platform.backends import Backend, Part
 from modelyard.store.artifacts.factory import open_repository
-from modelyard.tracking.backends import Backend, PerBackend
+from modelyard.tracking.backends import tracking_parts
 
 DATASETS_PREFIX = "datasets"
 
@@ -33,12 +34,13 @@ def _build(backend: Backend) -> DataBackend:
     settings = backend.settings
     repo = open_repository(
         backend.artifact_root,
-        s3_endpoint_url=settings.s3_endpoint_url if settings else None,
-        fsync=settings.artifact_fsync if settings else False,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        fsync=settings.artifact_fsync,
     ).child(DATASETS_PREFIX)
     blobs = ArtifactBlobStore(repo)
-    return DataBackend(SqlDatasetStore(backend.db, backend.store, blobs), blobs, False)
+    return DataBackend(
+        SqlDatasetStore(backend.db, tracking_parts(backend).store, blobs), blobs, False
+    )
 
 
-data_backend = PerBackend(_build)
-forget = data_backend.forget
+data_backend = Part(_build)

@@ -32,11 +32,11 @@ from modelyard.data.store import (
 from modelyard.data.validation import ValidationReport, validate
 from modelyard.errors import InvalidArgument
 from modelyard.identity import ActingAs, settings_actor
+from modelyard.platform.backends import resolve
 from modelyard.platform.checks import check_tags
 from modelyard.platform.current import chosen_uri
 from modelyard.store.downloads import copy_download, write_download
 from modelyard.terminal import transfer_progress
-from modelyard.tracking.backends import resolve
 
 
 class DataClient:
@@ -48,7 +48,8 @@ class DataClient:
         self._backend: DataBackend = data_backend(resolve(self.tracking_uri, self.settings))
         # every write (and its audit entry) is made as this client's user, on any thread
         self.store = cast(
-            DatasetStore, ActingAs(self._backend.store, settings_actor(self.settings))
+            DatasetStore,
+            ActingAs(self._backend.store, settings_actor(self.settings)),
         )
         self.blobs: BlobStore = self._backend.blobs
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from modelyard.monitoring.rest_store import RestMonitoringStore
 from modelyard.monitoring.sql_store import SqlMonitoringStore
 from modelyard.monitoring.store import MonitoringStore
-from modelyard.tracking.backends import Backend, PerBackend
+from modelyard.platform.backends import Backend, Part
 
 
 def _build(backend: Backend) -> MonitoringStore:
@@ -17,5 +17,4 @@ def _build(backend: Backend) -> MonitoringStore:
     return SqlMonitoringStore(backend.db)
 
 
-monitoring_store = PerBackend(_build)
-forget = monitoring_store.forget
+monitoring_store = Part(_build)

@@ -21,9 +21,9 @@ from modelyard.identity import Actor, acting_as, settings_actor
 from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.entities import Label, PredictionFile
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, MONITORS_PAGE_DEFAULT
+from modelyard.platform.backends import Backend, resolve
 from modelyard.platform.current import chosen_uri
 from modelyard.platform.times import parse_time
-from modelyard.tracking.backends import Backend, resolve
 
 if TYPE_CHECKING:
     from modelyard.monitoring.monitors.alerting import AlertState

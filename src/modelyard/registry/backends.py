@@ -5,10 +5,12 @@ Built once per tracking backend and cached, so every client on one store shares 
 
 from __future__ import annotations
 
+from modelyard.platform.backends import Backend, Part
 from modelyard.registry.rest_store import RestRegistryStore
 from modelyard.registry.sql_store import SqlRegistryStore
 from modelyard.registry.store import RegistryStore
-from modelyard.tracking.backends import Backend, PerBackend
+from modelyard.registry.webhooks import Dispatcher
+from modelyard.tracking.backends import tracking_parts
 
 
 def _build(backend: Backend) -> RegistryStore:
@@ -16,11 +18,20 @@ def _build(backend: Backend) -> RegistryStore:
         assert backend.http is not None
         return RestRegistryStore(backend.http)
     assert backend.db is not None
-    allow = backend.settings.allow_private_webhooks if backend.settings else False
+    tracking = tracking_parts(backend)
+    allow = backend.settings.allow_private_webhooks
     return SqlRegistryStore(
-        backend.db, backend.store, backend.artifacts, allow_private_webhooks=allow
+        backend.db, tracking.store, tracking.artifacts, allow_private_webhooks=allow
     )
 
 
-registry_store = PerBackend(_build)
-forget = registry_store.forget
+registry_store = Part(_build)
+
+
+def _dispatcher(backend: Backend) -> Dispatcher | None:
+    if backend.db is None:
+        return None  # a server delivers its own
+    return Dispatcher(backend.db, allow_private=backend.settings.allow_private_webhooks)
+
+
+webhook_dispatcher = Part(_dispatcher)  # an embedded store's, one per database

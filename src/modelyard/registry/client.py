@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.identity import acting_as, settings_actor
+from modelyard.platform.backends import Backend, resolve
 from modelyard.platform.current import chosen_uri
 from modelyard.platform.times import parse_time
-from modelyard.registry.backends import registry_store
+from modelyard.registry.backends import registry_store, webhook_dispatcher
 from modelyard.registry.deployments import UNSET, Deployment
 from modelyard.registry.entities import (
     AliasEvent,
@@ -32,11 +33,8 @@ from modelyard.registry.names import parse_model_uri
 from modelyard.registry.store import EVENTS_PAGE_DEFAULT, LIST_DEFAULT, REQUESTS_PAGE_DEFAULT
 from modelyard.registry.webhooks import Dispatcher
 from modelyard.store.audit import AuditCheck, AuditEntry
-from modelyard.tracking.backends import Backend, resolve
 
 T = TypeVar("T")
-_dispatchers: dict[int, Dispatcher] = {}
-_dispatch_lock = threading.Lock()
 
 
 class RegistryClient:
@@ -56,15 +54,7 @@ class RegistryClient:
 
     def _dispatcher(self) -> Dispatcher | None:
         """The embedded store's webhook dispatcher (one per database); None for a server."""
-        db = self._registry_backend.db
-        if db is None:
-            return None
-        with _dispatch_lock:
-            if id(db) not in _dispatchers:
-                settings = self._registry_backend.settings
-                allow = settings.allow_private_webhooks if settings else False
-                _dispatchers[id(db)] = Dispatcher(db, allow_private=allow)
-            return _dispatchers[id(db)]
+        return webhook_dispatcher(self._registry_backend)
 
     def _announce(self) -> None:
         """Embedded: deliver queued webhook events in the background (they stay queued in the

@@ -25,10 +25,11 @@ from modelyard.monitoring import routes_alerts, routes_monitors
 from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.scheduler import MonitorScheduler
+from modelyard.platform.backends import Backend, open_sql
 from modelyard.registry.backends import registry_store
 from modelyard.registry.routes import approvals, audit, deployments, models, versions, webhooks
 from modelyard.registry.webhooks import Dispatcher
-from modelyard.tracking.backends import Backend, open_sql_backend
+from modelyard.tracking.backends import tracking_parts
 from modelyard.tracking.routes import artifacts, experiments, runs
 from modelyard.webapi.actor import ActorBinding
 from modelyard.webapi.deadline import BodyDeadline
@@ -47,7 +48,7 @@ def create_app(
     """Build the ASGI app serving the store at ``store_uri`` (a folder, SQLite or PostgreSQL)."""
     settings = settings or Settings.from_env()
     if backend is None:
-        backend = open_sql_backend(store_uri, settings)
+        backend = open_sql(store_uri, settings)
     roles = parse_roles(settings.roles)  # a malformed MODELYARD_ROLES stops the start
     registry = registry_store(backend)
     dispatcher = None
@@ -111,7 +112,7 @@ def create_app(
     install_openapi(app)
 
     async def health(request: Request) -> Response:
-        store = request.app.state.tracking.store
+        store = tracking_parts(request.app.state.tracking).store
         await run_in_threadpool(store.get_experiment, "0")
         return json_response({"status": "ok", "version": __version__})
 

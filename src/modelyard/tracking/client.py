@@ -17,6 +17,7 @@ from typing import Any, cast
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.identity import ActingAs, settings_actor
+from modelyard.platform.backends import resolve
 from modelyard.platform.checks import (
     MAX_NAME,
     check_name,
@@ -30,7 +31,7 @@ from modelyard.store.artifacts.base import StoredFile
 from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
 from modelyard.store.downloads import write_download
 from modelyard.tracking.artifact_formats import encode_dict, encode_figure, encode_table
-from modelyard.tracking.backends import resolve
+from modelyard.tracking.backends import tracking_parts
 from modelyard.tracking.entities import (
     ArtifactInfo,
     Experiment,
@@ -75,9 +76,10 @@ class Client:
         self.tracking_uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
         backend = resolve(self.tracking_uri, self.settings)
         self.remote = backend.remote
+        parts = tracking_parts(backend)
         # every store call, the background writer's included, acts as this client's user
         actor = settings_actor(self.settings)
-        self._store = cast(TrackingStore, ActingAs(backend.store, actor))
+        self._store = cast(TrackingStore, ActingAs(parts.store, actor))
         spool = Spool(self.settings.spool_dir, backend.uri) if backend.remote else None
         self._known = (
             KnownExperiments(self.settings.cache_dir, backend.uri) if backend.remote else None
@@ -89,7 +91,7 @@ class Client:
             retry_seconds=self.settings.http_retry_seconds,
         )
         check_string_value(self.settings.user, "user (MODELYARD_USER)", 256)
-        self._artifacts = cast(RunArtifacts, ActingAs(backend.artifacts, actor))
+        self._artifacts = cast(RunArtifacts, ActingAs(parts.artifacts, actor))
         self._experiments: dict[str, Experiment] = {}
         self._unflushed_runs: set[str] = set()  # created here, maybe not yet stored
         self._params: dict[str, dict[str, str]] = {}

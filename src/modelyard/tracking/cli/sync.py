@@ -9,8 +9,9 @@ import typer
 
 from modelyard.config import Settings
 from modelyard.errors import ModelyardError, Unavailable
+from modelyard.platform.backends import resolve
 from modelyard.terminal import fail, out
-from modelyard.tracking.backends import resolve
+from modelyard.tracking.backends import tracking_parts
 from modelyard.tracking.spool import Spool, spool_dirs
 
 
@@ -43,7 +44,7 @@ def sync(
         if uri is None:
             continue
         spool = Spool(root, uri)
-        store = resolve(uri, settings).store
+        store = tracking_parts(resolve(uri, settings)).store
         try:
             n, rejected = spool.replay(store.apply)
         except Unavailable as exc:

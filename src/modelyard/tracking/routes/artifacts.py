@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from modelyard.store.artifacts.paths import safe_relpath
-from modelyard.tracking.routes.deps import backend
+from modelyard.tracking.routes.deps import tracking
 from modelyard.webapi.json import json_response
 from modelyard.webapi.streams import OCTET_STREAM_BODY, OctetStreamResponse, store_stream
 
@@ -36,7 +36,7 @@ async def upload(
     path: str = Query(..., description="relative path inside the run"),
 ) -> Response:
     rel = safe_relpath(path)
-    arts = backend(request).artifacts
+    arts = tracking(request).artifacts
     length = request.headers.get("content-length")
     size = int(length) if length and length.isdigit() else None
     if size is not None and size <= _SMALL_BODY:
@@ -52,13 +52,13 @@ async def upload(
 @router.get("", summary="List artifacts under a path")
 async def list_artifacts(run_id: str, request: Request, path: str = "") -> Response:
     rel = safe_relpath(path) if path else ""
-    files = await run_in_threadpool(backend(request).artifacts.list, run_id, rel)
+    files = await run_in_threadpool(tracking(request).artifacts.list, run_id, rel)
     return json_response({"files": [f.to_dict() for f in files]})
 
 
 @router.get("/stat", summary="Size and sha256 of one artifact")
 async def stat(run_id: str, request: Request, path: str = Query(...)) -> Response:
-    info = await run_in_threadpool(backend(request).artifacts.stat, run_id, safe_relpath(path))
+    info = await run_in_threadpool(tracking(request).artifacts.stat, run_id, safe_relpath(path))
     return json_response(info.to_dict())
 
 
@@ -67,7 +67,7 @@ async def stat(run_id: str, request: Request, path: str = Query(...)) -> Respons
 )
 async def download(run_id: str, request: Request, path: str = Query(...)) -> Response:
     rel = safe_relpath(path)
-    arts = backend(request).artifacts
+    arts = tracking(request).artifacts
     info = await run_in_threadpool(arts.stat, run_id, rel)
     chunks = await run_in_threadpool(arts.download_stream, run_id, rel)
     return StreamingResponse(

@@ -1,12 +1,14 @@
-"""What tracking routes need from the app: the backend the server was started with."""
+"""What tracking routes need from the app: tracking's part of the store the server was
+started with."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from modelyard.tracking.backends import Backend
+from modelyard.platform.backends import Backend
+from modelyard.tracking.backends import TrackingParts, tracking_parts
 
 
-def backend(request: Request) -> Backend:
+def tracking(request: Request) -> TrackingParts:
     found: Backend = request.app.state.tracking
-    return found
+    return tracking_parts(found)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
 from modelyard.tracking.entities import ViewType
-from modelyard.tracking.routes.deps import backend
+from modelyard.tracking.routes.deps import tracking
 from modelyard.webapi.json import json_response
 from modelyard.webapi.openapi import EMPTY_BODY
 
@@ -44,7 +44,7 @@ async def create_experiment(body: CreateExperiment, request: Request) -> Respons
             "under its own artifact root (--artifacts)",
             field="artifact_location",
         )
-    store = backend(request).store
+    store = tracking(request).store
     eid = await run_in_threadpool(store.create_experiment, body.name, None, body.tags)
     return json_response({"experiment_id": eid}, 201)
 
@@ -57,7 +57,7 @@ async def search_experiments(
     name_like: str | None = Query(None, description="SQL LIKE pattern"),
     max_results: int = Query(1000, ge=1, le=50_000),
 ) -> Response:
-    store = backend(request).store
+    store = tracking(request).store
     if name is not None:
         found = await run_in_threadpool(store.get_experiment_by_name, name)
         items: list[Any] = [found.to_dict()] if found is not None else []
@@ -69,7 +69,7 @@ async def search_experiments(
 
 @router.get("/{experiment_id}", summary="Get an experiment")
 async def get_experiment(experiment_id: str, request: Request) -> Response:
-    exp = await run_in_threadpool(backend(request).store.get_experiment, experiment_id)
+    exp = await run_in_threadpool(tracking(request).store.get_experiment, experiment_id)
     return json_response(exp.to_dict())
 
 
@@ -77,13 +77,13 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
 async def rename_experiment(
     experiment_id: str, body: RenameExperiment, request: Request
 ) -> Response:
-    await run_in_threadpool(backend(request).store.rename_experiment, experiment_id, body.name)
+    await run_in_threadpool(tracking(request).store.rename_experiment, experiment_id, body.name)
     return json_response({})
 
 
 @router.delete("/{experiment_id}", summary="Delete an experiment (soft)")
 async def delete_experiment(experiment_id: str, request: Request) -> Response:
-    await run_in_threadpool(backend(request).store.delete_experiment, experiment_id)
+    await run_in_threadpool(tracking(request).store.delete_experiment, experiment_id)
     return json_response({})
 
 
@@ -91,13 +91,13 @@ async def delete_experiment(experiment_id: str, request: Request) -> Response:
     "/{experiment_id}/restore", summary="Restore a deleted experiment", openapi_extra=EMPTY_BODY
 )
 async def restore_experiment(experiment_id: str, request: Request) -> Response:
-    await run_in_threadpool(backend(request).store.restore_experiment, experiment_id)
+    await run_in_threadpool(tracking(request).store.restore_experiment, experiment_id)
     return json_response({})
 
 
 @router.put("/{experiment_id}/tags", summary="Set an experiment tag")
 async def set_experiment_tag(experiment_id: str, body: ExperimentTag, request: Request) -> Response:
     await run_in_threadpool(
-        backend(request).store.set_experiment_tag, experiment_id, body.key, body.value
+        tracking(request).store.set_experiment_tag, experiment_id, body.key, body.value
     )
     return json_response({})

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from modelyard.errors import InvalidArgument
 from modelyard.tracking.entities import RUN_ROW_COLUMNS, ViewType, encode_float, run_to_row
 from modelyard.tracking.ops import decode_ops
-from modelyard.tracking.routes.deps import backend
+from modelyard.tracking.routes.deps import tracking
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX
 from modelyard.webapi.json import json_response, read_json
 from modelyard.webapi.openapi import EMPTY_BODY
@@ -77,7 +77,7 @@ _SEARCH_SCHEMA = {
 async def apply_ops(request: Request) -> Response:
     body = await read_json(request)
     ops = decode_ops(body.get("ops"))
-    await run_in_threadpool(backend(request).store.apply, ops)
+    await run_in_threadpool(tracking(request).store.apply, ops)
     return json_response({"applied": len(ops)})
 
 
@@ -102,7 +102,7 @@ async def search_runs(request: Request) -> Response:
     if token is not None and not isinstance(token, str):
         raise InvalidArgument("page_token must be a string", field="page_token")
     page = await run_in_threadpool(
-        backend(request).store.search_runs,
+        tracking(request).store.search_runs,
         [str(i) for i in ids],
         flt,
         view,
@@ -121,7 +121,7 @@ async def search_runs(request: Request) -> Response:
 
 @router.get("/{run_id}", summary="Get a run")
 async def get_run(run_id: str, request: Request) -> Response:
-    run = await run_in_threadpool(backend(request).store.get_run, run_id)
+    run = await run_in_threadpool(tracking(request).store.get_run, run_id)
     return json_response(run.to_dict())
 
 
@@ -142,7 +142,7 @@ async def metric_history(
     page_token: str | None = Query(None, description="next_page_token of the previous page"),
 ) -> Response:
     page = await run_in_threadpool(
-        backend(request).store.get_metric_history_page, run_id, key, max_results, page_token
+        tracking(request).store.get_metric_history_page, run_id, key, max_results, page_token
     )
     out: list[Any] = [[encode_float(m.value), m.timestamp, m.step] for m in page.metrics]
     return json_response({"key": key, "points": out, "next_page_token": page.next_page_token})
@@ -150,11 +150,11 @@ async def metric_history(
 
 @router.delete("/{run_id}", summary="Delete a run (soft)")
 async def delete_run(run_id: str, request: Request) -> Response:
-    await run_in_threadpool(backend(request).store.delete_run, run_id)
+    await run_in_threadpool(tracking(request).store.delete_run, run_id)
     return json_response({})
 
 
 @router.post("/{run_id}/restore", summary="Restore a deleted run", openapi_extra=EMPTY_BODY)
 async def restore_run(run_id: str, request: Request) -> Response:
-    await run_in_threadpool(backend(request).store.restore_run, run_id)
+    await run_in_threadpool(tracking(request).store.restore_run, run_id)
     return json_response({})

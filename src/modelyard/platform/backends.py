@@ -1,0 +1,172 @@
+"""Which store a URI names, and one context per store: ``Backend``.
+
+``resolve`` turns what a user typed (a folder, ``sqlite:///file.db``, ``postgresql+psycopg://``
+or a server's ``http(s)://``) into a ``Backend``: the database and artifact root of an
+embedded store, or the HTTP transport of a server, with the settings it was opened with. It
+is cached per (URI, artifact root, and the acting user for a server), so every client on one
+store shares one connection pool.
+
+Each domain builds what it needs beside a backend (its stores) through a ``Part``: built once
+per backend on first use and held by the backend itself, so ``forget`` lets go of every
+domain's stores of a URI at once, and nothing is kept in a domain's own globals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlparse
+
+from modelyard.config import DEFAULT_DATA_DIR, Settings
+from modelyard.errors import InvalidArgument
+from modelyard.store.database import Database
+from modelyard.store.rest import HttpTransport
+
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class Backend:
+    """One store: where it lives (``db`` and ``artifact_root`` when embedded, ``http`` when
+    a server) and the parts each domain built on it."""
+
+    uri: str
+    remote: bool
+    settings: Settings
+    db: Database | None = None
+    artifact_root: str | None = None
+    http: HttpTransport | None = None
+    parts: dict[Part[Any], Any] = field(default_factory=dict, repr=False)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def close(self) -> None:
+        """Let go of every part and the connections under them."""
+        with self.lock:
+            self.parts.clear()
+        if self.db is not None:
+            self.db.dispose()
+        if self.http is not None:
+            self.http.close()
+
+
+class Part(Generic[T]):
+    """What a domain builds beside a backend (its stores): ``part(backend)`` builds it once
+    per backend, on first use, and the backend holds it."""
+
+    def __init__(self, build: Callable[[Backend], T]) -> None:
+        self._build = build
+
+    def __call__(self, backend: Backend) -> T:
+        with backend.lock:  # re-entrant: one part may be built from another
+            if self in backend.parts:
+                made: T = backend.parts[self]
+                return made
+            made = self._build(backend)
+            backend.parts[self] = made
+            return made
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where a SQL backend keeps its metadata and its artifacts."""
+
+    db_url: str
+    artifact_root: str
+
+
+def _file_uri(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def absolute_artifact_root(uri: str | None) -> str | None:
+    """A relative folder is made absolute once, here: stored relative, it would move with the
+    working directory of whichever process reads it later."""
+    if uri is None or "://" in uri:
+        return uri
+    return _file_uri(Path(uri))
+
+
+def sql_locations(uri: str | None, artifacts_uri: str | None) -> Locations:
+    """Map a tracking URI (or None for the default folder) to a database URL and artifact root."""
+    if uri is None or uri == "":
+        uri = DEFAULT_DATA_DIR
+    artifacts_uri = absolute_artifact_root(artifacts_uri)
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme.startswith("sqlite"):
+        path_part = uri.split(":///", 1)[1] if ":///" in uri else ""
+        if not path_part or path_part == ":memory:":
+            raise InvalidArgument(
+                "an in-memory SQLite database cannot be shared between connections; "
+                "give a file, e.g. sqlite:///yard.db",
+                field="tracking_uri",
+            )
+        db_path = Path(path_part)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        root = artifacts_uri or _file_uri(db_path.parent / "modelyard-artifacts")
+        return Locations(f"sqlite:///{db_path.resolve()}", root)
+    if scheme.startswith("postgres"):
+        root = artifacts_uri or _file_uri(Path(DEFAULT_DATA_DIR) / "artifacts")
+        return Locations(uri, root)
+    if scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
+        folder = Path(parsed.path if scheme == "file" else uri)
+        folder.mkdir(parents=True, exist_ok=True)
+        root = artifacts_uri or _file_uri(folder / "artifacts")
+        return Locations(f"sqlite:///{(folder / 'modelyard.db').resolve()}", root)
+    raise InvalidArgument(
+        f"unsupported tracking URI {uri!r}: use a folder, sqlite:///file.db, "
+        "postgresql+psycopg://..., or http(s)://host:port of a modelyard server",
+        field="tracking_uri",
+    )
+
+
+def is_remote(uri: str | None) -> bool:
+    return bool(uri) and urlparse(uri).scheme.lower() in ("http", "https")
+
+
+_cache: dict[tuple[str, str | None, str | None], Backend] = {}
+_cache_lock = threading.Lock()
+
+
+def open_sql(uri: str | None, settings: Settings) -> Backend:
+    """An embedded store's backend, not cached (a server holds its own)."""
+    loc = sql_locations(uri, settings.artifacts_uri)
+    return Backend(
+        uri or DEFAULT_DATA_DIR,
+        remote=False,
+        settings=settings,
+        db=Database(loc.db_url),
+        artifact_root=loc.artifact_root,
+    )
+
+
+def resolve(uri: str | None, settings: Settings) -> Backend:
+    # a server connection carries its user (the acting identity), so each user gets its own
+    key = (
+        uri or DEFAULT_DATA_DIR,
+        settings.artifacts_uri,
+        settings.user if is_remote(uri) else None,
+    )
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            return found
+        if is_remote(uri):
+            assert uri is not None
+            http = HttpTransport(uri, timeout=settings.http_timeout, user=settings.user)
+            backend = Backend(uri, remote=True, settings=settings, http=http)
+        else:
+            backend = open_sql(uri, settings)
+        _cache[key] = backend
+        return backend
+
+
+def forget(uri: str | None = None) -> None:
+    """Close cached backends (all, or those of one URI), every domain's parts with them."""
+    with _cache_lock:
+        for key in list(_cache):
+            if uri is None or key[0] == uri:
+                _cache.pop(key).close()
