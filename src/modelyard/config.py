@@ -68,6 +68,8 @@ class Settings:
     allow_private_webhooks: bool = False
     monitor_tick_s: float = 10.0  # how often a server looks for due monitors; 0: never
     body_timeout_s: float = 30.0  # a request body must arrive within this (servers: 408)
+    smtp_host: str = "127.0.0.1"  # where alert mail goes unless a monitor names a host
+    smtp_port: int = 25
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -93,4 +95,6 @@ class Settings:
             in ("1", "true", "yes"),
             monitor_tick_s=_env_float("MODELYARD_MONITOR_TICK_SECONDS", 10.0),
             body_timeout_s=_positive("MODELYARD_BODY_TIMEOUT_SECONDS", 30.0),
+            smtp_host=env.get("MODELYARD_SMTP_HOST") or "127.0.0.1",
+            smtp_port=_env_int("MODELYARD_SMTP_PORT", 25),
         )

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from modelyard import logs
+from modelyard.config import Settings
 from modelyard.serving import metrics
 
 log = logging.getLogger("modelyard.serving")
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> None:
     from modelyard.serving.shipping import Shipper
 
     folder, interval, level = Path(argv[0]), float(argv[1]), argv[2]
-    tracking_uri = os.environ.get("MODELYARD_TRACKING_URI") or None
+    tracking_uri = Settings.from_env().tracking_uri
     logs.configure(level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     done = threading.Event()

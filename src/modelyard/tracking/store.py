@@ -1,7 +1,7 @@
 """The tracking store interface: one contract, a SQL and a REST implementation.
 
-The SDK talks only to this interface; ``open_store`` picks the implementation from the URI.
-Writes to runs go through ``apply`` (a batch of ops in one transaction), reads flush nothing:
+The SDK talks only to this interface; ``tracking.backends.tracking_parts`` builds the
+implementation for a store URI (SQL on an embedded store, REST on a server). Writes to runs go through ``apply`` (a batch of ops in one transaction), reads flush nothing:
 read-your-writes is the client's job.
 """
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 import time
 from email.message import EmailMessage
 from typing import Any
 
+from modelyard.config import Settings
 from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.monitoring.monitors.spec import REDACTED, Channel, Email, Log, Webhook
 
@@ -82,8 +82,9 @@ def _email(mail: Email, alert: dict[str, Any], allow_private: bool) -> None:
     message["From"] = mail.sender
     message["To"] = ", ".join(mail.recipients)
     message.set_content(json.dumps(alert, indent=2, default=str))
-    host = mail.host or os.environ.get("MODELYARD_SMTP_HOST", "127.0.0.1")
-    port = mail.port or int(os.environ.get("MODELYARD_SMTP_PORT", "25"))
+    settings = Settings.from_env()
+    host = mail.host or settings.smtp_host
+    port = mail.port or settings.smtp_port
     address = host
     if mail.host is not None and not allow_private:
         from modelyard.outbound.addresses import resolve_checked
