@@ -1,8 +1,9 @@
 """The tracking store interface: one contract, a SQL and a REST implementation.
 
 The SDK talks only to this interface; ``tracking.backends.tracking_parts`` builds the
-implementation for a store URI (SQL on an embedded store, REST on a server). Writes to runs go through ``apply`` (a batch of ops in one transaction), reads flush nothing:
-read-your-writes is the client's job.
+implementation for a store URI (SQL on an embedded store, REST on a server). Writes to runs
+go through ``apply`` (a batch of ops in one transaction), reads flush nothing: read-your-writes
+is the client's job.
 """
 
 from __future__ import annotations
