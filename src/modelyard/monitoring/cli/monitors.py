@@ -13,8 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from modelyard.platform.cli_options import Json, TrackingUri, first
-from modelyard.registry.cli.common import when
-from modelyard.terminal import err, out, print_json, print_table
+from modelyard.terminal import err, out, print_json, print_table, when
 
 app = typer.Typer(
     help="Monitors: checks over logged predictions, and alerts.", no_args_is_help=True
