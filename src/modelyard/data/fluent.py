@@ -6,7 +6,6 @@ an input of the run (the run is flushed to the store first, so the edge can poin
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from modelyard.data.client import DataClient
@@ -16,21 +15,16 @@ from modelyard.data.expectations import Expectations
 from modelyard.data.frames import tabular_source
 from modelyard.data.profiling import Profile, profile_batches
 from modelyard.data.validation import ValidationReport
-from modelyard.platform.current import chosen_uri
+from modelyard.platform.backends import Part
+from modelyard.platform.current import current_backend
 from modelyard.tracking import fluent as tracking
 
-_clients: dict[str | None, DataClient] = {}
-_lock = threading.Lock()
+_client = Part(lambda backend: DataClient(backend.uri, settings=backend.settings))
 
 
 def current_client() -> DataClient:
     """The data client of the current tracking URI (one per URI, shared)."""
-    uri = chosen_uri()
-    with _lock:
-        found = _clients.get(uri)
-        if found is None:
-            found = _clients[uri] = DataClient(uri)
-        return found
+    return _client(current_backend())
 
 
 def log_dataset(

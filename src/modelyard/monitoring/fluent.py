@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.sources import is_parquet, resolve_table
-from modelyard.platform.current import chosen_uri
+from modelyard.platform.backends import Part
+from modelyard.platform.current import chosen_uri, current_backend
 
 if TYPE_CHECKING:
     from modelyard.monitoring.quality import PerformanceReport
     from modelyard.monitoring.shift.report import DriftReport
 
-_clients: dict[str | None, MonitoringClient] = {}
-_lock = threading.Lock()
+_client = Part(lambda backend: MonitoringClient(settings=backend.settings, backend=backend))
 
 
 def current_client() -> MonitoringClient:
-    uri = chosen_uri()
-    with _lock:
-        found = _clients.get(uri)
-        if found is None:
-            found = _clients[uri] = MonitoringClient(uri)
-        return found
+    return _client(current_backend())
 
 
 def log_labels(labels: Any) -> int:

@@ -43,9 +43,15 @@ class Backend:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def close(self) -> None:
-        """Let go of every part and the connections under them."""
+        """Close every part that can be closed, the last built first (a client's writer
+        delivers what it holds while its store is still open), then the connections."""
         with self.lock:
+            made = list(self.parts.values())
             self.parts.clear()
+        for part in reversed(made):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
         if self.db is not None:
             self.db.dispose()
         if self.http is not None:
@@ -67,6 +73,12 @@ class Part(Generic[T]):
             made = self._build(backend)
             backend.parts[self] = made
             return made
+
+    def built(self, backend: Backend) -> T | None:
+        """What was built on ``backend``, without building it."""
+        with backend.lock:
+            found: T | None = backend.parts.get(self)
+            return found
 
 
 @dataclass(frozen=True)
@@ -164,9 +176,15 @@ def resolve(uri: str | None, settings: Settings) -> Backend:
         return backend
 
 
+def open_backends() -> list[Backend]:
+    """The backends this process has open."""
+    with _cache_lock:
+        return list(_cache.values())
+
+
 def forget(uri: str | None = None) -> None:
     """Close cached backends (all, or those of one URI), every domain's parts with them."""
     with _cache_lock:
-        for key in list(_cache):
-            if uri is None or key[0] == uri:
-                _cache.pop(key).close()
+        gone = [_cache.pop(key) for key in list(_cache) if uri is None or key[0] == uri]
+    for backend in gone:  # outside the lock: a part being built may be resolving a URI
+        backend.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from modelyard.config import Settings
+from modelyard.platform.backends import Backend, resolve
 
 _lock = threading.Lock()
 _uri: str | None = None
@@ -23,3 +24,9 @@ def set_uri(uri: str | None) -> None:
 def chosen_uri(settings: Settings | None = None) -> str | None:
     """The URI set in this process, else the environment's; None means the embedded default."""
     return _uri or (settings or Settings.from_env()).tracking_uri
+
+
+def current_backend() -> Backend:
+    """The backend of the chosen URI: what the fluent API of every domain works on."""
+    settings = Settings.from_env()
+    return resolve(chosen_uri(settings), settings)

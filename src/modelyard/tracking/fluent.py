@@ -20,6 +20,7 @@ from typing import Any
 from modelyard.config import DEFAULT_DATA_DIR
 from modelyard.errors import AlreadyExists, InvalidArgument, Unavailable
 from modelyard.platform import current
+from modelyard.platform.backends import Part, open_backends
 from modelyard.platform.ids import now_ms
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.tracking.client import Client
@@ -46,8 +47,8 @@ class _Globals:
 
 _g = _Globals()
 _local = threading.local()
-_clients: dict[str | None, Client] = {}
-_clients_lock = threading.Lock()
+# the fluent API's client of each store: a part of the store's backend
+fluent_client = Part(lambda backend: Client(backend.uri, settings=backend.settings))
 
 
 def _stack() -> list[ActiveRun]:
@@ -69,20 +70,17 @@ def get_tracking_uri() -> str:
 
 
 def _client() -> Client:
-    uri = current.chosen_uri()
-    with _clients_lock:
-        client = _clients.get(uri)
-        if client is None:
-            client = _clients[uri] = Client(uri)
-        return client
+    return fluent_client(current.current_backend())
 
 
 def flush(*, durable: bool = False) -> None:
     """Block until everything logged so far is stored, or spooled locally while the server
     is unreachable; ``durable=True``: stored, spool included, or ``Unavailable`` (see
     ``Client.flush``). Raises errors from background logging."""
-    for client in list(_clients.values()):
-        client.flush(durable=durable)
+    for backend in open_backends():
+        client = fluent_client.built(backend)
+        if client is not None:
+            client.flush(durable=durable)
 
 
 # --- experiments --------------------------------------------------------------------------
