@@ -102,6 +102,20 @@ def test_monitors_runs_and_alerts_on_every_backend(tracking_uri: str, tmp_path: 
     assert not client.save_monitor(off).enabled  # the spec's own enabled counts
 
 
+def test_saving_the_same_monitor_again_changes_nothing(tracking_uri: str) -> None:
+    """Saving a monitor as it is stored (a deploy applying its YAML again, a cell run twice)
+    is no new revision and keeps its schedule; a change is a new revision, due at once."""
+    client = MonitoringClient(tracking_uri)
+    first = client.save_monitor(_monitor(), every="30min")
+    assert client.store.claim_monitor("auc", first.next_run, first.next_run + HOUR)
+    claimed = client.get_monitor("auc")
+    assert client.save_monitor(_monitor(), every="30min") == claimed
+    changed = client.save_monitor(_monitor(lt=0.8), every="30min")
+    assert changed.revision == 2 and changed.next_run < claimed.next_run
+    assert client.save_monitor(_monitor(lt=0.8), every="1h").revision == 3
+    assert client.save_monitor(_monitor(lt=0.8), every="1h", enabled=False).revision == 4
+
+
 def test_a_performance_check_with_a_delay_scores_an_older_window(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path}/yard.db"
     _ship_hour(tmp_path / "log", uri, 0)

@@ -97,6 +97,36 @@ def test_probability_metrics_per_window_and_slice_backfilled_as_labels_arrive(
     assert page.count("<h2>roc_auc</h2>") == 1 and len(page.encode()) < 200_000
 
 
+def test_a_label_table_with_gaps_and_zoned_times_records_the_labels_it_has(
+    tmp_path: Path,
+) -> None:
+    """A label table as it is exported: float labels, missing where the truth is not known
+    yet (those rows are no labels), and when each became known as a zoned time. The frame
+    ``predictions()`` answers, with more labels filled in, goes back the same way."""
+    uri = f"sqlite:///{tmp_path}/yard.db"
+    yard.set_tracking_uri(uri)
+    _ship(tmp_path / "log", uri, [(f"r{i}", START + i, float(i % 2), "n") for i in range(6)], "1")
+    known = pd.Timestamp("2026-01-02 09:30", tz="America/Sao_Paulo")
+    table = pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(6)],
+            "row": 0,
+            "label": [1.0, np.nan, 0.0, np.nan, 1.0, 0.0],
+            "time": [known, known, pd.NaT, known, known + pd.Timedelta("1h"), known],
+        }
+    )
+    assert yard.monitoring.log_labels(table) == 4
+    stored = yard.monitoring.MonitoringClient().get_labels([f"r{i}" for i in range(6)])
+    times = {label.request_id: label.time for label in stored}
+    assert sorted(times) == ["r0", "r2", "r4", "r5"]
+    assert times["r0"] == times["r5"] == 1_767_357_000_000  # 12:30 UTC
+    assert times["r4"] == 1_767_357_000_000 + HOUR_MS and times["r2"] > times["r4"]  # now
+    frame = yard.monitoring.predictions("churn")
+    assert frame["label"].notna().tolist() == [True, False, True, False, True, True]
+    frame.loc[frame["request_id"] == "r1", "label"] = 0.0
+    assert yard.monitoring.log_labels(frame[["request_id", "row", "label"]]) == 5
+
+
 def test_classification_and_regression_are_found_from_the_labels(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path}/yard.db"
     yard.set_tracking_uri(uri)

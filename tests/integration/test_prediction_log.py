@@ -5,12 +5,14 @@ with SIGKILL loses nothing it answered; a full disk warns and never fails a pred
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +31,7 @@ from modelyard.config import Settings
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ModelSource, ServeConfig
 from modelyard.serving.predlog import SUFFIX, PredictionLog
+from modelyard.serving.ship_process import ShippingProcess
 from modelyard.serving.shipping import Shipper, read_segment
 
 METRIC_SHIPPED = "modelyard_prediction_log_shipped_rows_total"
@@ -336,6 +339,21 @@ def test_shipping_runs_in_its_own_process_which_is_restarted_if_it_dies(tmp_path
     finally:
         running.stop()
     assert app.shipper.pid is None  # it ended with the server
+
+
+def test_the_shipping_process_leaves_no_pipe_open(tmp_path: Path) -> None:
+    """Once the shipping process has ended, the pipe it reported on is closed: nothing is
+    left for the garbage collector to find (a ResourceWarning at exit)."""
+    (tmp_path / "log").mkdir()
+    held = [ShippingProcess(tmp_path / "log", f"sqlite:///{tmp_path}/yard.db", interval_s=0.1)]
+    held[0].start()
+    _wait(lambda: held[0].pid is not None, "the shipping process did not start")
+    held[0].stop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        held.clear()  # the last reference: what it still holds open is found now
+        gc.collect()
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 
 def test_a_store_away_while_shipping_is_said_once_and_its_return_once(

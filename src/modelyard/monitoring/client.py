@@ -329,13 +329,33 @@ def _label_items(labels: Any) -> list[Any]:
             raise InvalidArgument(
                 f"the labels frame lacks column(s) {sorted(missing)}", field="labels"
             )
-        rows: list[Any] = labels.to_dict("records")
-        return [{k: _plain(v) for k, v in r.items()} for r in rows]
+        # a row whose label is missing (NaN, None) is a truth not known yet, not a label
+        rows: list[Any] = labels[labels["label"].notna()].to_dict("records")
+        return [_table_row(r) for r in rows]
     if isinstance(labels, (list, tuple)):
         return list(labels)
     raise InvalidArgument(
         "labels must be a mapping of request id to label, a list or a DataFrame", field="labels"
     )
+
+
+def _table_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A label table's row as the store takes it: numpy scalars as Python values, ``time``
+    as epoch milliseconds from a datetime (zoned or local) or a whole float (an integer
+    column with gaps), and a missing ``time`` left out (then: when recorded)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    found = {k: _plain(v) for k, v in row.items()}
+    when = found.get("time")
+    if "time" in found and pd.api.types.is_scalar(when) and pd.isna(when):  # None, NaN, NaT
+        del found["time"]
+    elif isinstance(when, dt.datetime):
+        found["time"] = _parse_time(when)
+    elif isinstance(when, float) and when.is_integer():
+        found["time"] = int(when)
+    return found
 
 
 def _plain(value: Any) -> Any:

@@ -118,9 +118,16 @@ class SqlMonitors:
         name = monitor.name
 
         def write(conn: Connection) -> None:
+            c = monitors.c
             known = conn.execute(
-                sa.select(monitors.c.revision).where(monitors.c.name == name)
+                sa.select(c.revision, c.spec, c.enabled, c.every_ms).where(c.name == name)
             ).first()
+            if known is not None and (known.spec, bool(known.enabled), known.every_ms) == (
+                text,
+                enabled,
+                every_ms,
+            ):
+                return  # the same monitor saved again: no new revision, its schedule kept
             values = {"spec": text, "enabled": enabled, "every_ms": every_ms, "next_run": t}
             if known is None:
                 conn.execute(

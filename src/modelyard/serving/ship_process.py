@@ -71,8 +71,9 @@ class ShippingProcess:
             self._proc = self._spawn()
             self._seen = {"rows": 0, "dropped": 0}
             assert self._proc.stdout is not None
-            for line in self._proc.stdout:
-                self._report(line)
+            with self._proc.stdout:  # closed once the child ends: no pipe left to the GC
+                for line in self._proc.stdout:
+                    self._report(line)
             code = self._proc.wait()
             if self._stopping.is_set():
                 return

@@ -58,3 +58,25 @@ def test_an_acknowledged_alert_counts_but_is_not_told_again() -> None:
     assert told is None and state is not None and state.status == ACKED and state.count == 2
     state, told = _step(state, "passed", 6 * HOUR)
     assert told == "resolved"
+
+
+def test_a_resolved_alert_says_what_the_passing_check_found() -> None:
+    """The notice of a resolution carries the passing check's message with its value, not
+    the breach's message beside the new value."""
+    state, _ = _step(None, "breached", 0)
+    found = decide(
+        state,
+        monitor="churn",
+        check="drift",
+        severity="warning",
+        outcome="passed",
+        message="auc 0.91 over 575 labelled rows (alert when < 0.75)",
+        value=0.91,
+        now=HOUR,
+        cooldown_ms=HOUR,
+    )
+    assert found.notify == "resolved" and found.state is not None
+    assert (found.state.message, found.state.value) == (
+        "auc 0.91 over 575 labelled rows (alert when < 0.75)",
+        0.91,
+    )

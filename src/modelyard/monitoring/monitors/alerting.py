@@ -90,7 +90,9 @@ def decide(
         if not active:
             return Decision(previous, None)
         assert previous is not None
-        return Decision(replace(previous, status=RESOLVED, last_seen=now, value=value), "resolved")
+        # the passing check's own message, beside its value: the notice says why it resolved
+        resolved = replace(previous, status=RESOLVED, last_seen=now, message=message, value=value)
+        return Decision(resolved, "resolved")
     if not active:
         state = AlertState(
             f"{monitor}:{check}", monitor, check, severity, OPEN, now, now, now, 1, message, value
