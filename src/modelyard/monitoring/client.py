@@ -352,7 +352,7 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
     if "time" in found and pd.api.types.is_scalar(when) and pd.isna(when):  # None, NaN, NaT
         del found["time"]
     elif isinstance(when, dt.datetime):
-        found["time"] = _parse_time(when)
+        found["time"] = parse_time(when, "time")
     elif isinstance(when, float) and when.is_integer():
         found["time"] = int(when)
     return found
