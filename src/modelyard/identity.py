@@ -23,7 +23,7 @@ USER_HEADER = "x-modelyard-user"
 MAX_ACTOR = 256
 ADMIN_ROLE = "admin"
 GATE_ROLE = "gatekeeper"  # records gate results (version tags gate.<name>); admin may too
-_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def parse_roles(text: str | None) -> dict[str, frozenset[str]] | None:
             continue
         role, eq, users = part.partition("=")
         role = role.strip()
-        if not eq or not _ROLE_NAME.match(role):
+        if not eq or not _ROLE_NAME.fullmatch(role):
             raise InvalidArgument(
                 f"MODELYARD_ROLES entry {part.strip()!r} must look like role=user1,user2 "
                 "(role: lower-case letters, digits, '_' or '-')",

@@ -17,13 +17,13 @@ from modelyard.data.entities import FORMATS, FileEntry
 from modelyard.errors import InvalidArgument
 from modelyard.store.artifacts.paths import safe_relpath
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,3}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,3}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_FILES = 1_000_000
 
 
 def check_dataset_name(name: object) -> str:
-    if not isinstance(name, str) or len(name) > 256 or not NAME.match(name):
+    if not isinstance(name, str) or len(name) > 256 or not NAME.fullmatch(name):
         raise InvalidArgument(
             f"dataset name {name!r} is not valid: use letters, digits, '.', '_' and '-' "
             "(up to 128 characters a part, 256 in all), in up to four '/'-separated parts "
@@ -34,7 +34,7 @@ def check_dataset_name(name: object) -> str:
 
 
 def check_sha256(value: object, field: str = "sha256") -> str:
-    if not isinstance(value, str) or not SHA256.match(value):
+    if not isinstance(value, str) or not SHA256.fullmatch(value):
         raise InvalidArgument(f"{field} must be 64 lowercase hex characters", field=field)
     return value
 

@@ -17,7 +17,7 @@ from modelyard.errors import InvalidArgument
 
 MAX_LABELS = 10_000  # per call
 MAX_ROW = 2**31 - 1
-_ID = re.compile(r"^[\x20-\x7e]{1,128}$")  # printable ASCII
+_ID = re.compile(r"[\x20-\x7e]{1,128}")  # printable ASCII
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Label:
 
 
 def check_request_id(value: Any, field: str = "request_id") -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidArgument(f"{field} must be 1 to 128 printable ASCII characters", field=field)
     return value
 

@@ -28,13 +28,13 @@ from modelyard.monitoring import metrics
 from modelyard.monitoring.classes import class_key, class_keys
 
 TASKS = ("classification", "probability", "regression")
-_WINDOW = re.compile(r"^\s*(\d+)\s*(s|min|m|h|d|w)\s*$")
+_WINDOW = re.compile(r"\s*(\d+)\s*(s|min|m|h|d|w)\s*")
 _UNITS = {"s": "s", "min": "min", "m": "min", "h": "h", "d": "D", "w": "W"}
 
 
 def window_offset(window: str) -> str:
     """A window such as "15min", "1h", "1d" or "1w" as a pandas frequency."""
-    found = _WINDOW.match(str(window))
+    found = _WINDOW.fullmatch(str(window))
     if not found or int(found.group(1)) == 0:
         raise InvalidArgument(
             f"window {window!r}: expected a count and a unit, e.g. 15min, 1h, 1d, 1w",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.unicode_text import hidden_character
 
 MAX_NAME = 250
 MAX_PARAM_VALUE = 6000
@@ -42,11 +43,9 @@ def check_name(value: Any, field: str, *, max_len: int = MAX_NAME) -> str:
         raise InvalidArgument(
             f"{field} is {len(value)} characters long; the limit is {max_len}", field=field
         )
-    for ch in value:
-        if ord(ch) < 32 or ord(ch) == 127:
-            raise InvalidArgument(
-                f"{field} {short(value)} contains the control character {ch!r}", field=field
-            )
+    hidden = hidden_character(value)
+    if hidden is not None:
+        raise InvalidArgument(f"{field} {short(value)} contains {hidden}", field=field)
     _check_utf8(value, field)
     if _PERCENT_ESCAPE.search(value):
         raise InvalidArgument(

@@ -20,7 +20,7 @@ from modelyard.registry.names import parse_model_uri
 MAX_ROUTES = 16
 MAX_WEIGHT = 1_000_000
 UNSET: Any = object()  # "leave as it is" in an update
-_HEADER = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$")  # an HTTP header name, lower case
+_HEADER = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}")  # an HTTP header name, lower case
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def check_shadows(shadows: Any) -> list[str]:
 def check_sticky_header(header: Any) -> str | None:
     if header is None or header == "":
         return None
-    if not isinstance(header, str) or not _HEADER.match(header.lower()):
+    if not isinstance(header, str) or not _HEADER.fullmatch(header.lower()):
         raise InvalidArgument(
             "sticky_header must be an HTTP header name such as x-user-id", field="sticky_header"
         )

@@ -15,9 +15,9 @@ MAX_SIGNATURE_CHARS = 1 << 20  # a signature of 10,000 columns is about 600 KiB
 
 MAX_MODEL_NAME = 256
 MAX_SOURCE = 2000
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
-_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_VERSION_LIKE = re.compile(r"^v\d+$")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
+_ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_VERSION_LIKE = re.compile(r"v\d+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_VERSION = 2**31 - 1
 GATE_TAG_PREFIX = "gate."  # a version tag gate.<name> = passed records a passed gate

@@ -11,7 +11,7 @@ from modelyard.models.api import load
 from modelyard.serving.config import ModelSource
 from modelyard.serving.runtime import ServedModel
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
 
 
 def load_served(
@@ -33,7 +33,7 @@ def load_served(
     else:
         registered = PurePosixPath(uri.rstrip("/")).name
         name = name or registered
-    if not name or not _NAME.match(name):
+    if not name or not _NAME.fullmatch(name):
         raise InvalidArgument(
             f"{name!r} cannot name a served model (letters, digits, '_', '.', '-')", field="name"
         )

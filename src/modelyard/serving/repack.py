@@ -174,12 +174,12 @@ def pack(dist: Distribution, dest: Path) -> Path | str:
         partial.unlink(missing_ok=True)
 
 
-_WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+_WHEEL_NAME = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl")
 
 
 def parse_wheel_name(filename: str) -> tuple[str, str] | None:
     """(canonical name, version) from a wheel's file name, or None when it is not one."""
-    found = _WHEEL_NAME.match(filename)
+    found = _WHEEL_NAME.fullmatch(filename)
     if found is None:
         return None
     return canonicalize_name(found["name"]), found["version"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from modelyard.errors import InvalidArgument
+from modelyard.unicode_text import hidden_character
 
 MAX_PATH_CHARS = 1024
 MAX_SEGMENT_BYTES = 255
@@ -36,11 +37,11 @@ def _shape_fault(path: str) -> str | None:
     if len(path) > MAX_PATH_CHARS:
         return f"it is longer than {MAX_PATH_CHARS} characters"
     for char in path:
-        code = ord(char)
-        if code < 32 or code == 127:
-            return f"it contains the control character {char!r}"
-        if 0xD800 <= code <= 0xDFFF:
+        if 0xD800 <= ord(char) <= 0xDFFF:
             return "it contains a lone surrogate and is not valid UTF-8"
+    hidden = hidden_character(path)
+    if hidden is not None:
+        return f"it contains {hidden}"
     if "\\" in path:
         return "it contains a backslash; use '/' to separate folders"
     if path.startswith("/"):

@@ -25,7 +25,7 @@ from modelyard.store.artifacts.paths import safe_prefix, safe_relpath
 
 UPLOAD_BLOCK_SIZE = 8 * 1024 * 1024
 READ_BLOCK_SIZE = 8 * 1024 * 1024
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -33,7 +33,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise InvalidArgument(f"not an S3 URI: {uri!r} (expected s3://bucket/prefix)", field="uri")
     bucket, _, prefix = uri[len("s3://") :].partition("/")
-    if not _BUCKET.match(bucket):
+    if not _BUCKET.fullmatch(bucket):
         raise InvalidArgument(f"invalid S3 bucket name {bucket!r} in {uri!r}", field="uri")
     if prefix.endswith("/"):
         prefix = prefix[:-1]
