@@ -116,6 +116,36 @@ def test_saving_the_same_monitor_again_changes_nothing(tracking_uri: str) -> Non
     assert client.save_monitor(_monitor(lt=0.8), every="1h", enabled=False).revision == 4
 
 
+def test_a_monitor_read_back_and_saved_keeps_its_webhook_secret(tracking_uri: str) -> None:
+    """A server shows a webhook secret as a placeholder; saving that spec again (a monitor
+    read, edited elsewhere, saved) keeps the stored secret instead of storing the
+    placeholder, and changes nothing when nothing else changed."""
+    client = MonitoringClient(tracking_uri)
+    hooked = _monitor().to_dict()
+    hooked["alerts"] = [{"type": "webhook", "url": "https://hooks.example/x", "secret": "k3y"}]
+    first = client.save_monitor(yard.monitoring.Monitor.from_dict(hooked), every="30min")
+    for _ in range(2):
+        read = client.get_monitor("auc").monitor
+        again = client.save_monitor(read, every="30min")
+        assert again.revision == first.revision  # the secret kept: the spec is unchanged
+    edited = read.to_dict() | {"window": "2h"}
+    changed = client.save_monitor(yard.monitoring.Monitor.from_dict(edited), every="30min")
+    assert changed.revision == first.revision + 1
+    back = client.get_monitor("auc").monitor.to_dict()
+    back["window"] = "1h"
+    assert client.save_monitor(yard.monitoring.Monitor.from_dict(back), every="30min").revision == (
+        first.revision + 2
+    )
+    placeholder = hooked | {"name": "fresh"}
+    placeholder["alerts"] = [{**hooked["alerts"][0], "secret": "********"}]
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match="placeholder") as refused:
+            client.save_monitor(yard.monitoring.Monitor.from_dict(placeholder), every="30min")
+        assert refused.value.field == "alerts[0].secret"
+    with pytest.raises(NotFound):
+        client.get_monitor("fresh")
+
+
 def test_a_performance_check_with_a_delay_scores_an_older_window(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path}/yard.db"
     _ship_hour(tmp_path / "log", uri, 0)

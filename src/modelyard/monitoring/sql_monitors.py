@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.identity import require_role
 from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
-from modelyard.monitoring.monitors.spec import Monitor
+from modelyard.monitoring.monitors.spec import REDACTED, Monitor
 from modelyard.monitoring.monitors.stored import StoredMonitor
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
@@ -110,7 +110,6 @@ class SqlMonitors:
 
     def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
         monitor = Monitor.from_dict(spec)  # checked as a whole before anything is written
-        text = orjson.dumps(monitor.to_dict()).decode()
         if isinstance(every_ms, bool) or not isinstance(every_ms, int) or every_ms < 1_000:
             raise InvalidArgument("a monitor runs at most once a second", field="every")
         actor = _may("saving a monitor")
@@ -122,6 +121,8 @@ class SqlMonitors:
             known = conn.execute(
                 sa.select(c.revision, c.spec, c.enabled, c.every_ms).where(c.name == name)
             ).first()
+            stored = orjson.loads(known.spec) if known is not None else None
+            text = orjson.dumps(kept_secrets(monitor.to_dict(), stored)).decode()
             if known is not None and (known.spec, bool(known.enabled), known.every_ms) == (
                 text,
                 enabled,
@@ -303,3 +304,26 @@ class SqlMonitors:
             raise InvalidArgument(f"alert {fingerprint!r} is resolved: nothing to acknowledge",
                                   field="fingerprint")  # fmt: skip
         return self.get_alerts([fingerprint])[0]
+
+
+def kept_secrets(spec: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """``spec`` with each webhook secret that came back redacted (a monitor read from a
+    server and saved again) replaced by the secret stored for the same URL; a redacted secret
+    with nothing stored to keep is refused, never stored as the placeholder."""
+    before = {
+        channel.get("url"): channel.get("secret")
+        for channel in (stored or {}).get("alerts", [])
+        if channel.get("secret")
+    }
+    for i, channel in enumerate(spec.get("alerts", [])):
+        if channel.get("secret") != REDACTED:
+            continue
+        secret = before.get(channel.get("url"))
+        if secret is None:
+            raise InvalidArgument(
+                f"alerts[{i}].secret is the placeholder a server shows ({REDACTED}) and no "
+                f"secret is stored for {channel.get('url')!r}: give the secret itself",
+                field=f"alerts[{i}].secret",
+            )
+        channel["secret"] = secret
+    return spec
