@@ -25,7 +25,7 @@ _EXPORTS = {
     "performance": "fluent",
     "PerformanceReport": "quality",
     "DriftReport": "shift.report",
-    "ColumnDrift": "shift.report",
+    "ColumnDrift": "shift.findings",
 }
 
 __all__ = [
@@ -64,4 +64,5 @@ if TYPE_CHECKING:
         Webhook,
     )
     from modelyard.monitoring.quality import PerformanceReport
-    from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+    from modelyard.monitoring.shift.findings import ColumnDrift
+    from modelyard.monitoring.shift.report import DriftReport

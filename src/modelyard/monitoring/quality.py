@@ -26,6 +26,7 @@ import numpy as np
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring import metrics
 from modelyard.monitoring.classes import class_key, class_keys
+from modelyard.monitoring.report_series import performance_html
 
 TASKS = ("classification", "probability", "regression")
 _WINDOW = re.compile(r"^\s*(\d+)\s*(s|min|m|h|d|w)\s*$")
@@ -65,9 +66,14 @@ class PerformanceReport:
     def to_html(self, path: str | Path | None = None, *, title: str = "Performance") -> str:
         """Each metric over the windows (a line per slice), as one self-contained page;
         written to ``path`` when given."""
-        from modelyard.monitoring.report_series import performance_html
-
-        html = performance_html(self, title)
+        html = performance_html(
+            title,
+            task=self.task,
+            window=self.window,
+            by=self.by,
+            overall=self.overall,
+            windows=self.windows,
+        )
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
         return html

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import InvalidArgument
+from modelyard.monitoring.shift.findings import ColumnDrift
 from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
-from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+from modelyard.monitoring.shift.report import DriftReport
 
 Array = np.ndarray[Any, Any]
 PARALLEL_CELLS = 200_000  # below this many values in all, one thread is faster

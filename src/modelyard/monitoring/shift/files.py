@@ -31,7 +31,8 @@ from modelyard.monitoring.shift.compute import (
     text_columns,
     untested,
 )
-from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+from modelyard.monitoring.shift.findings import ColumnDrift
+from modelyard.monitoring.shift.report import DriftReport
 from modelyard.monitoring.shift.summaries import CategorySummary, NumericSummary
 
 Summary = NumericSummary | CategorySummary
