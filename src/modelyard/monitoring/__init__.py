@@ -16,7 +16,7 @@ _EXPORTS = {
     "log_labels": "fluent",
     "predictions": "fluent",
     "drift": "fluent",
-    "Monitor": "monitors.spec",
+    "Monitor": "monitor",
     "DriftCheck": "monitors.spec",
     "PerformanceCheck": "monitors.spec",
     "Webhook": "monitors.spec",
@@ -55,11 +55,11 @@ if TYPE_CHECKING:
     from modelyard.monitoring.client import MonitoringClient
     from modelyard.monitoring.entities import Label, PredictionFile
     from modelyard.monitoring.fluent import drift, log_labels, performance, predictions
+    from modelyard.monitoring.monitor import Monitor
     from modelyard.monitoring.monitors.spec import (
         DriftCheck,
         Email,
         Log,
-        Monitor,
         PerformanceCheck,
         Webhook,
     )

@@ -48,6 +48,13 @@ def window_offset(window: str) -> str:
     return f"{count * 7}D" if unit == "W" else f"{count}{unit}"
 
 
+def window_ms(window: str) -> int:
+    """A window's length in milliseconds."""
+    import pandas as pd
+
+    return int(pd.Timedelta(window_offset(window)).total_seconds() * 1000)
+
+
 @dataclass(frozen=True)
 class PerformanceReport:
     task: str
