@@ -16,7 +16,7 @@ PACKAGE = Path(modelyard.__file__).parent
 ALLOWED = {
     ("__init__.py", "AttributeError"): "module __getattr__: the protocol requires it",
     ("lazy.py", "AttributeError"): "module __getattr__: the protocol requires it",
-    ("monitoring/shift/report.py", "KeyError"): "report['column']: the mapping protocol",
+    ("monitoring/shift/findings.py", "KeyError"): "report['column']: the mapping protocol",
     ("data/schema.py", "KeyError"): "schema['column']: the mapping protocol",
     ("webapi/deadline.py", "ValueError"): "a programming error in the server's own set-up",
     ("serving/batching.py", "ValueError"): "a programming error in the server's own set-up",

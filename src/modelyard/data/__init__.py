@@ -25,7 +25,7 @@ _EXPORTS = {
     "ColumnSchema": "schema",
     "Schema": "schema",
     "infer_schema": "schema",
-    "RuleResult": "validation",
+    "RuleResult": "rule_result",
     "ValidationReport": "validation",
     "delete_version": "fluent",
     "diff": "fluent",
@@ -89,5 +89,6 @@ if TYPE_CHECKING:
         versions,
     )
     from modelyard.data.profiling import ColumnProfile, Profile
+    from modelyard.data.rule_result import RuleResult
     from modelyard.data.schema import ColumnSchema, Schema, infer_schema
-    from modelyard.data.validation import RuleResult, ValidationReport
+    from modelyard.data.validation import ValidationReport

@@ -19,6 +19,7 @@ from modelyard.data.backends import DataBackend, data_backend
 from modelyard.data.blob_store import verified
 from modelyard.data.entities import DatasetInfo, DatasetVersion, FileEntry, LineageEdge, NewVersion
 from modelyard.data.expectations import Expectations
+from modelyard.data.graph import walk
 from modelyard.data.manifest import check_dataset_name, check_manifest, check_sha256, digest_of
 from modelyard.data.profiling import profile_batches
 from modelyard.data.schema import Schema
@@ -301,9 +302,7 @@ class DataClient:
         self.store.link(name, version, run_id, relation=relation, context=context)
 
     def lineage(self, node: str, *, depth: int = 5) -> list[LineageEdge]:
-        from modelyard.data.graph import walk
-
-        return walk(self, node, depth=depth)
+        return walk(self.store, node, depth=depth)
 
 
 def _mkdir(path: Path) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from modelyard.data.inference import infer_rules
 from modelyard.data.profiling import Profile
 from modelyard.data.types import LOGICAL_TYPES
 from modelyard.errors import InvalidArgument
@@ -228,6 +229,7 @@ class Expectations:
     def from_profile(cls, profile: Profile, *, max_categories: int = 50) -> Expectations:
         """A starting suite that fresh data from the same source passes and a defect fails
         (the rules: ``modelyard.data.inference``): edit it, then save it."""
-        from modelyard.data.inference import infer_suite
-
-        return infer_suite(profile, max_categories=max_categories)
+        suite = cls()
+        for rule, column, params in infer_rules(profile, max_categories=max_categories):
+            suite.add(rule, column, **params)
+        return suite

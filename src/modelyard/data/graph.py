@@ -7,18 +7,14 @@ version), ``run:<run id>`` or ``model_version:<version id>`` (the registry write
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelyard.data.entities import LineageEdge
+from modelyard.data.store import DatasetStore
 from modelyard.errors import InvalidArgument
-
-if TYPE_CHECKING:
-    from modelyard.data.client import DataClient
 
 NODE_TYPES = {"dataset": "dataset_version", "run": "run", "model_version": "model_version"}
 
 
-def parse_node(client: DataClient, node: str) -> tuple[str, str]:
+def parse_node(store: DatasetStore, node: str) -> tuple[str, str]:
     """``dataset:name@3`` / ``run:abc`` -> (node type, node id)."""
     kind, sep, rest = node.partition(":")
     if not sep or kind not in NODE_TYPES or not rest:
@@ -35,14 +31,14 @@ def parse_node(client: DataClient, node: str) -> tuple[str, str]:
         if not (number.isascii() and number.isdigit()):
             raise InvalidArgument(f"version in {node!r} must be a number", field="node")
         version = int(number)
-    found = client.store.get_version(name, version)
+    found = store.get_version(name, version)
     return "dataset_version", found.version_id
 
 
-def walk(client: DataClient, node: str, *, depth: int = 5) -> list[LineageEdge]:
+def walk(store: DatasetStore, node: str, *, depth: int = 5) -> list[LineageEdge]:
     if not isinstance(depth, int) or depth < 1 or depth > 50:
         raise InvalidArgument("depth must be an integer from 1 to 50", field="depth")
-    start = parse_node(client, node)
+    start = parse_node(store, node)
     seen_nodes = {start}
     seen_edges: set[tuple[str, str, str, str, str]] = set()
     edges: list[LineageEdge] = []
@@ -50,7 +46,7 @@ def walk(client: DataClient, node: str, *, depth: int = 5) -> list[LineageEdge]:
     for _ in range(depth):
         following = []
         for node_type, node_id in frontier:
-            for edge in client.store.edges(node_type, node_id):
+            for edge in store.edges(node_type, node_id):
                 key = (
                     edge.source.type,
                     edge.source.id,

@@ -36,13 +36,13 @@ Timestamps and dates get presence, type and missing rules only: fresh data is la
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
+from modelyard.data.profiling import ColumnProfile, Profile
 from modelyard.data.types import NUMERIC
 
-if TYPE_CHECKING:
-    from modelyard.data.expectations import Expectations
-    from modelyard.data.profiling import ColumnProfile, Profile
+Rule = tuple[str, str | None, dict[str, Any]]
+"""One inferred rule as plain data: (rule, column, params); ``Expectations`` checks it."""
 
 TYPICAL_MOSTLY = 0.98
 TYPICAL_STRETCH = 2.0
@@ -51,11 +51,21 @@ CLOSED_SET_MIN_COUNT = 5
 OPEN_VOCABULARY_SHARE = 0.05
 
 
+class _Rules:
+    """The rules inferred so far, in order; ``add`` reads like ``Expectations.add``."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+
+    def add(self, rule: str, column: str | None = None, **params: Any) -> None:
+        self.rules.append((rule, column, params))
+
+
 def _round_up(rate: float) -> float:
     return math.ceil(rate * 10_000) / 10_000
 
 
-def _missing(suite: Expectations, col: ColumnProfile) -> None:
+def _missing(suite: _Rules, col: ColumnProfile) -> None:
     if col.missing == 0:
         suite.add("not_null", col.name)
         return
@@ -83,7 +93,7 @@ def _bounds(
     return _round(low, down=True), _round(high, down=False)
 
 
-def _numeric(suite: Expectations, col: ColumnProfile) -> None:
+def _numeric(suite: _Rules, col: ColumnProfile) -> None:
     if col.min is None or col.max is None or col.infinite:
         return
     lo, hi = float(col.min), float(col.max)
@@ -107,7 +117,7 @@ def _round(value: float, *, down: bool) -> float:
     return float(round(step / 10.0**digits, max(digits, 0)))
 
 
-def _strings(suite: Expectations, col: ColumnProfile, max_categories: int) -> None:
+def _strings(suite: _Rules, col: ColumnProfile, max_categories: int) -> None:
     values = col.values
     if values and len(values) <= max_categories and col.present:
         singletons = sum(1 for n in values.values() if n == 1)
@@ -146,15 +156,14 @@ def _is_key(col: ColumnProfile) -> bool:
     )
 
 
-def _unique(suite: Expectations, col: ColumnProfile) -> None:
+def _unique(suite: _Rules, col: ColumnProfile) -> None:
     if _all_distinct(col) and (col.type == "string" or _is_key(col)):
         suite.add("unique", col.name)
 
 
-def infer_suite(profile: Profile, *, max_categories: int = 50) -> Expectations:
-    from modelyard.data.expectations import Expectations
-
-    suite = Expectations()
+def infer_rules(profile: Profile, *, max_categories: int = 50) -> list[Rule]:
+    """The rules for a starting suite; ``Expectations.from_profile`` makes them a suite."""
+    suite = _Rules()
     for col in profile.columns.values():
         suite.add("column_present", col.name)
         suite.add("type", col.name, type=col.type)
@@ -165,4 +174,4 @@ def infer_suite(profile: Profile, *, max_categories: int = 50) -> Expectations:
             _strings(suite, col, max_categories)
         _unique(suite, col)
     suite.add("row_count", min=1)
-    return suite
+    return suite.rules

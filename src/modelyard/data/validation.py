@@ -10,7 +10,7 @@ with file access locked to the data file, so a custom SQL predicate cannot reach
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -19,38 +19,12 @@ from modelyard.data.duck import DataSql, literal, quote
 from modelyard.data.expectations import ROW_RULES, Expectation, Expectations
 from modelyard.data.frames import tabular_source
 from modelyard.data.profiling import ColumnProfile, Profile, profile_batches
+from modelyard.data.rule_result import RuleResult
 from modelyard.data.types import logical_type
+from modelyard.data.validation_html import validation_html
 from modelyard.errors import InvalidArgument
 
 SAMPLE_ROWS = 5
-
-
-@dataclass
-class RuleResult:
-    rule: str
-    column: str | None
-    label: str
-    ok: bool
-    observed: Any
-    expected: Any
-    failing: int = 0  # rows that break the rule
-    checked: int = 0  # rows the rule looked at (non-null values for column rules)
-    message: str = ""
-    sample: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "column": self.column,
-            "label": self.label,
-            "ok": self.ok,
-            "observed": self.observed,
-            "expected": self.expected,
-            "failing": self.failing,
-            "checked": self.checked,
-            "message": self.message,
-            "sample": self.sample,
-        }
 
 
 @dataclass
@@ -77,9 +51,7 @@ class ValidationReport:
         }
 
     def to_html(self, title: str = "Validation report") -> str:
-        from modelyard.data.validation_html import validation_html
-
-        return validation_html(self, title)
+        return validation_html(self.results, self.num_rows, self.columns, title)
 
     def __repr__(self) -> str:
         failed = len(self.failures)

@@ -7,12 +7,10 @@ Every value that came from data is escaped; a report can be opened from any CI a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from modelyard.data.rule_result import RuleResult
 from modelyard.htmlpage.shell import Html, badge, escape, facts, overview, page, table
-
-if TYPE_CHECKING:
-    from modelyard.data.validation import RuleResult, ValidationReport
 
 _NULL = Html("<i class='muted'>null</i>")
 
@@ -72,21 +70,24 @@ def _failure(r: RuleResult) -> str:
     )
 
 
-def validation_html(report: ValidationReport, title: str) -> str:
-    failures = report.failures
-    passes = [r for r in report.results if r.ok]
-    total = len(report.results)
+def validation_html(
+    results: list[RuleResult], num_rows: int, columns: list[str], title: str
+) -> str:
+    """The page for a ``ValidationReport``'s results over ``num_rows`` rows of ``columns``."""
+    failures = [r for r in results if not r.ok]
+    passes = [r for r in results if r.ok]
+    total = len(results)
     verdict = "FAILED" if failures else "PASSED"
     parts = [
         f"<h1>{escape(title)}</h1>",
-        f"<p>{badge(report.ok, verdict)} {len(failures)} of {total} rules failed; "
-        f"{report.num_rows:,} rows, {len(report.columns)} columns.</p>",
+        f"<p>{badge(not failures, verdict)} {len(failures)} of {total} rules failed; "
+        f"{num_rows:,} rows, {len(columns)} columns.</p>",
         overview(
             [
                 (f"{len(failures)} of {total}", "rules failed", "alert" if failures else "good"),
                 (len(passes), "rules passed", ""),
-                (f"{report.num_rows:,}", "rows checked", ""),
-                (len(report.columns), "columns", ""),
+                (f"{num_rows:,}", "rows checked", ""),
+                (len(columns), "columns", ""),
             ],
             "Validation summary",
         ),

@@ -16,7 +16,7 @@ _EXPORTS = {
     "log_labels": "fluent",
     "predictions": "fluent",
     "drift": "fluent",
-    "Monitor": "monitors.spec",
+    "Monitor": "monitor",
     "DriftCheck": "monitors.spec",
     "PerformanceCheck": "monitors.spec",
     "Webhook": "monitors.spec",
@@ -25,7 +25,7 @@ _EXPORTS = {
     "performance": "fluent",
     "PerformanceReport": "quality",
     "DriftReport": "shift.report",
-    "ColumnDrift": "shift.report",
+    "ColumnDrift": "shift.findings",
 }
 
 __all__ = [
@@ -55,13 +55,14 @@ if TYPE_CHECKING:
     from modelyard.monitoring.client import MonitoringClient
     from modelyard.monitoring.entities import Label, PredictionFile
     from modelyard.monitoring.fluent import drift, log_labels, performance, predictions
+    from modelyard.monitoring.monitor import Monitor
     from modelyard.monitoring.monitors.spec import (
         DriftCheck,
         Email,
         Log,
-        Monitor,
         PerformanceCheck,
         Webhook,
     )
     from modelyard.monitoring.quality import PerformanceReport
-    from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+    from modelyard.monitoring.shift.findings import ColumnDrift
+    from modelyard.monitoring.shift.report import DriftReport

@@ -12,25 +12,25 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.errors import InvalidArgument
 from modelyard.identity import Actor, acting_as, settings_actor
 from modelyard.monitoring.backends import monitoring_store
-from modelyard.monitoring.entities import Label, PredictionFile
+from modelyard.monitoring.entities import COLUMNS, Label, PredictionFile
+from modelyard.monitoring.monitors.alerting import AlertState
+from modelyard.monitoring.monitors.evaluate import MonitorRun
+from modelyard.monitoring.monitors.notify import run_stored
+from modelyard.monitoring.monitors.spec import MonitorSpec
+from modelyard.monitoring.monitors.stored import StoredMonitor
+from modelyard.monitoring.quality import PerformanceReport, performance, window_ms
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, MONITORS_PAGE_DEFAULT
 from modelyard.platform.backends import Backend, resolve
 from modelyard.platform.current import chosen_uri
+from modelyard.platform.ids import now_ms
 from modelyard.platform.times import parse_time
-
-if TYPE_CHECKING:
-    from modelyard.monitoring.monitors.alerting import AlertState
-    from modelyard.monitoring.monitors.evaluate import MonitorRun
-    from modelyard.monitoring.monitors.spec import Monitor
-    from modelyard.monitoring.monitors.stored import StoredMonitor
-    from modelyard.monitoring.quality import PerformanceReport
 
 _PIECE = 1 << 20
 
@@ -180,8 +180,6 @@ class MonitoringClient:
         """Quality of a model's logged predictions against the labels known now, overall
         and per ``window`` ("1h", "1d" ...), optionally per value of the column ``by``
         (see ``monitoring.quality``). Shadow predictions are left out."""
-        from modelyard.monitoring.quality import performance
-
         frame = self.predictions(
             model, version=version, endpoint=endpoint, since=since, until=until
         )
@@ -189,10 +187,8 @@ class MonitoringClient:
 
     # --- monitors --------------------------------------------------------------------------
     def save_monitor(
-        self, monitor: Monitor, *, every: str | None = None, enabled: bool = True
+        self, monitor: MonitorSpec, *, every: str | None = None, enabled: bool = True
     ) -> StoredMonitor:
-        from modelyard.monitoring.monitors.evaluate import window_ms
-
         period = window_ms(every or monitor.every or monitor.window)
         with acting_as(self._actor):
             return self.store.save_monitor(monitor.to_dict(), period, enabled and monitor.enabled)
@@ -218,18 +214,15 @@ class MonitoringClient:
             self.store.delete_monitor(name)
 
     def run_monitor(
-        self, monitor: Monitor | str, *, now: Any = None, allow_private_webhooks: bool = True
+        self, monitor: MonitorSpec | str, *, now: Any = None, allow_private_webhooks: bool = True
     ) -> MonitorRun:
         """Run a monitor (or a stored one, by name) over the window ending ``now``. A
         server's scheduler passes ``allow_private_webhooks=False`` unless configured."""
-        from modelyard.monitoring.monitors.notify import run_stored
-        from modelyard.platform.ids import now_ms
-
         found = self.get_monitor(monitor).monitor if isinstance(monitor, str) else monitor
         at = parse_time(now, "now") if now is not None else now_ms()
         assert at is not None
         with acting_as(self._actor):
-            return run_stored(found, self, at, allow_private=allow_private_webhooks)
+            return run_stored(found, self, self.store, at, allow_private=allow_private_webhooks)
 
     def monitor_runs(
         self, name: str, *, since: Any = None, limit: int = 100
@@ -255,19 +248,6 @@ class MonitoringClient:
         if path is not None:
             return path
         return io.BytesIO(b"".join(self.blobs.read(meta.sha256)))
-
-
-COLUMNS = [
-    "request_id",
-    "row",
-    "timestamp",
-    "endpoint",
-    "model",
-    "version",
-    "shadow",
-    "latency_ms",
-    "prediction",
-]
 
 
 def _row_filter(

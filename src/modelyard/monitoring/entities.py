@@ -18,6 +18,18 @@ from modelyard.errors import InvalidArgument
 MAX_LABELS = 10_000  # per call
 MAX_ROW = 2**31 - 1
 _ID = re.compile(r"[\x20-\x7e]{1,128}")  # printable ASCII
+# the columns of every predictions frame (``MonitoringClient.predictions``), before the inputs
+COLUMNS = [
+    "request_id",
+    "row",
+    "timestamp",
+    "endpoint",
+    "model",
+    "version",
+    "shadow",
+    "latency_ms",
+    "prediction",
+]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import numpy as np
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring import metrics
 from modelyard.monitoring.classes import class_key, class_keys
+from modelyard.monitoring.report_series import performance_html
 
 TASKS = ("classification", "probability", "regression")
 _WINDOW = re.compile(r"\s*(\d+)\s*(s|min|m|h|d|w)\s*")
@@ -47,6 +48,13 @@ def window_offset(window: str) -> str:
     return f"{count * 7}D" if unit == "W" else f"{count}{unit}"
 
 
+def window_ms(window: str) -> int:
+    """A window's length in milliseconds."""
+    import pandas as pd
+
+    return int(pd.Timedelta(window_offset(window)).total_seconds() * 1000)
+
+
 @dataclass(frozen=True)
 class PerformanceReport:
     task: str
@@ -65,9 +73,14 @@ class PerformanceReport:
     def to_html(self, path: str | Path | None = None, *, title: str = "Performance") -> str:
         """Each metric over the windows (a line per slice), as one self-contained page;
         written to ``path`` when given."""
-        from modelyard.monitoring.report_series import performance_html
-
-        html = performance_html(self, title)
+        html = performance_html(
+            title,
+            task=self.task,
+            window=self.window,
+            by=self.by,
+            overall=self.overall,
+            windows=self.windows,
+        )
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
         return html

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelyard.htmlpage.charts import time_lines
 from modelyard.htmlpage.shell import Html, escape, legend, overview, page, table
 from modelyard.htmlpage.ticks import when
-
-if TYPE_CHECKING:
-    from modelyard.monitoring.quality import PerformanceReport
 
 # dark enough to stand out on white (3:1 at least), told apart without red and green alone
 COLOURS = ("#1f5f99", "#c55a11", "#2e7d32", "#8e24aa", "#00838f", "#6d4c41", "#ad1457", "#546e7a")
@@ -117,29 +114,36 @@ def history_html(name: str, runs: list[dict[str, Any]]) -> str:
     return page(f"Monitor {name}", "".join(body))
 
 
-def performance_html(report: PerformanceReport, title: str) -> str:
-    """An overview and the overall metrics, then each metric over its windows (a line per
-    slice)."""
-    windows = report.windows
-    skip = {"window", "predictions", "labeled", report.by or ""}
+def performance_html(
+    title: str,
+    *,
+    task: str,
+    window: str,
+    by: str | None,
+    overall: dict[str, Any],
+    windows: list[dict[str, Any]],
+) -> str:
+    """A ``PerformanceReport``'s page: an overview and the overall metrics, then each metric
+    over its windows (a line per slice)."""
+    skip = {"window", "predictions", "labeled", by or ""}
     metrics = [k for k in (windows[0] if windows else {}) if k not in skip]
     times = [dt.datetime.fromisoformat(row["window"]).timestamp() * 1000 for row in windows]
-    slices = sorted({str(row.get(report.by)) for row in windows}) if report.by else []
-    labelled, total = report.overall.get("labeled"), report.overall.get("predictions")
+    slices = sorted({str(row.get(by)) for row in windows}) if by else []
+    labelled, total = overall.get("labeled"), overall.get("predictions")
     tiles: list[tuple[Any, str, str]] = [
-        (report.task, "task", ""),
-        (len(set(times)), f"windows of {report.window}", ""),
+        (task, "task", ""),
+        (len(set(times)), f"windows of {window}", ""),
     ]
     if isinstance(total, int):
         tiles.append((f"{total:,}", "predictions", ""))
     if isinstance(total, int) and isinstance(labelled, int):
         share = f" ({labelled / total:.0%})" if total else ""
         tiles.append((f"{labelled:,}", f"labelled{share}", "alert" if not labelled else ""))
-    if report.by:
-        tiles.append((len(slices), f"slices by {report.by}", ""))
-    overall = [
+    if by:
+        tiles.append((len(slices), f"slices by {by}", ""))
+    overall_rows = [
         (k, f"{v:,}" if isinstance(v, int) else f"{v:.4g}")
-        for k, v in report.overall.items()
+        for k, v in overall.items()
         if isinstance(v, int | float) and not isinstance(v, bool)
     ]
     body = [
@@ -147,10 +151,10 @@ def performance_html(report: PerformanceReport, title: str) -> str:
         f"<p class='muted'>{escape(_period(times, 'Windows starting'))}</p>",
         overview(tiles, "Performance overview"),
         "<h2>Overall</h2>",
-        table(["metric", "value"], overall, numeric={1}, label="overall metrics"),
+        table(["metric", "value"], overall_rows, numeric={1}, label="overall metrics"),
         "<div class='cards'>",
     ]
-    names = ["all"] if report.by is None else [f"{report.by}={s}" for s in slices]
+    names = ["all"] if by is None else [f"{by}={s}" for s in slices]
     colour = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(names)}
     for metric in metrics:
         series: dict[str, list[tuple[float, float]]] = {}
@@ -158,16 +162,15 @@ def performance_html(report: PerformanceReport, title: str) -> str:
             value = row.get(metric)
             if value is None or value != value:  # undefined for that window
                 continue
-            key = "all" if report.by is None else f"{report.by}={row.get(report.by)}"
+            key = "all" if by is None else f"{by}={row.get(by)}"
             series.setdefault(key, []).append((at, float(value)))
         chart = time_lines(
             [(k, v, colour.get(k, COLOURS[0])) for k, v in series.items()],
-            label=f"{metric} per {report.window} window"
-            + (f", a line per {report.by}" if report.by else ""),
+            label=f"{metric} per {window} window" + (f", a line per {by}" if by else ""),
             y_title=_titled(metric),
             span=(min(times), max(times)),
         )
-        key = legend((colour.get(k, COLOURS[0]), k, "") for k in series) if report.by else ""
+        key = legend((colour.get(k, COLOURS[0]), k, "") for k in series) if by else ""
         body.append(f"<article class='card'><h2>{escape(metric)}</h2>{chart}{key}</article>")
     body.append("</div>")
     return page(title, "".join(body))

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.monitors.spec import Monitor
+from modelyard.monitoring.monitors.spec import MonitorSpec
 from modelyard.monitoring.routes import monitoring
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.webapi.json import json_response, read_json, require
@@ -55,7 +55,7 @@ async def save(request: Request, name: str) -> Response:
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         raise InvalidArgument("enabled must be true or false", field="enabled")
-    Monitor.from_dict(spec).check_for_server()
+    MonitorSpec.from_dict(spec).check_for_server()
     found = await run_in_threadpool(monitoring(request).save_monitor, spec, every, enabled)
     return json_response(found.to_dict(redact=True))
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.identity import require_role
 from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
-from modelyard.monitoring.monitors.spec import REDACTED, Monitor
+from modelyard.monitoring.monitors.spec import REDACTED, MonitorSpec
 from modelyard.monitoring.monitors.stored import StoredMonitor
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
@@ -109,7 +109,7 @@ class SqlMonitors:
     db: Database
 
     def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
-        monitor = Monitor.from_dict(spec)  # checked as a whole before anything is written
+        monitor = MonitorSpec.from_dict(spec)  # checked as a whole before anything is written
         if isinstance(every_ms, bool) or not isinstance(every_ms, int) or every_ms < 1_000:
             raise InvalidArgument("a monitor runs at most once a second", field="every")
         actor = _may("saving a monitor")

@@ -16,7 +16,8 @@ Routes (Open Inference Protocol v2, REST, with Triton's extensions):
 
 This module is the HTTP side only: once a request is decoded it goes through ``Inference``
 (admission, the signature, the batcher, the log, the statistics), the path the gRPC server
-(``grpc_server``, with ``grpc_port``, on this event loop) takes too.
+(``grpc_server``, with ``grpc_port``, on this event loop) takes too. The app's lifespan
+starts that gRPC server after ``Inference.start`` and stops it first.
 
 Errors are ``{"error": "...", "field": "..."}`` (``field`` when one thing in the request was
 wrong: an input, a key, a column, ``body``) with 400 (bad input), 403 (model control off),
@@ -33,7 +34,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -56,6 +57,9 @@ from modelyard.serving.mlflow_payloads import (
 from modelyard.serving.model_config import model_config
 from modelyard.serving.runtime import ServedModel
 from modelyard.webapi.deadline import BodyDeadline
+
+if TYPE_CHECKING:
+    from modelyard.serving.grpc_server import GrpcServer
 
 log = logging.getLogger("modelyard.serving")
 
@@ -81,6 +85,7 @@ def _json(body: Any, status: int = 200) -> Answered:
 class ServingApp(Inference):
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
         self._monitoring: Any = None  # a MonitoringClient, for labels when there is no log
+        self.grpc: GrpcServer | None = None  # the gRPC server, with grpc_port, while it runs
         self.startup_error: ModelyardError | None = None  # why the lifespan's start failed
         # a body that trickles is answered 408 and its connection closed
         self._deadline = BodyDeadline(self._http, timeout_s=config.body_timeout_s)
@@ -146,6 +151,22 @@ class ServingApp(Inference):
                 await self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def start(self) -> None:
+        """``Inference.start``, then, when asked, the gRPC server (a port it cannot bind
+        stops the start)."""
+        await super().start()
+        if self.config.grpc_port is not None:
+            # grpc and its messages load only when a gRPC port is asked for
+            from modelyard.serving.grpc_server import GrpcServer
+
+            self.grpc = await GrpcServer.start(self)
+
+    async def stop(self) -> None:
+        """gRPC answers what it has taken, then ``Inference.stop``."""
+        if self.grpc is not None:
+            await self.grpc.stop()
+        await super().stop()
 
     async def _body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
         limit = self.config.max_body_bytes

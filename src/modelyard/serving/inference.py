@@ -97,7 +97,6 @@ class Inference:
         self.shipper: ShippingProcess | None = None
         self.shadows = Shadows(self.fleet, self.predict, self._shadow_logged)
         self.control = ModelControl(self.fleet, explicit=config.model_control == "explicit")
-        self.grpc: Any = None  # the gRPC server (grpc_server.GrpcServer) while it runs
         self.ready = False
         self.inflight = 0  # inference requests admitted and not yet answered
         if config.grpc_port is not None:  # before the models load: a missing extra says so
@@ -133,23 +132,17 @@ class Inference:
         self.ready = True
 
     async def start(self) -> None:
-        """On the event loop, before the first request: the pollers, the shipping process
-        and, when asked, the gRPC server (a port it cannot bind stops the start)."""
+        """On the event loop, before the first request: the pollers and the shipping
+        process. The servers in front (HTTP, gRPC) start their own listening."""
         self.fleet.swapper.start()
         if self.follower is not None:
             self.follower.start()
         if self.shipper is not None:
             self.shipper.start()
-        if self.config.grpc_port is not None:
-            from modelyard.serving.grpc_server import GrpcServer
-
-            self.grpc = await GrpcServer.start(self)
 
     async def stop(self) -> None:
-        """After the last HTTP request: gRPC answers what it has taken, the pollers stop,
-        batchers close, the log is written and synced, the shipping process ends."""
-        if self.grpc is not None:
-            await self.grpc.stop()
+        """After the last request: the pollers stop, batchers close, the log is written and
+        synced, the shipping process ends."""
         await self.fleet.swapper.stop()
         if self.follower is not None:
             await self.follower.stop()

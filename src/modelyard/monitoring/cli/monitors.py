@@ -40,10 +40,10 @@ def save(
     as_json: Json = False,
 ) -> None:
     """Store (or replace) the monitor in SPEC; `modelyard server` runs it on schedule."""
-    from modelyard.monitoring.monitors.spec import Monitor
+    from modelyard.monitoring.monitors.spec import MonitorSpec
 
     stored = _client(tracking_uri).save_monitor(
-        Monitor.from_yaml(spec), every=every, enabled=not disabled
+        MonitorSpec.from_yaml(spec), every=every, enabled=not disabled
     )
     if as_json:
         print_json(stored.to_dict())
@@ -166,13 +166,13 @@ def run(
     as_json: Json = False,
 ) -> None:
     """Run a monitor's checks over its window, alert, and keep the run."""
-    from modelyard.monitoring.monitors.spec import Monitor
+    from modelyard.monitoring.monitors.spec import MonitorSpec
     from modelyard.platform.times import parse_time
 
     client = _client(tracking_uri)
     path = Path(spec)
     monitor = (
-        Monitor.from_yaml(path)
+        MonitorSpec.from_yaml(path)
         if path.suffix in (".yaml", ".yml")
         else client.get_monitor(spec).monitor
     )

@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import pandas as pd
-
-from modelyard.monitoring.client import COLUMNS, MonitoringClient
-from modelyard.monitoring.monitors.spec import DriftCheck, Monitor, PerformanceCheck
-from modelyard.monitoring.quality import performance, window_offset
+from modelyard.monitoring.entities import COLUMNS
+from modelyard.monitoring.monitors.spec import DriftCheck, MonitorSpec, PerformanceCheck
+from modelyard.monitoring.quality import performance, window_ms
 from modelyard.monitoring.sources import resolve_table
 
 BREACHED, PASSED, SKIPPED = "breached", "passed", "skipped"
+
+
+class Predictions(Protocol):
+    """What a run reads: a window's logged predictions with their labels, and the store URI a
+    reference such as ``dataset:NAME@V`` is read from. ``MonitoringClient`` is one."""
+
+    @property
+    def tracking_uri(self) -> str | None: ...
+
+    def predictions(
+        self,
+        model: str | None = None,
+        *,
+        version: str | None = None,
+        endpoint: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -61,10 +77,6 @@ class MonitorRun:
         return {**found, "status": self.status}
 
 
-def window_ms(window: str) -> int:
-    return int(pd.Timedelta(window_offset(window)).total_seconds() * 1000)
-
-
 def _inputs(frame: Any) -> Any:
     """The model's inputs in a window of predictions (with the prediction itself, for
     prediction drift, when the reference has such a column)."""
@@ -72,9 +84,9 @@ def _inputs(frame: Any) -> Any:
 
 
 def _drift(
-    check: DriftCheck, monitor: Monitor, frame: Any, tracking_uri: str | None
+    check: DriftCheck, monitor: MonitorSpec, frame: Any, tracking_uri: str | None
 ) -> CheckResult:
-    from modelyard.monitoring.shift.compute import drift
+    from modelyard.monitoring.shift.compute import drift  # brings pyarrow: on the first check
 
     limit = (
         f"> {check.share_drifted_gt:g}" if check.share_drifted_gt is not None else "dataset drift"
@@ -114,7 +126,7 @@ def _drift(
     )
 
 
-def _performance(check: PerformanceCheck, monitor: Monitor, frame: Any) -> CheckResult:
+def _performance(check: PerformanceCheck, monitor: MonitorSpec, frame: Any) -> CheckResult:
     bounds = []
     if check.lt is not None:
         bounds.append(f"< {check.lt:g}")
@@ -147,14 +159,14 @@ def _performance(check: PerformanceCheck, monitor: Monitor, frame: Any) -> Check
     )
 
 
-def evaluate(monitor: Monitor, client: MonitoringClient, now: int) -> MonitorRun:
-    """Every check of ``monitor`` over [now - window, now)."""
+def evaluate(monitor: MonitorSpec, source: Predictions, now: int) -> MonitorRun:
+    """Every check of ``monitor`` over [now - window, now), on the predictions of ``source``."""
     width = window_ms(monitor.window)
     frames: dict[int, Any] = {}
 
     def window(delay: int) -> Any:  # the predictions of [now - delay - width, now - delay)
         if delay not in frames:
-            frames[delay] = client.predictions(
+            frames[delay] = source.predictions(
                 monitor.model,
                 version=monitor.version,
                 endpoint=monitor.endpoint,
@@ -166,7 +178,7 @@ def evaluate(monitor: Monitor, client: MonitoringClient, now: int) -> MonitorRun
     results = []
     for check in monitor.checks:
         if isinstance(check, DriftCheck):
-            results.append(_drift(check, monitor, window(0), client.tracking_uri))
+            results.append(_drift(check, monitor, window(0), source.tracking_uri))
         else:
             delay = window_ms(check.delay) if check.delay else 0
             found = _performance(check, monitor, window(delay))

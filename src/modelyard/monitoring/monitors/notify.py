@@ -9,8 +9,10 @@ from typing import Any
 
 from modelyard.monitoring.monitors.alerting import AlertState, decide
 from modelyard.monitoring.monitors.channels import deliver
-from modelyard.monitoring.monitors.evaluate import MonitorRun, window_ms
-from modelyard.monitoring.monitors.spec import Log, Monitor
+from modelyard.monitoring.monitors.evaluate import MonitorRun, Predictions, evaluate
+from modelyard.monitoring.monitors.spec import Log, MonitorSpec
+from modelyard.monitoring.quality import window_ms
+from modelyard.monitoring.store import MonitoringStore
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Notice:
 
 
 def notify(
-    monitor: Monitor,
+    monitor: MonitorSpec,
     run: MonitorRun,
     states: dict[str, AlertState],
     now: int,
@@ -63,19 +65,23 @@ def notify(
 
 
 def run_stored(
-    monitor: Monitor, client: Any, now: int, *, allow_private: bool = True
+    monitor: MonitorSpec,
+    source: Predictions,
+    store: MonitoringStore,
+    now: int,
+    *,
+    allow_private: bool = True,
 ) -> MonitorRun:
-    """Evaluate ``monitor`` over the window ending ``now``, tell what changed using the
-    alert state kept in the store, write that state back, and keep the run as history."""
-    from modelyard.monitoring.monitors.evaluate import evaluate
-
-    run = evaluate(monitor, client, now)
+    """Evaluate ``monitor`` on ``source`` over the window ending ``now``, tell what changed
+    using the alert state kept in ``store``, write that state back, and keep the run as
+    history."""
+    run = evaluate(monitor, source, now)
     fingerprints = [f"{monitor.name}:{c.name}" for c in monitor.checks]
-    states = {a.fingerprint: a for a in client.store.get_alerts(fingerprints)}
+    states = {a.fingerprint: a for a in store.get_alerts(fingerprints)}
     before = dict(states)
     notices = notify(monitor, run, states, now, allow_private=allow_private)
     changed = [s for fp, s in states.items() if before.get(fp) != s]
-    client.store.put_alerts(changed)
+    store.put_alerts(changed)
     run = replace(run, notices=notices)
-    client.store.add_monitor_run({**run.to_dict(), "error": None})
+    store.add_monitor_run({**run.to_dict(), "error": None})
     return run

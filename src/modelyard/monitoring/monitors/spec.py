@@ -1,6 +1,7 @@
 """What a monitor is: its data (an endpoint or a model version, a window, a reference), its
 checks and where its alerts go. Plain dataclasses that round-trip through dicts, so a
-monitor can be written in Python or YAML and stored as JSON.
+monitor can be written in Python or YAML and stored as JSON. Nothing here reads a store or
+builds a client: the client acts on a spec, never the other way round.
 
     Monitor(
         name="churn-drift", endpoint="churn-api", reference="dataset:churn-train@3",
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.quality import window_offset
@@ -182,10 +183,15 @@ Check = DriftCheck | PerformanceCheck
 Channel = Webhook | Email | Log
 _CHECKS = {"drift": DriftCheck, "performance": PerformanceCheck}
 _CHANNELS = {"webhook": Webhook, "email": Email, "log": Log}
+_Spec = TypeVar("_Spec", bound="MonitorSpec")  # from_dict and from_yaml build the class asked
 
 
 @dataclass(frozen=True)
-class Monitor:
+class MonitorSpec:
+    """A monitor as data: checked on creation, to and from a dict or YAML. The client acts
+    on it (``MonitoringClient.save_monitor`` / ``run_monitor``); ``monitoring.monitor.Monitor``
+    adds ``save()`` and ``run()`` for the store a URI names."""
+
     name: str
     endpoint: str | None = None  # a deployment's (or served model's) endpoint name
     model: str | None = None
@@ -226,24 +232,6 @@ class Monitor:
         if self.version is not None:
             object.__setattr__(self, "version", str(self.version))
 
-    def run(self, *, now: int | None = None, tracking_uri: str | None = None) -> Any:
-        """Run the checks over the window ending ``now`` (epoch ms; default: now), tell the
-        alert channels what changed (alert state is kept in the store, so runs from any
-        process de-duplicate), and keep the run in the monitor's history. Returns the
-        ``MonitorRun``, with its ``notices``."""
-        from modelyard.monitoring.client import MonitoringClient
-
-        return MonitoringClient(tracking_uri).run_monitor(self, now=now)
-
-    def save(
-        self, *, every: str | None = None, enabled: bool = True, tracking_uri: str | None = None
-    ) -> Any:
-        """Store this monitor; ``modelyard server`` runs it every ``every`` (default: its
-        ``every``, else its window), once however many servers share the store."""
-        from modelyard.monitoring.client import MonitoringClient
-
-        return MonitoringClient(tracking_uri).save_monitor(self, every=every, enabled=enabled)
-
     def to_dict(self) -> dict[str, Any]:
         if self.reference is not None and not isinstance(self.reference, str):
             raise InvalidArgument(
@@ -275,7 +263,7 @@ class Monitor:
             )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Monitor:
+    def from_dict(cls: type[_Spec], data: dict[str, Any]) -> _Spec:
         data = dict(data)
         try:
             checks = [_build(c, _CHECKS, "checks") for c in data.pop("checks", [])]
@@ -285,7 +273,7 @@ class Monitor:
             raise InvalidArgument(f"monitor: {exc}", field="monitor") from None
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Monitor:
+    def from_yaml(cls: type[_Spec], path: str | Path) -> _Spec:
         import yaml
 
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from modelyard.monitoring.monitors.spec import REDACTED, Monitor
+from modelyard.monitoring.monitors.spec import REDACTED, MonitorSpec
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class StoredMonitor:
     updated_time: int
 
     @property
-    def monitor(self) -> Monitor:
-        return Monitor.from_dict(self.spec)
+    def monitor(self) -> MonitorSpec:
+        return MonitorSpec.from_dict(self.spec)
 
     def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
         """As a dict; ``redact`` hides webhook secrets (what a server answers: a secret is

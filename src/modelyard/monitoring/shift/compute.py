@@ -18,8 +18,18 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import InvalidArgument
+from modelyard.monitoring.shift.files import drift_file
+from modelyard.monitoring.shift.findings import ColumnDrift
+from modelyard.monitoring.shift.inputs import (
+    as_frame,
+    column_kind,
+    plan_columns,
+    series_counts,
+    text_columns,
+    untested,
+)
 from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
-from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+from modelyard.monitoring.shift.report import DriftReport
 
 Array = np.ndarray[Any, Any]
 PARALLEL_CELLS = 200_000  # below this many values in all, one thread is faster
@@ -35,42 +45,6 @@ class _Side:
     missing: float  # share of rows without a value
 
 
-def as_frame(data: Any, field: str) -> Any:
-    import pandas as pd
-
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, str | Path):  # a reference file, with current data in memory
-        from modelyard.monitoring.shift.files import read_parquet
-
-        return read_parquet(Path(data), field)
-    if hasattr(data, "to_pandas"):  # a pyarrow Table, a polars frame
-        return data.to_pandas()
-    raise InvalidArgument(
-        f"{field} must be a pandas DataFrame or a pyarrow Table, not {type(data).__name__}",
-        field=field,
-    )
-
-
-def text_columns(frame: Any) -> Any:
-    """``frame`` with its column names as text (a new frame only when some are not)."""
-    if all(isinstance(c, str) for c in frame.columns):
-        return frame
-    return frame.rename(columns=str)
-
-
-def column_kind(series: Any) -> str:
-    from pandas.api import types
-
-    if types.is_bool_dtype(series.dtype):
-        return "categorical"
-    if types.is_datetime64_any_dtype(series.dtype) or types.is_timedelta64_dtype(series.dtype):
-        return "time"
-    if types.is_numeric_dtype(series.dtype):
-        return "numeric"
-    return "categorical"
-
-
 def _numbers(series: Any) -> _Side:
     values = np.asarray(series, dtype=np.float64)
     kept = values[np.isfinite(values)]
@@ -80,62 +54,6 @@ def _numbers(series: Any) -> _Side:
 
 def _distinct(sorted_values: Array) -> int:
     return int(len(sorted_values) and 1 + np.count_nonzero(np.diff(sorted_values)))
-
-
-def _options(option: Any, columns: list[str], field: str) -> dict[str, Any]:
-    if option is None:
-        return {}
-    if not isinstance(option, dict):
-        return dict.fromkeys(columns, option)
-    unknown = sorted(set(option) - set(columns))
-    if unknown:
-        raise InvalidArgument(
-            f"{field} names columns that are not compared: {unknown}", field=field
-        )
-    return dict(option)
-
-
-@dataclass(frozen=True)
-class Plan:
-    names: list[str]
-    only_ref: list[str]
-    only_cur: list[str]
-    tests: dict[str, str]
-    thresholds: dict[str, float]
-    categorical: set[str]
-
-
-def plan_columns(
-    ref_columns: list[str],
-    cur_columns: list[str],
-    columns: list[str] | None,
-    tests: Any,
-    thresholds: Any,
-    categorical: list[str] | None,
-    drift_share: float,
-) -> Plan:
-    """The columns to compare and the options by column, checked."""
-    if not 0 <= drift_share <= 1:
-        raise InvalidArgument("drift_share must be between 0 and 1", field="drift_share")
-    only_ref = [c for c in ref_columns if c not in cur_columns]
-    only_cur = [c for c in cur_columns if c not in ref_columns]
-    if columns is None:
-        names = [c for c in ref_columns if c in cur_columns]
-    else:
-        missing = [c for c in columns if c not in ref_columns or c not in cur_columns]
-        if missing:
-            raise InvalidArgument(f"columns not in both tables: {missing}", field="columns")
-        names, only_ref, only_cur = list(columns), [], []
-    chosen = _options(tests, names, "tests")
-    for name, test in chosen.items():
-        if test not in TESTS and test != "domain_classifier":
-            raise InvalidArgument(
-                f"unknown drift test {test!r} for column {name!r}; known: {sorted(TESTS)}",
-                field=f"tests.{name}",
-            )
-    limits = _options(thresholds, names, "thresholds")
-    forced = set(_options(dict.fromkeys(categorical or []), names, "categorical"))
-    return Plan(names, only_ref, only_cur, chosen, limits, forced)
 
 
 def drift(
@@ -163,8 +81,6 @@ def drift(
     from modelyard.data.profiling import Profile
 
     if isinstance(reference, Profile):  # bins on both sides, whatever the current data
-        from modelyard.monitoring.shift.files import drift_file
-
         if multivariate:
             raise InvalidArgument(
                 "multivariate drift needs the reference rows, not a profile", field="multivariate"
@@ -172,8 +88,6 @@ def drift(
         return drift_file(reference, Path(current) if isinstance(current, str) else current,
                           *options)  # fmt: skip
     if isinstance(current, str | Path):
-        from modelyard.monitoring.shift.files import drift_file
-
         if multivariate:
             raise InvalidArgument(
                 "multivariate drift needs the data in memory, not a file read in parts",
@@ -332,25 +246,6 @@ def _counts(a: Array, b: Array) -> tuple[Array, Array]:
     return (
         np.bincount(inverse[: len(a)], minlength=len(keys)),
         np.bincount(inverse[len(a) :], minlength=len(keys)),
-    )
-
-
-def series_counts(series: Any) -> tuple[int, float]:
-    """Values present in a column, and the share missing."""
-    return int(series.notna().sum()), float(series.isna().mean()) if len(series) else 0.0
-
-
-def untested(
-    name: str,
-    kind: str,
-    drifted: bool,
-    message: str,
-    ref: tuple[int, float],
-    cur: tuple[int, float],
-) -> ColumnDrift:
-    """A column reported without a test (``message`` says why)."""
-    return ColumnDrift(
-        name, kind, None, None, None, None, None, drifted, ref[0], cur[0], ref[1], cur[1], message
     )
 
 

@@ -23,40 +23,20 @@ import numpy as np
 from modelyard.data.frames import data_columns, without_index
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.shift import streamed
-from modelyard.monitoring.shift.compute import (
+from modelyard.monitoring.shift.findings import ColumnDrift
+from modelyard.monitoring.shift.inputs import (
     as_frame,
     column_kind,
+    parquet_metadata,
     plan_columns,
     series_counts,
     text_columns,
     untested,
 )
-from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
+from modelyard.monitoring.shift.report import DriftReport
 from modelyard.monitoring.shift.summaries import CategorySummary, NumericSummary
 
 Summary = NumericSummary | CategorySummary
-
-
-def _metadata(path: Path, field: str) -> Any:
-    import pyarrow.parquet as pq
-
-    if not path.is_file():
-        raise InvalidArgument(f"no data file at {str(path)!r}", field=field)
-    try:
-        meta = pq.ParquetFile(path).metadata
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
-        raise InvalidArgument(f"{path} is not a Parquet file: {exc}", field=field) from None
-    if meta.num_rows == 0:
-        raise InvalidArgument(f"{field} has no rows: nothing to compare", field=field)
-    return meta
-
-
-def read_parquet(path: Path, field: str) -> Any:
-    """A whole Parquet file as a DataFrame (a reference compared with data in memory)."""
-    import pyarrow.parquet as pq
-
-    _metadata(path, field)
-    return pq.read_table(path).to_pandas()
 
 
 class _FrameReference:
@@ -83,7 +63,7 @@ class _FrameReference:
 class _FileReference:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.meta = _metadata(path, "reference")
+        self.meta = parquet_metadata(path, "reference")
         self.schema = self.meta.schema.to_arrow_schema()
         self.rows, self.columns = self.meta.num_rows, data_columns(self.schema)
 
@@ -194,7 +174,7 @@ def drift_file(
         ref = _FrameReference(as_frame(reference, "reference"))
     present: Callable[[str], tuple[int, float]]
     if isinstance(current, Path):
-        meta = _metadata(current, "current")
+        meta = parquet_metadata(current, "current")
         schema, rows, name = meta.schema.to_arrow_schema(), meta.num_rows, current.name
 
         def present(column: str) -> tuple[int, float]:

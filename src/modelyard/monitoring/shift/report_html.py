@@ -7,15 +7,12 @@ rows: a 100-column report is a few hundred KiB."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from modelyard.htmlpage.charts import Series, categories, histogram
 from modelyard.htmlpage.shell import Html, badge, escape, legend, overview, page, table
 from modelyard.htmlpage.ticks import number
+from modelyard.monitoring.shift.findings import ColumnDrift, DriftFindings
 from modelyard.monitoring.shift.registry import TESTS
-
-if TYPE_CHECKING:
-    from modelyard.monitoring.shift.report import ColumnDrift, DriftReport
 
 REFERENCE, CURRENT = "#3a6ea5", "#d9480f"  # blue and orange: apart for colour-blind readers
 _KEY = legend([(REFERENCE, "reference", ""), (CURRENT, "current", "")])
@@ -100,7 +97,7 @@ def _card(col: ColumnDrift) -> str:
     )
 
 
-def _methods(report: DriftReport) -> str:
+def _methods(report: DriftFindings) -> str:
     """Which method tested how many columns, most used first."""
     used = Counter(_method(c) for c in report.columns)
     return "; ".join(
@@ -108,7 +105,7 @@ def _methods(report: DriftReport) -> str:
     )
 
 
-def drift_html(report: DriftReport, title: str) -> str:
+def drift_html(report: DriftFindings, title: str) -> str:
     compared = len(report.columns) + len(report.only_in_reference)
     drifted = len(report.drifted_columns) + len(report.only_in_reference)
     verdict = "DRIFT" if report.drifted else "NO DRIFT"

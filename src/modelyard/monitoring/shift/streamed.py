@@ -22,8 +22,8 @@ import numpy as np
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.shift.binned import jensenshannon, psi
+from modelyard.monitoring.shift.findings import ColumnDrift
 from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
-from modelyard.monitoring.shift.report import ColumnDrift
 from modelyard.monitoring.shift.summaries import (
     FEW,
     CategorySummary,
