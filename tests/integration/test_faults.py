@@ -565,3 +565,26 @@ def test_processes_starting_together_deliver_a_spool_once_and_in_order(
     with Client(server.url) as fresh:
         run = fresh.get_run(rid)
         assert run.info.status == "FINISHED" and run.data.tags["step"] == "59"
+
+
+def test_an_offline_run_reports_the_artifact_uri_the_server_gives_it(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/tracking.md: a run started offline in an experiment this machine has seen
+    reports the artifact URI the server stores for it; only where the machine never saw the
+    experiment (the default one, on a fresh machine) is it empty until the server is back."""
+    seen = Client(server.url)
+    assert seen.get_experiment("0").artifact_location  # seen while the server is up
+    monkeypatch.setenv("MODELYARD_CACHE_DIR", str(tmp_path / "fresh-machine"))
+    fresh = Client(server.url)
+    server.kill()
+    offline = seen.create_run("0").info
+    never_seen = fresh.create_run("0").info
+    assert offline.artifact_uri.endswith(f"/0/{offline.run_id}/artifacts")
+    assert never_seen.artifact_uri == ""
+    server.start()
+    assert seen.get_run(offline.run_id).info.artifact_uri == offline.artifact_uri
+    stored = fresh.get_run(never_seen.run_id).info.artifact_uri
+    assert stored.endswith(f"/0/{never_seen.run_id}/artifacts")
+    seen.close()
+    fresh.close()
