@@ -31,7 +31,7 @@ class Client(TrackingClient, RegistryClient):
         self._registry_setup(resolve(self.tracking_uri, self.settings), self.settings)
 
     def _act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        self.flush()  # a registry call sees this client's queued run writes (a source run)
+        self._settle()  # a registry call sees this client's run writes (a source run)
         return RegistryClient._act(self, fn, *args, **kwargs)
 
     def model_card(self, name: str, version: int | None = None) -> ModelCard:

@@ -435,3 +435,156 @@ def test_serve_says_a_store_outage_once_and_its_end_once(
     assert "Traceback" not in text and "HTTP Request" not in text, text
     server.kill()
     assert server.logs and not any("Traceback" in log for log in server.logs), server.logs
+
+
+def test_a_client_reads_its_own_spooled_writes_once_the_server_is_back(
+    server: ServerProcess,
+) -> None:
+    """Issue 14 review: a run created while the server was being killed went to the spool,
+    and after the restart ``get_run`` said ``NotFound``: nothing delivered the spool until
+    a new batch came. Reads deliver this client's spooled writes first."""
+    c = Client(server.url)
+    rid = c.create_run("0").info.run_id
+    c.log_param(rid, "lr", "0.1")
+    c.log_metric(rid, "loss", 0.5, step=3)
+    server.kill()
+    with pytest.raises(Unavailable) as caught:
+        c.get_run(rid)  # the batch is spooled; the read cannot be answered
+    assert "spool" in caught.value.message
+    assert c.spooled_batches >= 1
+    server.start()
+    for _ in range(3):  # every call made twice (or more): the first one is not special
+        run = c.get_run(rid)
+        assert run.data.params == {"lr": "0.1"} and run.data.metrics == {"loss": 0.5}
+        assert [m.step for m in c.get_metric_history(rid, "loss")] == [3]
+        assert [r.info.run_id for r in c.search_runs("0").runs] == [rid]
+    assert c.spooled_batches == 0
+    c.close()
+
+
+EARLIER_PROCESS = textwrap.dedent("""
+    import sys
+    import modelyard as yard
+    yard.set_tracking_uri(sys.argv[1])   # the server is down: all of it is spooled
+    with yard.start_run() as run:        # in the default experiment
+        yard.log_param("depth", 3)
+        for step in range(300):
+            yard.log_metric("loss", 1.0 / (step + 1), step=step)
+        yard.set_tag("phase", "first")
+        yard.flush()
+        yard.set_tag("phase", "last")    # a later batch changes it again: order matters
+    print(run.info.run_id)
+""")
+
+NEXT_PROCESS = textwrap.dedent("""
+    import sys
+    from modelyard import Client
+    c = Client(sys.argv[1])   # logs nothing: its writer delivers what the spool holds
+    print("ready", flush=True)
+    sys.stdin.readline()
+    c.close()
+""")
+
+
+def test_the_next_process_delivers_what_an_earlier_one_spooled(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Runs spooled by a process that ended are delivered by the next process that opens a
+    client of the same server, in the background and in order, without ``modelyard sync``."""
+    server.kill()
+    first = subprocess.run(
+        [sys.executable, "-c", EARLIER_PROCESS, server.url],
+        env=_env(tmp_path, MODELYARD_HTTP_RETRY_SECONDS="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert first.returncode == 0, first.stderr
+    rid = first.stdout.strip().splitlines()[-1]
+    assert len(list((tmp_path / "spool").rglob("*.json"))) >= 2
+    server.start()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", NEXT_PROCESS, server.url],
+        env=_env(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout.readline().strip() == "ready"
+    found: dict[str, object] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # read by plain HTTP: nothing of ours delivers here
+        got = httpx.get(f"{server.url}/api/v1/runs/{rid}", timeout=5)
+        if got.status_code == 200 and got.json()["info"]["status"] == "FINISHED":
+            found = got.json()
+            break
+        time.sleep(0.2)
+    proc.stdin.write("done\n")
+    proc.stdin.flush()
+    assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
+    assert found, "the next process did not deliver the spool"
+    assert not list((tmp_path / "spool").rglob("*.json"))
+    with Client(server.url) as fresh:
+        stored = fresh.get_run(rid)
+        assert stored.data.params == {"depth": "3"}
+        assert stored.data.tags["phase"] == "last"
+        assert [m.step for m in fresh.get_metric_history(rid, "loss")] == list(range(300))
+
+
+def test_processes_starting_together_deliver_a_spool_once_and_in_order(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Three processes start at once on a spool of many batches that change one tag in
+    turn: one at a time delivers (the folder's lock), so the tag ends at its last value."""
+    from modelyard.tracking.ops import CreateRun, LogBatch, UpdateRun
+    from modelyard.tracking.spool import Spool
+
+    spool = Spool(tmp_path / "spool", server.url)
+    rid = "c" * 32
+    spool.write([CreateRun(rid, "0", "many", "someone", 1)])
+    for i in range(60):
+        spool.write([LogBatch(rid, tags={"step": str(i)})])
+    spool.write([UpdateRun(rid, "FINISHED", 2)])
+    script = (
+        "import sys; from modelyard import Client; c = Client(sys.argv[1]); "
+        "c.flush(durable=True); c.close()"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, server.url],
+            env=_env(tmp_path),
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 3, errors
+    assert spool.files() == []
+    with Client(server.url) as fresh:
+        run = fresh.get_run(rid)
+        assert run.info.status == "FINISHED" and run.data.tags["step"] == "59"
+
+
+def test_an_offline_run_reports_the_artifact_uri_the_server_gives_it(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/tracking.md: a run started offline in an experiment this machine has seen
+    reports the artifact URI the server stores for it; only where the machine never saw the
+    experiment (the default one, on a fresh machine) is it empty until the server is back."""
+    seen = Client(server.url)
+    assert seen.get_experiment("0").artifact_location  # seen while the server is up
+    monkeypatch.setenv("MODELYARD_CACHE_DIR", str(tmp_path / "fresh-machine"))
+    fresh = Client(server.url)
+    server.kill()
+    offline = seen.create_run("0").info
+    never_seen = fresh.create_run("0").info
+    assert offline.artifact_uri.endswith(f"/0/{offline.run_id}/artifacts")
+    assert never_seen.artifact_uri == ""
+    server.start()
+    assert seen.get_run(offline.run_id).info.artifact_uri == offline.artifact_uri
+    stored = fresh.get_run(never_seen.run_id).info.artifact_uri
+    assert stored.endswith(f"/0/{never_seen.run_id}/artifacts")
+    seen.close()
+    fresh.close()

@@ -90,3 +90,62 @@ def test_a_full_sqlite_store(
             c.set_tag(run.info.run_id, "one-more", value)
             c.flush()
     assert c.get_run(run.info.run_id).info.run_id == run.info.run_id  # reads still work
+
+
+def test_a_full_spool_while_the_server_is_away(
+    small_disk: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server is down and the spool folder is full: ``flush`` raises the one
+    ``InsufficientStorage`` naming the spool (the class a full store behind a server gives),
+    stderr has one line per event and no traceback, no temporary file is left, and what an
+    earlier ``flush`` acknowledged as spooled is still there and is delivered later."""
+    from dataclasses import replace
+
+    from tests.fixtures.stores import ServerThread
+
+    from modelyard.config import Settings
+
+    monkeypatch.setenv("MODELYARD_SPOOL_DIR", str(small_disk))
+    monkeypatch.setenv("MODELYARD_HTTP_RETRY_SECONDS", "0.2")
+    settings = replace(Settings.from_env(), artifacts_uri=(tmp_path / "server-artifacts").as_uri())
+    server = ServerThread(f"sqlite:///{tmp_path}/server.db", settings)  # not started yet
+    c = yard.Client(server.url)
+    run = c.create_run("0")
+    rid = run.info.run_id
+    c.log_param(rid, "lr", 0.1)
+    c.flush()  # acknowledged: spooled
+    kept = _files(small_disk)
+    assert len(kept) == 1 and kept[0].endswith(".json")
+    with pytest.raises(OSError), (small_disk / "filler").open("wb", buffering=0) as fh:
+        while True:  # fill the disk to its last byte
+            fh.write(b"\0" * 4096)
+    caplog.clear()
+    for attempt in range(2):
+        for step in range(100):
+            c.log_metric(rid, "loss", 1.0 / (step + 1), step=step + 100 * attempt)
+        with pytest.raises(InsufficientStorage) as caught:
+            c.flush()
+        assert caught.value.field == "storage"
+        assert str(c._writer._spool.dir) in caught.value.message  # type: ignore[union-attr]
+        assert "out of space" in caught.value.message
+        assert "not" in caught.value.message and "stored" in caught.value.message
+        assert not [f for f in _files(small_disk) if ".tmp-" in f]  # no temporary file left
+        assert set(kept) <= set(_files(small_disk))  # the acknowledged batch is kept
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback: not a bug
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if "background logging failed" in m]
+    assert len([m for m in said if "out of space" in m]) == 1, said  # one line, not per batch
+    (small_disk / "filler").unlink()
+    c.log_metric(rid, "loss", 0.5, step=1000)
+    c.flush()  # room again: spooled
+    with server:
+        c.set_terminated(rid)
+        c.flush(durable=True)
+        got = c.get_run(rid)
+        assert got.data.params == {"lr": "0.1"} and got.info.status == "FINISHED"
+        assert [m.step for m in c.get_metric_history(rid, "loss")] == [1000]
+        c.close()
+    assert [f for f in _files(small_disk) if f.endswith(".json")] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -170,3 +171,70 @@ def test_close_stops_the_thread_and_a_dropped_client_is_still_delivered() -> Non
     assert writer not in writer_module._open_writers
     writer._thread.join(2)
     assert not writer._thread.is_alive()
+
+
+def test_a_writer_takes_over_what_earlier_processes_spooled_and_sends_it_first(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path, "http://example.invalid")
+    spool.write([CreateRun(RUN, "0", "r", "u", 1)])
+    spool.write([_log(0), _log(1)])
+    rec = Recorder()
+    writer = BatchWriter(rec, spool=spool, probe_interval=0.0)
+    writer.submit(_log(2))
+    writer.flush()
+    assert isinstance(rec.ops[0], CreateRun) and _points(rec.ops) == [0, 1, 2]
+    assert spool.files() == [] and writer.spooled_files == 0
+    writer.close()
+
+
+def test_an_idle_writer_delivers_its_spool_when_the_server_is_back(tmp_path: Path) -> None:
+    rec = Recorder()
+    rec.fail_with = Unavailable("down")
+    spool = Spool(tmp_path, "http://example.invalid")
+    writer = BatchWriter(rec, spool=spool, retry_seconds=0.1, probe_interval=0.1)
+    writer.submit(_log(1))
+    writer.flush()
+    assert writer.spooled_files == 1
+    rec.fail_with = None  # back; nothing new is logged
+    deadline = time.monotonic() + 5
+    while spool.files() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert spool.files() == [] and _points(rec.ops) == [1]
+    writer.close()
+
+
+def test_a_read_settles_the_spool_or_says_it_cannot(tmp_path: Path) -> None:
+    rec = Recorder()
+    rec.fail_with = Unavailable("down")
+    spool = Spool(tmp_path, "http://example.invalid")
+    writer = BatchWriter(rec, spool=spool, retry_seconds=0.1, probe_interval=3600)
+    writer.submit(_log(1))
+    writer.flush()  # spooled: that is all a plain flush promises
+    with pytest.raises(Unavailable, match="only in the local spool"):
+        writer.flush(settle=True)
+    rec.fail_with = None
+    writer.flush(settle=True)  # tried at once, not at the next probe an hour away
+    assert _points(rec.ops) == [1] and writer.spooled_files == 0
+    writer.close()
+
+
+def test_one_process_at_a_time_delivers_a_spool_folder(tmp_path: Path) -> None:
+    """The folder's lock: a replay waits for another process's, or says it is busy."""
+    import fcntl
+    import os
+
+    spool = Spool(tmp_path, "http://example.invalid")
+    spool.write([_log(1)])
+    rec = Recorder()
+    fd = os.open(spool.dir / ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process is delivering
+    try:
+        with pytest.raises(Unavailable, match="another process is delivering"):
+            spool.replay(rec, wait=0.2)
+        assert rec.calls == 0 and len(spool.files()) == 1
+        threading.Timer(0.3, fcntl.flock, [fd, fcntl.LOCK_UN]).start()  # it finishes
+        assert spool.replay(rec, wait=5) == (1, [])
+    finally:
+        os.close(fd)
+    assert _points(rec.ops) == [1]

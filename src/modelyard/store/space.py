@@ -33,10 +33,11 @@ def is_full(exc: BaseException) -> bool:
     return "database or disk is full" in str(orig)
 
 
-def full(where: str, exc: BaseException) -> InsufficientStorage:
-    """The error to raise instead of ``exc``: which store, and what to do."""
+def full(
+    where: str, exc: BaseException, then: str = "free space, then retry"
+) -> InsufficientStorage:
+    """The error to raise instead of ``exc``: which store, and what to do (``then``)."""
     reason = getattr(exc, "strerror", None) or "no space left"
     return InsufficientStorage(
-        f"{where} is out of space ({reason}); nothing was written: free space, then retry",
-        field="storage",
+        f"{where} is out of space ({reason}); nothing was written: {then}", field="storage"
     )

@@ -1,8 +1,9 @@
 """``Client``: the explicit tracking API, the same against the embedded store and a server.
 
 Writes to runs are validated at the call and queued to the background writer (they return at
-once); every read first flushes this client's queue, so a client always reads its own writes.
-Experiment calls and artifact transfers are synchronous.
+once); every read first settles this client's writes (its queue flushed, and what it spooled
+while the server was away delivered), so a client always reads its own writes or gets
+``Unavailable``, never a stale answer. Experiment calls and artifact transfers are synchronous.
 """
 
 from __future__ import annotations
@@ -110,10 +111,18 @@ class Client:
         self._writer.flush(durable=durable)
         self._unflushed_runs -= pending
 
+    def _settle(self) -> None:
+        """Before a read: this client's writes are in the store, those it spooled while the
+        server was away included (tried once now), or ``Unavailable`` names the spool."""
+        pending = set(self._unflushed_runs)
+        self._writer.flush(settle=True)
+        self._unflushed_runs -= pending
+
     def _ensure_run_stored(self, run_id: str) -> None:
-        """Artifacts need the run's row: flush only if this client may still have it queued."""
-        if run_id in self._unflushed_runs:
-            self.flush()
+        """Artifacts need the run's row: settle only if this client may still have it queued
+        or spooled."""
+        if run_id in self._unflushed_runs or self._writer.has_spooled:
+            self._settle()
 
     def close(self) -> None:
         self._writer.close(fast=False)
@@ -372,20 +381,20 @@ class Client:
         self._params.pop(run_id, None)
 
     def delete_run(self, run_id: str) -> None:
-        self.flush()
+        self._settle()
         self._store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
-        self.flush()
+        self._settle()
         self._store.restore_run(run_id)
 
     # --- runs: reads --------------------------------------------------------------------
     def get_run(self, run_id: str) -> Run:
-        self.flush()
+        self._settle()
         return self._store.get_run(run_id)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self.flush()
+        self._settle()
         return self._store.get_metric_history(run_id, key)
 
     def search_runs(
@@ -399,7 +408,7 @@ class Client:
     ) -> RunsPage:
         if isinstance(experiment_ids, str):
             experiment_ids = [experiment_ids]
-        self.flush()
+        self._settle()
         return self._store.search_runs(
             [str(e) for e in experiment_ids],
             filter_string,
@@ -491,15 +500,15 @@ class Client:
         return self.log_bytes(run_id, encode_figure(figure, artifact_file), artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[ArtifactInfo]:
-        self.flush()
+        self._settle()
         return self._artifacts.list(run_id, path or "")
 
     def artifact_info(self, run_id: str, path: str) -> ArtifactInfo:
-        self.flush()
+        self._settle()
         return self._artifacts.stat(run_id, path)
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
-        self.flush()
+        self._settle()
         return b"".join(self._artifacts.download_stream(run_id, path))
 
     def download_artifacts(
@@ -510,7 +519,7 @@ class Client:
         progress: ProgressFn | None = None,
     ) -> Path:
         """Download a file or a folder of artifacts below ``dst_path``; returns the local path."""
-        self.flush()
+        self._settle()
         dst = Path(dst_path)
         rel = safe_relpath(path) if path else ""
         entries = self._artifacts.list(run_id, rel)
