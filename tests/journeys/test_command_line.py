@@ -12,20 +12,11 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from tests.e2e.test_cli import cli
+from tests.fixtures.journey import run_twice
 
 import modelyard as yard
 
 EPOCH_MS = re.compile(r"\b1[6-9]\d{11}\b")  # 13-digit millisecond times from 2020 on
-
-
-def run_twice(*args: str, cwd: Path, code: int = 0) -> str:
-    outs = []
-    for _ in range(2):
-        done = cli(*args, cwd=cwd)
-        assert done.returncode == code, (args, done.stdout, done.stderr)
-        assert "Traceback" not in done.stdout + done.stderr, args
-        outs.append(done.stdout)
-    return outs[1]
 
 
 def test_a_shell_session(tmp_path: Path) -> None:

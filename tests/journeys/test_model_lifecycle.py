@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
+from tests.fixtures.journey import twice
 from tests.fixtures.serving import Running
 
 import modelyard as yard
@@ -35,15 +36,6 @@ def customers(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame(
         {"tenure": tenure, "charges": charges, "plan": plan, "signup": signup, "churned": churn}
     )
-
-
-def twice(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` twice, as a user re-running a cell does; both answers must agree."""
-    first = fn(*args, **kwargs)
-    second = fn(*args, **kwargs)
-    if hasattr(first, "to_dict") and not isinstance(first, pd.DataFrame):
-        assert first.to_dict() == second.to_dict(), fn
-    return second
 
 
 def test_train_register_serve_monitor(tmp_path: Path, monkeypatch: Any) -> None:

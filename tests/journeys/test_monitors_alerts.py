@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-from tests.e2e.test_cli import cli
+from tests.fixtures.journey import run_twice, twice
 from tests.fixtures.serving import Running
 from tests.fixtures.stores import free_port
 
@@ -86,32 +86,6 @@ def table_rows(printed: str) -> list[list[str]]:
         for line in printed.splitlines()
         if line.startswith("│")
     ]
-
-
-def twice(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` twice, as a user re-running a cell does; both answers must agree."""
-    first = fn(*args, **kwargs)
-    second = fn(*args, **kwargs)
-    if hasattr(first, "to_dict") and not isinstance(first, pd.DataFrame):
-        assert first.to_dict() == second.to_dict(), fn
-    elif isinstance(first, pd.DataFrame):
-        pd.testing.assert_frame_equal(first, second)
-    else:
-        assert first == second, fn
-    return second
-
-
-def run_twice(*args: str, cwd: Path, code: int = 0) -> str:
-    """A shell command run twice; both exit with ``code``, print no trace, and say the same
-    (the second output is returned)."""
-    outs = []
-    for _ in range(2):
-        done = cli(*args, cwd=cwd)
-        assert done.returncode == code, (args, done.stdout, done.stderr)
-        assert "Traceback" not in done.stdout + done.stderr, args
-        outs.append(done.stdout)
-    assert outs[0] == outs[1], args
-    return outs[1]
 
 
 class Receiver:
