@@ -383,3 +383,38 @@ def test_a_store_away_while_shipping_is_said_once_and_its_return_once(
     assert said[0][1].endswith("; segments wait on disk until it answers")
     assert said[1][1].startswith(f"{store} answers again (unreachable for ")
     assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "server"])
+def test_ids_an_older_server_logged_that_no_label_can_name_never_break_a_read(
+    store: str, tmp_path: Path, server_factory: Callable[..., object]
+) -> None:
+    """Servers refuse request ids that are not 1 to 128 printable ASCII characters; older ones
+    logged them as sent. Reading such a log must still work, for the whole model: those rows
+    are read like any other and simply never have a label."""
+    from modelyard.monitoring.client import MonitoringClient
+
+    odd = ["x" * 200, "x" * 100_000, "ünï", "café", "a\tb"]
+    good = [f"g{i}" for i in range(4)]
+    lines = []
+    for i, rid in enumerate(good + odd):
+        line = {"k": "p", "id": rid, "t": 1_700_000_000_000 + i, "e": "churn", "m": "churn"}
+        line |= {"v": "1", "ms": 0.5, "s": False, "in": {"x": [float(i)]}, "out": [i % 2]}
+        lines.append(orjson.dumps(line) + b"\n")
+    folder = tmp_path / "log"
+    folder.mkdir()
+    (folder / f"seg{SUFFIX}").write_bytes(b"".join(lines))
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    if store == "server":
+        uri = server_factory(store_uri=uri).url  # type: ignore[attr-defined]
+    assert Shipper(folder, uri).ship_all() == 1
+    client = MonitoringClient(uri)
+    client.log_labels({rid: i % 2 for i, rid in enumerate(good)})
+    for _ in range(2):
+        found = client.predictions("churn")
+        assert sorted(found["request_id"]) == sorted(good + odd)
+        labelled = found.set_index("request_id")["label"]
+        assert [labelled[r] for r in good] == [0, 1, 0, 1]
+        assert labelled[odd].isna().all()
+        report = client.performance("churn")
+        assert report.overall["labeled"] == 4 and report.overall["accuracy"] == 1.0

@@ -58,7 +58,7 @@ class Refused(NamedTuple):
     field: str | None  # what the answer's "field" must be
     message: str  # a part of the message
     status: int = 400
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str | bytes], ...] = ()
 
 
 def _num(id: str, body: bytes, field: str | None, message: str) -> Refused:
@@ -687,8 +687,51 @@ MODEL_REFUSED = [
     ),
 ]
 
+# a request id is what the prediction log keeps and labels name later: one a label cannot
+# name (1 to 128 printable ASCII characters) is refused at the edge, never cut or logged
+# (found by the cold review: one such id made the model's whole log unreadable)
+ODD_IDS = {
+    "200 characters": "x" * 200,
+    "100,000 characters": "x" * 100_000,
+    "non-ASCII": "ünï",
+    "a control character": "a\tb",
+}
+ODD_HEADERS = {
+    "latin-1": "café".encode("latin-1"),
+    "UTF-8": "ünï".encode(),
+    "129 characters": b"x" * 129,
+}
+REQUEST_ID_REFUSED = [
+    *(
+        _num(f"body id {what}", _v2(AGE, INCOME, id=value), "id", "id must be 1 to 128 printable")
+        for what, value in ODD_IDS.items()
+    ),
+    *(
+        Refused(
+            f"{where} x-request-id {what}",
+            path,
+            body,
+            "x-request-id",
+            "x-request-id must be 1 to 128 printable ASCII",
+            headers=(("x-request-id", value), *kind),
+        )
+        for what, value in ODD_HEADERS.items()
+        for where, path, body, kind in (
+            ("v2", "num", _v2(AGE, INCOME), ()),
+            (
+                "/invocations",
+                "/invocations?model=num",
+                as_json({"dataframe_records": [RECORD]}),
+                (("Content-Type", "application/json"),),
+            ),
+            ("feedback", "/v2/feedback", b'{"request_id": "r-1", "label": 1}', ()),
+        )
+    ),
+]
+
 REFUSED = (
-    V2_REFUSED
+    REQUEST_ID_REFUSED
+    + V2_REFUSED
     + BINARY_REFUSED
     + INVOCATIONS_REFUSED
     + FEEDBACK_REFUSED
@@ -729,3 +772,27 @@ def test_wrong_methods_name_the_allowed_one(server: Running) -> None:
         assert got.status_code == 405 and got.headers["allow"] == "POST"
         got = http.post("/v2/models/num")
         assert got.status_code == 405 and got.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("x" * 128, True), ("a b~!{}", True), ("r-1", True), ("", False)],
+    ids=["128 characters", "spaces and signs", "plain", "empty: a new one"],
+)
+def test_a_request_id_a_label_can_name_is_kept_as_sent(
+    server: Running, given: str, kept: bool
+) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        for path, body, headers in (
+            ("/v2/models/num/infer", as_json({"id": given, "inputs": [AGE, INCOME]}), {}),
+            ("/v2/models/num/infer", _v2(AGE, INCOME), {"x-request-id": given}),
+            ("/invocations?model=num", as_json({"dataframe_records": [RECORD]}),
+             {"x-request-id": given, "content-type": "application/json"}),
+        ):  # fmt: skip
+            got = http.post(path, content=body, headers=headers)
+            assert got.status_code == 200, got.text
+            answered = got.headers["x-request-id"]
+            if path.startswith("/v2"):
+                assert got.json()["id"] == (given if kept else answered)
+            assert (answered == given) == kept or "x-request-id" not in headers
+            assert len(answered) > 0

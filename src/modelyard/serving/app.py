@@ -23,7 +23,9 @@ wrong: an input, a key, a column, ``body``) with 400 (bad input), 403 (model con
 404 (no such model or route, or a model unloaded), 405, 409, 413 (body over the limit,
 refused before it is read when Content-Length says so), 415, 503 (not ready, overloaded),
 504 (the model's timeout); an unexpected failure is logged with its request id and answered
-500 without a trace. Every response carries ``x-request-id`` (the client's, or a new one).
+500 without a trace. Every response carries ``x-request-id`` (the client's, or a new one). A
+client's id (the header, or the body's ``id``) is what the prediction log keeps and labels
+name later: one that is not 1 to 128 printable ASCII characters is refused (400), never cut.
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
 from modelyard.serving import heap, metrics
 from modelyard.serving.bodies import decoded, off_loop
-from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
+from modelyard.serving.codec import (
+    HEADER_LENGTH,
+    ProtocolError,
+    client_request_id,
+    decode_request,
+    encode_response,
+)
 from modelyard.serving.config import ServeConfig
 from modelyard.serving.control import control_parameters, index_request
 from modelyard.serving.endpoints import Endpoint
@@ -104,9 +112,11 @@ class ServingApp(Inference):
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
-        scope["modelyard.request_id"] = request_id
+        request_id = uuid.uuid4().hex  # until the client's is known to be one the log takes
         try:
+            given = headers.get(b"x-request-id", b"").decode("latin-1")
+            request_id = client_request_id(given, "x-request-id") or request_id
+            scope["modelyard.request_id"] = request_id
             status, body, extra = await self._route(scope, receive, headers, request_id)
         except Reply as reply:
             status, body, extra = reply.status, reply.body, reply.headers
