@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -383,6 +383,78 @@ def test_a_store_away_while_shipping_is_said_once_and_its_return_once(
     assert said[0][1].endswith("; segments wait on disk until it answers")
     assert said[1][1].startswith(f"{store} answers again (unreachable for ")
     assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A read-only tmpfs, as a container's root filesystem is. Needs root (CI runs as root):
+    a failed mount fails the test loudly."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"cannot mount a read-only tmpfs: {done.stderr}"
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_an_unwritable_log_folder_is_a_warning_not_an_outage(
+    required: bool, read_only: Path, tmp_path: Path
+) -> None:
+    """`modelyard serve` with HOME and the working folder read-only (a container's root, with
+    no volume for the log): the default log folder cannot be made. One WARNING naming the
+    folder and the cause, no traceback; the server answers (or, with --log-required, is not
+    ready and refuses predictions with 503)."""
+    frame = _frame()
+    root = tmp_path / "model"
+    model = RandomForestClassifier(n_estimators=5, random_state=0)
+    model.fit(frame, (frame.score > 0.5).astype(int))
+    yard.models.save_model(model, root, input_example=frame.head(5))
+    port = free_port()
+    cmd = [sys.executable, "-m", "modelyard", "serve", f"churn={root}", "--port", str(port)]
+    cmd += ["--watch-seconds", "0", *(["--log-required"] if required else [])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env |= {"HOME": str(read_only), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=read_only, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def started() -> bool:
+            assert proc.poll() is None, "the server exited"
+            try:
+                return httpx.get(f"{url}/v2/health/live").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait(started, "the server did not start", 60)
+        with httpx.Client(base_url=url) as http:
+            ready = http.get("/v2/health/ready")
+            assert ready.status_code == (503 if required else 200)
+            (warning,) = ready.json()["warnings"]
+            assert str(read_only) in warning and "Read-only file system" in warning
+            body = {"dataframe_records": frame.head(2).to_dict(orient="records")}
+            got = http.post("/invocations", json=body)
+            if required:
+                assert got.status_code == 503 and "log_required" in got.json()["error"]
+            else:
+                assert got.json() == {"predictions": model.predict(frame.head(2)).tolist()}
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    lines = [line for line in err.splitlines() if "prediction log" in line]
+    assert len(lines) == 1, err  # one line for the event, not one per record or retry
+    assert "WARNING" in lines[0] and str(read_only) in lines[0], lines
+    assert "Read-only file system" in lines[0]
+    assert "Traceback" not in err, err
+    assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn ends as the signal asked
 
 
 @pytest.mark.parametrize("store", ["sqlite", "server"])
