@@ -490,3 +490,32 @@ def test_ids_an_older_server_logged_that_no_label_can_name_never_break_a_read(
         assert labelled[odd].isna().all()
         report = client.performance("churn")
         assert report.overall["labeled"] == 4 and report.overall["accuracy"] == 1.0
+
+
+def test_an_in_process_server_ships_to_the_store_set_tracking_uri_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ServeConfig(tracking_uri=None)`` in a process that chose its store with
+    ``set_tracking_uri``: the prediction log reaches that store, not the embedded default the
+    shipping process (another process) would find on its own."""
+    monkeypatch.delenv("MODELYARD_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)  # where the embedded default would be made
+    frame = _frame()
+    uri = f"sqlite:///{tmp_path}/chosen.db"
+    _register(uri, frame)  # set_tracking_uri(uri)
+    config = replace(_quick_log(uri, tmp_path), tracking_uri=None)
+    running = Running(ServingApp(config))
+    try:
+        with httpx.Client(base_url=running.url) as http:
+            got = http.post("/v2/models/churn/infer", json=oip_row(frame, 0, "chosen-1"))
+            assert got.status_code == 200
+            assert http.post("/v2/feedback", json={"request_id": "chosen-1", "label": 1}).is_success
+
+        def shipped() -> bool:
+            found = yard.monitoring.predictions("churn")
+            return found["request_id"].tolist() == ["chosen-1"] and found["label"].tolist() == [1]
+
+        _wait(shipped, "the prediction did not reach the store set_tracking_uri chose")
+    finally:
+        running.stop()
+    assert not (tmp_path / "modelyard-data").exists()
