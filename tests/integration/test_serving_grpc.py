@@ -356,7 +356,7 @@ BAD = [
             RAW_INCOME,
             outputs=[pb.ModelInferRequest.InferRequestedOutputTensor(name="proba")],
         ),
-        "proba",
+        "outputs[0].name",
         "unknown output(s) ['proba']; model 'num' has 'predict', 'predict_proba'",
         {"inputs": [AGE, INCOME], "outputs": [{"name": "proba"}]},
     ),

@@ -249,7 +249,18 @@ V2_REFUSED = [
     _num("body not an object", b"[1, 2]", "body", "a JSON object"),
     _num("body on two lines", b'{"inputs":\n[' + A + b",\n}", "body", "line 3, column 1"),
     # outputs and parameters
-    _num("unknown output", _v2(AGE, INCOME, outputs=[{"name": "proba"}]), "proba", "proba"),
+    _num(
+        "unknown output",
+        _v2(AGE, INCOME, outputs=[{"name": "proba"}]),
+        "outputs[0].name",
+        "unknown output(s) ['proba']",
+    ),
+    _num(
+        "unknown second output",
+        _v2(AGE, INCOME, outputs=[{"name": "predict"}, {"name": "proba"}]),
+        "outputs[1].name",
+        "unknown output(s) ['proba']",
+    ),
     _num(
         "output twice",
         _v2(AGE, INCOME, outputs=[{"name": "predict"}] * 2),
@@ -729,8 +740,48 @@ REQUEST_ID_REFUSED = [
     ),
 ]
 
+# a body is read as what it says it is: JSON (or JSON and tensor bytes), never XML read as
+# JSON; the binary extension's header length is a byte count (found by the cold review)
+MEDIA_REFUSED = [
+    *(
+        Refused(
+            f"{where} as {kind}",
+            path,
+            body,
+            "Content-Type",
+            f"content type {kind.split(';')[0]!r}: send application/json",
+            415,
+            (("Content-Type", kind),),
+        )
+        for kind in (
+            "application/xml",
+            "text/xml; charset=utf-8",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+        )
+        for where, path, body in (
+            ("v2", "num", _v2(AGE, INCOME)),
+            ("feedback", "/v2/feedback", b'{"request_id": "r-1", "label": 1}'),
+            ("repository index", "/v2/repository/index", b"{}"),
+        )
+    ),
+    *(
+        Refused(
+            f"header length {value!r}",
+            "num",
+            _v2(AGE, INCOME),
+            "Inference-Header-Content-Length",
+            f"Inference-Header-Content-Length must be a non-negative integer (the length of "
+            f"the JSON part in bytes), not {value!r}",
+            headers=((HEADER, value),),
+        )
+        for value in ("-5", "1.5", "abc", "+5", "")
+    ),
+]
+
 REFUSED = (
     REQUEST_ID_REFUSED
+    + MEDIA_REFUSED
     + V2_REFUSED
     + BINARY_REFUSED
     + INVOCATIONS_REFUSED
@@ -796,3 +847,23 @@ def test_a_request_id_a_label_can_name_is_kept_as_sent(
                 assert got.json()["id"] == (given if kept else answered)
             assert (answered == given) == kept or "x-request-id" not in headers
             assert len(answered) > 0
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [None, "application/json", "application/json; charset=utf-8", "application/octet-stream"],
+)
+def test_an_inference_body_that_says_it_is_json_or_tensor_bytes_is_taken(
+    server: Running, kind: str | None
+) -> None:
+    """tritonclient sends no Content-Type; JSON and the binary extension's octet-stream are
+    what a body may say it is."""
+    headers = {} if kind is None else {"Content-Type": kind}
+    with httpx.Client(base_url=server.url) as http:
+        got = http.post("/v2/models/num/infer", content=_v2(AGE, INCOME), headers=headers)
+        assert got.status_code == 200, got.text
+        body, head = _binary_body([AGE_BIN, INCOME_BIN])
+        got = http.post(
+            "/v2/models/num/infer", content=body, headers={**headers, HEADER: str(head)}
+        )
+        assert got.status_code == 200 and got.json()["outputs"][0]["data"] == [1], got.text

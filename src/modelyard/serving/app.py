@@ -42,8 +42,9 @@ import orjson
 from modelyard import logs
 from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
+from modelyard.platform.checks import short
 from modelyard.serving import heap, metrics
-from modelyard.serving.bodies import decoded, off_loop
+from modelyard.serving.bodies import JSON_TYPES, decoded, media_type, off_loop
 from modelyard.serving.codec import (
     HEADER_LENGTH,
     ProtocolError,
@@ -73,6 +74,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Answered = tuple[int, bytes, list[tuple[bytes, bytes]]]
 JSON = [(b"content-type", b"application/json")]
+# an inference body is JSON, or JSON and tensor bytes (the binary extension); none said is JSON
+INFER_TYPES = (*JSON_TYPES, "application/octet-stream")
 
 
 class Reply(Exception):
@@ -193,6 +196,7 @@ class ServingApp(Inference):
             return _json({"name": "modelyard", "version": __version__, "extensions": EXTENSIONS})
         if path == "/v2/feedback":
             self._method(method, "POST")
+            media_type(headers, JSON_TYPES)
             raw = await self._body(receive, headers)
             return _json(await self._feedback(raw))
         if path == "/invocations":
@@ -249,10 +253,12 @@ class ServingApp(Inference):
         """``POST /v2/repository/index`` and ``.../models/{name}/load|unload``."""
         if parts == ["index"]:
             self._method(method, "POST")
+            media_type(headers, JSON_TYPES)
             ready = index_request(await self._body(receive, headers))
             return _json(self.control.index(ready))
         if len(parts) == 3 and parts[0] == "models" and parts[2] in ("load", "unload"):
             self._method(method, "POST")
+            media_type(headers, JSON_TYPES)
             params = control_parameters(await self._body(receive, headers))
             if parts[2] == "load":
                 await self.control.load(parts[1], params)
@@ -278,6 +284,7 @@ class ServingApp(Inference):
         headers: dict[bytes, bytes],
         call: Call,
     ) -> Answered:
+        media_type(headers, INFER_TYPES)
         body = await self._body(receive, headers)
         t = time.perf_counter_ns()
         raw_length = headers.get(HEADER_LENGTH.encode())
@@ -285,7 +292,8 @@ class ServingApp(Inference):
         if raw_length is not None:
             if not raw_length.isdigit():
                 raise ProtocolError(
-                    "Inference-Header-Content-Length must be a number",
+                    "Inference-Header-Content-Length must be a non-negative integer (the "
+                    f"length of the JSON part in bytes), not {short(raw_length.decode('latin-1'))}",
                     field="Inference-Header-Content-Length",
                 )
             length = int(raw_length)

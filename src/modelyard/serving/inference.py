@@ -230,12 +230,18 @@ class Inference:
         tensors fitted to the model's signature, the batcher or a thread, the prediction
         log, the shadows. ``size``: the request's bytes (a large one is fitted on a
         thread)."""
-        unknown = [n for n in request.outputs if n not in served.outputs]
+        unknown = [(i, n) for i, n in enumerate(request.outputs) if n not in served.outputs]
         if unknown:
+            first, name = unknown[0]
+            why = (
+                " (not a classifier with predict_proba: it answers no class probabilities)"
+                if name == "predict_proba"
+                else ""
+            )
             raise ProtocolError(
-                f"unknown output(s) {unknown}; model {served.name!r} has "
+                f"unknown output(s) {[n for _, n in unknown]}; model {served.name!r}{why} has "
                 + ", ".join(repr(n) for n in served.outputs),
-                field=unknown[0],
+                field=f"outputs[{first}].name",  # where the request named it, REST and gRPC
             )
         for tensor in request.inputs:  # before anything is built from them
             self.rows_allowed(tensor.shape[0] if tensor.shape else 1, tensor.name)
