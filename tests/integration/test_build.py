@@ -25,7 +25,7 @@ from tests.fixtures.stores import free_port
 import modelyard as yard
 from modelyard.cli.main import main
 from modelyard.errors import InvalidArgument
-from modelyard.serving.build import BuildOptions, build, dockerfile, k8s_name, manifests
+from modelyard.serving.build import STATE, BuildOptions, build, dockerfile, k8s_name, manifests
 from modelyard.serving.wheelhouse import Target
 
 K8S_VERSION = "1.30.0"
@@ -91,13 +91,23 @@ class Image:
     env: dict[str, str]
     runs: list[list[str]]
     entrypoint: list[str]
+    workdir: str  # where the entry point runs
 
 
-def _image(context: Path) -> Image:
+def _mapped(text: str, volumes: dict[str, Path]) -> str:
+    """``text`` with a folder of the image that is a volume replaced by its local folder."""
+    for inside, here in volumes.items():
+        text = re.sub(rf"(^|=){re.escape(inside)}(?=/|$)", rf"\g<1>{here}", text)
+    return text
+
+
+def _image(context: Path, volumes: dict[str, Path] | None = None) -> Image:
     """Read the Dockerfile as a builder would: ENV, WORKDIR, COPY and RUN --mount=type=bind
-    name paths in the image; each is replaced by the file of the context it holds."""
+    name paths in the image; each is replaced by the file of the context it holds, and a
+    folder in ``volumes`` (the pod's writable volumes) by the local folder given for it."""
     env: dict[str, str] = {}
     workdir, paths, runs, entrypoint = "/", {}, [], []
+    volumes = volumes or {}
     for line in _instructions((context / "Dockerfile").read_text()):
         word, _, rest = line.partition(" ")
         if word == "ENV":
@@ -123,7 +133,33 @@ def _image(context: Path) -> Image:
             entrypoint = [
                 re.sub(r"=(/\S+)$", lambda m: f"={paths.get(m[1], m[1])}", t) for t in entrypoint
             ]
-    return Image(env, runs, entrypoint)
+    env = {k: _mapped(v, volumes) for k, v in env.items()}
+    entrypoint = [_mapped(t, volumes) for t in entrypoint]
+    return Image(env, runs, entrypoint, _mapped(workdir, volumes))
+
+
+def test_the_server_writes_only_where_the_deployment_gives_it_a_volume(tmp_path: Path) -> None:
+    """The Deployment's root filesystem is read-only: HOME, the prediction log and the folder
+    the server runs in (the embedded store's, without MODELYARD_TRACKING_URI) must all be on
+    one of its volumes, and the operator finds where the store goes in the manifest."""
+    (tmp_path / "Dockerfile").write_text(dockerfile("m", 1, Target(machine="x86_64")))
+    image = _image(tmp_path)
+    doc = manifests("m", "img", BuildOptions())["deployment"]
+    spec = doc["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = [m["mountPath"] for m in container["volumeMounts"]]
+    assert {v["name"] for v in spec["volumes"]} == {m["name"] for m in container["volumeMounts"]}
+    command = image.entrypoint
+    written = {
+        "HOME": image.env["HOME"],
+        "--prediction-log": command[command.index("--prediction-log") + 1],
+        "WORKDIR": image.workdir,
+    }
+    for what, path in written.items():
+        assert any(path == m or path.startswith(m + "/") for m in mounts), (what, path, mounts)
+    assert {"name": "MODELYARD_TRACKING_URI", "value": ""} in container["env"]
+    assert "MODELYARD_TRACKING_URI" in (tmp_path / "Dockerfile").read_text()
 
 
 @pytest.mark.slow
@@ -154,7 +190,9 @@ def test_the_context_installs_offline_in_a_fresh_environment_and_serves_the_mode
     docs = {p.stem for p in (out / "kubernetes").glob("*.yaml")}
     assert docs == {"deployment", "service", "hpa", "inferenceservice"}
 
-    image = _image(out)
+    state = tmp_path / "state"  # the pod's writable volume
+    state.mkdir()
+    image = _image(out, {STATE: state})
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     bindir = venv / "bin"
@@ -181,7 +219,7 @@ def test_the_context_installs_offline_in_a_fresh_environment_and_serves_the_mode
     command[0] = str(bindir / command[0])
     command[command.index("--host") + 1] = "127.0.0.1"
     command[command.index("--port") + 1] = str(port)
-    server = subprocess.Popen(command, env=env, cwd=tmp_path)
+    server = subprocess.Popen(command, env=env, cwd=image.workdir)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -201,6 +239,10 @@ def test_the_context_installs_offline_in_a_fresh_environment_and_serves_the_mode
         assert got.status_code == 200, got.text
         assert got.json() == {"predictions": want}
         assert 0 < sum(want) < len(want)  # both classes, so the equality says something
+        deadline = time.monotonic() + 10  # logged on the volume, where the pod can write
+        while not list((state / "predictions").glob("*.log")):
+            assert time.monotonic() < deadline, "no prediction log on the state volume"
+            time.sleep(0.2)
     finally:
         server.terminate()
         server.wait(timeout=30)

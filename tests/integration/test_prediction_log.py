@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -383,3 +383,139 @@ def test_a_store_away_while_shipping_is_said_once_and_its_return_once(
     assert said[0][1].endswith("; segments wait on disk until it answers")
     assert said[1][1].startswith(f"{store} answers again (unreachable for ")
     assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A read-only tmpfs, as a container's root filesystem is. Needs root (CI runs as root):
+    a failed mount fails the test loudly."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"cannot mount a read-only tmpfs: {done.stderr}"
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_an_unwritable_log_folder_is_a_warning_not_an_outage(
+    required: bool, read_only: Path, tmp_path: Path
+) -> None:
+    """`modelyard serve` with HOME and the working folder read-only (a container's root, with
+    no volume for the log): the default log folder cannot be made. One WARNING naming the
+    folder and the cause, no traceback; the server answers (or, with --log-required, is not
+    ready and refuses predictions with 503)."""
+    frame = _frame()
+    root = tmp_path / "model"
+    model = RandomForestClassifier(n_estimators=5, random_state=0)
+    model.fit(frame, (frame.score > 0.5).astype(int))
+    yard.models.save_model(model, root, input_example=frame.head(5))
+    port = free_port()
+    cmd = [sys.executable, "-m", "modelyard", "serve", f"churn={root}", "--port", str(port)]
+    cmd += ["--watch-seconds", "0", *(["--log-required"] if required else [])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    env |= {"HOME": str(read_only), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=read_only, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def started() -> bool:
+            assert proc.poll() is None, "the server exited"
+            try:
+                return httpx.get(f"{url}/v2/health/live").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait(started, "the server did not start", 60)
+        with httpx.Client(base_url=url) as http:
+            ready = http.get("/v2/health/ready")
+            assert ready.status_code == (503 if required else 200)
+            (warning,) = ready.json()["warnings"]
+            assert str(read_only) in warning and "Read-only file system" in warning
+            body = {"dataframe_records": frame.head(2).to_dict(orient="records")}
+            got = http.post("/invocations", json=body)
+            if required:
+                assert got.status_code == 503 and "log_required" in got.json()["error"]
+            else:
+                assert got.json() == {"predictions": model.predict(frame.head(2)).tolist()}
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    lines = [line for line in err.splitlines() if "prediction log" in line]
+    assert len(lines) == 1, err  # one line for the event, not one per record or retry
+    assert "WARNING" in lines[0] and str(read_only) in lines[0], lines
+    assert "Read-only file system" in lines[0]
+    assert "Traceback" not in err, err
+    assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn ends as the signal asked
+
+
+@pytest.mark.parametrize("store", ["sqlite", "server"])
+def test_ids_an_older_server_logged_that_no_label_can_name_never_break_a_read(
+    store: str, tmp_path: Path, server_factory: Callable[..., object]
+) -> None:
+    """Servers refuse request ids that are not 1 to 128 printable ASCII characters; older ones
+    logged them as sent. Reading such a log must still work, for the whole model: those rows
+    are read like any other and simply never have a label."""
+    from modelyard.monitoring.client import MonitoringClient
+
+    odd = ["x" * 200, "x" * 100_000, "ünï", "café", "a\tb"]
+    good = [f"g{i}" for i in range(4)]
+    lines = []
+    for i, rid in enumerate(good + odd):
+        line = {"k": "p", "id": rid, "t": 1_700_000_000_000 + i, "e": "churn", "m": "churn"}
+        line |= {"v": "1", "ms": 0.5, "s": False, "in": {"x": [float(i)]}, "out": [i % 2]}
+        lines.append(orjson.dumps(line) + b"\n")
+    folder = tmp_path / "log"
+    folder.mkdir()
+    (folder / f"seg{SUFFIX}").write_bytes(b"".join(lines))
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    if store == "server":
+        uri = server_factory(store_uri=uri).url  # type: ignore[attr-defined]
+    assert Shipper(folder, uri).ship_all() == 1
+    client = MonitoringClient(uri)
+    client.log_labels({rid: i % 2 for i, rid in enumerate(good)})
+    for _ in range(2):
+        found = client.predictions("churn")
+        assert sorted(found["request_id"]) == sorted(good + odd)
+        labelled = found.set_index("request_id")["label"]
+        assert [labelled[r] for r in good] == [0, 1, 0, 1]
+        assert labelled[odd].isna().all()
+        report = client.performance("churn")
+        assert report.overall["labeled"] == 4 and report.overall["accuracy"] == 1.0
+
+
+def test_an_in_process_server_ships_to_the_store_set_tracking_uri_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ServeConfig(tracking_uri=None)`` in a process that chose its store with
+    ``set_tracking_uri``: the prediction log reaches that store, not the embedded default the
+    shipping process (another process) would find on its own."""
+    monkeypatch.delenv("MODELYARD_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)  # where the embedded default would be made
+    frame = _frame()
+    uri = f"sqlite:///{tmp_path}/chosen.db"
+    _register(uri, frame)  # set_tracking_uri(uri)
+    config = replace(_quick_log(uri, tmp_path), tracking_uri=None)
+    running = Running(ServingApp(config))
+    try:
+        with httpx.Client(base_url=running.url) as http:
+            got = http.post("/v2/models/churn/infer", json=oip_row(frame, 0, "chosen-1"))
+            assert got.status_code == 200
+            assert http.post("/v2/feedback", json={"request_id": "chosen-1", "label": 1}).is_success
+
+        def shipped() -> bool:
+            found = yard.monitoring.predictions("churn")
+            return found["request_id"].tolist() == ["chosen-1"] and found["label"].tolist() == [1]
+
+        _wait(shipped, "the prediction did not reach the store set_tracking_uri chose")
+    finally:
+        running.stop()
+    assert not (tmp_path / "modelyard-data").exists()

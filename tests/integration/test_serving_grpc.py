@@ -356,7 +356,7 @@ BAD = [
             RAW_INCOME,
             outputs=[pb.ModelInferRequest.InferRequestedOutputTensor(name="proba")],
         ),
-        "proba",
+        "outputs[0].name",
         "unknown output(s) ['proba']; model 'num' has 'predict', 'predict_proba'",
         {"inputs": [AGE, INCOME], "outputs": [{"name": "proba"}]},
     ),
@@ -461,6 +461,22 @@ BAD = [
         "input 'age' names shared memory (shared_memory_region); this server has none",
     ),
     Bad("no inputs", _request(), "inputs", "inputs must be a non-empty list", {"inputs": []}),
+    # an id the prediction log would keep and no label could name (found by the cold review)
+    *(
+        Bad(
+            f"an id of {what}",
+            _raw(RAW_AGE, RAW_INCOME, id=value),
+            "id",
+            "id must be 1 to 128 printable ASCII characters",
+            {"id": value, "inputs": [AGE, INCOME]},
+        )
+        for what, value in (
+            ("200 characters", "x" * 200),
+            ("100,000 characters", "x" * 100_000),
+            ("non-ASCII characters", "ünï"),
+            ("a control character", "a\tb"),
+        )
+    ),
 ]
 
 
@@ -497,6 +513,31 @@ def test_bad_requests_are_invalid_argument_naming_the_input(server: Running, bad
             rest = _rest_error(http, bad)
             assert rest == {"error": error.details(), "field": bad.field}
         healthy(http)
+
+
+@pytest.mark.parametrize(
+    ("given", "refused"),
+    [("x" * 129, True), ("x" * 5000, True), ("x" * 128, False), ("a b~", False)],
+    ids=["129 characters", "5000 characters", "128 characters", "spaces and signs"],
+)
+def test_an_x_request_id_the_log_cannot_keep_is_refused(
+    server: Running, given: str, refused: bool
+) -> None:
+    """The ``x-request-id`` metadata is the request's id when it has no ``id``: the same rule,
+    refused naming it (never cut and logged), or kept as sent."""
+    stub = _stub(server)
+    request = _raw(RAW_AGE, RAW_INCOME)
+    if not refused:
+        answer = stub.ModelInfer(request, metadata=[("x-request-id", given)])
+        assert answer.id == given
+        return
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ModelInfer(request, metadata=[("x-request-id", given)])
+    error = caught.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert "x-request-id must be 1 to 128 printable ASCII characters" in error.details()
+    trailing = dict(error.trailing_metadata() or ())
+    assert trailing["field"] == "x-request-id" and trailing["x-request-id"] != given
 
 
 def test_tritonclient_sees_the_status_and_the_message(server: Running) -> None:

@@ -134,12 +134,17 @@ def test_probabilities_over_invocations(models: dict[str, Any], server: Running)
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("/v2/models/amount/infer", {"outputs": [{"name": "predict_proba"}]}, "predict_proba"),
-        ("/v2/models/words/infer", {"outputs": [{"name": "proba"}]}, "proba"),
+        ("/v2/models/amount/infer", {"outputs": [{"name": "predict_proba"}]}, "outputs[0].name"),
+        (
+            "/v2/models/amount/infer",
+            {"outputs": [{"name": "predict"}, {"name": "predict_proba"}]},
+            "outputs[1].name",
+        ),
+        ("/v2/models/words/infer", {"outputs": [{"name": "proba"}]}, "outputs[0].name"),
         (
             "/v2/models/words/infer",
             {"outputs": [{"name": "predict_log_proba"}]},
-            "predict_log_proba",
+            "outputs[0].name",
         ),
         (
             "/invocations?model=amount",

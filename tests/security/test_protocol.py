@@ -58,7 +58,7 @@ class Refused(NamedTuple):
     field: str | None  # what the answer's "field" must be
     message: str  # a part of the message
     status: int = 400
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str | bytes], ...] = ()
 
 
 def _num(id: str, body: bytes, field: str | None, message: str) -> Refused:
@@ -249,7 +249,18 @@ V2_REFUSED = [
     _num("body not an object", b"[1, 2]", "body", "a JSON object"),
     _num("body on two lines", b'{"inputs":\n[' + A + b",\n}", "body", "line 3, column 1"),
     # outputs and parameters
-    _num("unknown output", _v2(AGE, INCOME, outputs=[{"name": "proba"}]), "proba", "proba"),
+    _num(
+        "unknown output",
+        _v2(AGE, INCOME, outputs=[{"name": "proba"}]),
+        "outputs[0].name",
+        "unknown output(s) ['proba']",
+    ),
+    _num(
+        "unknown second output",
+        _v2(AGE, INCOME, outputs=[{"name": "predict"}, {"name": "proba"}]),
+        "outputs[1].name",
+        "unknown output(s) ['proba']",
+    ),
     _num(
         "output twice",
         _v2(AGE, INCOME, outputs=[{"name": "predict"}] * 2),
@@ -687,8 +698,91 @@ MODEL_REFUSED = [
     ),
 ]
 
+# a request id is what the prediction log keeps and labels name later: one a label cannot
+# name (1 to 128 printable ASCII characters) is refused at the edge, never cut or logged
+# (found by the cold review: one such id made the model's whole log unreadable)
+ODD_IDS = {
+    "200 characters": "x" * 200,
+    "100,000 characters": "x" * 100_000,
+    "non-ASCII": "ünï",
+    "a control character": "a\tb",
+}
+ODD_HEADERS = {
+    "latin-1": "café".encode("latin-1"),
+    "UTF-8": "ünï".encode(),
+    "129 characters": b"x" * 129,
+}
+REQUEST_ID_REFUSED = [
+    *(
+        _num(f"body id {what}", _v2(AGE, INCOME, id=value), "id", "id must be 1 to 128 printable")
+        for what, value in ODD_IDS.items()
+    ),
+    *(
+        Refused(
+            f"{where} x-request-id {what}",
+            path,
+            body,
+            "x-request-id",
+            "x-request-id must be 1 to 128 printable ASCII",
+            headers=(("x-request-id", value), *kind),
+        )
+        for what, value in ODD_HEADERS.items()
+        for where, path, body, kind in (
+            ("v2", "num", _v2(AGE, INCOME), ()),
+            (
+                "/invocations",
+                "/invocations?model=num",
+                as_json({"dataframe_records": [RECORD]}),
+                (("Content-Type", "application/json"),),
+            ),
+            ("feedback", "/v2/feedback", b'{"request_id": "r-1", "label": 1}', ()),
+        )
+    ),
+]
+
+# a body is read as what it says it is: JSON (or JSON and tensor bytes), never XML read as
+# JSON; the binary extension's header length is a byte count (found by the cold review)
+MEDIA_REFUSED = [
+    *(
+        Refused(
+            f"{where} as {kind}",
+            path,
+            body,
+            "Content-Type",
+            f"content type {kind.split(';')[0]!r}: send application/json",
+            415,
+            (("Content-Type", kind),),
+        )
+        for kind in (
+            "application/xml",
+            "text/xml; charset=utf-8",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+        )
+        for where, path, body in (
+            ("v2", "num", _v2(AGE, INCOME)),
+            ("feedback", "/v2/feedback", b'{"request_id": "r-1", "label": 1}'),
+            ("repository index", "/v2/repository/index", b"{}"),
+        )
+    ),
+    *(
+        Refused(
+            f"header length {value!r}",
+            "num",
+            _v2(AGE, INCOME),
+            "Inference-Header-Content-Length",
+            f"Inference-Header-Content-Length must be a non-negative integer (the length of "
+            f"the JSON part in bytes), not {value!r}",
+            headers=((HEADER, value),),
+        )
+        for value in ("-5", "1.5", "abc", "+5", "")
+    ),
+]
+
 REFUSED = (
-    V2_REFUSED
+    REQUEST_ID_REFUSED
+    + MEDIA_REFUSED
+    + V2_REFUSED
     + BINARY_REFUSED
     + INVOCATIONS_REFUSED
     + FEEDBACK_REFUSED
@@ -729,3 +823,47 @@ def test_wrong_methods_name_the_allowed_one(server: Running) -> None:
         assert got.status_code == 405 and got.headers["allow"] == "POST"
         got = http.post("/v2/models/num")
         assert got.status_code == 405 and got.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("x" * 128, True), ("a b~!{}", True), ("r-1", True), ("", False)],
+    ids=["128 characters", "spaces and signs", "plain", "empty: a new one"],
+)
+def test_a_request_id_a_label_can_name_is_kept_as_sent(
+    server: Running, given: str, kept: bool
+) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        for path, body, headers in (
+            ("/v2/models/num/infer", as_json({"id": given, "inputs": [AGE, INCOME]}), {}),
+            ("/v2/models/num/infer", _v2(AGE, INCOME), {"x-request-id": given}),
+            ("/invocations?model=num", as_json({"dataframe_records": [RECORD]}),
+             {"x-request-id": given, "content-type": "application/json"}),
+        ):  # fmt: skip
+            got = http.post(path, content=body, headers=headers)
+            assert got.status_code == 200, got.text
+            answered = got.headers["x-request-id"]
+            if path.startswith("/v2"):
+                assert got.json()["id"] == (given if kept else answered)
+            assert (answered == given) == kept or "x-request-id" not in headers
+            assert len(answered) > 0
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [None, "application/json", "application/json; charset=utf-8", "application/octet-stream"],
+)
+def test_an_inference_body_that_says_it_is_json_or_tensor_bytes_is_taken(
+    server: Running, kind: str | None
+) -> None:
+    """tritonclient sends no Content-Type; JSON and the binary extension's octet-stream are
+    what a body may say it is."""
+    headers = {} if kind is None else {"Content-Type": kind}
+    with httpx.Client(base_url=server.url) as http:
+        got = http.post("/v2/models/num/infer", content=_v2(AGE, INCOME), headers=headers)
+        assert got.status_code == 200, got.text
+        body, head = _binary_body([AGE_BIN, INCOME_BIN])
+        got = http.post(
+            "/v2/models/num/infer", content=body, headers={**headers, HEADER: str(head)}
+        )
+        assert got.status_code == 200 and got.json()["outputs"][0]["data"] == [1], got.text

@@ -19,7 +19,7 @@ from modelyard.data.backends import data_backend
 from modelyard.errors import InvalidArgument
 from modelyard.identity import Actor, acting_as, settings_actor
 from modelyard.monitoring.backends import monitoring_store
-from modelyard.monitoring.entities import COLUMNS, Label, PredictionFile
+from modelyard.monitoring.entities import COLUMNS, Label, PredictionFile, is_request_id
 from modelyard.monitoring.monitors.alerting import AlertState
 from modelyard.monitoring.monitors.evaluate import MonitorRun
 from modelyard.monitoring.monitors.notify import run_stored
@@ -140,7 +140,9 @@ class MonitoringClient:
         """A DataFrame of logged predictions: ``request_id``, ``row``, ``timestamp``,
         ``endpoint``, ``model``, ``version``, ``shadow``, ``latency_ms``, ``prediction``, the
         model's inputs by name, and ``label`` (missing until one arrives) when ``labels``.
-        Shadow predictions are left out unless ``shadows``."""
+        Shadow predictions are left out unless ``shadows``. A prediction whose request id no
+        label can name (not 1 to 128 printable ASCII characters: servers refuse such ids now,
+        older ones logged them) is read like any other and never has a label."""
         import pandas as pd
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -157,8 +159,8 @@ class MonitoringClient:
         if not tables:
             return pd.DataFrame(columns=[*COLUMNS, *(["label"] if labels else [])])
         frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
-        if labels:
-            found = self.get_labels(sorted(set(frame["request_id"])))
+        if labels:  # an id no label can name (logged by an older server) joins none
+            found = self.get_labels(sorted({r for r in frame["request_id"] if is_request_id(r)}))
             truth = {(lb.request_id, lb.row): lb.label for lb in found}
             keys = zip(frame["request_id"], frame["row"], strict=True)
             frame["label"] = [truth.get(k) for k in keys]

@@ -64,10 +64,17 @@ class Label:
         return asdict(self)
 
 
+def is_request_id(value: Any) -> bool:
+    """Whether ``value`` is a request id labels can name: 1 to 128 printable ASCII characters.
+    The servers refuse any other (``serving.codec.client_request_id``); a prediction logged
+    with another id (by an older server) can never have a label."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def check_request_id(value: Any, field: str = "request_id") -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
+    if not is_request_id(value):
         raise InvalidArgument(f"{field} must be 1 to 128 printable ASCII characters", field=field)
-    return value
+    return str(value)
 
 
 def check_label_value(value: Any, field: str = "label") -> Any:

@@ -24,7 +24,9 @@ wrong: an input, a key, a column, ``body``) with 400 (bad input), 403 (model con
 404 (no such model or route, or a model unloaded), 405, 409, 413 (body over the limit,
 refused before it is read when Content-Length says so), 415, 503 (not ready, overloaded),
 504 (the model's timeout); an unexpected failure is logged with its request id and answered
-500 without a trace. Every response carries ``x-request-id`` (the client's, or a new one).
+500 without a trace. Every response carries ``x-request-id`` (the client's, or a new one). A
+client's id (the header, or the body's ``id``) is what the prediction log keeps and labels
+name later: one that is not 1 to 128 printable ASCII characters is refused (400), never cut.
 """
 
 from __future__ import annotations
@@ -41,9 +43,16 @@ import orjson
 from modelyard import logs
 from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
+from modelyard.platform.checks import short
 from modelyard.serving import heap, metrics
-from modelyard.serving.bodies import decoded, off_loop
-from modelyard.serving.codec import HEADER_LENGTH, ProtocolError, decode_request, encode_response
+from modelyard.serving.bodies import JSON_TYPES, decoded, media_type, off_loop
+from modelyard.serving.codec import (
+    HEADER_LENGTH,
+    ProtocolError,
+    client_request_id,
+    decode_request,
+    encode_response,
+)
 from modelyard.serving.config import ServeConfig
 from modelyard.serving.control import control_parameters, index_request
 from modelyard.serving.endpoints import Endpoint
@@ -69,6 +78,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Answered = tuple[int, bytes, list[tuple[bytes, bytes]]]
 JSON = [(b"content-type", b"application/json")]
+# an inference body is JSON, or JSON and tensor bytes (the binary extension); none said is JSON
+INFER_TYPES = (*JSON_TYPES, "application/octet-stream")
 
 
 class Reply(Exception):
@@ -109,9 +120,11 @@ class ServingApp(Inference):
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
-        scope["modelyard.request_id"] = request_id
+        request_id = uuid.uuid4().hex  # until the client's is known to be one the log takes
         try:
+            given = headers.get(b"x-request-id", b"").decode("latin-1")
+            request_id = client_request_id(given, "x-request-id") or request_id
+            scope["modelyard.request_id"] = request_id
             status, body, extra = await self._route(scope, receive, headers, request_id)
         except Reply as reply:
             status, body, extra = reply.status, reply.body, reply.headers
@@ -204,6 +217,7 @@ class ServingApp(Inference):
             return _json({"name": "modelyard", "version": __version__, "extensions": EXTENSIONS})
         if path == "/v2/feedback":
             self._method(method, "POST")
+            media_type(headers, JSON_TYPES)
             raw = await self._body(receive, headers)
             return _json(await self._feedback(raw))
         if path == "/invocations":
@@ -260,10 +274,12 @@ class ServingApp(Inference):
         """``POST /v2/repository/index`` and ``.../models/{name}/load|unload``."""
         if parts == ["index"]:
             self._method(method, "POST")
+            media_type(headers, JSON_TYPES)
             ready = index_request(await self._body(receive, headers))
             return _json(self.control.index(ready))
         if len(parts) == 3 and parts[0] == "models" and parts[2] in ("load", "unload"):
             self._method(method, "POST")
+            media_type(headers, JSON_TYPES)
             params = control_parameters(await self._body(receive, headers))
             if parts[2] == "load":
                 await self.control.load(parts[1], params)
@@ -289,6 +305,7 @@ class ServingApp(Inference):
         headers: dict[bytes, bytes],
         call: Call,
     ) -> Answered:
+        media_type(headers, INFER_TYPES)
         body = await self._body(receive, headers)
         t = time.perf_counter_ns()
         raw_length = headers.get(HEADER_LENGTH.encode())
@@ -296,7 +313,8 @@ class ServingApp(Inference):
         if raw_length is not None:
             if not raw_length.isdigit():
                 raise ProtocolError(
-                    "Inference-Header-Content-Length must be a number",
+                    "Inference-Header-Content-Length must be a non-negative integer (the "
+                    f"length of the JSON part in bytes), not {short(raw_length.decode('latin-1'))}",
                     field="Inference-Header-Content-Length",
                 )
             length = int(raw_length)

@@ -1,5 +1,5 @@
-"""Request bodies: decoded inline when small and on a thread when large, and inflated from
-gzip or deflate within the body limit."""
+"""Request bodies: their media type checked, decoded inline when small and on a thread when
+large, and inflated from gzip or deflate within the body limit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from modelyard.errors import PayloadTooLarge, UnsupportedMediaType
 from modelyard.serving.codec import ProtocolError
 
+JSON_TYPES = ("application/json",)  # what a JSON body may say it is (or say nothing)
 OFF_LOOP_BYTES = 256 * 1024  # bodies this large are decoded on a thread, not the event loop
 
 
@@ -21,6 +22,21 @@ async def off_loop(size: int, fn: Callable[..., Any], *args: Any) -> Any:
     if size < OFF_LOOP_BYTES:
         return fn(*args)
     return await asyncio.to_thread(fn, *args)
+
+
+def media_type(headers: dict[bytes, bytes], allowed: tuple[str, ...]) -> str:
+    """The request's media type (``Content-Type`` without its parameters; "" when it says
+    none, which is taken as JSON, as tritonclient sends), refused with 415 naming it when it
+    is not one of ``allowed``: a body is never read as JSON while it says it is XML."""
+    raw = headers.get(b"content-type")
+    if raw is None:
+        return ""
+    kind = raw.decode("latin-1").split(";")[0].strip().lower()
+    if kind and kind not in allowed:
+        raise UnsupportedMediaType(
+            f"content type {kind!r}: send {' or '.join(allowed)}", field="Content-Type"
+        )
+    return kind
 
 
 def decoded(body: bytes, encoding: bytes | None, limit: int) -> bytes:

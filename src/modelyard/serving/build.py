@@ -5,7 +5,8 @@ model directory (downloaded and verified like any load), ``wheels/`` (modelyard'
 every distribution the model's flavor needs, see ``wheelhouse``), ``requirements.txt`` pinning
 each of them, a Dockerfile that installs from those wheels alone and runs ``modelyard serve`` as
 a non-root user with a health check, and manifests: a Deployment (readiness and liveness probes
-on the protocol's health routes, a read-only root filesystem, resources), a Service, a
+on the protocol's health routes, a read-only root filesystem with emptyDirs at /tmp and at
+``STATE``, where HOME and the prediction log are, resources), a Service, a
 HorizontalPodAutoscaler and, on request, a KServe InferenceService using the same image. The
 context is written beside ``out`` and moved there whole, so a failed build leaves nothing.
 """
@@ -30,6 +31,9 @@ from modelyard.terminal import count_progress
 
 PORT = 8080
 UID = 10001
+# the server's only writable folder: HOME (caches), the prediction log and, without
+# MODELYARD_TRACKING_URI, the embedded store; an emptyDir in the Deployment
+STATE = "/var/lib/modelyard"
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
 
 
@@ -96,20 +100,28 @@ def dockerfile(name: str, workers: int, target: Target) -> str:
         str(workers),
         "--watch-seconds",
         "0",
+        "--prediction-log",
+        f"{STATE}/predictions",
     ]
     quoted = ", ".join(f'"{part}"' for part in command)
     return f"""# Built by `modelyard build`: serves {name} over the Open Inference Protocol
 # (/v2/...) and MLflow's /invocations on port {PORT}. Installs from wheels/ alone: no package
 # index is reached. RUN --mount needs BuildKit (Docker's builder since 23.0; Podman, Buildah).
+# The server writes only under {STATE} (HOME, the prediction log); it ships the log to the
+# store MODELYARD_TRACKING_URI names. Without it, the predictions stay in the container (an
+# embedded store under {STATE}) and are lost with it.
 FROM --platform={target.docker} {target.image}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN useradd --create-home --uid {UID} --user-group modelyard
+RUN useradd --create-home --uid {UID} --user-group modelyard \\
+    && mkdir -p {STATE} && chown {UID}:{UID} {STATE}
 WORKDIR /srv
 COPY requirements.txt .
 RUN --mount=type=bind,source=wheels,target=/wheels \\
     pip install --no-cache-dir --no-index --find-links /wheels -r requirements.txt
 COPY --chown={UID}:{UID} model/ /srv/model/
 USER {UID}
+ENV HOME={STATE}
+WORKDIR {STATE}
 EXPOSE {PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\
   CMD ["python", "-c", "{probe}"]
@@ -149,7 +161,13 @@ def manifests(name: str, image: str, options: BuildOptions) -> dict[str, dict[st
             "runAsUser": UID,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir
+        # the store the prediction log ships to: set it (a server's URL); left empty, the
+        # predictions stay in the pod (an embedded store under STATE) and are lost with it
+        "env": [{"name": "MODELYARD_TRACKING_URI", "value": ""}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
+            {"name": "state", "mountPath": STATE},  # HOME and the prediction log
+        ],
     }
     deployment = {
         "apiVersion": "apps/v1",
@@ -171,7 +189,10 @@ def manifests(name: str, image: str, options: BuildOptions) -> dict[str, dict[st
                     # SIGTERM drains requests in flight (up to 30 s) before the pod goes
                     "terminationGracePeriodSeconds": 40,
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {}},
+                        {"name": "state", "emptyDir": {}},
+                    ],
                 },
             },
         },
@@ -219,7 +240,10 @@ def manifests(name: str, image: str, options: BuildOptions) -> dict[str, dict[st
                             "name": "kserve-container",
                             "image": image,
                             "ports": [{"containerPort": PORT, "protocol": "TCP"}],
-                            "env": [{"name": "PROTOCOL", "value": "v2"}],
+                            "env": [
+                                {"name": "PROTOCOL", "value": "v2"},
+                                {"name": "MODELYARD_TRACKING_URI", "value": ""},
+                            ],
                         }
                     ],
                 }

@@ -30,6 +30,7 @@ import numpy as np
 import orjson
 
 from modelyard.errors import InvalidArgument
+from modelyard.monitoring.entities import is_request_id
 from modelyard.serving import jsonbody
 
 HEADER_LENGTH = "inference-header-content-length"
@@ -60,6 +61,28 @@ _BY_KIND = {(v.kind, v.itemsize): k for k, v in DATATYPES.items() if k != "BYTES
 
 class ProtocolError(InvalidArgument):
     """A request that does not follow the protocol (HTTP 400)."""
+
+
+def client_request_id(value: Any, field: str) -> str | None:
+    """The request id a client gave (the body's ``id``, the ``x-request-id`` header or gRPC
+    metadata), or None when it gave none (or an empty one): the server makes one. An id is
+    what the prediction log keeps and labels name later, so it must be one a label can name
+    (1 to 128 printable ASCII characters); any other is refused, naming ``field``, never cut
+    or changed."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(f"{field} must be a string", field=field)
+    if not is_request_id(value):
+        why = (
+            f"it has {len(value)} characters"
+            if len(value) > 128
+            else "it holds a character that is not printable ASCII"
+        )
+        raise ProtocolError(
+            f"{field} must be 1 to 128 printable ASCII characters ({why})", field=field
+        )
+    return value
 
 
 def datatype_of(arr: np.ndarray[Any, Any]) -> str:
@@ -400,9 +423,7 @@ def decode_request(body: bytes, header_length: int | None) -> InferRequest:
         )
     outputs = _outputs(doc.get("outputs"))
     request_params = _params(doc, "")
-    request_id = doc.get("id")
-    if request_id is not None and not isinstance(request_id, str):
-        raise ProtocolError("id must be a string", field="id")
+    request_id = client_request_id(doc.get("id"), "id")
     return InferRequest(
         request_id,
         inputs,

@@ -31,6 +31,7 @@ from modelyard.serving.codec import (
     Tensor,
     cast_values,
     checked_shape,
+    client_request_id,
     datatype_of,
     tensor_bytes,
     tensor_from_bytes,
@@ -164,7 +165,7 @@ def decode_infer(msg: Any) -> InferRequest:
         outputs[out.name] = _flag(params, "binary_data", owner)
     request_params = parameters(msg.parameters)
     _flag(request_params, "binary_data_output", "")
-    return InferRequest(msg.id or None, inputs, outputs, False, request_params)
+    return InferRequest(client_request_id(msg.id, "id"), inputs, outputs, False, request_params)
 
 
 def encode_infer(model: str, version: str | None, answer: Answer) -> Any:

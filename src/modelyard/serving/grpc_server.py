@@ -29,8 +29,10 @@ from tritonclient.grpc import service_pb2 as pb
 
 from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, InvalidArgument, ModelyardError
+from modelyard.monitoring.entities import is_request_id
 from modelyard.serving import metrics
 from modelyard.serving.bodies import off_loop
+from modelyard.serving.codec import client_request_id
 from modelyard.serving.grpc_codec import decode_infer, encode_infer, parameters, raw_size
 from modelyard.serving.inference import EXTENSIONS, Call, Inference
 from modelyard.serving.model_config import model_config
@@ -222,8 +224,11 @@ class Service:
     async def model_infer(self, request: Any, context: Any) -> Any:
         """REST's path: admitted (or 503), decoded into the same tensors, ``infer``d,
         counted in the statistics and the metrics; an error carries the request id."""
-        request_id = request.id or _metadata(context, "x-request-id") or uuid.uuid4().hex
+        request_id = uuid.uuid4().hex  # until the client's is known to be one the log takes
         try:
+            given = client_request_id(_metadata(context, "x-request-id"), "x-request-id")
+            own = request.id if is_request_id(request.id) else None  # else refused when decoded
+            request_id = own or given or request_id
             return await self._infer(request, context, request_id)
         except ModelyardError as exc:
             await _abort(context, exc, request_id)
@@ -278,7 +283,7 @@ class Service:
 def _metadata(context: Any, key: str) -> str | None:
     for k, value in context.invocation_metadata() or ():
         if k == key and isinstance(value, str):
-            return value[:128]
+            return value
     return None
 
 

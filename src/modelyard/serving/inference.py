@@ -4,9 +4,10 @@ the adaptive batcher or a thread, the timeout, the prediction log, the shadows a
 statistics. One path, so a request is refused, batched, logged and counted alike over both.
 
 It owns the served models and the parts that run beside them (the swapper, the deployment
-follower, the prediction log and its shipping process) and starts and stops them; it knows
-nothing of HTTP or gRPC. Errors are the root's (``ModelyardError``): each protocol maps them
-to its own status.
+follower, the prediction log and its shipping process) and starts and stops them; all of
+them use one store, the configuration's or else the one chosen in this process when it is
+made (``set_tracking_uri``). It knows nothing of HTTP or gRPC. Errors are the root's
+(``ModelyardError``): each protocol maps them to its own status.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from modelyard.errors import DeadlineExceeded, InvalidArgument, Unavailable
+from modelyard.platform.current import chosen_uri
 from modelyard.serving import metrics
 from modelyard.serving.bodies import off_loop
 from modelyard.serving.codec import InferRequest, ProtocolError
@@ -86,6 +88,9 @@ class Answer:
 
 class Inference:
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
+        if config.tracking_uri is None:  # the store chosen in this process (set_tracking_uri)
+            # for every part: the shipping process is another process and cannot see it
+            config = replace(config, tracking_uri=chosen_uri())
         self.config = config
         self.store = StoreHealth(
             store_name(config.tracking_uri),
@@ -218,12 +223,18 @@ class Inference:
         tensors fitted to the model's signature, the batcher or a thread, the prediction
         log, the shadows. ``size``: the request's bytes (a large one is fitted on a
         thread)."""
-        unknown = [n for n in request.outputs if n not in served.outputs]
+        unknown = [(i, n) for i, n in enumerate(request.outputs) if n not in served.outputs]
         if unknown:
+            first, name = unknown[0]
+            why = (
+                " (not a classifier with predict_proba: it answers no class probabilities)"
+                if name == "predict_proba"
+                else ""
+            )
             raise ProtocolError(
-                f"unknown output(s) {unknown}; model {served.name!r} has "
+                f"unknown output(s) {[n for _, n in unknown]}; model {served.name!r}{why} has "
                 + ", ".join(repr(n) for n in served.outputs),
-                field=unknown[0],
+                field=f"outputs[{first}].name",  # where the request named it, REST and gRPC
             )
         for tensor in request.inputs:  # before anything is built from them
             self.rows_allowed(tensor.shape[0] if tensor.shape else 1, tensor.name)

@@ -10,9 +10,10 @@ closed segment is what the shipper takes. The open one is held with ``flock``, s
 shippers of other worker processes (and of a later run, after a crash) know which files are
 still being written.
 
-The log never fails a prediction unless told to (``required``): when the disk is full or
-the queue overflows, records are dropped and counted, and ``/v2/health/ready`` carries the
-reason until writing works again.
+The log never fails a prediction unless told to (``required``): when the disk is full, the
+folder cannot be made or written (a read-only filesystem) or the queue overflows, records are
+dropped and counted, and ``/v2/health/ready`` carries the reason until writing works again
+(tried every second).
 """
 
 from __future__ import annotations
@@ -86,7 +87,17 @@ class PredictionLog:
         self._dirty = False
         self._synced = time.monotonic()
         self._tried = 0.0
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only root, say: serve on, and say so once
+            cause = exc.strerror or str(exc)
+            self.error = f"prediction log: dropping records: cannot make {folder}: {cause}"
+            log.warning(
+                "prediction log: cannot make %s (%s); %s until it can be made",
+                folder,
+                cause,
+                "predictions are refused (log_required)" if required else "serving without it",
+            )
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -219,6 +230,7 @@ class PredictionLog:
         self.error = f"prediction log: dropping records: {reason}"
 
     def _open_segment(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)  # (again, if it could not be at start)
         self._seq += 1
         name = f"{time.time_ns() // 1_000_000:013d}-{os.getpid()}-{self._seq:06d}{SUFFIX}"
         fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
