@@ -88,6 +88,9 @@ def test_datasets_profiles_schemas_and_validation_read_only_the_data(
         assert report.ok, report.failures
         assert report.columns == expected
         assert list(ds.to_pandas().columns) == expected
+        got = yard.data.get("customers")
+        assert got.to_arrow().column_names == expected  # pandas' index is not a column here
+        pd.testing.assert_frame_equal(got.to_pandas(), pd.read_parquet(path))  # index kept
     for _ in range(2):
         arrow = yard.data.log_dataset(pq.read_table(path), name="customers-arrow")
         assert list(arrow.profile.columns) == expected

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from modelyard.errors import Unavailable
-from modelyard.serving.polling import StoreHealth, store_name
+from modelyard.platform.store_health import StoreHealth, store_name
 
 
 def test_an_outage_is_one_warning_a_rare_reminder_and_one_info(

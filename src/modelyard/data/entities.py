@@ -103,10 +103,18 @@ class DatasetVersion:
         import pyarrow.parquet as pq
         from pyarrow import csv
 
-        target = self.path
-        return pq.read_table(target) if self.format == "parquet" else csv.read_csv(target)
+        from modelyard.data.frames import without_index
+
+        if self.format != "parquet":
+            return csv.read_csv(self.path)
+        return without_index(pq.read_table(self.path))  # the columns pd.read_parquet gives
 
     def to_pandas(self) -> Any:
+        """The frame as logged: pandas' index stored in the file is its index again."""
+        if self.kind == "table" and self.format == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(self.path).to_pandas()
         return self.to_arrow().to_pandas()
 
     def to_dict(self, *, with_profile: bool = True) -> dict[str, Any]:

@@ -27,7 +27,7 @@ SUITE_VERSION = 1
 RULES: dict[str, tuple[bool, set[str], set[str]]] = {
     "column_present": (True, set(), set()),
     "column_absent": (True, set(), set()),
-    "type": (True, {"type"}, {"type"}),
+    "type": (True, {"type", "zoned"}, {"type"}),
     "not_null": (True, set(), set()),
     "max_missing_rate": (True, {"max"}, {"max"}),
     "unique": (True, set(), set()),
@@ -131,6 +131,14 @@ def _check_params(e: Expectation, where: str) -> None:
         raise InvalidArgument(
             f"{where}.type must be one of {', '.join(LOGICAL_TYPES)}, got {p['type']!r}",
             field=f"{where}.type",
+        )
+    if (
+        e.rule == "type"
+        and "zoned" in p
+        and (p["type"] != "timestamp" or not isinstance(p["zoned"], bool))
+    ):
+        raise InvalidArgument(
+            f"{where}.zoned is true or false, for a timestamp type", field=f"{where}.zoned"
         )
     if e.rule == "allowed_values" and (not isinstance(p["values"], list) or not p["values"]):
         raise InvalidArgument(f"{where}.values must be a non-empty list", field=f"{where}.values")

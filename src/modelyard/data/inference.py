@@ -166,7 +166,10 @@ def infer_rules(profile: Profile, *, max_categories: int = 50) -> list[Rule]:
     suite = _Rules()
     for col in profile.columns.values():
         suite.add("column_present", col.name)
-        suite.add("type", col.name, type=col.type)
+        if col.type == "timestamp" and col.zoned is not None:  # a lost zone is a type change
+            suite.add("type", col.name, type=col.type, zoned=col.zoned)
+        else:
+            suite.add("type", col.name, type=col.type)
         _missing(suite, col)
         if col.type in NUMERIC:
             _numeric(suite, col)

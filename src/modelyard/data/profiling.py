@@ -47,6 +47,7 @@ class ColumnProfile:
     max_length: int | None = None
     values: dict[str, int] | None = field(default_factory=dict)  # exact counts, or None
     unit: str | None = None  # timestamps and dates: min/max are counts of this unit since 1970
+    zoned: bool | None = None  # timestamps: whether they carry a time zone (None: not known)
     sketch: ValueSketch | None = None
     hll: HyperLogLog = field(default_factory=HyperLogLog)
 
@@ -103,6 +104,7 @@ class ColumnProfile:
         out.min = _pick(min, self.min, other.min)
         out.max = _pick(max, self.max, other.max)
         out.unit = self.unit or other.unit
+        out.zoned = self.zoned if self.zoned is not None else other.zoned
         out.min_length = _pick(min, self.min_length, other.min_length)
         out.max_length = _pick(max, self.max_length, other.max_length)
         out.n_finite, out.mean, out.m2 = _chan(
@@ -135,6 +137,7 @@ class ColumnProfile:
             "min_length": self.min_length,
             "max_length": self.max_length,
             "unit": self.unit,
+            "zoned": self.zoned,
             "min_text": _as_time(self.min, self.unit),
             "max_text": _as_time(self.max, self.unit),
             "top": [[k, v] for k, v in self.top()],
@@ -157,6 +160,7 @@ class ColumnProfile:
         col.mean = data["mean"] or 0.0
         col.min_length, col.max_length = data["min_length"], data["max_length"]
         col.unit = data.get("unit")
+        col.zoned = data.get("zoned")  # profiles stored before it was kept: None
         col.m2, col.n_finite = state["m2"], state["n_finite"]
         col.values = state["values"]
         col.sketch = ValueSketch.from_dict(state["sketch"]) if state["sketch"] else None
@@ -473,6 +477,7 @@ def empty_profile(schema: pa.Schema) -> Profile:
             col.sketch = ValueSketch()
         if kind == "timestamp":
             col.unit = str(_value_type(fld.type).unit)
+            col.zoned = _value_type(fld.type).tz is not None
         elif kind == "date":
             col.unit = "D" if pa.types.is_date32(_value_type(fld.type)) else "ms"
         cols[fld.name] = col

@@ -62,6 +62,7 @@ class ValueSketch:
     """Counts of finite float64 values in log-linear buckets; exact to merge."""
 
     __slots__ = ("counts", "keys")
+    RELATIVE_WIDTH = 2.0**-MANTISSA_BITS  # of a bucket, to the values in it: the resolution
 
     def __init__(self, keys: Ints | None = None, counts: Ints | None = None) -> None:
         self.keys: Ints = keys if keys is not None else np.empty(0, dtype=np.int64)

@@ -179,6 +179,7 @@ def validate(
         raise InvalidArgument("suite must be an Expectations object", field="suite")
     source = tabular_source(data)
     kinds = {f.name: logical_type(f.type, f.name) for f in source.schema}
+    zoned = {f.name for f in source.schema if kinds[f.name] == "timestamp" and _has_zone(f.type)}
     needed = sorted({e.column for e in suite.rules if e.column is not None and e.column in kinds})
     if profile is None or any(c not in profile.columns for c in needed):
         sub = pa.schema([source.schema.field(c) for c in needed])
@@ -187,7 +188,7 @@ def validate(
     results: list[RuleResult | None] = []
     pending: list[tuple[int, Expectation, str]] = []  # (slot, rule, violation predicate)
     for e in suite.rules:
-        results.append(_decide(e, kinds, profile, source.num_rows, pending, len(results)))
+        results.append(_decide(e, kinds, zoned, profile, source.num_rows, pending, len(results)))
     duck = DataSql(source) if pending or any(r is not None and not r.ok for r in results) else None
     try:
         if duck is not None:
@@ -200,9 +201,14 @@ def validate(
     return ValidationReport(final, source.num_rows, list(kinds))
 
 
+def _has_zone(kind: pa.DataType) -> bool:
+    return (kind.value_type if pa.types.is_dictionary(kind) else kind).tz is not None
+
+
 def _decide(
     e: Expectation,
     kinds: dict[str, str],
+    zoned: set[str],
     profile: Profile | None,
     num_rows: int,
     pending: list[tuple[int, Expectation, str]],
@@ -227,6 +233,10 @@ def _decide(
     kind = kinds[e.column]
     if e.rule == "column_present":
         return _result(e, True, "present", "present")
+    if e.rule == "type" and "zoned" in p and kind == p["type"]:  # a lost (or new) time zone
+        has = e.column in zoned
+        words = {True: "timestamp with a time zone", False: "timestamp without a time zone"}
+        return _result(e, has == p["zoned"], words[has], words[bool(p["zoned"])])
     if e.rule == "type":
         return _result(e, kind == p["type"], kind, p["type"])
     assert profile is not None

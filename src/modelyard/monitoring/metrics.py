@@ -2,11 +2,12 @@
 against it).
 
 Classification, on true labels and predicted classes: accuracy, and precision, recall and F1
-(for two classes, of the positive class; for more, the unweighted mean over the classes
-seen). When the prediction is a probability of the positive class (binary labels, scores in
-[0, 1]): also ROC AUC, log loss and the expected calibration error (10 equal-width bins,
-weighted by their share of rows), with the class predicted at 0.5. Regression: MAE, RMSE,
-MAPE (over rows whose true value is not 0) and R2.
+(for two classes, of the positive class: ``positive``, else the larger by value, 10 after 5
+and "10" after "5"; for more, the unweighted mean over the classes seen). When the
+prediction is a probability of the positive class (truth 0/1, scores in [0, 1]): also ROC
+AUC, log loss and the expected calibration error (10 equal-width bins, weighted by their
+share of rows), with the class predicted at 0.5. Regression: MAE, RMSE, MAPE (over rows
+whose true value is not 0) and R2.
 
 A metric that is not defined for the rows given (ROC AUC with one class present, R2 of a
 constant truth, anything of no rows) is ``None``, never NaN.
@@ -18,6 +19,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from modelyard.monitoring.classes import larger_class
 
 Array = np.ndarray[Any, Any]
 CALIBRATION_BINS = 10
@@ -42,7 +45,7 @@ def classification(truth: Array, predicted: Array, positive: Any = None) -> dict
     found: dict[str, Any] = {"accuracy": float(right.mean())}
     classes = np.unique(np.concatenate([truth, predicted]))
     if positive is not None or len(classes) <= 2:
-        pos = positive if positive is not None else classes[-1]
+        pos = positive if positive is not None else larger_class(classes)  # by value
         tp = float(np.sum((predicted == pos) & right))
         precision = _ratio(tp, float(np.sum(predicted == pos)))
         recall = _ratio(tp, float(np.sum(truth == pos)))

@@ -8,10 +8,13 @@ Rows without a label count as predictions, not in the metrics; ``label_coverage`
 many of a window's rows have one.
 
 The task is found from the labelled rows unless named (from the predictions alone while
-there are none): ``probability`` when every prediction
-is a number in [0, 1] and every label is 0 or 1 (the model returns the positive class's
-probability); ``regression`` when labels are numbers with a fraction or more than 20
-distinct values; ``classification`` otherwise. See ``metrics`` for what each computes.
+there are none): ``regression`` when labels are numbers with a fraction or more than 20
+distinct values, or numbers while the predictions have fractions outside [0, 1];
+``probability`` when every prediction is a number in [0, 1], some with a fraction (the
+model returns one class's probability: ``positive``, else 1 of labels 0/1; any other labels
+are refused, naming the classes, rather than scored as a guess); ``classification``
+otherwise (numbers with fractions against classes are refused too). See ``metrics`` for what
+each computes and ``classes`` for how classes compare.
 """
 
 from __future__ import annotations
@@ -25,9 +28,16 @@ import numpy as np
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring import metrics
-from modelyard.monitoring.classes import class_key, class_keys
+from modelyard.monitoring.classes import (
+    class_key,
+    class_keys,
+    class_order,
+    larger_class,
+    named_class,
+)
 from modelyard.monitoring.report_series import performance_html
 
+Array = np.ndarray[Any, Any]
 TASKS = ("classification", "probability", "regression")
 _WINDOW = re.compile(r"\s*(\d+)\s*(s|min|m|h|d|w)\s*")
 _UNITS = {"s": "s", "min": "min", "m": "min", "h": "h", "d": "D", "w": "W"}
@@ -95,29 +105,62 @@ class PerformanceReport:
         }
 
 
-def _is_binary(values: Any) -> bool:
-    return all(v in (0, 1) for v in set(values))
-
-
 def _task(predictions: Any, labels: Any) -> str:
+    """The task the labelled rows look like; ``_scored_class`` then checks that scores have
+    two classes to be the probability of one of."""
     import pandas as pd
 
     numeric_pred = pd.to_numeric(predictions, errors="coerce")
     numeric_label = pd.to_numeric(labels, errors="coerce")
-    labels_numeric = not numeric_label.isna().any()
-    if (
-        not numeric_pred.isna().any()
-        and ((numeric_pred >= 0) & (numeric_pred <= 1)).all()
-        and labels_numeric
-        and _is_binary(numeric_label)
-        and (numeric_pred % 1 != 0).any()
-    ):
-        return "probability"
-    if labels_numeric and not labels.map(lambda v: isinstance(v, bool)).any():
+    labels_numeric = not numeric_label.isna().any() and not labels.map(_is_bool).any()
+    scores = not numeric_pred.isna().any() and bool((numeric_pred % 1 != 0).any())
+    if labels_numeric:
         values = numeric_label.to_numpy(dtype=np.float64)
         if (values % 1 != 0).any() or len(np.unique(values)) > 20:
             return "regression"
+    if scores and ((numeric_pred >= 0) & (numeric_pred <= 1)).all():
+        return "probability"
+    if scores and labels_numeric:  # a rating of 1-5 predicted as 3.7
+        return "regression"
+    if scores:
+        shown = ", ".join(repr(v) for v in sorted(set(class_keys(labels)), key=class_order)[:5])
+        raise InvalidArgument(
+            "the predictions are numbers with fractions (e.g. "
+            f"{float(numeric_pred[numeric_pred % 1 != 0].iloc[0])!r}) but the labels are "
+            f"classes ({shown}): a number cannot be scored against a class; "
+            "log the predicted class, or name the task",
+            field="label",
+        )
     return "classification"
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _scored_class(label_keys: Array, positive: Any) -> str:
+    """The class whose probability the predictions are: ``positive``, else 1 for labels 0/1.
+    Scores against other classes without ``positive`` (labels "yes"/"no", or 5/10), or
+    against more than two classes, are refused: which class a score is of cannot be read
+    from the data, and a guess reports confident wrong numbers."""
+    classes = sorted(set(label_keys.tolist()), key=class_order)
+    shown = ", ".join(repr(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
+    if positive is not None:
+        key = class_key(positive)
+        if len(set(classes) - {key}) <= 1:
+            return key
+        raise InvalidArgument(
+            f"the predictions are scores in [0, 1], the probability of one class, but the "
+            f"labels have {len(classes)} classes ({shown})",
+            field="label",
+        )
+    if set(classes) <= {"0", "1"}:
+        return "1"
+    raise InvalidArgument(
+        f"the predictions are scores in [0, 1] but the labels are classes ({shown}), not 0/1: "
+        "name the class a score is the probability of with positive=",
+        field="positive",
+    )
 
 
 def _task_of_predictions(predictions: Any) -> str:
@@ -137,9 +180,9 @@ def _metrics(task: str, truth: Any, predicted: Any, positive: Any) -> dict[str, 
             pd.to_numeric(truth).to_numpy(np.float64), pd.to_numeric(predicted).to_numpy(np.float64)
         )
     if task == "probability":
-        return metrics.probabilistic(
-            pd.to_numeric(truth).to_numpy(np.float64), pd.to_numeric(predicted).to_numpy(np.float64)
-        )
+        keys = class_keys(truth)
+        hit = (keys == _scored_class(keys, positive)).astype(np.float64)
+        return metrics.probabilistic(hit, pd.to_numeric(predicted).to_numpy(np.float64))
     pos = None if positive is None else class_key(positive)  # 1, 1.0, True, "1": one class
     return metrics.classification(class_keys(truth), class_keys(predicted), pos)
 
@@ -147,25 +190,24 @@ def _metrics(task: str, truth: Any, predicted: Any, positive: Any) -> dict[str, 
 PROBABILITY = "probability."  # the prediction log's probability.<class> columns
 
 
-def _positive_key(frame: Any, positive: Any) -> str | None:
-    """The positive class of a two-class problem, as a class key: ``positive`` when given,
-    else the larger of the classes seen (labels, predictions, probability columns)."""
-    if positive is not None:
-        return class_key(positive)
-    labeled = frame[frame["label"].notna()]
-    seen = {*class_keys(labeled["label"]), *class_keys(frame["prediction"].dropna())}
-    seen |= {class_key(c[len(PROBABILITY) :]) for c in frame.columns if c.startswith(PROBABILITY)}
-    return sorted(seen)[-1] if len(seen) == 2 else None
-
-
-def _score_column(frame: Any, positive: Any) -> str | None:
-    """The logged probability of the positive class, for a two-class model."""
+def _score_column(frame: Any, positive: Any) -> tuple[str, str] | None:
+    """The logged probability of the positive class of a two-class model, and that class's
+    key: ``positive`` when given, else the larger by value of the classes seen (labels,
+    predictions, probability columns)."""
     columns = [c for c in frame.columns if c.startswith(PROBABILITY)]
     if len(columns) != 2:
         return None
-    key = _positive_key(frame, positive)
-    found = [c for c in columns if class_key(c[len(PROBABILITY) :]) == key]
-    return found[0] if found else None
+    labeled = frame[frame["label"].notna()]
+    seen = {*class_keys(labeled["label"]), *class_keys(frame["prediction"].dropna())}
+    named = {named_class(c[len(PROBABILITY) :], seen): c for c in columns}
+    seen |= set(named)
+    if positive is not None:
+        key = class_key(positive)
+    elif len(seen) == 2:
+        key = larger_class(seen)
+    else:
+        return None
+    return (named[key], key) if key in named else None
 
 
 def _probability_metrics(labeled: Any, score: str, positive_key: str) -> dict[str, Any]:
@@ -182,7 +224,9 @@ def _probability_metrics(labeled: Any, score: str, positive_key: str) -> dict[st
     }
 
 
-def _row(frame: Any, task: str, positive: Any, score: str | None = None) -> dict[str, Any]:
+def _row(
+    frame: Any, task: str, positive: Any, score: tuple[str, str] | None = None
+) -> dict[str, Any]:
     # a row needs its label and its prediction to be scored (a null prediction would make
     # every regression metric NaN, or turn a probability model into a classifier)
     labeled = frame[frame["label"].notna() & frame["prediction"].notna()]
@@ -193,8 +237,7 @@ def _row(frame: Any, task: str, positive: Any, score: str | None = None) -> dict
     }
     found.update(_metrics(task, labeled["label"], labeled["prediction"], positive))
     if score is not None and task == "classification":
-        key = class_key(score[len(PROBABILITY) :])
-        found.update(_probability_metrics(labeled, score, key))
+        found.update(_probability_metrics(labeled, *score))
     return found
 
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from modelyard.errors import Unavailable
 from modelyard.platform.ids import now_ms
+from modelyard.platform.store_health import StoreHealth, store_name
 
 log = logging.getLogger("modelyard.monitoring")
 
@@ -30,12 +33,20 @@ class MonitorScheduler:
         tick_s: float = 10.0,
         allow_private: bool = False,
         clock: Callable[[], int] = now_ms,
+        health_clock: Callable[[], float] = time.monotonic,  # s, for the outage's lines
     ) -> None:
         self.client = client
         self.allow_private = allow_private
         self.tick_s = tick_s
         self.clock = clock
         self.runs = 0  # runs this scheduler made (for tests and metrics)
+        self.store = StoreHealth(
+            store_name(client.tracking_uri),
+            "due monitors run when it answers",
+            who="monitors",
+            logger=log,
+            clock=health_clock,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,10 +63,19 @@ class MonitorScheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_s):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("monitors: could not read the due monitors")
+            self.tick_quietly()
+
+    def tick_quietly(self) -> None:
+        """``tick`` for the loop: a store that is away is said once (``StoreHealth``), not
+        at each tick; anything else is a bug, with its traceback."""
+        try:
+            self.tick()
+        except Unavailable as exc:
+            self.store.failed(exc)
+        except Exception:
+            log.exception("monitors: could not read the due monitors")
+        else:
+            self.store.answered()
 
     def tick(self) -> int:
         """Run every due monitor this server claims; how many it ran."""

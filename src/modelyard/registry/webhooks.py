@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from modelyard.errors import Unavailable
 from modelyard.outbound.addresses import is_public as _public
 from modelyard.outbound.addresses import resolve_checked
 from modelyard.outbound.post import Outcome, check_url, post
 from modelyard.outbound.signing import SIGNATURE_HEADER, sign
 from modelyard.platform.ids import now_ms
+from modelyard.platform.store_health import StoreHealth, store_name
 from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store.database import Database
 
@@ -42,13 +45,27 @@ __all__ = [
 class Dispatcher:
     """Sends due deliveries; ``run_once`` for one pass, ``start`` for a background thread."""
 
-    def __init__(self, db: Database, *, allow_private: bool, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        allow_private: bool,
+        timeout: float = 10.0,
+        health_clock: Callable[[], float] = time.monotonic,  # s, for the outage's lines
+    ) -> None:
         self.db = db
         self.allow_private = allow_private
         self.timeout = timeout
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.store = StoreHealth(
+            store_name(db.url),
+            "webhook deliveries wait in the outbox",
+            who="webhooks",
+            logger=log,
+            clock=health_clock,
+        )
 
     def _claim(self, limit: int) -> list[tuple[str, str, str, str, str, int]]:
         now = now_ms()
@@ -103,11 +120,17 @@ class Dispatcher:
             )
 
     def run_quietly(self) -> None:
-        """``run_once`` for a background thread: a failure is logged, the rows stay queued."""
+        """``run_once`` for a background thread; the rows stay queued on a failure. A store
+        that is away is said once (``StoreHealth``), not at each pass; anything else is a
+        bug, with its traceback."""
         try:
             self.run_once()
-        except Exception:  # the database may be gone at exit; the outbox keeps the events
-            log.warning("webhook dispatch pass failed", exc_info=True)
+        except Unavailable as exc:  # the outbox keeps the events until it answers
+            self.store.failed(exc)
+        except Exception:
+            log.exception("webhook dispatch pass failed")
+        else:
+            self.store.answered()
 
     def run_once(self, limit: int = 50) -> int:
         """Attempt every due delivery once (up to ``limit``); the number attempted.

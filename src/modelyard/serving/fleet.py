@@ -19,12 +19,12 @@ from dataclasses import replace
 from typing import Any
 
 from modelyard.errors import Conflict, ModelyardError, NotFound
+from modelyard.platform.store_health import StoreHealth
 from modelyard.serving import heap, metrics
 from modelyard.serving.batching import Batcher
 from modelyard.serving.config import EndpointSpec, ModelSource, ServeConfig
 from modelyard.serving.endpoints import Endpoint
 from modelyard.serving.loader import load_served
-from modelyard.serving.polling import StoreHealth
 from modelyard.serving.runtime import ServedModel
 from modelyard.serving.swap import Swapper, Watched, close_when_idle, watchable
 

@@ -11,11 +11,12 @@ import asyncio
 import logging
 
 from modelyard.errors import ModelyardError, NotFound
+from modelyard.platform.store_health import StoreHealth
 from modelyard.registry.deployments import Deployment
 from modelyard.serving import metrics
 from modelyard.serving.config import EndpointSpec, ModelSource, Route
 from modelyard.serving.fleet import Fleet
-from modelyard.serving.polling import Poller, StoreHealth, retry_due, retry_time
+from modelyard.serving.polling import Poller, retry_due, retry_time
 
 log = logging.getLogger("modelyard.serving")
 

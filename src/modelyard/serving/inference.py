@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ import numpy as np
 
 from modelyard.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from modelyard.platform.current import chosen_uri
+from modelyard.platform.store_health import StoreHealth, store_name
 from modelyard.serving import metrics
 from modelyard.serving.bodies import off_loop
 from modelyard.serving.codec import InferRequest, ProtocolError
@@ -33,7 +35,6 @@ from modelyard.serving.endpoints import Endpoint
 from modelyard.serving.fleet import Fleet
 from modelyard.serving.follow import Follower
 from modelyard.serving.loader import import_modules
-from modelyard.serving.polling import StoreHealth, store_name
 from modelyard.serving.predlog import PredictionLog, inputs_of
 from modelyard.serving.runtime import Prepared, ServedModel
 from modelyard.serving.shadows import Shadows
@@ -95,6 +96,7 @@ class Inference:
         self.store = StoreHealth(
             store_name(config.tracking_uri),
             f"the models loaded keep serving; looking again every {config.watch_s:g} s",
+            logger=logging.getLogger("modelyard.serving"),
         )
         self.fleet = Fleet(config, self.store)
         self.follower: Follower | None = None

@@ -7,7 +7,8 @@ ended, even by a crash), so any worker of any later run can ship it. A torn last
 crash mid-write) is dropped; shipping a segment twice (a crash between the upload and the
 delete) lists its files once, since a file is known by its sha256, and labels replace
 themselves. While the store is away, segments wait on disk and are tried again; the log
-says so once when it goes and once when shipping works again (``polling.StoreHealth``).
+says so once when it goes and once when shipping works again
+(``platform.store_health.StoreHealth``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 
 from modelyard.errors import Unavailable
-from modelyard.serving.polling import StoreHealth, store_name
+from modelyard.platform.store_health import StoreHealth, store_name
 from modelyard.serving.predlog import SUFFIX
 
 log = logging.getLogger("modelyard.serving")
@@ -184,7 +185,10 @@ class Shipper:
         self.dropped = 0  # segments set aside as .bad
         self.backlog = 0  # closed segments still waiting after the last round
         self.store = StoreHealth(
-            store_name(tracking_uri), "segments wait on disk until it answers", who="prediction log"
+            store_name(tracking_uri),
+            "segments wait on disk until it answers",
+            who="prediction log",
+            logger=log,
         )
         self._client: Any = None
 

@@ -8,7 +8,7 @@ new version fails to load or warm up, the old one keeps serving; the failure is 
 (once, not at each retry), counted in ``modelyard_model_loads_total{outcome="failed"}`` and
 shown in the model's metadata (``swap_error``) until a later version loads. The old
 version's batcher is closed once its last call has returned. A store that is away is said
-once (``polling.StoreHealth``), not at each look.
+once (``platform.store_health.StoreHealth``), not at each look.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from modelyard.errors import ModelyardError, Unavailable
+from modelyard.platform.store_health import StoreHealth
 from modelyard.registry.names import parse_model_uri
 from modelyard.serving import metrics
 from modelyard.serving.config import ModelSource
 from modelyard.serving.loader import load_served
-from modelyard.serving.polling import Poller, StoreHealth, retry_due, retry_time
+from modelyard.serving.polling import Poller, retry_due, retry_time
 from modelyard.serving.runtime import ServedModel
 
 log = logging.getLogger("modelyard.serving")

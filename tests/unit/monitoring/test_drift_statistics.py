@@ -50,9 +50,13 @@ def test_wasserstein_matches_scipy_and_is_normed_by_the_reference_spread(
     )
     normed, p = numeric.wasserstein(a, b)
     assert p is None
-    assert normed == pytest.approx(
-        stats.wasserstein_distance(a, b) / max(np.std(a), 0.001), rel=1e-9, abs=1e-12
-    )
+    distance, magnitude = stats.wasserstein_distance(a, b), np.abs(a).max()
+    if np.std(a) > 0:  # in units of the reference's spread
+        assert normed == pytest.approx(distance / np.std(a), rel=1e-9, abs=1e-12)
+    elif magnitude > 0:  # a constant: 1e-12 of its magnitude
+        assert normed == pytest.approx(distance / (1e-12 * magnitude), rel=1e-9, abs=1e-12)
+    else:  # all zeros: any move is infinitely far
+        assert normed == (np.inf if distance > 0 else 0.0)
 
 
 @settings(max_examples=100, deadline=None)

@@ -131,6 +131,9 @@ class _ProfileReference:
             summary = NumericSummary.of_weighted(
                 points, weights.astype(np.float64), col.missing + col.infinite, col.std
             )
+            if col.sketch is not None and col.n_finite:  # a bucket's width where most values are
+                typical = min(max(abs(col.min), abs(col.max)), abs(col.mean) + (col.std or 0.0))
+                summary.resolution = col.sketch.RELATIVE_WIDTH * typical
             if col.values is not None and len(col.values) <= FEW:
                 summary.values = {float(k): int(v) for k, v in col.values.items()}
             found[name] = summary

@@ -45,8 +45,9 @@ class ColumnDrift:
 
     def to_dict(self) -> dict[str, Any]:
         found = asdict(self)
-        if found["statistic"] is not None and math.isinf(found["statistic"]):
-            found["statistic"] = "inf"  # JSON has no infinity
+        for name in ("statistic", "score"):
+            if found[name] is not None and math.isinf(found[name]):
+                found[name] = "inf"  # JSON has no infinity
         found["missing_drifted"] = self.missing_drifted
         return found
 

@@ -8,13 +8,16 @@ two k-sample tests (Anderson-Darling, Cramér-von Mises) whole.
 - ``ks``: two-sample Kolmogorov-Smirnov, D = max |F_ref - F_cur|; p exact while both samples
   hold at most 10,000 values, asymptotic above (scipy's own rule).
 - ``wasserstein``: the first Wasserstein distance divided by the reference's standard
-  deviation (population; at least 0.001, so a constant reference does not divide by zero).
+  deviation (population), so the score is the same in any unit (``wasserstein_scale``:
+  floored only at 1e-12 of the reference's magnitude, so a constant reference does not
+  divide by zero; a moved all-zero reference is an infinite distance).
 - ``psi``, ``jensenshannon``: on histograms (``binned``): Sturges bins over both samples when
   the reference has over 20 distinct values, one bin per value otherwise.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -58,8 +61,27 @@ def wasserstein_distance(a: Floats, b: Floats) -> float:
     return float(np.sum(np.abs(fa - fb) * widths))
 
 
+RELATIVE_FLOOR = 1e-12  # of the reference's magnitude: the least spread a score divides by
+
+
+def normed_wasserstein(
+    distance: float, std: float, lo: float, hi: float, resolution: float = 0.0
+) -> float:
+    """``distance`` in units of the reference's spread: its standard deviation, floored at
+    1e-12 of its magnitude (max |value|) so that a constant reference (std 0) gives a large
+    finite score for a moved value, never a division by zero, and at the ``resolution`` the
+    reference was kept at (a profile's sketch buckets). No absolute floor: a column measured
+    in nanometres scores as the same column in metres would."""
+    scale = max(std, RELATIVE_FLOOR * max(abs(lo), abs(hi)), resolution)
+    if scale > 0:
+        with np.errstate(over="ignore"):
+            return float(np.float64(distance) / scale)
+    return 0.0 if distance == 0 else math.inf  # an all-zero reference: any move is drift
+
+
 def wasserstein(ref: Floats, cur: Floats) -> Result:
-    return wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001), None
+    distance = wasserstein_distance(ref, cur)
+    return normed_wasserstein(distance, float(np.std(ref)), float(ref[0]), float(ref[-1])), None
 
 
 def psi_numeric(ref: Floats, cur: Floats) -> Result:

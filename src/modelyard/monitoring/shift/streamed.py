@@ -23,6 +23,7 @@ import numpy as np
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.shift.binned import jensenshannon, psi
 from modelyard.monitoring.shift.findings import ColumnDrift
+from modelyard.monitoring.shift.numeric import normed_wasserstein
 from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
 from modelyard.monitoring.shift.summaries import (
     FEW,
@@ -150,7 +151,8 @@ def _numeric_test(name: str, a: NumericSummary, b: NumericSummary) -> tuple[floa
         xs, sa, sb = step_cdfs(a.values, b.values)  # few values: the exact step functions
         d = float(np.max(np.abs(sa - sb)))
         if name == "wasserstein":
-            return wasserstein_steps(xs, sa, sb) / max(a.std, 0.001), None
+            distance = wasserstein_steps(xs, sa, sb)
+            return normed_wasserstein(distance, a.std, a.lo, a.hi, a.resolution), None
         n, m = a.present, b.present
         return d, float(stats.kstwo.sf(d, np.round(n * m / (n + m))))
     grid, fa, fb = cdfs_on(a, b)
@@ -159,8 +161,8 @@ def _numeric_test(name: str, a: NumericSummary, b: NumericSummary) -> tuple[floa
         n, m = a.present, b.present
         return d, float(stats.kstwo.sf(d, np.round(n * m / (n + m))))
     if name == "wasserstein":
-        std = max(a.std, 0.001)
-        return wasserstein_binned(grid, fa, fb) / std, None
+        distance = wasserstein_binned(grid, fa, fb)
+        return normed_wasserstein(distance, a.std, a.lo, a.hi, a.resolution), None
     bins = math.ceil(math.log2(a.present + b.present)) + 1  # Sturges, over both ranges
     edges = np.linspace(min(a.lo, b.lo), max(a.hi, b.hi), bins + 1)
     r, c = shares_on(edges, grid, fa), shares_on(edges, grid, fb)

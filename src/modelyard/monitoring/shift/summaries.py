@@ -40,6 +40,7 @@ class NumericSummary:
     hi: float = -np.inf
     values: dict[float, int] | None = field(default_factory=dict)  # while few distinct
     std: float = 0.0  # of the reference (population), for the normed Wasserstein distance
+    resolution: float = 0.0  # the finest spread the reference resolves (a profile's buckets)
     locate: Locator | None = field(default=None, repr=False)  # edges -> bin, shared
 
     @classmethod
