@@ -147,7 +147,7 @@ class MonitoringClient:
 
         if model is None and endpoint is None:
             raise InvalidArgument("name a model or an endpoint", field="model")
-        start, end = _parse_time(since), _parse_time(until)
+        start, end = _parse_time(since, "since"), _parse_time(until, "until")
         files = self.prediction_files(
             model, version=version, endpoint=endpoint, since=start, until=end
         )
@@ -226,7 +226,7 @@ class MonitoringClient:
         from modelyard.tracking.ids import now_ms
 
         found = self.get_monitor(monitor).monitor if isinstance(monitor, str) else monitor
-        at = _parse_time(now) if now is not None else now_ms()
+        at = _parse_time(now, "now") if now is not None else now_ms()
         assert at is not None
         with acting_as(self._actor):
             return run_stored(found, self, at, allow_private=allow_private_webhooks)
@@ -235,7 +235,7 @@ class MonitoringClient:
         self, name: str, *, since: Any = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         with acting_as(self._actor):
-            return self.store.monitor_runs(name, since=_parse_time(since), limit=limit)
+            return self.store.monitor_runs(name, since=_parse_time(since, "since"), limit=limit)
 
     def alerts(
         self, *, status: str | None = None, monitor: str | None = None, limit: int = 1000
@@ -308,8 +308,8 @@ def _file_filters(
         "model": model,
         "version": None if version is None else str(version),
         "endpoint": endpoint,
-        "since": _parse_time(since),
-        "until": _parse_time(until),
+        "since": _parse_time(since, "since"),
+        "until": _parse_time(until, "until"),
     }
 
 

@@ -38,25 +38,24 @@ _dispatchers: dict[int, Dispatcher] = {}
 _dispatch_lock = threading.Lock()
 
 
-def _parse_time(at: Any) -> int | None:
-    """Epoch milliseconds from an int, a datetime or ISO-8601 text."""
+def _parse_time(at: Any, field: str = "at") -> int | None:
+    """Epoch milliseconds from an int, a datetime or ISO-8601 text; a refusal names ``field``
+    (the caller's parameter: ``at``, ``since``, ``until``, ``now``)."""
     if at is None or (isinstance(at, int) and not isinstance(at, bool)):
         return at
     from datetime import datetime, timezone
 
+    expected = f"{field} must be epoch milliseconds, a datetime or ISO-8601 text"
     if isinstance(at, str):
         try:
             at = datetime.fromisoformat(at)
         except ValueError:
-            raise InvalidArgument(
-                f"at must be epoch milliseconds, a datetime or ISO-8601 text, got {at!r}",
-                field="at",
-            ) from None
+            raise InvalidArgument(f"{expected}, got {at!r}", field=field) from None
     if isinstance(at, datetime):
         if at.tzinfo is None:
             at = at.astimezone()  # local time, as a person typed it
         return int(at.astimezone(timezone.utc).timestamp() * 1000)
-    raise InvalidArgument("at must be epoch milliseconds, a datetime or ISO-8601 text", field="at")
+    raise InvalidArgument(f"{expected}, got {type(at).__name__}", field=field)
 
 
 class RegistryClient:
@@ -371,8 +370,8 @@ class RegistryClient:
             object_id=object_id,
             actor=actor,
             action=action,
-            since=_parse_time(since),
-            until=_parse_time(until),
+            since=_parse_time(since, "since"),
+            until=_parse_time(until, "until"),
             after_seq=after_seq,
             limit=limit,
         )

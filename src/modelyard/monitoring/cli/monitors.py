@@ -177,7 +177,7 @@ def run(
         if path.suffix in (".yaml", ".yml")
         else client.get_monitor(spec).monitor
     )
-    at = int(now) if now is not None and now.isdigit() else _parse_time(now)
+    at = int(now) if now is not None and now.isdigit() else _parse_time(now, "now")
     found = client.run_monitor(monitor, now=at)
     if as_json:
         print_json(found.to_dict())
