@@ -329,10 +329,13 @@ def _label_items(labels: Any) -> list[Any]:
             raise InvalidArgument(
                 f"the labels frame lacks column(s) {sorted(missing)}", field="labels"
             )
-        rows: list[Any] = labels.to_dict("records")
-        return [{k: _plain(v) for k, v in r.items()} for r in rows]
+        # a missing cell (NaN, NaT, None) is None: a label is then refused as missing,
+        # naming its row, and a time is the time it is recorded
+        cells = labels.astype(object).where(labels.notna(), None)
+        rows: list[Any] = cells.to_dict("records")
+        return [_timed({k: _plain(v) for k, v in r.items()}, i) for i, r in enumerate(rows)]
     if isinstance(labels, (list, tuple)):
-        return list(labels)
+        return [_timed(item, i) for i, item in enumerate(labels)]
     raise InvalidArgument(
         "labels must be a mapping of request id to label, a list or a DataFrame", field="labels"
     )
@@ -341,3 +344,11 @@ def _label_items(labels: Any) -> list[Any]:
 def _plain(value: Any) -> Any:
     """numpy scalars as Python values (a frame's int64 column gives numpy integers)."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _timed(item: Any, i: int) -> Any:
+    """A label's ``time`` as epoch milliseconds: a datetime (a pandas ``Timestamp``, zoned or
+    local time) and ISO-8601 text are taken, as everywhere in the SDK."""
+    if not isinstance(item, dict) or item.get("time") is None or isinstance(item["time"], int):
+        return item  # an int (a bool too) is checked with the rest, by check_labels
+    return {**item, "time": _parse_time(item["time"], f"labels[{i}].time")}
