@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from modelyard.demo.runner import run_demo
-
 
 def demo(
     tracking_uri: Annotated[
@@ -15,4 +13,6 @@ def demo(
     ] = None,
 ) -> None:
     """Train a few models on a bundled dataset, track them, and compare them."""
+    from modelyard.demo.runner import run_demo
+
     run_demo(tracking_uri)

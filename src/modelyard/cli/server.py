@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from modelyard.server.runner import serve
-
 
 def server(
     store: Annotated[
@@ -33,4 +31,6 @@ def server(
     log_level: Annotated[str, typer.Option()] = "info",
 ) -> None:
     """Run the tracking server (its OpenAPI description at /openapi.json)."""
+    from modelyard.server.runner import serve
+
     serve(store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level)

@@ -315,7 +315,7 @@ def _label_items(labels: Any) -> list[Any]:
         rows: list[Any] = labels[labels["label"].notna()].to_dict("records")
         return [_table_row(r) for r in rows]
     if isinstance(labels, (list, tuple)):
-        return list(labels)
+        return [_timed(item, i) for i, item in enumerate(labels)]
     raise InvalidArgument(
         "labels must be a mapping of request id to label, a list or a DataFrame", field="labels"
     )
@@ -343,3 +343,11 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     """numpy scalars as Python values (a frame's int64 column gives numpy integers)."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _timed(item: Any, i: int) -> Any:
+    """A label's ``time`` as epoch milliseconds: a datetime (a pandas ``Timestamp``, zoned or
+    local time) and ISO-8601 text are taken, as everywhere in the SDK."""
+    if not isinstance(item, dict) or item.get("time") is None or isinstance(item["time"], int):
+        return item  # an int (a bool too) is checked with the rest, by check_labels
+    return {**item, "time": parse_time(item["time"], f"labels[{i}].time")}

@@ -4,19 +4,36 @@ skops refuses to rebuild types it does not know. On top of its own list, the exa
 pure functions in ``sklearn_trust`` are accepted; anything else in the file (a user's own
 transformer, a function stored in a ``FunctionTransformer``, a ``score_func``) needs
 ``trusted=True``, and the refusal names it.
+
+A loaded model is called one call at a time in a process: scikit-learn's joblib wrapper
+(``sklearn.utils.parallel``: column transformers, ensembles, even with ``n_jobs=None``) swaps
+the process's warning filters around every call with ``warnings.catch_warnings``, which is not
+thread-safe, so two calls at once (a server's threads) left the filters empty or changed for
+good and warned "should be used with sklearn.utils.parallel.Parallel" at each call. A server
+scales with ``--workers``.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument, PermissionDenied
 from modelyard.models.directory import ModelFiles
-from modelyard.models.flavors.base import Flavor, Predict, classes_option, classifier
+from modelyard.models.flavors.base import Flavor, Predict, Predictor, classes_option, classifier
 from modelyard.models.flavors.sklearn_trust import unsafe_settings, untrusted
 
 MODEL_FILE = "model.skops"
+_ONE_CALL = threading.Lock()  # for every scikit-learn model of the process (see above)
+
+
+def _one_at_a_time(fn: Predict) -> Predict:
+    def call(data: Any) -> Any:
+        with _ONE_CALL:
+            return fn(data)
+
+    return call
 
 
 class SklearnFlavor(Flavor):
@@ -67,7 +84,11 @@ class SklearnFlavor(Flavor):
                 "load it with trusted=True only if you trust where it came from",
                 field="trusted",
             )
-        return classifier(model)
+        found = classifier(model)
+        if not isinstance(found, Predictor):
+            return _one_at_a_time(found)
+        proba = None if found.proba is None else _one_at_a_time(found.proba)
+        return Predictor(_one_at_a_time(found.predict), proba, found.classes)
 
     def export_onnx(self, model: Any, signature: Any, example: Any, root: Path) -> dict[str, Any]:
         from modelyard.models.onnx_export import convert_sklearn, export_checked
