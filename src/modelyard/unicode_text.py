@@ -30,6 +30,8 @@ def hidden_character(value: str) -> str | None:
         return None
     for char in value:
         category = unicodedata.category(char)
+        if category == "Cs":
+            return f"a lone surrogate U+{ord(char):04X} (it is not valid Unicode text)"
         if category in _REFUSED and char not in _JOINERS:
             name = unicodedata.name(char, "") or category
             kind = "control character" if category == "Cc" else "invisible character"

@@ -12,7 +12,7 @@ from modelyard.monitoring.monitors.spec import MonitorSpec
 from modelyard.monitoring.monitors.stored import StoredMonitor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # equal by value to a MonitorSpec (its __eq__)
 class Monitor(MonitorSpec):
     def run(self, *, now: int | None = None, tracking_uri: str | None = None) -> MonitorRun:
         """Run the checks over the window ending ``now`` (epoch ms; default: now), tell the

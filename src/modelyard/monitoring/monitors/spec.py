@@ -12,7 +12,7 @@ builds a client: the client acts on a spec, never the other way round.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -204,6 +204,15 @@ class MonitorSpec:
     every: str | None = None  # how often the server runs it; default: the window
     enabled: bool = True
     deployment: str | None = None  # a deployment's name: its endpoint has the same name
+
+    def __eq__(self, other: object) -> bool:
+        """Equal by value to any monitor spec, ``Monitor`` included: a monitor read back from
+        the store equals the one saved."""
+        if not isinstance(other, MonitorSpec):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(MonitorSpec))
+
+    __hash__ = None  # type: ignore[assignment]  # its checks and channels are lists
 
     def __post_init__(self) -> None:
         if self.deployment is not None:
