@@ -7,12 +7,12 @@ on the same client works."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fixtures.tmpfs import tmpfs
 
 import modelyard as yard
 from modelyard.errors import InsufficientStorage
@@ -20,19 +20,9 @@ from modelyard.errors import InsufficientStorage
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs. Needs root (CI runs as root): a failed mount fails the test loudly."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, f"cannot mount a tmpfs for the full-disk tests: {done.stderr}"
-    try:
+    """A 2 MiB tmpfs (tests.fixtures.tmpfs)."""
+    with tmpfs(tmp_path / "disk", "size=2m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def _files(root: Path) -> list[str]:

@@ -25,6 +25,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from tests.fixtures.serving import Running, oip_row
 from tests.fixtures.stores import ServerThread, free_port
+from tests.fixtures.tmpfs import tmpfs
 
 import modelyard as yard
 from modelyard.config import Settings
@@ -387,20 +388,9 @@ def test_a_store_away_while_shipping_is_said_once_and_its_return_once(
 
 @pytest.fixture
 def read_only(tmp_path: Path) -> Iterator[Path]:
-    """A read-only tmpfs, as a container's root filesystem is. Needs root (CI runs as root):
-    a failed mount fails the test loudly."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, f"cannot mount a read-only tmpfs: {done.stderr}"
-    try:
+    """A read-only tmpfs, as a container's root filesystem is (tests.fixtures.tmpfs)."""
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.mark.parametrize("required", [False, True])
