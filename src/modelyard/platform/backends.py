@@ -41,11 +41,13 @@ class Backend:
     http: HttpTransport | None = None
     parts: dict[Part[Any], Any] = field(default_factory=dict, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    closed: bool = False
 
     def close(self) -> None:
         """Close every part that can be closed, the last built first (a client's writer
         delivers what it holds while its store is still open), then the connections."""
         with self.lock:
+            self.closed = True
             made = list(self.parts.values())
             self.parts.clear()
         for part in reversed(made):
