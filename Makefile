@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint format bench clean services browser
+.PHONY: demo test test-fast lint format bench bench-tools clean services browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,12 +52,17 @@ format: $(STAMP_TEST)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+## make bench-tools: the load generator the serving benchmark drives (Debian's wrk)
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
 ## make bench: the benchmarks side by side with the peers (not part of CI)
-bench: $(STAMP_TEST)
+bench: $(STAMP_TEST) bench-tools
 	$(PY) bench/tracking/run.py
 	$(PY) bench/data/run.py
 	$(PY) bench/models/run.py
 	$(PY) bench/monitoring/run.py
+	$(PY) bench/serving/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache modelyard-data
