@@ -18,25 +18,18 @@ from typing import Any
 import numpy as np
 
 from modelyard.errors import InvalidArgument
+from modelyard.monitoring.shift.chart import category_chart, numeric_edges
+from modelyard.monitoring.shift.column import judged, unplanned, untested
 from modelyard.monitoring.shift.files import drift_file
 from modelyard.monitoring.shift.findings import ColumnDrift
-from modelyard.monitoring.shift.inputs import (
-    as_frame,
-    column_kind,
-    plan_columns,
-    series_counts,
-    text_columns,
-    untested,
-)
-from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
+from modelyard.monitoring.shift.inputs import as_frame, series_counts, text_columns
+from modelyard.monitoring.shift.kinds import of_series
+from modelyard.monitoring.shift.plan import ColumnPlan, Options, plan_column, plan_options
+from modelyard.monitoring.shift.registry import FEW_VALUES, DriftTest
 from modelyard.monitoring.shift.report import DriftReport
 
 Array = np.ndarray[Any, Any]
 PARALLEL_CELLS = 200_000  # below this many values in all, one thread is faster
-
-
-CHART_BINS = 20  # bars per numeric column in a report's chart
-CHART_CATEGORIES = 10  # categories shown per categorical column; the rest are "(other)"
 
 
 @dataclass(frozen=True)
@@ -102,11 +95,11 @@ def drift(
     if len(cur) == 0:
         raise InvalidArgument("current has no rows: nothing to compare", field="current")
     cur = text_columns(cur)
-    plan = plan_columns(list(ref.columns), list(cur.columns), *options)
-    names, chosen, limits, forced = plan.names, plan.tests, plan.thresholds, plan.categorical
+    plan = plan_options(list(ref.columns), list(cur.columns), *options)
+    names = plan.names
 
     def one(name: str) -> ColumnDrift:
-        return _column(name, ref[name], cur[name], chosen.get(name), limits.get(name), forced)
+        return _column(name, ref[name], cur[name], plan)
 
     cells = (len(ref) + len(cur)) * len(names)
     if cells >= PARALLEL_CELLS and len(names) > 1 and (os.cpu_count() or 1) > 1:
@@ -124,37 +117,18 @@ def drift(
     return DriftReport(found, drift_share, len(ref), len(cur), plan.only_ref, plan.only_cur, joint)
 
 
-def _column(
-    name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None, forced: set[str]
-) -> ColumnDrift:
-    from modelyard.monitoring.shift.domain import is_embedding
-
-    if ref.dtype == object and is_embedding(ref):
-        return _embedding(name, ref, cur, test_name, threshold)
-    if test_name == "domain_classifier":
-        raise InvalidArgument(
-            f"domain_classifier tests columns of vectors; {name!r} is not one",
-            field=f"tests.{name}",
-        )
-    kinds = (column_kind(ref), column_kind(cur))
-    if kinds[0] != kinds[1] and not (name in forced and "time" not in kinds):
-        message = f"type changed: {kinds[0]} in the reference, {kinds[1]} now"
-        return untested(name, kinds[0], True, message, series_counts(ref), series_counts(cur))
-    kind = "categorical" if name in forced else kinds[0]
-    if kind == "time":
-        return untested(
-            name,
-            kind,
-            False,
-            "timestamps are not tested for drift",
-            series_counts(ref),
-            series_counts(cur),
-        )
+def _column(name: str, ref: Any, cur: Any, options: Options) -> ColumnDrift:
+    before = of_series(ref)
+    plan = plan_column(name, before, of_series(cur, vectors=before.kind == "embedding"), options)
+    if plan.reason is not None:
+        return unplanned(plan, series_counts(ref), series_counts(cur))
+    if plan.kind == "embedding":
+        return _embedding(plan, ref, cur)
+    kind = plan.kind
     if kind == "numeric":
         a, b = _numbers(ref), _numbers(cur)
+        kind = plan.kind_for(_distinct(a.values))
         many = max(_distinct(a.values), _distinct(b.values))
-        if _distinct(a.values) <= FEW_VALUES and ref.dtype.kind in "iu":
-            kind = "categorical"  # an integer code with few values (0/1, 1..5): by counts
         # the choice only asks whether there are more than FEW_VALUES: count the union of
         # both only when each side has few (no merge of two large samples just to count)
         distinct = many if many > FEW_VALUES else len(np.union1d(a.values, b.values))
@@ -162,51 +136,46 @@ def _column(
     if kind == "categorical":
         a, b, labels = _categories(ref, cur)
         distinct = len(labels)
-    if len(a.values) == 0 or len(b.values) == 0:
-        drifted = len(a.values) != len(b.values)
-        side = "the reference" if len(a.values) == 0 else "the current data"
-        if not drifted:
-            side = "either table"
-        message = f"no values in {side}"
-        return untested(name, kind, drifted, message, series_counts(ref), series_counts(cur))
-    test = TESTS[test_name or choose(kind, len(a.values), distinct)]
-    if kind == "numeric" and test.numeric is not None:
-        statistic, p = test.numeric(a.values, b.values)
-    elif test.counts is not None:
-        ref_counts, cur_counts = _counts(a.values, b.values)
-        statistic, p = test.counts(ref_counts, cur_counts)
-    else:
-        raise InvalidArgument(
-            f"{test.name} needs a numeric column; {name!r} is {kind}", field=f"tests.{name}"
-        )
-    found = test.verdict(statistic, p, threshold)
-    if found is None:
-        message = f"{test.name} gave no number for these values"
-        return untested(name, kind, False, message, series_counts(ref), series_counts(cur))
-    score, limit, drifted = found
-    return ColumnDrift(
-        name,
-        kind,
-        test.name,
-        statistic,
-        p,
-        score,
-        limit,
-        drifted,
-        len(a.values),
-        len(b.values),
-        a.missing,
-        b.missing,
-        chart=_chart(a.values, b.values, labels),
-    )
+    return judged(plan, kind, _Exact(a, b, labels, distinct))
 
 
-def _chart(a: Array, b: Array, labels: Array | None) -> dict[str, Any]:
-    """Both samples' shares over common bars, for the report: numbers in equal-width bins
-    (from the sorted values, without another pass), categories by the most frequent."""
-    if labels is None:
-        lo, hi = float(min(a[0], b[0])), float(max(a[-1], b[-1]))
-        edges = np.linspace(lo, hi if hi > lo else lo + 1, CHART_BINS + 1)
+@dataclass(frozen=True)
+class _Exact:
+    """Both samples whole: sorted numbers, or codes of ``labels`` (``column.Inputs``)."""
+
+    a: _Side
+    b: _Side
+    labels: Array | None
+    count: int  # distinct values over both (exact up to FEW_VALUES)
+
+    @property
+    def present(self) -> tuple[int, int]:
+        return len(self.a.values), len(self.b.values)
+
+    @property
+    def missing(self) -> tuple[float, float]:
+        return self.a.missing, self.b.missing
+
+    def distinct(self) -> int:
+        return self.count
+
+    def numeric(self, test: DriftTest) -> tuple[float, float | None]:
+        assert test.numeric is not None
+        return test.numeric(self.a.values, self.b.values)
+
+    def counts(self, test: DriftTest) -> tuple[float, float | None]:
+        assert test.counts is not None
+        return test.counts(*_counts(self.a.values, self.b.values))
+
+    def chart(self, kind: str) -> dict[str, Any]:
+        """Both samples' shares over common bars: numbers in equal-width bins (from the
+        sorted values, without another pass), categories by the most frequent."""
+        a, b = self.a.values, self.b.values
+        if self.labels is not None:
+            size = len(self.labels)
+            ra, rb = np.bincount(a, minlength=size), np.bincount(b, minlength=size)
+            return category_chart(self.labels, ra, rb)
+        edges = numeric_edges(float(min(a[0], b[0])), float(max(a[-1], b[-1])))
         ends = edges.copy()
         ends[-1] = np.inf  # the last bin holds the maximum
 
@@ -215,16 +184,6 @@ def _chart(a: Array, b: Array, labels: Array | None) -> dict[str, Any]:
             return [float(x) for x in np.diff(cuts) / len(v)]
 
         return {"edges": edges.tolist(), "reference": shares(a), "current": shares(b)}
-    ra = np.bincount(a, minlength=len(labels)) / len(a)
-    rb = np.bincount(b, minlength=len(labels)) / len(b)
-    top = np.argsort(-(ra + rb), kind="stable")[:CHART_CATEGORIES]
-    names = [str(labels[i]) for i in top]
-    ref_shares, cur_shares = ra[top].tolist(), rb[top].tolist()
-    if len(labels) > CHART_CATEGORIES:
-        names.append("(other)")
-        ref_shares.append(max(0.0, 1 - sum(ref_shares)))
-        cur_shares.append(max(0.0, 1 - sum(cur_shares)))
-    return {"labels": names, "reference": ref_shares, "current": cur_shares}
 
 
 def _categories(ref: Any, cur: Any) -> tuple[_Side, _Side, Array]:
@@ -249,27 +208,19 @@ def _counts(a: Array, b: Array) -> tuple[Array, Array]:
     )
 
 
-def _embedding(
-    name: str, ref: Any, cur: Any, test_name: str | None, threshold: float | None
-) -> ColumnDrift:
+def _embedding(plan: ColumnPlan, ref: Any, cur: Any) -> ColumnDrift:
     """A column of vectors: a domain classifier on its dimensions alone."""
     import pandas as pd
 
-    from modelyard.monitoring.shift.domain import THRESHOLD, domain_drift, is_embedding
+    from modelyard.monitoring.shift.domain import THRESHOLD, domain_drift
 
     counts = series_counts(ref), series_counts(cur)
-    if test_name not in (None, "domain_classifier"):
-        raise InvalidArgument(
-            f"{name!r} holds vectors: only domain_classifier tests it", field=f"tests.{name}"
-        )
-    if cur.dtype != object or not is_embedding(cur):
-        return untested(name, "embedding", True, "type changed: vectors in the reference only",
-                        *counts)  # fmt: skip
+    name = plan.name
     widths = {len(v) for v in pd.concat([ref, cur]).dropna()}
     if len(widths) != 1:
-        return untested(name, "embedding", True, f"vectors of several lengths: {sorted(widths)}",
-                        *counts)  # fmt: skip
-    limit = THRESHOLD if threshold is None else float(threshold)
+        return untested(plan, "embedding", *counts, f"vectors of several lengths: {sorted(widths)}",
+                        True)  # fmt: skip
+    limit = THRESHOLD if plan.threshold is None else float(plan.threshold)
     found = domain_drift(
         pd.DataFrame({name: ref.dropna()}),
         pd.DataFrame({name: cur.dropna()}),

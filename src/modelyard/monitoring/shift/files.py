@@ -7,7 +7,8 @@ A reference file is read ``GROUP_COLUMNS`` columns at a time and each column is 
 its summary, so neither side is ever whole in memory: what is held is one column group of
 the reference, then one batch of one column group of the current data. A profile's numeric
 columns become bins from its value sketch (buckets 1/128 of a value wide); its categorical
-columns need the exact counts a profile keeps up to its limit of distinct values.
+columns, and numeric ones while it keeps them, use the exact counts a profile keeps up to its
+limit of distinct values. What is done with each column is decided by ``plan``, as in memory.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ import numpy as np
 from modelyard.data.frames import data_columns, without_index
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.shift import streamed
+from modelyard.monitoring.shift.column import judged, unplanned, untested
 from modelyard.monitoring.shift.findings import ColumnDrift
 from modelyard.monitoring.shift.inputs import (
     as_frame,
-    column_kind,
     parquet_metadata,
-    plan_columns,
     series_counts,
     text_columns,
-    untested,
 )
+from modelyard.monitoring.shift.kinds import Described, of_arrow, of_profile, of_series
+from modelyard.monitoring.shift.plan import ColumnPlan, plan_column, plan_options
 from modelyard.monitoring.shift.report import DriftReport
 from modelyard.monitoring.shift.summaries import CategorySummary, NumericSummary
 
@@ -46,18 +47,18 @@ class _FrameReference:
         frame = text_columns(frame)
         self.frame, self.rows, self.columns = frame, len(frame), list(frame.columns)
 
-    def kind(self, name: str) -> str:
-        return column_kind(self.frame[name])
+    def describe(self, name: str) -> Described:
+        return of_series(self.frame[name], vectors=False)
 
     def counts(self, name: str) -> tuple[int, float]:
         return series_counts(self.frame[name])
 
-    def summaries(self, kinds: dict[str, str]) -> dict[str, Summary]:
+    def summaries(self, plans: dict[str, ColumnPlan]) -> dict[str, Summary]:
         def one(name: str) -> Summary:
-            return streamed.reference_summary(self.frame[name], kinds[name])
+            return streamed.reference_summary(self.frame[name], plans[name])
 
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # sorting lets go of the GIL
-            return dict(zip(kinds, pool.map(one, kinds), strict=True))
+            return dict(zip(plans, pool.map(one, plans), strict=True))
 
 
 class _FileReference:
@@ -67,24 +68,24 @@ class _FileReference:
         self.schema = self.meta.schema.to_arrow_schema()
         self.rows, self.columns = self.meta.num_rows, data_columns(self.schema)
 
-    def kind(self, name: str) -> str:
-        return streamed.arrow_kind(self.schema.field(name).type)
+    def describe(self, name: str) -> Described:
+        return of_arrow(self.schema.field(name).type)
 
     def counts(self, name: str) -> tuple[int, float]:
         return streamed.present_in_file(self.meta, name)
 
-    def summaries(self, kinds: dict[str, str]) -> dict[str, Summary]:
+    def summaries(self, plans: dict[str, ColumnPlan]) -> dict[str, Summary]:
         import pyarrow.parquet as pq
 
         found: dict[str, Summary] = {}
-        names = list(kinds)
+        names = list(plans)
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
             for start in range(0, len(names), streamed.GROUP_COLUMNS):
                 group = names[start : start + streamed.GROUP_COLUMNS]
                 table = pq.read_table(self.path, columns=group)
 
                 def one(name: str, table: Any = table) -> Summary:
-                    return _arrow_summary(table.column(name), kinds[name])
+                    return _arrow_summary(table.column(name), plans[name])
 
                 found.update(zip(group, pool.map(one, group), strict=True))
                 del table
@@ -98,56 +99,65 @@ class _ProfileReference:
         self.profile, self.rows, self.columns = profile, profile.num_rows, list(profile.columns)
         self.problems: dict[str, str] = {}  # columns a profile cannot test, and why
 
-    def kind(self, name: str) -> str:
-        kind = self.profile[name].type
-        if kind in ("integer", "float"):
-            return "numeric"
-        return "time" if kind in ("timestamp", "date") else "categorical"
+    def describe(self, name: str) -> Described:
+        return of_profile(self.profile[name])
 
     def counts(self, name: str) -> tuple[int, float]:
         col = self.profile[name]
         gone = col.missing + col.infinite
         return col.count - gone, gone / col.count if col.count else 0.0
 
-    def summaries(self, kinds: dict[str, str]) -> dict[str, Summary]:
-        from modelyard.monitoring.shift.summaries import FEW
-
+    def summaries(self, plans: dict[str, ColumnPlan]) -> dict[str, Summary]:
         found: dict[str, Summary] = {}
-        for name, kind in kinds.items():
+        for name, plan in plans.items():
             col = self.profile[name]
-            if kind == "categorical":
-                if col.values is None:
-                    self.problems[name] = "the profile kept no counts (too many categories)"
-                    continue
+            if col.values is None and (plan.kind == "categorical" or plan.forced):
+                self.problems[name] = "the profile kept no counts (too many categories)"
+            elif plan.numbers:
+                found[name] = _profile_numbers(col, streamed.value_limit(plan))
+            else:
+                assert col.values is not None
                 categories = CategorySummary()
                 categories.add(list(col.values), list(col.values.values()), col.missing)
                 found[name] = categories
-                continue
-            if col.sketch is None or col.min is None or col.max is None:
-                points, weights = np.zeros(0), np.zeros(0)
-            else:
-                points, weights = col.sketch.points()
-                points = np.clip(points, col.min, col.max)
-            summary = NumericSummary.of_weighted(
-                points, weights.astype(np.float64), col.missing + col.infinite, col.std
-            )
-            if col.sketch is not None and col.n_finite:  # a bucket's width where most values are
-                typical = min(max(abs(col.min), abs(col.max)), abs(col.mean) + (col.std or 0.0))
-                summary.resolution = col.sketch.RELATIVE_WIDTH * typical
-            if col.values is not None and len(col.values) <= FEW:
-                summary.values = {float(k): int(v) for k, v in col.values.items()}
-            found[name] = summary
         return found
 
 
-def _arrow_summary(column: Any, kind: str) -> Summary:
+def _profile_numbers(col: Any, limit: int | None) -> NumericSummary:
+    """A profiled numeric column as bins: from the exact counts of its values while it kept
+    them (up to its limit of distinct values), else from its value sketch."""
+    exact = col.values is not None and col.n_finite
+    if exact:
+        values = {float(k): int(v) for k, v in col.values.items()}
+        points = np.array(sorted(values), dtype=np.float64)
+        weights = np.array([values[p] for p in points.tolist()], dtype=np.float64)
+    elif col.sketch is None or col.min is None or col.max is None:
+        points, weights = np.zeros(0), np.zeros(0)
+    else:
+        points, weights = col.sketch.points()
+        points = np.clip(points, col.min, col.max)
+    summary = NumericSummary.of_weighted(
+        points, weights.astype(np.float64), col.missing + col.infinite, col.std
+    )
+    summary.limit = limit
+    if not exact and col.sketch is not None and col.n_finite:  # a bucket's width where most are
+        typical = min(max(abs(col.min), abs(col.max)), abs(col.mean) + (col.std or 0.0))
+        summary.resolution = col.sketch.RELATIVE_WIDTH * typical
+    if exact and (limit is None or len(values) <= limit):
+        summary.values = values
+    return summary
+
+
+def _arrow_summary(column: Any, plan: ColumnPlan) -> Summary:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if kind == "numeric":
+    if plan.numbers:
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
         kept = np.sort(values[np.isfinite(values)])
-        return NumericSummary.of_reference(kept, len(values) - len(kept))
+        return NumericSummary.of_reference(
+            kept, len(values) - len(kept), streamed.value_limit(plan)
+        )
     found = CategorySummary()
     counted = pc.value_counts(column.drop_null())
     found.add(
@@ -191,37 +201,32 @@ def drift_file(
         def present(column: str) -> tuple[int, float]:
             return _present(source.column(column))
 
-    plan = plan_columns(ref.columns, data_columns(schema), columns, tests, thresholds, categorical,
-                 drift_share)  # fmt: skip
-    kinds: dict[str, str] = {}
+    options = plan_options(ref.columns, data_columns(schema), columns, tests, thresholds,
+                           categorical, drift_share)  # fmt: skip
+    plans: dict[str, ColumnPlan] = {}
     found: dict[str, ColumnDrift] = {}
-    for name in plan.names:
-        before, now = ref.kind(name), streamed.arrow_kind(schema.field(name).type)
-        forced = name in plan.categorical and "time" not in (before, now)
-        kind = "categorical" if forced else before
-        counts = ref.counts(name), present(name)
-        if before != now and not forced:
-            message = f"type changed: {before} in the reference, {now} now"
-            found[name] = untested(name, before, True, message, *counts)
-        elif kind == "time":
-            found[name] = untested(
-                name, kind, False, "timestamps are not tested for drift", *counts
-            )
+    for column in options.names:
+        plan = plan_column(column, ref.describe(column), of_arrow(schema.field(column).type),
+                           options)  # fmt: skip
+        if plan.reason is None:
+            plans[column] = plan
         else:
-            kinds[name] = kind
-    refs = ref.summaries(kinds)
+            found[column] = unplanned(plan, ref.counts(column), present(column))
+    refs = ref.summaries(plans)
     for column, reason in getattr(ref, "problems", {}).items():
-        found[column] = untested(column, kinds.pop(column), False, reason, ref.counts(column),
-                                 present(column))  # fmt: skip
+        plan = plans.pop(column)
+        found[column] = untested(plan, plan.kind, ref.counts(column), present(column), reason,
+                                 False)  # fmt: skip
+    kinds = {c: plan.kind_for(streamed.reference_distinct(refs[c])) for c, plan in plans.items()}
+    for column, kind in kinds.items():
+        streamed.count_by_value(refs[column], kind)
     with count_progress(f"drift {name}", rows * len(refs)) as advance:
         counted = streamed.count_current(source, refs, advance)
-    for column, kind in kinds.items():
-        found[column] = streamed.column_drift(
-            column, kind, refs[column], counted[column],
-            plan.tests.get(column), plan.thresholds.get(column),
-        )  # fmt: skip
-    ordered = [found[n] for n in plan.names]
-    return DriftReport(ordered, drift_share, ref.rows, rows, plan.only_ref, plan.only_cur)
+    for column, plan in plans.items():
+        inputs = streamed.Binned(column, refs[column], counted[column])
+        found[column] = judged(plan, kinds[column], inputs)
+    ordered = [found[n] for n in options.names]
+    return DriftReport(ordered, drift_share, ref.rows, rows, options.only_ref, options.only_cur)
 
 
 def _arrow(data: Any) -> Any:

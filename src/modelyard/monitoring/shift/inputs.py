@@ -1,19 +1,15 @@
-"""What both drift engines take in and share: the data as a frame or a Parquet file (read
-whole here; ``files`` reads it in parts), the column plan (which columns, which test, which
-threshold, which numbers to test as categories), a column's kind and counts, and the report
-row of a column left untested. ``compute`` (frames in memory) and ``files`` (data read in
-parts, or a profile) both build on it; it knows neither.
+"""What both drift engines take in: the data as a frame or a Parquet file (read whole here;
+``files`` reads it in parts), with its column names as text, and a column's counts.
+``compute`` (frames in memory) and ``files`` (data read in parts, or a profile) both build on
+it; it knows neither. What is done with each column is ``plan``'s.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modelyard.errors import InvalidArgument
-from modelyard.monitoring.shift.findings import ColumnDrift
-from modelyard.monitoring.shift.registry import TESTS
 
 
 def parquet_metadata(path: Path, field: str) -> Any:
@@ -61,88 +57,6 @@ def text_columns(frame: Any) -> Any:
     return frame.rename(columns=str)
 
 
-def column_kind(series: Any) -> str:
-    from pandas.api import types
-
-    if types.is_bool_dtype(series.dtype):
-        return "categorical"
-    if types.is_datetime64_any_dtype(series.dtype) or types.is_timedelta64_dtype(series.dtype):
-        return "time"
-    if types.is_numeric_dtype(series.dtype):
-        return "numeric"
-    return "categorical"
-
-
-def _options(option: Any, columns: list[str], field: str) -> dict[str, Any]:
-    if option is None:
-        return {}
-    if not isinstance(option, dict):
-        return dict.fromkeys(columns, option)
-    unknown = sorted(set(option) - set(columns))
-    if unknown:
-        raise InvalidArgument(
-            f"{field} names columns that are not compared: {unknown}", field=field
-        )
-    return dict(option)
-
-
-@dataclass(frozen=True)
-class Plan:
-    names: list[str]
-    only_ref: list[str]
-    only_cur: list[str]
-    tests: dict[str, str]
-    thresholds: dict[str, float]
-    categorical: set[str]
-
-
-def plan_columns(
-    ref_columns: list[str],
-    cur_columns: list[str],
-    columns: list[str] | None,
-    tests: Any,
-    thresholds: Any,
-    categorical: list[str] | None,
-    drift_share: float,
-) -> Plan:
-    """The columns to compare and the options by column, checked."""
-    if not 0 <= drift_share <= 1:
-        raise InvalidArgument("drift_share must be between 0 and 1", field="drift_share")
-    only_ref = [c for c in ref_columns if c not in cur_columns]
-    only_cur = [c for c in cur_columns if c not in ref_columns]
-    if columns is None:
-        names = [c for c in ref_columns if c in cur_columns]
-    else:
-        missing = [c for c in columns if c not in ref_columns or c not in cur_columns]
-        if missing:
-            raise InvalidArgument(f"columns not in both tables: {missing}", field="columns")
-        names, only_ref, only_cur = list(columns), [], []
-    chosen = _options(tests, names, "tests")
-    for name, test in chosen.items():
-        if test not in TESTS and test != "domain_classifier":
-            raise InvalidArgument(
-                f"unknown drift test {test!r} for column {name!r}; known: {sorted(TESTS)}",
-                field=f"tests.{name}",
-            )
-    limits = _options(thresholds, names, "thresholds")
-    forced = set(_options(dict.fromkeys(categorical or []), names, "categorical"))
-    return Plan(names, only_ref, only_cur, chosen, limits, forced)
-
-
 def series_counts(series: Any) -> tuple[int, float]:
     """Values present in a column, and the share missing."""
     return int(series.notna().sum()), float(series.isna().mean()) if len(series) else 0.0
-
-
-def untested(
-    name: str,
-    kind: str,
-    drifted: bool,
-    message: str,
-    ref: tuple[int, float],
-    cur: tuple[int, float],
-) -> ColumnDrift:
-    """A column reported without a test (``message`` says why)."""
-    return ColumnDrift(
-        name, kind, None, None, None, None, None, drifted, ref[0], cur[0], ref[1], cur[1], message
-    )

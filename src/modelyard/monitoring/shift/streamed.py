@@ -5,8 +5,9 @@ kept as fine bins (``summaries``). The current file is read ``GROUP_COLUMNS`` co
 ``BATCH_ROWS`` rows at a time, so memory stays near one batch of one column group whatever
 the file's size, and counted into the reference's bins; columns of a batch are counted in
 parallel threads. The tests then run on the bins: the same choice and thresholds as in
-memory, with KS's p-value from its asymptotic distribution. Anderson-Darling and Cramér-von
-Mises need every value and are refused here.
+memory (``plan``), with KS's p-value from its asymptotic distribution (``Binned``: the
+statistics' inputs as bins). Anderson-Darling and Cramér-von Mises need every value and are
+refused here.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import numpy as np
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.shift.binned import jensenshannon, psi
-from modelyard.monitoring.shift.findings import ColumnDrift
+from modelyard.monitoring.shift.chart import category_chart, numeric_edges
 from modelyard.monitoring.shift.numeric import normed_wasserstein
-from modelyard.monitoring.shift.registry import FEW_VALUES, TESTS, choose
+from modelyard.monitoring.shift.plan import ColumnPlan
+from modelyard.monitoring.shift.registry import DriftTest
 from modelyard.monitoring.shift.summaries import (
     FEW,
     CategorySummary,
@@ -41,20 +43,7 @@ from modelyard.monitoring.shift.summaries import (
 Array = np.ndarray[Any, Any]
 BATCH_ROWS = 262_144
 GROUP_COLUMNS = 16
-CHART_BINS = 20
 Summary = NumericSummary | CategorySummary
-
-
-def arrow_kind(kind: Any) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_boolean(kind):
-        return "categorical"
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return "numeric"
-    if pa.types.is_temporal(kind):
-        return "time"
-    return "categorical"
 
 
 def present_in_file(meta: Any, name: str) -> tuple[int, float]:
@@ -71,11 +60,11 @@ def present_in_file(meta: Any, name: str) -> tuple[int, float]:
     return rows - nulls, nulls / rows if rows else 0.0
 
 
-def reference_summary(series: Any, kind: str) -> Summary:
-    if kind == "numeric":
+def reference_summary(series: Any, plan: ColumnPlan) -> Summary:
+    if plan.numbers:
         values = np.asarray(series, dtype=np.float64)
         kept = np.sort(values[np.isfinite(values)])
-        return NumericSummary.of_reference(kept, len(values) - len(kept))
+        return NumericSummary.of_reference(kept, len(values) - len(kept), value_limit(plan))
     found = CategorySummary()
     counts = series.dropna().value_counts()
     found.add(list(counts.index), counts.tolist(), int(series.isna().sum()))
@@ -124,24 +113,94 @@ def count_current(source: Any, refs: dict[str, Summary], advance: Any = None) ->
     return found
 
 
-def _distinct(a: Summary, b: Summary) -> int:
-    """Distinct values over both (for a numeric column, exact only up to ``FEW``; more is
-    reported as ``FEW + 1``, which is all the choice of test needs)."""
-    if isinstance(a, CategorySummary) and isinstance(b, CategorySummary):
-        return len(set(a.counts) | set(b.counts))
-    assert isinstance(a, NumericSummary) and isinstance(b, NumericSummary)
-    if a.values is None or b.values is None:
-        return FEW + 1
-    return len(set(a.values) | set(b.values))
+def value_limit(plan: ColumnPlan) -> int | None:
+    """How many distinct numbers a reference summary counts one by one: all of them when
+    the user asked for them as categories, else up to ``FEW``."""
+    return None if plan.forced else FEW
 
 
-def _counts(a: Summary, b: Summary) -> tuple[list[Any], Array, Array]:
-    if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
+def reference_distinct(summary: Summary) -> int:
+    """Distinct reference values (exact up to ``FEW``; more is reported as ``FEW + 1``)."""
+    if isinstance(summary, CategorySummary):
+        return len(summary.counts)
+    return FEW + 1 if summary.values is None else len(summary.values)
+
+
+def count_by_value(summary: Summary, kind: str) -> None:
+    """Numbers tested as categories (integer codes) count every current value by value."""
+    if kind == "categorical" and isinstance(summary, NumericSummary):
+        summary.limit = None
+
+
+class Binned:
+    """Both samples as summaries: the reference's bins and the current data counted into them
+    (``column.Inputs``). What bins cannot give (every value, or counts of many numbers) is
+    refused, naming ``tests.<column>``."""
+
+    def __init__(self, name: str, a: Summary, b: Summary) -> None:
+        self.name, self.a, self.b = name, a, b
+        self.present = a.present, b.present
+        self.missing = _missing(a), _missing(b)
+
+    def distinct(self) -> int:
+        """Distinct values over both (for numbers, exact only up to ``FEW``; more is
+        reported as ``FEW + 1``, which is all the choice of test needs)."""
+        a, b = self.a, self.b
+        if isinstance(a, CategorySummary) and isinstance(b, CategorySummary):
+            return len(set(a.counts) | set(b.counts))
+        assert isinstance(a, NumericSummary) and isinstance(b, NumericSummary)
         if a.values is None or b.values is None:
-            raise ValueError("no exact counts")
-        return aligned(a.values, b.values)
-    assert isinstance(a, CategorySummary) and isinstance(b, CategorySummary)
-    return aligned(a.counts, b.counts)
+            return FEW + 1
+        return len(set(a.values) | set(b.values))
+
+    def _refuse(self, test: DriftTest) -> None:
+        if test.name in ("anderson", "cramer_von_mises"):
+            raise InvalidArgument(
+                f"{test.name} needs every value; it is not available when the current data "
+                "is read from a file in parts (pass DataFrames)",
+                field=f"tests.{self.name}",
+            )
+
+    def _exact(self) -> bool:
+        a, b = self.a, self.b
+        return isinstance(a, NumericSummary) and a.values is not None and b.values is not None  # type: ignore[union-attr]
+
+    def numeric(self, test: DriftTest) -> tuple[float, float | None]:
+        self._refuse(test)
+        if test.counts is not None and self._exact():  # few values: the histogram's bins
+            return self.counts(test)
+        assert isinstance(self.a, NumericSummary) and isinstance(self.b, NumericSummary)
+        return _numeric_test(test.name, self.a, self.b)
+
+    def _aligned(self, test: str = "") -> tuple[list[Any], Array, Array]:
+        a, b = self.a, self.b
+        if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
+            if a.values is None or b.values is None:  # many numbers: only their bins
+                raise InvalidArgument(
+                    f"{test} needs a categorical column; {self.name!r} is numeric",
+                    field=f"tests.{self.name}",
+                )
+            return aligned(a.values, b.values)
+        assert isinstance(a, CategorySummary) and isinstance(b, CategorySummary)
+        return aligned(a.counts, b.counts)
+
+    def counts(self, test: DriftTest) -> tuple[float, float | None]:
+        self._refuse(test)
+        assert test.counts is not None
+        _, ref_counts, cur_counts = self._aligned(test.name)
+        return test.counts(ref_counts, cur_counts)
+
+    def chart(self, kind: str) -> dict[str, Any]:
+        a, b = self.a, self.b
+        if kind == "numeric" and isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
+            grid, fa, fb = cdfs_on(a, b)
+            edges = numeric_edges(min(a.lo, b.lo), max(a.hi, b.hi))
+            return {
+                "edges": edges.tolist(),
+                "reference": [float(x) for x in shares_on(edges, grid, fa)],
+                "current": [float(x) for x in shares_on(edges, grid, fb)],
+            }
+        return category_chart(*self._aligned())
 
 
 def _numeric_test(name: str, a: NumericSummary, b: NumericSummary) -> tuple[float, float | None]:
@@ -169,85 +228,6 @@ def _numeric_test(name: str, a: NumericSummary, b: NumericSummary) -> tuple[floa
     return (psi(r, c) if name == "psi" else jensenshannon(r, c)), None
 
 
-def column_drift(
-    name: str,
-    kind: str,
-    a: Summary,
-    b: Summary,
-    test_name: str | None,
-    threshold: float | None,
-) -> ColumnDrift:
-    def untested(drifted: bool, message: str) -> ColumnDrift:
-        return ColumnDrift(
-            name, kind, None, None, None, None, None, drifted,
-            a.present, b.present, _missing(a), _missing(b), message,
-        )  # fmt: skip
-
-    if a.present == 0 or b.present == 0:
-        if a.present == b.present:
-            return untested(False, "no values in either table")
-        side = "the reference" if a.present == 0 else "the current data"
-        return untested(True, f"no values in {side}")
-    distinct = _distinct(a, b)
-    by_counts = kind == "categorical" or distinct <= FEW_VALUES
-    test = TESTS[test_name or choose("categorical" if by_counts else kind, a.present, distinct)]
-    if test.name in ("anderson", "cramer_von_mises"):
-        raise InvalidArgument(
-            f"{test.name} needs every value; it is not available when the current data is "
-            "read from a file in parts (pass DataFrames)",
-            field=f"tests.{name}",
-        )
-    exact = isinstance(a, NumericSummary) and a.values is not None and b.values is not None  # type: ignore[union-attr]
-    if test.counts is not None and (by_counts or test.numeric is None or exact):
-        try:
-            _, ref_counts, cur_counts = _counts(a, b)
-        except ValueError:
-            raise InvalidArgument(
-                f"{test.name} needs a categorical column; {name!r} is numeric",
-                field=f"tests.{name}",
-            ) from None
-        statistic, p = test.counts(ref_counts, cur_counts)
-    elif isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
-        statistic, p = _numeric_test(test.name, a, b)
-    else:
-        raise InvalidArgument(
-            f"{test.name} needs a numeric column; {name!r} is {kind}", field=f"tests.{name}"
-        )
-    found = test.verdict(statistic, p, threshold)
-    if found is None:
-        return untested(False, f"{test.name} gave no number for these values")
-    score, limit, drifted = found
-    return ColumnDrift(
-        name, kind, test.name, statistic, p, score, limit, drifted,
-        a.present, b.present, _missing(a), _missing(b), chart=_chart(a, b),
-    )  # fmt: skip
-
-
 def _missing(s: Summary) -> float:
     total = s.present + s.missing
     return s.missing / total if total else 0.0
-
-
-def _chart(a: Summary, b: Summary) -> dict[str, Any]:
-    if isinstance(a, NumericSummary) and isinstance(b, NumericSummary):
-        grid, fa, fb = cdfs_on(a, b)
-        lo, hi = min(a.lo, b.lo), max(a.hi, b.hi)
-        edges = np.linspace(lo, hi if hi > lo else lo + 1, CHART_BINS + 1)
-        return {
-            "edges": edges.tolist(),
-            "reference": [float(x) for x in shares_on(edges, grid, fa)],
-            "current": [float(x) for x in shares_on(edges, grid, fb)],
-        }
-    keys, r, c = _counts(a, b)
-    r, c = r / r.sum(), c / c.sum()
-    top = np.argsort(-(r + c), kind="stable")[:10]
-    chart = {
-        "labels": [str(keys[i]) for i in top],
-        "reference": r[top].tolist(),
-        "current": c[top].tolist(),
-    }
-    if len(keys) > 10:
-        chart["labels"].append("(other)")
-        chart["reference"].append(max(0.0, 1 - sum(chart["reference"])))
-        chart["current"].append(max(0.0, 1 - sum(chart["current"])))
-    return chart

@@ -5,7 +5,8 @@ holding about the same share of the reference. The outer 1/4096 on each side is 
 halving down to single values, since a skewed column's bins would be widest there. Beyond
 both ends, ``TAIL_BINS`` bins grow geometrically, so current data that moved out of the
 reference's range lands in them, not in one wide bin. The current data is counted into the
-same bins, batch by batch (``locate`` finds the bins fast).
+same bins, batch by batch (``locate`` finds the bins fast). Numbers tested as categories
+(``plan``) keep exact counts per value, however many.
 
 Within a bin, values are taken as spread evenly, so each sample's CDF is piecewise linear
 between edges. Kolmogorov-Smirnov's D (which for such CDFs lies on an edge) and the
@@ -39,14 +40,17 @@ class NumericSummary:
     lo: float = np.inf
     hi: float = -np.inf
     values: dict[float, int] | None = field(default_factory=dict)  # while few distinct
+    limit: int | None = FEW  # distinct values counted one by one at most (None: all of them)
     std: float = 0.0  # of the reference (population), for the normed Wasserstein distance
     resolution: float = 0.0  # the finest spread the reference resolves (a profile's buckets)
     locate: Locator | None = field(default=None, repr=False)  # edges -> bin, shared
 
     @classmethod
-    def of_reference(cls, sorted_values: Array, missing: int) -> NumericSummary:
+    def of_reference(
+        cls, sorted_values: Array, missing: int, limit: int | None = FEW
+    ) -> NumericSummary:
         summary = cls.of_weighted(sorted_values, None, missing)
-        summary.values = {}
+        summary.values, summary.limit = {}, limit
         summary.present = 0
         summary.counts[:] = 0
         summary.add(sorted_values, 0)  # exact counts into the bins (and per value if few)
@@ -91,8 +95,9 @@ class NumericSummary:
         only when the reference had few)."""
         values: dict[float, int] | None = {} if self.values is not None else None
         return NumericSummary(
-            self.edges, np.zeros_like(self.counts), values=values, locate=self.locate
-        )
+            self.edges, np.zeros_like(self.counts), values=values, limit=self.limit,
+            locate=self.locate,
+        )  # fmt: skip
 
     def add(self, values: Array, missing: int) -> None:
         """Count a batch of finite values (missing ones and infinities counted apart)."""
@@ -109,7 +114,8 @@ class NumericSummary:
         self.counts += np.bincount(where, minlength=len(self.counts))
         if self.values is not None:
             keys, counts = np.unique(values, return_counts=True)
-            if len(keys) > FEW or len(set(keys.tolist()) | set(self.values)) > FEW:
+            limit = np.inf if self.limit is None else self.limit
+            if len(keys) > limit or len(set(keys.tolist()) | set(self.values)) > limit:
                 self.values = None  # many values: the bins will do
             else:
                 for k, c in zip(keys.tolist(), counts.tolist(), strict=True):
