@@ -67,10 +67,10 @@ class RegistryClient:
     def create_registered_model(
         self, name: str, description: str | None = None, tags: dict[str, str] | None = None
     ) -> RegisteredModel:
-        return self._act(self._registry.create_model, name, description, tags)
+        return self._act(self._registry.models.create, name, description, tags)
 
     def get_registered_model(self, name: str, *, include_deleted: bool = False) -> RegisteredModel:
-        return self._act(self._registry.get_model, name, include_deleted=include_deleted)
+        return self._act(self._registry.models.get, name, include_deleted=include_deleted)
 
     def search_registered_models(
         self,
@@ -81,7 +81,7 @@ class RegistryClient:
         page_token: str | None = None,
     ) -> tuple[list[RegisteredModel], str | None]:
         return self._act(
-            self._registry.search_models,
+            self._registry.models.search,
             filter_string,
             include_deleted=include_deleted,
             max_results=max_results,
@@ -89,19 +89,19 @@ class RegistryClient:
         )
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
-        return self._act(self._registry.update_model, name, description)
+        return self._act(self._registry.models.update, name, description)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
-        self._act(self._registry.set_model_tag, name, key, value)
+        self._act(self._registry.models.set_tag, name, key, value)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        self._act(self._registry.delete_model_tag, name, key)
+        self._act(self._registry.models.delete_tag, name, key)
 
     def delete_registered_model(self, name: str) -> None:
-        self._act(self._registry.delete_model, name)
+        self._act(self._registry.models.delete, name)
 
     def restore_registered_model(self, name: str) -> None:
-        self._act(self._registry.restore_model, name)
+        self._act(self._registry.models.restore, name)
 
     # --- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -119,7 +119,7 @@ class RegistryClient:
         draft = NewModelVersion(
             name, source, run_id, description, flavor, model_digest, signature, tags or {}
         )
-        found = self._act(self._registry.create_version, draft)
+        found = self._act(self._registry.versions.create, draft)
         self._announce()
         return found
 
@@ -139,7 +139,7 @@ class RegistryClient:
         if at is not None and alias is None:
             raise InvalidArgument("at needs an alias", field="at")
         return self._act(
-            self._registry.get_version,
+            self._registry.versions.get,
             name,
             version,
             alias=alias,
@@ -183,7 +183,7 @@ class RegistryClient:
         page_token: str | None = None,
     ) -> tuple[list[ModelVersion], str | None]:
         return self._act(
-            self._registry.search_versions,
+            self._registry.versions.search,
             filter_string,
             order_by,
             include_deleted=include_deleted,
@@ -194,32 +194,32 @@ class RegistryClient:
     def update_model_version(
         self, name: str, version: int, description: str | None
     ) -> ModelVersion:
-        return self._act(self._registry.update_version, name, version, description)
+        return self._act(self._registry.versions.update, name, version, description)
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        self._act(self._registry.set_version_tag, name, version, key, value)
+        self._act(self._registry.versions.set_tag, name, version, key, value)
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        self._act(self._registry.delete_version_tag, name, version, key)
+        self._act(self._registry.versions.delete_tag, name, version, key)
 
     def delete_model_version(self, name: str, version: int) -> None:
-        self._act(self._registry.delete_version, name, version)
+        self._act(self._registry.versions.delete, name, version)
 
     def restore_model_version(self, name: str, version: int) -> None:
-        self._act(self._registry.restore_version, name, version)
+        self._act(self._registry.versions.restore, name, version)
 
     def set_model_card(self, name: str, version: int | None = None, **sections: str) -> None:
         """Edit card sections (intended_use, limitations, ethical_considerations, notes) of a
         model, or of one version when ``version`` is given."""
-        self._act(self._registry.set_card, name, version, sections)
+        self._act(self._registry.versions.set_card, name, version, sections)
 
     # --- aliases and governance ----------------------------------------------------------
     def set_alias(self, name: str, alias: str, version: int) -> None:
-        self._act(self._registry.set_alias, name, alias, version)
+        self._act(self._registry.aliases.set, name, alias, version)
         self._announce()
 
     def delete_alias(self, name: str, alias: str) -> None:
-        self._act(self._registry.delete_alias, name, alias)
+        self._act(self._registry.aliases.delete, name, alias)
         self._announce()
 
     def get_alias_history(
@@ -227,7 +227,7 @@ class RegistryClient:
     ) -> list[AliasEvent]:
         """Every move of the model's aliases (or of ``alias``), oldest first, or the first
         ``limit``; read a page at a time, as ``get_alias_history_page`` does."""
-        return self._act(self._registry.alias_history, name, alias, limit=limit)
+        return self._act(self._registry.aliases.history, name, alias, limit=limit)
 
     def get_alias_history_page(
         self,
@@ -240,7 +240,7 @@ class RegistryClient:
         """One page of those moves (``limit``, up to 10,000) and the token of the next page
         (None after the last)."""
         return self._act(
-            self._registry.alias_history_page, name, alias, limit=limit, page_token=page_token
+            self._registry.aliases.history_page, name, alias, limit=limit, page_token=page_token
         )
 
     def set_alias_policy(
@@ -264,48 +264,48 @@ class RegistryClient:
             allow_self_approval,
             list(required_gates),
         )
-        return self._act(self._registry.set_policy, policy)
+        return self._act(self._registry.policies.set, policy)
 
     def list_alias_policies(
         self, model: str | None = None, *, limit: int = LIST_DEFAULT
     ) -> list[AliasPolicy]:
         """Alias policies (of ``model``, with the '*' defaults), by model and alias: at most
         ``limit`` (up to 10,000)."""
-        return self._act(self._registry.list_policies, model, limit=limit)
+        return self._act(self._registry.policies.list_all, model, limit=limit)
 
     def delete_alias_policy(self, model: str, alias: str) -> None:
-        self._act(self._registry.delete_policy, model, alias)
+        self._act(self._registry.policies.delete, model, alias)
 
     def request_approval(
         self, name: str, version: int, *, alias: str, comment: str | None = None
     ) -> ApprovalRequest:
-        found = self._act(self._registry.request_approval, name, version, alias, comment)
+        found = self._act(self._registry.approvals.request, name, version, alias, comment)
         self._announce()
         return found
 
     def approve(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
         """Approve; when the policy's approvals are complete the alias moves."""
-        found = self._act(self._registry.decide, request_id, "APPROVE", comment)
+        found = self._act(self._registry.approvals.decide, request_id, "APPROVE", comment)
         self._announce()
         return found
 
     def reject(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
-        found = self._act(self._registry.decide, request_id, "REJECT", comment)
+        found = self._act(self._registry.approvals.decide, request_id, "REJECT", comment)
         self._announce()
         return found
 
     def cancel_approval(self, request_id: str) -> ApprovalRequest:
-        return self._act(self._registry.cancel_request, request_id)
+        return self._act(self._registry.approvals.cancel, request_id)
 
     def get_approval_request(self, request_id: str) -> ApprovalRequest:
-        return self._act(self._registry.get_request, request_id)
+        return self._act(self._registry.approvals.get, request_id)
 
     def list_approval_requests(
         self, name: str | None = None, status: str | None = None, *, limit: int | None = None
     ) -> list[ApprovalRequest]:
         """Every approval request (of ``name``, with ``status``), oldest first, or the first
         ``limit``; read a page at a time, as ``list_approval_requests_page`` does."""
-        return self._act(self._registry.list_requests, name, status, limit=limit)
+        return self._act(self._registry.approvals.list_all, name, status, limit=limit)
 
     def list_approval_requests_page(
         self,
@@ -317,7 +317,7 @@ class RegistryClient:
     ) -> tuple[list[ApprovalRequest], str | None]:
         """One page of approval requests (``limit``, up to 1,000) and the next token."""
         return self._act(
-            self._registry.list_requests_page, name, status, limit=limit, page_token=page_token
+            self._registry.approvals.list_page, name, status, limit=limit, page_token=page_token
         )
 
     # --- audit ---------------------------------------------------------------------------
@@ -336,7 +336,7 @@ class RegistryClient:
         """Audit entries in chain order; ``action`` ending in '.' and ``object_id`` ending
         in '/' (``churn/``: every version of churn) match a prefix."""
         return self._act(
-            self._registry.audit_entries,
+            self._registry.audit.entries,
             object_type=object_type,
             object_id=object_id,
             actor=actor,
@@ -348,24 +348,24 @@ class RegistryClient:
         )
 
     def verify_audit(self) -> AuditCheck:
-        return self._act(self._registry.verify_audit)
+        return self._act(self._registry.audit.verify)
 
     # --- webhooks ------------------------------------------------------------------------
     def create_webhook(
         self, url: str, events: Sequence[str], *, model: str | None = None
     ) -> Webhook:
         """Subscribe ``url``; the returned ``secret`` (shown once) signs every body."""
-        return self._act(self._registry.create_webhook, url, list(events), model)
+        return self._act(self._registry.webhooks.create, url, list(events), model)
 
     def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
         """Webhooks, oldest first, without their secrets: at most ``limit`` (up to 10,000)."""
-        return self._act(self._registry.list_webhooks, limit=limit)
+        return self._act(self._registry.webhooks.list_all, limit=limit)
 
     def delete_webhook(self, webhook_id: str) -> None:
-        self._act(self._registry.delete_webhook, webhook_id)
+        self._act(self._registry.webhooks.delete, webhook_id)
 
     def webhook_deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]:
-        return self._act(self._registry.deliveries, webhook_id, limit)
+        return self._act(self._registry.webhooks.deliveries, webhook_id, limit)
 
     def deliver_webhooks(self) -> int:
         """Embedded: attempt every due delivery now; the number attempted."""
@@ -391,7 +391,7 @@ class RegistryClient:
         ``x-user-id``) keeping one caller on one route. Serve it with ``modelyard serve
         --deployment NAME``."""
         return self._act(
-            self._registry.create_deployment,
+            self._registry.deployments.create,
             name,
             _routes(routes),
             list(shadows) if shadows is not None else None,
@@ -400,11 +400,11 @@ class RegistryClient:
         )
 
     def get_deployment(self, name: str) -> Deployment:
-        return self._act(self._registry.get_deployment, name)
+        return self._act(self._registry.deployments.get, name)
 
     def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
         """Deployments by name: at most ``limit`` (up to 10,000)."""
-        return self._act(self._registry.list_deployments, limit=limit)
+        return self._act(self._registry.deployments.list_all, limit=limit)
 
     def update_deployment(
         self,
@@ -419,7 +419,7 @@ class RegistryClient:
         """Change the parts given; servers watching the deployment follow within their
         ``watch_s``. ``expected_revision`` refuses the change if someone else moved first."""
         return self._act(
-            self._registry.update_deployment,
+            self._registry.deployments.update,
             name,
             routes=routes if routes is UNSET else _routes(routes),
             shadows=shadows if shadows is UNSET or shadows is None else list(shadows),
@@ -429,7 +429,7 @@ class RegistryClient:
         )
 
     def delete_deployment(self, name: str) -> None:
-        self._act(self._registry.delete_deployment, name)
+        self._act(self._registry.deployments.delete, name)
 
 
 def _routes(routes: Any) -> Any:

@@ -1,8 +1,8 @@
 """Approval requests and votes, in SQL.
 
 When the last approval a policy requires arrives, the request becomes APPROVED and the alias
-moves in that approval's transaction, provided the version's required gates have passed. A
-rejection by any approver ends the request.
+moves in that approval's transaction (``sql_aliases.move_alias``), provided the version's
+required gates have passed. A rejection by any approver ends the request.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
-from modelyard.identity import ADMIN_ROLE, current_actor
+from modelyard.identity import ADMIN_ROLE, Actor, current_actor
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
@@ -29,9 +29,10 @@ from modelyard.registry.entities import (
     Vote,
 )
 from modelyard.registry.names import check_alias, check_model_name, check_text, check_version
-from modelyard.registry.sql_aliases import SqlAliases
+from modelyard.registry.sql_aliases import move_alias
+from modelyard.registry.sql_policies import check_gates, policy_for
 from modelyard.registry.sql_rows import model_row, version_row
-from modelyard.registry.store import REQUESTS_PAGE_DEFAULT, REQUESTS_PAGE_MAX
+from modelyard.registry.store import REQUESTS_PAGE_DEFAULT, REQUESTS_PAGE_MAX, ApprovalStore
 from modelyard.registry.tables import (
     approval_requests,
     approval_votes,
@@ -40,11 +41,190 @@ from modelyard.registry.tables import (
 )
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
+from modelyard.store.database import Database
 
 
-class SqlApprovals(SqlAliases):
-    # --- approvals -----------------------------------------------------------------------
-    def request_approval(
+def _request_row(conn: Connection, request_id: str, *, lock: bool = False) -> Any:
+    if not isinstance(request_id, str) or not request_id or len(request_id) > 32:
+        raise InvalidArgument("request_id must be a request id", field="request_id")
+    query = sa.select(approval_requests).where(approval_requests.c.request_id == request_id)
+    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
+    if row is None:
+        raise NotFound(f"approval request {request_id} does not exist", field="request_id")
+    return row
+
+
+def _build_requests(conn: Connection, rows: list[Any]) -> list[ApprovalRequest]:
+    out = []
+    for r in rows:
+        model = conn.execute(
+            sa.select(registered_models.c.name).where(registered_models.c.model_id == r["model_id"])
+        ).scalar_one()
+        version = conn.execute(
+            sa.select(model_versions.c.version).where(
+                model_versions.c.version_id == r["version_id"]
+            )
+        ).scalar_one()
+        votes = [
+            Vote(v["actor"], v["decision"], v["comment"], int(v["time"]))
+            for v in conn.execute(
+                sa.select(approval_votes)
+                .where(approval_votes.c.request_id == r["request_id"])
+                .order_by(approval_votes.c.time)
+            ).mappings()
+        ]
+        out.append(
+            ApprovalRequest(
+                request_id=r["request_id"],
+                name=model,
+                version=int(version),
+                alias=r["alias"],
+                status=r["status"],
+                requested_by=r["requested_by"],
+                requested_time=int(r["requested_time"]),
+                comment=r["comment"],
+                decided_time=r["decided_time"],
+                votes=votes,
+            )
+        )
+    return out
+
+
+def _pending(conn: Connection, request_id: str) -> tuple[Any, Any]:
+    """The pending request's row and its model's, both locked; Conflict when decided."""
+    req = _request_row(conn, request_id, lock=True)
+    model = (
+        conn.execute(
+            sa.select(registered_models)
+            .where(registered_models.c.model_id == req["model_id"])
+            .with_for_update()
+        )
+        .mappings()
+        .one()
+    )
+    if req["status"] != PENDING:
+        raise Conflict(
+            f"request {request_id} is {req['status']}, no longer pending", field="request_id"
+        )
+    return req, model
+
+
+def _check_voter(conn: Connection, req: Any, model: Any, actor: Actor) -> AliasPolicy:
+    """The alias's policy, once ``actor`` may vote on the request (and has not yet)."""
+    # an ungoverned alias: the request is a voluntary review; self-review is allowed
+    policy = policy_for(conn, model["name"], req["alias"]) or AliasPolicy(
+        model["name"], req["alias"], allow_self_approval=True
+    )
+    if not actor.has_role(policy.approver_role):
+        raise PermissionDenied(
+            f"deciding on {model['name']}@{req['alias']} needs the "
+            f"{policy.approver_role!r} role; {actor.name!r} does not hold it",
+            field="user",
+        )
+    if actor.name == req["requested_by"] and not policy.allow_self_approval:
+        raise PermissionDenied(
+            f"{actor.name!r} requested this change and the policy of alias "
+            f"{req['alias']!r} forbids self-approval",
+            field="user",
+        )
+    request_id = req["request_id"]
+    voted = conn.execute(
+        sa.select(approval_votes.c.decision).where(
+            approval_votes.c.request_id == request_id, approval_votes.c.actor == actor.name
+        )
+    ).first()
+    if voted is not None:
+        raise Conflict(f"{actor.name!r} already decided on request {request_id}", field="user")
+    return policy
+
+
+def _live_version(conn: Connection, req: Any, model: Any) -> Any:
+    """The requested version's row; Conflict when it or its model was deleted."""
+    version = (
+        conn.execute(
+            sa.select(model_versions).where(model_versions.c.version_id == req["version_id"])
+        )
+        .mappings()
+        .one()
+    )
+    if version["deleted_time"] is not None:
+        raise Conflict(f"version {version['version']} was deleted", field="request_id")
+    if model["deleted_time"] is not None:
+        raise Conflict(f"model {model['name']!r} was deleted", field="request_id")
+    return version
+
+
+def _vote(
+    conn: Connection,
+    request_id: str,
+    actor: Actor,
+    decision: str,
+    comment: str | None,
+    policy: AliasPolicy,
+    t: int,
+) -> tuple[str, int]:
+    """Record the vote; the request's new status (decided in this vote) and its approvals."""
+    conn.execute(
+        approval_votes.insert().values(
+            request_id=request_id, actor=actor.name, decision=decision, comment=comment, time=t
+        )
+    )
+    approvals = conn.execute(
+        sa.select(sa.func.count()).where(
+            approval_votes.c.request_id == request_id, approval_votes.c.decision == "APPROVE"
+        )
+    ).scalar_one()
+    status = PENDING
+    if decision == "REJECT":
+        status = REJECTED
+    elif approvals >= policy.min_approvals:
+        status = APPROVED
+    if status != PENDING:
+        conn.execute(
+            approval_requests.update()
+            .where(approval_requests.c.request_id == request_id)
+            .values(status=status, decided_time=t)
+        )
+    return status, int(approvals)
+
+
+def _decide(
+    conn: Connection, request_id: str, decision: str, comment: str | None, actor: Actor
+) -> None:
+    """One vote, in one transaction: checked, recorded, audited, announced and, when it
+    completes the approvals, the alias moved."""
+    req, model = _pending(conn, request_id)
+    policy = _check_voter(conn, req, model, actor)
+    version = _live_version(conn, req, model)
+    t = now_ms()
+    if decision == "APPROVE":
+        check_gates(conn, model["name"], version, policy)
+    status, approvals = _vote(conn, request_id, actor, decision, comment, policy, t)
+    event = AuditEvent(
+        f"approval.{decision.lower()}",
+        "approval",
+        request_id,
+        after={"comment": comment, "status": status, "approvals": approvals},
+    )
+    audit.record(conn, [event], time_ms=t)
+    data = {
+        "request_id": request_id,
+        "version": int(version["version"]),
+        "alias": req["alias"],
+        "by": actor.name,
+    }
+    if status == APPROVED:
+        outbox.enqueue(conn, "approval.approved", model["name"], data, time_ms=t)
+        move_alias(conn, model, req["alias"], version, actor, request_id, t)
+    elif status == REJECTED:
+        outbox.enqueue(conn, "approval.rejected", model["name"], data, time_ms=t)
+
+
+class SqlApprovals(ApprovalStore):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def request(
         self, name: str, version: int, alias: str, comment: str | None = None
     ) -> ApprovalRequest:
         name = check_model_name(name)
@@ -77,124 +257,21 @@ class SqlApprovals(SqlAliases):
             outbox.enqueue(conn, "approval.requested", name, data, time_ms=t)
 
         self.db.run_write(write)
-        return self.get_request(request_id)
+        return self.get(request_id)
 
     def decide(self, request_id: str, decision: str, comment: str | None = None) -> ApprovalRequest:
         if decision not in ("APPROVE", "REJECT"):
             raise InvalidArgument("decision must be APPROVE or REJECT", field="decision")
         comment = check_text(comment, "comment", 5000)
         actor = current_actor()
+        self.db.run_write(_decide, request_id, decision, comment, actor)
+        return self.get(request_id)
 
-        def write(conn: Connection) -> None:
-            req = self._request_row(conn, request_id, lock=True)
-            model = (
-                conn.execute(
-                    sa.select(registered_models)
-                    .where(registered_models.c.model_id == req["model_id"])
-                    .with_for_update()
-                )
-                .mappings()
-                .one()
-            )
-            if req["status"] != PENDING:
-                raise Conflict(
-                    f"request {request_id} is {req['status']}, no longer pending",
-                    field="request_id",
-                )
-            # an ungoverned alias: the request is a voluntary review; self-review is allowed
-            policy = self._policy_for(conn, model["name"], req["alias"]) or AliasPolicy(
-                model["name"], req["alias"], allow_self_approval=True
-            )
-            if not actor.has_role(policy.approver_role):
-                raise PermissionDenied(
-                    f"deciding on {model['name']}@{req['alias']} needs the "
-                    f"{policy.approver_role!r} role; {actor.name!r} does not hold it",
-                    field="user",
-                )
-            if actor.name == req["requested_by"] and not policy.allow_self_approval:
-                raise PermissionDenied(
-                    f"{actor.name!r} requested this change and the policy of alias "
-                    f"{req['alias']!r} forbids self-approval",
-                    field="user",
-                )
-            voted = conn.execute(
-                sa.select(approval_votes.c.decision).where(
-                    approval_votes.c.request_id == request_id, approval_votes.c.actor == actor.name
-                )
-            ).first()
-            if voted is not None:
-                raise Conflict(
-                    f"{actor.name!r} already decided on request {request_id}", field="user"
-                )
-            version = (
-                conn.execute(
-                    sa.select(model_versions).where(
-                        model_versions.c.version_id == req["version_id"]
-                    )
-                )
-                .mappings()
-                .one()
-            )
-            if version["deleted_time"] is not None:
-                raise Conflict(f"version {version['version']} was deleted", field="request_id")
-            if model["deleted_time"] is not None:
-                raise Conflict(f"model {model['name']!r} was deleted", field="request_id")
-            t = now_ms()
-            if decision == "APPROVE":
-                self._check_gates(conn, model["name"], version, policy)
-            conn.execute(
-                approval_votes.insert().values(
-                    request_id=request_id,
-                    actor=actor.name,
-                    decision=decision,
-                    comment=comment,
-                    time=t,
-                )
-            )
-            approvals = conn.execute(
-                sa.select(sa.func.count()).where(
-                    approval_votes.c.request_id == request_id,
-                    approval_votes.c.decision == "APPROVE",
-                )
-            ).scalar_one()
-            status = PENDING
-            if decision == "REJECT":
-                status = REJECTED
-            elif approvals >= policy.min_approvals:
-                status = APPROVED
-            if status != PENDING:
-                conn.execute(
-                    approval_requests.update()
-                    .where(approval_requests.c.request_id == request_id)
-                    .values(status=status, decided_time=t)
-                )
-            event = AuditEvent(
-                f"approval.{decision.lower()}",
-                "approval",
-                request_id,
-                after={"comment": comment, "status": status, "approvals": int(approvals)},
-            )
-            audit.record(conn, [event], time_ms=t)
-            data = {
-                "request_id": request_id,
-                "version": int(version["version"]),
-                "alias": req["alias"],
-                "by": actor.name,
-            }
-            if status == APPROVED:
-                outbox.enqueue(conn, "approval.approved", model["name"], data, time_ms=t)
-                self._move_alias(conn, model, req["alias"], version, actor, request_id, t)
-            elif status == REJECTED:
-                outbox.enqueue(conn, "approval.rejected", model["name"], data, time_ms=t)
-
-        self.db.run_write(write)
-        return self.get_request(request_id)
-
-    def cancel_request(self, request_id: str) -> ApprovalRequest:
+    def cancel(self, request_id: str) -> ApprovalRequest:
         actor = current_actor()
 
         def write(conn: Connection) -> None:
-            req = self._request_row(conn, request_id, lock=True)
+            req = _request_row(conn, request_id, lock=True)
             if req["status"] != PENDING:
                 raise Conflict(f"request {request_id} is {req['status']}", field="request_id")
             if req["requested_by"] != actor.name and not actor.has_role(ADMIN_ROLE):
@@ -212,22 +289,13 @@ class SqlApprovals(SqlAliases):
             audit.record(conn, [AuditEvent("approval.cancel", "approval", request_id)], time_ms=t)
 
         self.db.run_write(write)
-        return self.get_request(request_id)
+        return self.get(request_id)
 
-    def _request_row(self, conn: Connection, request_id: str, *, lock: bool = False) -> Any:
-        if not isinstance(request_id, str) or not request_id or len(request_id) > 32:
-            raise InvalidArgument("request_id must be a request id", field="request_id")
-        query = sa.select(approval_requests).where(approval_requests.c.request_id == request_id)
-        row = conn.execute(query.with_for_update() if lock else query).mappings().first()
-        if row is None:
-            raise NotFound(f"approval request {request_id} does not exist", field="request_id")
-        return row
-
-    def get_request(self, request_id: str) -> ApprovalRequest:
+    def get(self, request_id: str) -> ApprovalRequest:
         with self.db.read() as conn:
-            return self._build_requests(conn, [self._request_row(conn, request_id)])[0]
+            return _build_requests(conn, [_request_row(conn, request_id)])[0]
 
-    def list_requests_page(
+    def list_page(
         self,
         name: str | None = None,
         status: str | None = None,
@@ -254,43 +322,6 @@ class SqlApprovals(SqlAliases):
                 approval_requests.c.requested_time, approval_requests.c.request_id
             )
             rows = list(conn.execute(query.limit(limit + 1).offset(offset)).mappings().all())
-            found = self._build_requests(conn, rows[:limit])
+            found = _build_requests(conn, rows[:limit])
         token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
         return found, token
-
-    def _build_requests(self, conn: Connection, rows: list[Any]) -> list[ApprovalRequest]:
-        out = []
-        for r in rows:
-            model = conn.execute(
-                sa.select(registered_models.c.name).where(
-                    registered_models.c.model_id == r["model_id"]
-                )
-            ).scalar_one()
-            version = conn.execute(
-                sa.select(model_versions.c.version).where(
-                    model_versions.c.version_id == r["version_id"]
-                )
-            ).scalar_one()
-            votes = [
-                Vote(v["actor"], v["decision"], v["comment"], int(v["time"]))
-                for v in conn.execute(
-                    sa.select(approval_votes)
-                    .where(approval_votes.c.request_id == r["request_id"])
-                    .order_by(approval_votes.c.time)
-                ).mappings()
-            ]
-            out.append(
-                ApprovalRequest(
-                    request_id=r["request_id"],
-                    name=model,
-                    version=int(version),
-                    alias=r["alias"],
-                    status=r["status"],
-                    requested_by=r["requested_by"],
-                    requested_time=int(r["requested_time"]),
-                    comment=r["comment"],
-                    decided_time=r["decided_time"],
-                    votes=votes,
-                )
-            )
-        return out

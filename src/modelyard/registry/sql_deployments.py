@@ -9,7 +9,6 @@ deployment needs the ``deployer`` role (or ``admin``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,9 +27,8 @@ from modelyard.registry.deployments import (
     check_shadows,
     check_sticky_header,
 )
-from modelyard.registry.entities import ModelVersion
 from modelyard.registry.names import check_model_name, check_text, parse_model_uri
-from modelyard.registry.store import LIST_DEFAULT, LIST_MAX
+from modelyard.registry.store import LIST_DEFAULT, LIST_MAX, DeploymentStore, VersionStore
 from modelyard.registry.tables import deployments
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
@@ -55,10 +53,10 @@ def _deployment(row: Any) -> Deployment:
     )
 
 
-class SqlDeployments:
-    db: Database
-
-    get_version: Callable[..., ModelVersion]  # from SqlVersions
+class SqlDeployments(DeploymentStore):
+    def __init__(self, db: Database, versions: VersionStore) -> None:
+        self.db = db
+        self.versions = versions  # every route and shadow must resolve in it
 
     def _resolvable(self, routes: list[DeploymentRoute], shadows: list[str]) -> None:
         where = [(f"routes[{i}].model_uri", r.model_uri) for i, r in enumerate(routes)]
@@ -66,11 +64,11 @@ class SqlDeployments:
         for field, uri in where:
             ref = parse_model_uri(uri)
             try:
-                self.get_version(ref.name, ref.version, alias=ref.alias)
+                self.versions.get(ref.name, ref.version, alias=ref.alias)
             except NotFound as exc:
                 raise NotFound(f"{field}: {exc.message}", field=field) from None
 
-    def create_deployment(
+    def create(
         self,
         name: str,
         routes: Any,
@@ -115,20 +113,20 @@ class SqlDeployments:
             self.db.run_write(write)
         except sa.exc.IntegrityError:  # a concurrent creator took the name first
             raise AlreadyExists(f"deployment {name!r} already exists", field="name") from None
-        return self.get_deployment(name)
+        return self.get(name)
 
-    def get_deployment(self, name: str) -> Deployment:
+    def get(self, name: str) -> Deployment:
         name = check_model_name(name)
         with self.db.read() as conn:
             return _deployment(self._row(conn, name))
 
-    def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
+    def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
         check_count(limit, "limit", LIST_MAX)
         query = sa.select(deployments).order_by(deployments.c.name_key).limit(limit)
         with self.db.read() as conn:
             return [_deployment(r) for r in conn.execute(query).mappings()]
 
-    def update_deployment(
+    def update(
         self,
         name: str,
         *,
@@ -192,9 +190,9 @@ class SqlDeployments:
             audit.record(conn, [event], time_ms=t)
 
         self.db.run_write(write)
-        return self.get_deployment(name)
+        return self.get(name)
 
-    def delete_deployment(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         name = check_model_name(name)
         require_role(DEPLOYER_ROLE, "deleting a deployment", or_admin=True)
 

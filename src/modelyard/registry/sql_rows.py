@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -18,6 +19,21 @@ from modelyard.registry.tables import (
     registered_model_tags,
     registered_models,
 )
+from modelyard.store.database import Database
+
+T = TypeVar("T")
+
+
+def write_retrying(db: Database, fn: Callable[[Connection], T]) -> T:
+    """A write transaction, retried once more when a concurrent creator won a unique key."""
+    for attempt in range(5):
+        try:
+            done: T = db.run_write(fn)
+            return done
+        except sa.exc.IntegrityError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 def dumps(value: Any) -> str | None:

@@ -1,5 +1,11 @@
 """Model versions in SQL: creation (numbered under the model row's lock), reads, search, tags,
-soft delete and editable model-card sections."""
+soft delete and editable model-card sections.
+
+Creating a version locks the model row FOR UPDATE (creating the model if need be) and takes the
+next number in the same transaction, so concurrent creators each get exactly one distinct
+version; the version row, its tags, its sealed source, its lineage edge from the source run,
+its audit entry and its webhook events land together or not at all.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.data.lineage_rows import add_edge
-from modelyard.errors import AlreadyExists, Conflict, InvalidArgument
+from modelyard.errors import Conflict, InvalidArgument
 from modelyard.identity import GATE_ROLE, current_actor, require_role
 from modelyard.platform.checks import check_name, check_string_value
 from modelyard.platform.ids import now_ms
@@ -36,8 +42,9 @@ from modelyard.registry.names import (
     is_sha256,
 )
 from modelyard.registry.search import VERSION_COMPILER, VERSIONS
-from modelyard.registry.sources import check_model_source, seal_checked
-from modelyard.registry.sql_approvals import SqlApprovals
+from modelyard.registry.sources import CheckedSource, check_model_source, seal_checked
+from modelyard.registry.sql_aliases import resolve_alias
+from modelyard.registry.sql_models import insert_model
 from modelyard.registry.sql_rows import (
     VERSION_SELECT,
     build_versions,
@@ -47,185 +54,132 @@ from modelyard.registry.sql_rows import (
     model_row,
     set_tag,
     version_row,
+    write_retrying,
 )
+from modelyard.registry.store import VersionStore
 from modelyard.registry.tables import (
     model_aliases,
     model_version_tags,
     model_versions,
-    registered_model_tags,
     registered_models,
 )
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
+from modelyard.store.database import Database
 from modelyard.tracking.store import RunArtifacts, TrackingStore
 
 NODE_MODEL_VERSION = "model_version"
 
 
-class SqlVersions(SqlApprovals):
-    runs: TrackingStore
-    artifacts: RunArtifacts
+def _check_fields(draft: NewModelVersion) -> dict[str, str]:
+    """What a caller passed, checked; the version's tags."""
+    check_source(draft.source)
+    check_text(draft.description, "description")
+    tags = check_model_tags(draft.tags)
+    if draft.flavor is not None:
+        check_name(draft.flavor, "flavor", max_len=64)
+    if draft.model_digest is not None and (
+        not isinstance(draft.model_digest, str) or not is_sha256(draft.model_digest)
+    ):
+        raise InvalidArgument("model_digest must be 64 hex characters", field="model_digest")
+    check_signature(draft.signature)
+    return tags
 
-    def _write(self, fn: Any, *args: Any) -> Any:
-        """A write transaction, retried once more when a concurrent creator won a unique key."""
-        for attempt in range(5):
-            try:
-                return self.db.run_write(fn, *args)
-            except sa.exc.IntegrityError:
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
 
-    def _insert_model(
-        self,
-        conn: Connection,
-        name: str,
-        description: str | None,
-        tags: dict[str, str],
-        *,
-        exists_ok: bool,
-    ) -> Any:
-        found = (
-            conn.execute(
-                sa.select(registered_models)
-                .where(registered_models.c.name_key == name.lower())
-                .with_for_update()
+def _as_recorded(draft: NewModelVersion, checked: CheckedSource) -> NewModelVersion:
+    """The draft with what the model's own files say: said otherwise by the caller, refused."""
+    for field, said, recorded in (
+        ("flavor", draft.flavor, checked.flavor),
+        ("signature", draft.signature, checked.signature),
+    ):
+        if said is not None and said != recorded:
+            raise InvalidArgument(
+                f"{field} {str(said)[:100]!r} is not the model's own ({str(recorded)[:100]!r} "
+                "in its model.yaml); leave it out, it is read from there",
+                field=field,
             )
-            .mappings()
-            .first()
+    draft = replace(
+        draft,
+        run_id=checked.run_id,
+        model_digest=checked.digest,
+        flavor=checked.flavor,
+        signature=checked.signature,
+    )
+    check_signature(draft.signature)  # what a card renders, checked as a caller's would be
+    return draft
+
+
+def _insert_version(
+    conn: Connection, draft: NewModelVersion, tags: dict[str, str], checked: CheckedSource
+) -> str:
+    """The version's rows, its seal, lineage, audit entry and webhook events; its id."""
+    name = draft.name
+    model = insert_model(conn, name, None, {}, exists_ok=True)
+    version = int(model["last_version"]) + 1
+    version_id = uuid.uuid4().hex
+    t = now_ms()
+    actor = current_actor().name
+    seal_checked(conn, checked, actor=actor, time_ms=t)
+    conn.execute(
+        model_versions.insert().values(
+            version_id=version_id,
+            model_id=model["model_id"],
+            version=version,
+            source=draft.source,
+            run_id=draft.run_id,
+            status="READY",
+            description=draft.description,
+            flavor=draft.flavor,
+            model_digest=draft.model_digest,
+            signature=dumps(draft.signature),
+            created_by=actor,
+            created_time=t,
+            updated_time=t,
         )
-        if found is not None:
-            if found["name"] != name:
-                raise AlreadyExists(
-                    f"model name {name!r} collides with the registered model "
-                    f"{found['name']!r} (names are unique ignoring case)",
-                    field="name",
-                )
-            if found["deleted_time"] is not None:
-                raise AlreadyExists(
-                    f"registered model {name!r} is deleted but keeps its name; restore it "
-                    "(restore_model / modelyard models restore) to use it again",
-                    field="name",
-                )
-            if not exists_ok:
-                raise AlreadyExists(f"registered model {name!r} already exists", field="name")
-            return found
-        t = now_ms()
-        model_id = uuid.uuid4().hex
+    )
+    conn.execute(
+        registered_models.update()
+        .where(registered_models.c.model_id == model["model_id"])
+        .values(last_version=version, updated_time=t)
+    )
+    if tags:
         conn.execute(
-            registered_models.insert().values(
-                model_id=model_id,
-                name=name,
-                name_key=name.lower(),
-                description=description,
-                created_by=current_actor().name,
-                created_time=t,
-                updated_time=t,
-                last_version=0,
-            )
+            model_version_tags.insert(),
+            [{"version_id": version_id, "key": k, "value": v} for k, v in tags.items()],
         )
-        if tags:
-            conn.execute(
-                registered_model_tags.insert(),
-                [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
-            )
-        after = {"description": description, "tags": tags}
-        audit.record(conn, [AuditEvent("model.create", "model", name, after=after)], time_ms=t)
-        return model_row(conn, name, lock=True)
+    if draft.run_id is not None:
+        add_edge(conn, ("run", draft.run_id), (NODE_MODEL_VERSION, version_id), "output", "model")
+    after = {"source": draft.source, "run_id": draft.run_id, "digest": draft.model_digest}
+    event = AuditEvent("model_version.create", "model_version", f"{name}/{version}", after=after)
+    audit.record(conn, [event], time_ms=t)
+    outbox.enqueue(
+        conn,
+        "model_version.created",
+        name,
+        {"version": version, "source": draft.source, "run_id": draft.run_id},
+        time_ms=t,
+    )
+    return version_id
 
-    # --- versions ------------------------------------------------------------------------
-    def create_version(self, draft: NewModelVersion) -> ModelVersion:
-        name = check_model_name(draft.name)
-        check_source(draft.source)
-        check_text(draft.description, "description")
-        tags = check_model_tags(draft.tags)
-        if draft.flavor is not None:
-            check_name(draft.flavor, "flavor", max_len=64)
-        if draft.model_digest is not None and (
-            not isinstance(draft.model_digest, str) or not is_sha256(draft.model_digest)
-        ):
-            raise InvalidArgument("model_digest must be 64 hex characters", field="model_digest")
-        check_signature(draft.signature)
+
+class SqlVersions(VersionStore):
+    def __init__(self, db: Database, runs: TrackingStore, artifacts: RunArtifacts) -> None:
+        self.db = db
+        self.runs = runs
+        self.artifacts = artifacts
+
+    def create(self, draft: NewModelVersion) -> ModelVersion:
+        draft = replace(draft, name=check_model_name(draft.name))
+        tags = _check_fields(draft)
         if draft.run_id is not None:
             self.runs.get_run(draft.run_id)  # NotFound before anything is written
         checked = check_model_source(
             self.artifacts, draft.source, draft.run_id, draft.model_digest
         )  # the files are the store's own, and model.yaml fits them, before anything is written
-        for field, said, recorded in (
-            ("flavor", draft.flavor, checked.flavor),
-            ("signature", draft.signature, checked.signature),
-        ):
-            if said is not None and said != recorded:
-                raise InvalidArgument(
-                    f"{field} {str(said)[:100]!r} is not the model's own ({str(recorded)[:100]!r} "
-                    "in its model.yaml); leave it out, it is read from there",
-                    field=field,
-                )
-        draft = replace(
-            draft,
-            run_id=checked.run_id,
-            model_digest=checked.digest,
-            flavor=checked.flavor,
-            signature=checked.signature,
+        draft = _as_recorded(draft, checked)
+        version_id = write_retrying(
+            self.db, lambda conn: _insert_version(conn, draft, tags, checked)
         )
-        check_signature(draft.signature)  # what a card renders, checked as a caller's would be
-
-        def write(conn: Connection) -> str:
-            model = self._insert_model(conn, name, None, {}, exists_ok=True)
-            version = int(model["last_version"]) + 1
-            version_id = uuid.uuid4().hex
-            t = now_ms()
-            actor = current_actor().name
-            seal_checked(conn, checked, actor=actor, time_ms=t)
-            conn.execute(
-                model_versions.insert().values(
-                    version_id=version_id,
-                    model_id=model["model_id"],
-                    version=version,
-                    source=draft.source,
-                    run_id=draft.run_id,
-                    status="READY",
-                    description=draft.description,
-                    flavor=draft.flavor,
-                    model_digest=draft.model_digest,
-                    signature=dumps(draft.signature),
-                    created_by=actor,
-                    created_time=t,
-                    updated_time=t,
-                )
-            )
-            conn.execute(
-                registered_models.update()
-                .where(registered_models.c.model_id == model["model_id"])
-                .values(last_version=version, updated_time=t)
-            )
-            if tags:
-                conn.execute(
-                    model_version_tags.insert(),
-                    [{"version_id": version_id, "key": k, "value": v} for k, v in tags.items()],
-                )
-            if draft.run_id is not None:
-                add_edge(
-                    conn,
-                    ("run", draft.run_id),
-                    (NODE_MODEL_VERSION, version_id),
-                    "output",
-                    "model",
-                )
-            after = {"source": draft.source, "run_id": draft.run_id, "digest": draft.model_digest}
-            target = f"{name}/{version}"
-            event = AuditEvent("model_version.create", "model_version", target, after=after)
-            audit.record(conn, [event], time_ms=t)
-            outbox.enqueue(
-                conn,
-                "model_version.created",
-                name,
-                {"version": version, "source": draft.source, "run_id": draft.run_id},
-                time_ms=t,
-            )
-            return version_id
-
-        version_id = self._write(write)
         with self.db.read() as conn:
             row = (
                 conn.execute(VERSION_SELECT.where(model_versions.c.version_id == version_id))
@@ -234,7 +188,7 @@ class SqlVersions(SqlApprovals):
             )
             return build_versions(conn, [row])[0]
 
-    def get_version(
+    def get(
         self,
         name: str,
         version: int | None = None,
@@ -251,7 +205,7 @@ class SqlVersions(SqlApprovals):
         with self.db.read() as conn:
             model = model_row(conn, name, include_deleted=include_deleted)
             if alias is not None:
-                version = self._resolve_alias(conn, model, alias, at)
+                version = resolve_alias(conn, model, alias, at)
             elif version is None:
                 version = self._latest(conn, model)
             row = version_row(conn, model, version, include_deleted=include_deleted)
@@ -270,7 +224,7 @@ class SqlVersions(SqlApprovals):
             )
         return int(found)
 
-    def search_versions(
+    def search(
         self,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
@@ -303,7 +257,7 @@ class SqlVersions(SqlApprovals):
         more = len(rows) > max_results
         return found, encode_page_token(offset + max_results, fingerprint) if more else None
 
-    def update_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+    def update(self, name: str, version: int, description: str | None) -> ModelVersion:
         name = check_model_name(name)
         check_version(version)
         description = check_text(description, "description")
@@ -327,15 +281,15 @@ class SqlVersions(SqlApprovals):
             audit.record(conn, [event], time_ms=t)
 
         self.db.run_write(write)
-        return self.get_version(name, version)
+        return self.get(name, version)
 
-    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        self._version_tag(name, version, key, value)
+    def set_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self._tag(name, version, key, value)
 
-    def delete_version_tag(self, name: str, version: int, key: str) -> None:
-        self._version_tag(name, version, key, None)
+    def delete_tag(self, name: str, version: int, key: str) -> None:
+        self._tag(name, version, key, None)
 
-    def _version_tag(self, name: str, version: int, key: str, value: str | None) -> None:
+    def _tag(self, name: str, version: int, key: str, value: str | None) -> None:
         name = check_model_name(name)
         check_version(version)
         key = check_name(key, "key")
@@ -354,13 +308,13 @@ class SqlVersions(SqlApprovals):
 
         self.db.run_write(write)
 
-    def delete_version(self, name: str, version: int) -> None:
-        self._version_lifecycle(name, version, deleted=True)
+    def delete(self, name: str, version: int) -> None:
+        self._lifecycle(name, version, deleted=True)
 
-    def restore_version(self, name: str, version: int) -> None:
-        self._version_lifecycle(name, version, deleted=False)
+    def restore(self, name: str, version: int) -> None:
+        self._lifecycle(name, version, deleted=False)
 
-    def _version_lifecycle(self, name: str, version: int, *, deleted: bool) -> None:
+    def _lifecycle(self, name: str, version: int, *, deleted: bool) -> None:
         name = check_model_name(name)
         check_version(version)
 

@@ -1,4 +1,8 @@
-"""Webhook subscriptions and their delivery log, in SQL; the audit log's reads."""
+"""Webhook subscriptions and their delivery log, in SQL.
+
+What a webhook is sent is queued by ``outbox`` in the transaction of each change; this module
+only manages the subscriptions and reads the delivery log.
+"""
 
 from __future__ import annotations
 
@@ -22,13 +26,11 @@ from modelyard.platform.ids import now_ms
 from modelyard.registry.entities import Webhook, WebhookDelivery
 from modelyard.registry.names import check_model_name
 from modelyard.registry.outbox import EVENTS
-from modelyard.registry.store import AUDIT_MAX, LIST_DEFAULT, LIST_MAX
+from modelyard.registry.store import AUDIT_MAX, LIST_DEFAULT, LIST_MAX, WebhookStore
 from modelyard.registry.tables import webhook_deliveries, webhooks
 from modelyard.store import audit
-from modelyard.store.audit import AuditCheck, AuditEntry, AuditEvent
+from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
-
-_AUDIT_FILTERS = ("object_type", "object_id", "actor", "action", "since", "until", "after_seq")
 
 
 def _webhook(row: Any, secret: str | None = None) -> Webhook:
@@ -44,11 +46,12 @@ def _webhook(row: Any, secret: str | None = None) -> Webhook:
     )
 
 
-class SqlWebhooks:
-    db: Database
-    allow_private_webhooks: bool = False
+class SqlWebhooks(WebhookStore):
+    def __init__(self, db: Database, *, allow_private: bool = False) -> None:
+        self.db = db
+        self.allow_private = allow_private
 
-    def create_webhook(self, url: str, events: Sequence[str], model: str | None = None) -> Webhook:
+    def create(self, url: str, events: Sequence[str], model: str | None = None) -> Webhook:
         url = check_url(url)
         if not isinstance(events, (list, tuple)) or not events:
             raise InvalidArgument(
@@ -66,7 +69,7 @@ class SqlWebhooks:
         # refused now when it already resolves to a non-public address; checked again at
         # every connection (a name that does not resolve yet may resolve later)
         with contextlib.suppress(InvalidArgument):
-            resolve_checked(host, 80, allow_private=self.allow_private_webhooks)
+            resolve_checked(host, 80, allow_private=self.allow_private)
         webhook_id, secret, t = uuid.uuid4().hex, secrets.token_hex(32), now_ms()
 
         def write(conn: Connection) -> None:
@@ -95,7 +98,7 @@ class SqlWebhooks:
             )
         return _webhook(row, secret)
 
-    def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
+    def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
         require_role(ADMIN_ROLE, "listing webhooks")  # their addresses are not for everyone
         check_count(limit, "limit", LIST_MAX)
         query = (
@@ -106,7 +109,7 @@ class SqlWebhooks:
         with self.db.read() as conn:
             return [_webhook(r) for r in conn.execute(query).mappings()]
 
-    def delete_webhook(self, webhook_id: str) -> None:
+    def delete(self, webhook_id: str) -> None:
         require_role(ADMIN_ROLE, "deleting a webhook")
 
         def write(conn: Connection) -> None:
@@ -153,18 +156,3 @@ class SqlWebhooks:
                 )
                 for r in rows
             ]
-
-    # --- audit ---------------------------------------------------------------------------
-    def audit_entries(self, **filters: Any) -> list[AuditEntry]:
-        limit = check_count(filters.pop("limit", 100), "limit", AUDIT_MAX)
-        unknown = set(filters) - set(_AUDIT_FILTERS)
-        if unknown:
-            raise InvalidArgument(
-                f"unknown audit filter(s) {sorted(unknown)}; expected {', '.join(_AUDIT_FILTERS)}",
-                field="filters",
-            )
-        clean = {k: v for k, v in filters.items() if v is not None}
-        return audit.query(self.db, limit=limit, **clean)
-
-    def verify_audit(self) -> AuditCheck:
-        return audit.verify(self.db)

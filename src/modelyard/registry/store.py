@@ -1,7 +1,10 @@
-"""The contract of a registry store: SQL (embedded, and what the server runs) and REST.
+"""The contract of a registry store: one small interface per feature, composed.
 
-Every rule (names, numbering, policies, approvals, audit) is enforced by the SQL store; the REST
-store forwards calls to a server running it, so the client code is written once.
+``RegistryStore`` holds a store per feature (models, versions, aliases, policies, approvals,
+webhooks, deployments, audit); the SQL store (embedded, and what the server runs) and the REST
+store build the same shape. Every rule (names, numbering, policies, approvals, audit) is
+enforced by the SQL stores; the REST ones forward calls to a server running them, so the client
+and the server's routes are written once, against these interfaces.
 """
 
 from __future__ import annotations
@@ -35,16 +38,17 @@ SEARCH_MAX = 10_000  # models or versions in one page of a search (max_results, 
 AUDIT_MAX = 10_000  # audit entries, or a webhook's deliveries, in one answer (100 by default)
 
 
-class RegistryStore(ABC):
-    # registered models
+class ModelStore(ABC):
+    """Registered models."""
+
     @abstractmethod
-    def create_model(
+    def create(
         self, name: str, description: str | None = None, tags: dict[str, str] | None = None
     ) -> RegisteredModel: ...
     @abstractmethod
-    def get_model(self, name: str, *, include_deleted: bool = False) -> RegisteredModel: ...
+    def get(self, name: str, *, include_deleted: bool = False) -> RegisteredModel: ...
     @abstractmethod
-    def search_models(
+    def search(
         self,
         filter_string: str | None = None,
         *,
@@ -53,21 +57,24 @@ class RegistryStore(ABC):
         page_token: str | None = None,
     ) -> tuple[list[RegisteredModel], str | None]: ...
     @abstractmethod
-    def update_model(self, name: str, description: str | None) -> RegisteredModel: ...
+    def update(self, name: str, description: str | None) -> RegisteredModel: ...
     @abstractmethod
-    def set_model_tag(self, name: str, key: str, value: str) -> None: ...
+    def set_tag(self, name: str, key: str, value: str) -> None: ...
     @abstractmethod
-    def delete_model_tag(self, name: str, key: str) -> None: ...
+    def delete_tag(self, name: str, key: str) -> None: ...
     @abstractmethod
-    def delete_model(self, name: str) -> None: ...
+    def delete(self, name: str) -> None: ...
     @abstractmethod
-    def restore_model(self, name: str) -> None: ...
+    def restore(self, name: str) -> None: ...
 
-    # versions
+
+class VersionStore(ABC):
+    """Model versions, and the card sections of a model or of one of its versions."""
+
     @abstractmethod
-    def create_version(self, draft: NewModelVersion) -> ModelVersion: ...
+    def create(self, draft: NewModelVersion) -> ModelVersion: ...
     @abstractmethod
-    def get_version(
+    def get(
         self,
         name: str,
         version: int | None = None,
@@ -77,7 +84,7 @@ class RegistryStore(ABC):
         include_deleted: bool = False,
     ) -> ModelVersion: ...
     @abstractmethod
-    def search_versions(
+    def search(
         self,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
@@ -87,25 +94,29 @@ class RegistryStore(ABC):
         page_token: str | None = None,
     ) -> tuple[list[ModelVersion], str | None]: ...
     @abstractmethod
-    def update_version(self, name: str, version: int, description: str | None) -> ModelVersion: ...
+    def update(self, name: str, version: int, description: str | None) -> ModelVersion: ...
     @abstractmethod
-    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
+    def set_tag(self, name: str, version: int, key: str, value: str) -> None: ...
     @abstractmethod
-    def delete_version_tag(self, name: str, version: int, key: str) -> None: ...
+    def delete_tag(self, name: str, version: int, key: str) -> None: ...
     @abstractmethod
-    def delete_version(self, name: str, version: int) -> None: ...
+    def delete(self, name: str, version: int) -> None: ...
     @abstractmethod
-    def restore_version(self, name: str, version: int) -> None: ...
+    def restore(self, name: str, version: int) -> None: ...
     @abstractmethod
-    def set_card(self, name: str, version: int | None, sections: dict[str, str]) -> None: ...
+    def set_card(self, name: str, version: int | None, sections: dict[str, str]) -> None:
+        """Edit card sections of version ``version`` (None: of the model itself)."""
 
-    # aliases and governance
+
+class AliasStore(ABC):
+    """Aliases of a model's versions and the history of their moves."""
+
     @abstractmethod
-    def set_alias(self, name: str, alias: str, version: int) -> None: ...
+    def set(self, name: str, alias: str, version: int) -> None: ...
     @abstractmethod
-    def delete_alias(self, name: str, alias: str) -> None: ...
+    def delete(self, name: str, alias: str) -> None: ...
     @abstractmethod
-    def alias_history_page(
+    def history_page(
         self,
         name: str,
         alias: str | None = None,
@@ -116,28 +127,35 @@ class RegistryStore(ABC):
         """One page (``limit``, 1 to 10,000) of a model's alias moves, oldest first, and the
         token of the next page (None: the last)."""
 
-    def alias_history(
+    def history(
         self, name: str, alias: str | None = None, *, limit: int | None = None
     ) -> list[AliasEvent]:
         """Every alias move (or the first ``limit``), oldest first: the pages followed."""
         return read_pages(
-            lambda size, token: self.alias_history_page(name, alias, limit=size, page_token=token),
+            lambda size, token: self.history_page(name, alias, limit=size, page_token=token),
             EVENTS_PAGE_MAX,
             limit,
         )
 
+
+class PolicyStore(ABC):
+    """Per-alias policies: approvals and gates an alias move needs."""
+
     @abstractmethod
-    def set_policy(self, policy: AliasPolicy) -> AliasPolicy: ...
+    def set(self, policy: AliasPolicy) -> AliasPolicy: ...
     @abstractmethod
-    def list_policies(
-        self, model: str | None = None, *, limit: int = LIST_DEFAULT
-    ) -> list[AliasPolicy]:
+    def list_all(self, model: str | None = None, *, limit: int = LIST_DEFAULT) -> list[AliasPolicy]:
         """Alias policies by model and alias, at most ``limit`` (1 to 10,000)."""
 
     @abstractmethod
-    def delete_policy(self, model: str, alias: str) -> None: ...
+    def delete(self, model: str, alias: str) -> None: ...
+
+
+class ApprovalStore(ABC):
+    """Requests to move a governed alias, and the votes on them."""
+
     @abstractmethod
-    def request_approval(
+    def request(
         self, name: str, version: int, alias: str, comment: str | None = None
     ) -> ApprovalRequest: ...
     @abstractmethod
@@ -145,11 +163,11 @@ class RegistryStore(ABC):
         self, request_id: str, decision: str, comment: str | None = None
     ) -> ApprovalRequest: ...
     @abstractmethod
-    def cancel_request(self, request_id: str) -> ApprovalRequest: ...
+    def cancel(self, request_id: str) -> ApprovalRequest: ...
     @abstractmethod
-    def get_request(self, request_id: str) -> ApprovalRequest: ...
+    def get(self, request_id: str) -> ApprovalRequest: ...
     @abstractmethod
-    def list_requests_page(
+    def list_page(
         self,
         name: str | None = None,
         status: str | None = None,
@@ -160,39 +178,37 @@ class RegistryStore(ABC):
         """One page (``limit``, 1 to 1,000) of approval requests, oldest first, and the token
         of the next page."""
 
-    def list_requests(
+    def list_all(
         self, name: str | None = None, status: str | None = None, *, limit: int | None = None
     ) -> list[ApprovalRequest]:
         """Every approval request (or the first ``limit``), oldest first: the pages followed."""
         return read_pages(
-            lambda size, token: self.list_requests_page(name, status, limit=size, page_token=token),
+            lambda size, token: self.list_page(name, status, limit=size, page_token=token),
             REQUESTS_PAGE_MAX,
             limit,
         )
 
-    # audit
-    @abstractmethod
-    def audit_entries(self, **filters: Any) -> list[AuditEntry]: ...
-    @abstractmethod
-    def verify_audit(self) -> AuditCheck: ...
 
-    # webhooks
+class WebhookStore(ABC):
+    """Webhook subscriptions and their delivery log."""
+
     @abstractmethod
-    def create_webhook(
-        self, url: str, events: Sequence[str], model: str | None = None
-    ) -> Webhook: ...
+    def create(self, url: str, events: Sequence[str], model: str | None = None) -> Webhook: ...
     @abstractmethod
-    def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
+    def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
         """Webhooks, oldest first, at most ``limit`` (1 to 10,000)."""
 
     @abstractmethod
-    def delete_webhook(self, webhook_id: str) -> None: ...
+    def delete(self, webhook_id: str) -> None: ...
     @abstractmethod
     def deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]: ...
 
-    # deployments (``update_deployment`` leaves out what is not passed)
+
+class DeploymentStore(ABC):
+    """Named deployments (``update`` leaves out what is not passed)."""
+
     @abstractmethod
-    def create_deployment(
+    def create(
         self,
         name: str,
         routes: Any,
@@ -201,13 +217,13 @@ class RegistryStore(ABC):
         description: str | None = None,
     ) -> Deployment: ...
     @abstractmethod
-    def get_deployment(self, name: str) -> Deployment: ...
+    def get(self, name: str) -> Deployment: ...
     @abstractmethod
-    def list_deployments(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
+    def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
         """Deployments by name, at most ``limit`` (1 to 10,000)."""
 
     @abstractmethod
-    def update_deployment(
+    def update(
         self,
         name: str,
         *,
@@ -218,7 +234,41 @@ class RegistryStore(ABC):
         expected_revision: int | None = None,
     ) -> Deployment: ...
     @abstractmethod
-    def delete_deployment(self, name: str) -> None: ...
+    def delete(self, name: str) -> None: ...
 
-    def close(self) -> None:  # noqa: B027 - optional
-        pass
+
+class AuditStore(ABC):
+    """Reads of the audit chain every change above writes to."""
+
+    @abstractmethod
+    def entries(self, **filters: Any) -> list[AuditEntry]: ...
+    @abstractmethod
+    def verify(self) -> AuditCheck: ...
+
+
+class RegistryStore:
+    """The registry's stores, one per feature, over one database or one server."""
+
+    def __init__(
+        self,
+        *,
+        models: ModelStore,
+        versions: VersionStore,
+        aliases: AliasStore,
+        policies: PolicyStore,
+        approvals: ApprovalStore,
+        webhooks: WebhookStore,
+        deployments: DeploymentStore,
+        audit: AuditStore,
+    ) -> None:
+        self.models = models
+        self.versions = versions
+        self.aliases = aliases
+        self.policies = policies
+        self.approvals = approvals
+        self.webhooks = webhooks
+        self.deployments = deployments
+        self.audit = audit
+
+    def close(self) -> None:
+        """Let go of what the stores hold (a database's connections); nothing by default."""

@@ -74,7 +74,7 @@ async def set_policy(request: Request) -> Response:
         allow_self_approval=bool(optional(body, "allow_self_approval", bool, "true or false")),
         required_gates=gates,
     )
-    found = await run_in_threadpool(registry(request).set_policy, policy)
+    found = await run_in_threadpool(registry(request).policies.set, policy)
     return json_response(found.to_dict())
 
 
@@ -87,7 +87,7 @@ async def list_policies(
     model: str | None = Query(None),
     limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
 ) -> Response:
-    found = await run_in_threadpool(lambda: registry(request).list_policies(model, limit=limit))
+    found = await run_in_threadpool(lambda: registry(request).policies.list_all(model, limit=limit))
     return json_response({"policies": [p.to_dict() for p in found]})
 
 
@@ -95,7 +95,7 @@ async def list_policies(
 async def delete_policy(
     request: Request, model: str = Query(...), alias: str = Query(...)
 ) -> Response:
-    await run_in_threadpool(registry(request).delete_policy, model, alias)
+    await run_in_threadpool(registry(request).policies.delete, model, alias)
     return json_response({})
 
 
@@ -108,7 +108,7 @@ async def delete_policy(
 async def request_approval(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(
-        registry(request).request_approval,
+        registry(request).approvals.request,
         require(body, "name", str, "a model name"),
         require(body, "version", int, "a version number"),
         require(body, "alias", str, "an alias"),
@@ -129,7 +129,7 @@ async def list_requests(
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(
-        lambda: registry(request).list_requests_page(
+        lambda: registry(request).approvals.list_page(
             name, status, limit=limit, page_token=page_token
         )
     )
@@ -138,7 +138,7 @@ async def list_requests(
 
 @router.get("/approvals/{request_id}", summary="One approval request with its votes")
 async def get_request(request: Request, request_id: str) -> Response:
-    found = await run_in_threadpool(registry(request).get_request, request_id)
+    found = await run_in_threadpool(registry(request).approvals.get, request_id)
     return json_response(found.to_dict())
 
 
@@ -153,7 +153,9 @@ async def decide(request: Request, request_id: str) -> Response:
     if decision not in ("APPROVE", "REJECT"):
         raise InvalidArgument("decision must be APPROVE or REJECT", field="decision")
     comment = optional(body, "comment", str, "text")
-    found = await run_in_threadpool(registry(request).decide, request_id, decision, comment)
+    found = await run_in_threadpool(
+        registry(request).approvals.decide, request_id, decision, comment
+    )
     return json_response(found.to_dict())
 
 
@@ -161,5 +163,5 @@ async def decide(request: Request, request_id: str) -> Response:
     "/approvals/{request_id}/cancel", summary="Withdraw a pending request", openapi_extra=EMPTY_BODY
 )
 async def cancel(request: Request, request_id: str) -> Response:
-    found = await run_in_threadpool(registry(request).cancel_request, request_id)
+    found = await run_in_threadpool(registry(request).approvals.cancel, request_id)
     return json_response(found.to_dict())

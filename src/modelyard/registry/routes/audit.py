@@ -29,7 +29,7 @@ async def entries(
     limit: int = Query(100, ge=1, le=AUDIT_MAX, description=f"at most {AUDIT_MAX} entries"),
 ) -> Response:
     found = await run_in_threadpool(
-        registry(request).audit_entries,
+        registry(request).audit.entries,
         object_type=object_type,
         object_id=object_id,
         actor=actor,
@@ -44,5 +44,5 @@ async def entries(
 
 @router.get("/verify", summary="Recompute the hash chain and report every break")
 async def verify(request: Request) -> Response:
-    found = await run_in_threadpool(registry(request).verify_audit)
+    found = await run_in_threadpool(registry(request).audit.verify)
     return json_response(found.to_dict())

@@ -45,7 +45,7 @@ async def create_deployment(request: Request) -> Response:
             field=unknown[0],
         )
     found = await run_in_threadpool(
-        registry(request).create_deployment,
+        registry(request).deployments.create,
         require(body, "name", str, "a deployment name"),
         require(body, "routes", list, "a list of {model_uri, weight}"),
         optional(body, "shadows", list, "a list of models:/ URIs"),
@@ -60,13 +60,13 @@ async def list_deployments(
     request: Request,
     limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
 ) -> Response:
-    found = await run_in_threadpool(lambda: registry(request).list_deployments(limit=limit))
+    found = await run_in_threadpool(lambda: registry(request).deployments.list_all(limit=limit))
     return json_response({"deployments": [d.to_dict() for d in found]})
 
 
 @router.get("/{name}", summary="One deployment and its revision")
 async def get_deployment(request: Request, name: str) -> Response:
-    found = await run_in_threadpool(registry(request).get_deployment, name)
+    found = await run_in_threadpool(registry(request).deployments.get, name)
     return json_response(found.to_dict())
 
 
@@ -84,11 +84,11 @@ async def update_deployment(request: Request, name: str) -> Response:
     changes: dict[str, Any] = {k: body[k] for k in _FIELDS if k in body}
     if "expected_revision" in changes:
         optional(body, "expected_revision", int, "a revision number")
-    found = await run_in_threadpool(lambda: registry(request).update_deployment(name, **changes))
+    found = await run_in_threadpool(lambda: registry(request).deployments.update(name, **changes))
     return json_response(found.to_dict())
 
 
 @router.delete("/{name}", summary="Delete a deployment (servers keep their last routes)")
 async def delete_deployment(request: Request, name: str) -> Response:
-    await run_in_threadpool(registry(request).delete_deployment, name)
+    await run_in_threadpool(registry(request).deployments.delete, name)
     return json_response({})

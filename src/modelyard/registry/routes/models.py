@@ -39,7 +39,7 @@ _ALIAS = json_body(obj({"version": INT}, ["version"]))
 async def create_model(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(
-        registry(request).create_model,
+        registry(request).models.create,
         require(body, "name", str, "a model name"),
         optional(body, "description", str, "text"),
         string_map(body, "tags"),
@@ -58,7 +58,7 @@ async def search_models(
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(
-        registry(request).search_models,
+        registry(request).models.search,
         filter,
         include_deleted=include_deleted,
         max_results=max_results,
@@ -70,7 +70,7 @@ async def search_models(
 @router.get("/{name}", summary="One registered model, with its tags and aliases")
 async def get_model(request: Request, name: str, include_deleted: bool = Query(False)) -> Response:
     found = await run_in_threadpool(
-        registry(request).get_model, name, include_deleted=include_deleted
+        registry(request).models.get, name, include_deleted=include_deleted
     )
     return json_response(found.to_dict())
 
@@ -79,19 +79,19 @@ async def get_model(request: Request, name: str, include_deleted: bool = Query(F
 async def update_model(request: Request, name: str) -> Response:
     body = await read_json(request)
     description = nullable_text(body, "description")
-    found = await run_in_threadpool(registry(request).update_model, name, description)
+    found = await run_in_threadpool(registry(request).models.update, name, description)
     return json_response(found.to_dict())
 
 
 @router.delete("/{name}", summary="Delete a model (soft: restorable, its name stays taken)")
 async def delete_model(request: Request, name: str) -> Response:
-    await run_in_threadpool(registry(request).delete_model, name)
+    await run_in_threadpool(registry(request).models.delete, name)
     return json_response({})
 
 
 @router.post("/{name}/restore", summary="Restore a deleted model", openapi_extra=EMPTY_BODY)
 async def restore_model(request: Request, name: str) -> Response:
-    await run_in_threadpool(registry(request).restore_model, name)
+    await run_in_threadpool(registry(request).models.restore, name)
     return json_response({})
 
 
@@ -100,13 +100,13 @@ async def set_tag(request: Request, name: str) -> Response:
     body = await read_json(request)
     key = require(body, "key", str, "a tag key")
     value = require(body, "value", str, "a string")
-    await run_in_threadpool(registry(request).set_model_tag, name, key, value)
+    await run_in_threadpool(registry(request).models.set_tag, name, key, value)
     return json_response({})
 
 
 @router.delete("/{name}/tags/{key:path}", summary="Remove a tag from a model")
 async def delete_tag(request: Request, name: str, key: str) -> Response:
-    await run_in_threadpool(registry(request).delete_model_tag, name, key)
+    await run_in_threadpool(registry(request).models.delete_tag, name, key)
     return json_response({})
 
 
@@ -117,7 +117,9 @@ async def delete_tag(request: Request, name: str, key: str) -> Response:
 )
 async def set_card(request: Request, name: str) -> Response:
     body = await read_json(request)
-    await run_in_threadpool(registry(request).set_card, name, None, string_map(body, "sections"))
+    await run_in_threadpool(
+        registry(request).versions.set_card, name, None, string_map(body, "sections")
+    )
     return json_response({})
 
 
@@ -125,13 +127,13 @@ async def set_card(request: Request, name: str) -> Response:
 async def set_alias(request: Request, name: str, alias: str) -> Response:
     body = await read_json(request)
     version = require(body, "version", int, "a version number")
-    await run_in_threadpool(registry(request).set_alias, name, alias, version)
+    await run_in_threadpool(registry(request).aliases.set, name, alias, version)
     return json_response({})
 
 
 @router.delete("/{name}/aliases/{alias}", summary="Remove an alias")
 async def delete_alias(request: Request, name: str, alias: str) -> Response:
-    await run_in_threadpool(registry(request).delete_alias, name, alias)
+    await run_in_threadpool(registry(request).aliases.delete, name, alias)
     return json_response({})
 
 
@@ -148,7 +150,7 @@ async def alias_history(
     page_token: str | None = Query(None, description=PAGE_HELP),
 ) -> Response:
     found, token = await run_in_threadpool(
-        lambda: registry(request).alias_history_page(
+        lambda: registry(request).aliases.history_page(
             name, alias, limit=limit, page_token=page_token
         )
     )

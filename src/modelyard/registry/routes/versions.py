@@ -68,7 +68,7 @@ async def create_version(request: Request) -> Response:
         signature=signature,
         tags=string_map(body, "tags"),
     )
-    found = await run_in_threadpool(registry(request).create_version, draft)
+    found = await run_in_threadpool(registry(request).versions.create, draft)
     return json_response(found.to_dict(), 201)
 
 
@@ -84,7 +84,7 @@ async def search_versions(
     page_token: str | None = Query(None),
 ) -> Response:
     found, token = await run_in_threadpool(
-        registry(request).search_versions,
+        registry(request).versions.search,
         filter,
         order_by,
         include_deleted=include_deleted,
@@ -103,7 +103,7 @@ async def resolve_version(
 ) -> Response:
     if at is not None and alias is None:
         raise InvalidArgument("at needs an alias (what did <alias> name at <at>?)", field="at")
-    found = await run_in_threadpool(registry(request).get_version, name, None, alias=alias, at=at)
+    found = await run_in_threadpool(registry(request).versions.get, name, None, alias=alias, at=at)
     return json_response(found.to_dict())
 
 
@@ -112,7 +112,7 @@ async def get_version(
     request: Request, name: str, version: VersionPath, include_deleted: bool = Query(False)
 ) -> Response:
     found = await run_in_threadpool(
-        registry(request).get_version, name, version, include_deleted=include_deleted
+        registry(request).versions.get, name, version, include_deleted=include_deleted
     )
     return json_response(found.to_dict())
 
@@ -125,13 +125,13 @@ async def get_version(
 async def update_version(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
     description = nullable_text(body, "description")
-    found = await run_in_threadpool(registry(request).update_version, name, version, description)
+    found = await run_in_threadpool(registry(request).versions.update, name, version, description)
     return json_response(found.to_dict())
 
 
 @router.delete("/models/{name}/versions/{version}", summary="Delete a version (soft)")
 async def delete_version(request: Request, name: str, version: VersionPath) -> Response:
-    await run_in_threadpool(registry(request).delete_version, name, version)
+    await run_in_threadpool(registry(request).versions.delete, name, version)
     return json_response({})
 
 
@@ -141,7 +141,7 @@ async def delete_version(request: Request, name: str, version: VersionPath) -> R
     openapi_extra=EMPTY_BODY,
 )
 async def restore_version(request: Request, name: str, version: VersionPath) -> Response:
-    await run_in_threadpool(registry(request).restore_version, name, version)
+    await run_in_threadpool(registry(request).versions.restore, name, version)
     return json_response({})
 
 
@@ -154,13 +154,13 @@ async def set_tag(request: Request, name: str, version: VersionPath) -> Response
     body = await read_json(request)
     key = require(body, "key", str, "a tag key")
     value = require(body, "value", str, "a string")
-    await run_in_threadpool(registry(request).set_version_tag, name, version, key, value)
+    await run_in_threadpool(registry(request).versions.set_tag, name, version, key, value)
     return json_response({})
 
 
 @router.delete("/models/{name}/versions/{version}/tags/{key:path}", summary="Remove a version tag")
 async def delete_tag(request: Request, name: str, version: VersionPath, key: str) -> Response:
-    await run_in_threadpool(registry(request).delete_version_tag, name, version, key)
+    await run_in_threadpool(registry(request).versions.delete_tag, name, version, key)
     return json_response({})
 
 
@@ -172,5 +172,5 @@ async def delete_tag(request: Request, name: str, version: VersionPath, key: str
 async def set_card(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
     sections = string_map(body, "sections")
-    await run_in_threadpool(registry(request).set_card, name, version, sections)
+    await run_in_threadpool(registry(request).versions.set_card, name, version, sections)
     return json_response({})

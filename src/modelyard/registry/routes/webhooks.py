@@ -25,7 +25,7 @@ _CREATE = json_body(obj({"url": STR, "events": STR_LIST, "model": STR}, ["url", 
 async def create_webhook(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(
-        registry(request).create_webhook,
+        registry(request).webhooks.create,
         require(body, "url", str, "an http(s) URL"),
         require(body, "events", list, "a list of event names"),
         optional(body, "model", str, "a model name"),
@@ -40,13 +40,13 @@ async def list_webhooks(
     request: Request,
     limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
 ) -> Response:
-    found = await run_in_threadpool(lambda: registry(request).list_webhooks(limit=limit))
+    found = await run_in_threadpool(lambda: registry(request).webhooks.list_all(limit=limit))
     return json_response({"webhooks": [w.to_dict() for w in found]})
 
 
 @router.delete("/{webhook_id}", summary="Remove a webhook; its pending deliveries are dropped")
 async def delete_webhook(request: Request, webhook_id: str) -> Response:
-    await run_in_threadpool(registry(request).delete_webhook, webhook_id)
+    await run_in_threadpool(registry(request).webhooks.delete, webhook_id)
     return json_response({})
 
 
@@ -56,5 +56,5 @@ async def deliveries(
     webhook_id: str,
     limit: int = Query(100, ge=1, le=AUDIT_MAX, description=f"at most {AUDIT_MAX}, newest first"),
 ) -> Response:
-    found = await run_in_threadpool(registry(request).deliveries, webhook_id, limit)
+    found = await run_in_threadpool(registry(request).webhooks.deliveries, webhook_id, limit)
     return json_response({"deliveries": [d.to_dict() for d in found]})
