@@ -25,8 +25,15 @@ from tests.fixtures.stores import free_port
 import modelyard as yard
 from modelyard.cli.main import main
 from modelyard.errors import InvalidArgument
-from modelyard.serving.build import STATE, BuildOptions, build, dockerfile, k8s_name, manifests
-from modelyard.serving.wheelhouse import Target
+from modelyard.serving.container.build import (
+    STATE,
+    BuildOptions,
+    build,
+    dockerfile,
+    k8s_name,
+    manifests,
+)
+from modelyard.serving.container.wheelhouse import Target
 
 K8S_VERSION = "1.30.0"
 

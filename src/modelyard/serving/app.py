@@ -44,27 +44,28 @@ from modelyard import logs
 from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
 from modelyard.platform.checks import short
-from modelyard.serving import heap, metrics
-from modelyard.serving.bodies import JSON_TYPES, decoded, media_type, off_loop
-from modelyard.serving.codec import (
+from modelyard.serving import metrics
+from modelyard.serving.config import ServeConfig
+from modelyard.serving.inference import EXTENSIONS, Call, Inference, Overloaded
+from modelyard.serving.protocol.bodies import JSON_TYPES, decoded, media_type, off_loop
+from modelyard.serving.protocol.codec import (
     HEADER_LENGTH,
     ProtocolError,
     client_request_id,
     decode_request,
     encode_response,
 )
-from modelyard.serving.config import ServeConfig
-from modelyard.serving.control import control_parameters, index_request
-from modelyard.serving.endpoints import Endpoint
-from modelyard.serving.feedback import parse_feedback
-from modelyard.serving.inference import EXTENSIONS, Call, Inference, Overloaded
-from modelyard.serving.mlflow_payloads import (
+from modelyard.serving.protocol.feedback import parse_feedback
+from modelyard.serving.protocol.mlflow_payloads import (
     decode_invocation,
     encode_predictions,
     encode_probabilities,
 )
-from modelyard.serving.model_config import model_config
-from modelyard.serving.runtime import ServedModel
+from modelyard.serving.protocol.model_config import model_config
+from modelyard.serving.repository.control import control_parameters, index_request
+from modelyard.serving.repository.endpoints import Endpoint
+from modelyard.serving.runtime import heap
+from modelyard.serving.runtime.served import ServedModel
 from modelyard.webapi.deadline import BodyDeadline
 
 if TYPE_CHECKING:

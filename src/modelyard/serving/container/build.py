@@ -26,7 +26,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.models.api import load
 from modelyard.models.directory import MODEL_FILE, ModelSpec
 from modelyard.models.flavors.base import BUILTIN, get_flavor
-from modelyard.serving.wheelhouse import Target, Wheel, assemble, check_offline
+from modelyard.serving.container.wheelhouse import Target, Wheel, assemble, check_offline
 from modelyard.terminal import count_progress
 
 PORT = 8080
