@@ -1,5 +1,5 @@
 """What an inference request goes through once decoded, whichever protocol brought it (REST
-in ``app``, gRPC in ``grpc_server``): admission, the model's signature (``from_tensors``),
+in ``rest.infer``, gRPC in ``grpc_server``): admission, the model's signature (``from_tensors``),
 the adaptive batcher or a thread, the timeout, the prediction log, the shadows and the
 statistics. One path, so a request is refused, batched, logged and counted alike over both.
 
