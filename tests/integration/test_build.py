@@ -25,8 +25,10 @@ from tests.fixtures.stores import free_port
 import modelyard as yard
 from modelyard.cli.main import main
 from modelyard.errors import InvalidArgument
-from modelyard.serving.build import STATE, BuildOptions, build, dockerfile, k8s_name, manifests
-from modelyard.serving.wheelhouse import Target
+from modelyard.serving.container.build import build, dockerfile, k8s_name
+from modelyard.serving.container.manifests import manifests
+from modelyard.serving.container.options import STATE, BuildOptions
+from modelyard.serving.container.wheelhouse import Target
 
 K8S_VERSION = "1.30.0"
 

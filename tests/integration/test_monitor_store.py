@@ -16,8 +16,8 @@ from modelyard.errors import InvalidArgument, NotFound
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.scheduler import MonitorScheduler
 from modelyard.platform.ids import now_ms
-from modelyard.serving.predlog import SUFFIX
-from modelyard.serving.shipping import Shipper
+from modelyard.serving.predlog.shipping import Shipper
+from modelyard.serving.predlog.writer import SUFFIX
 
 HOUR = 3_600_000
 START = 1_767_225_600_000

@@ -23,8 +23,8 @@ from tests.fixtures.stores import free_port
 import modelyard as yard
 from modelyard.errors import InvalidArgument
 from modelyard.outbound.signing import sign as signature
-from modelyard.serving.predlog import SUFFIX
-from modelyard.serving.shipping import Shipper
+from modelyard.serving.predlog.shipping import Shipper
+from modelyard.serving.predlog.writer import SUFFIX
 
 HOUR = 3_600_000
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z

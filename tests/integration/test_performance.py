@@ -14,8 +14,8 @@ from sklearn import metrics as sk
 
 import modelyard as yard
 from modelyard.errors import InvalidArgument
-from modelyard.serving.predlog import SUFFIX
-from modelyard.serving.shipping import Shipper
+from modelyard.serving.predlog.shipping import Shipper
+from modelyard.serving.predlog.writer import SUFFIX
 
 HOUR_MS = 3_600_000
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z

@@ -31,9 +31,9 @@ import modelyard as yard
 from modelyard.config import Settings
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ModelSource, ServeConfig
-from modelyard.serving.predlog import SUFFIX, PredictionLog
-from modelyard.serving.ship_process import ShippingProcess
-from modelyard.serving.shipping import Shipper, read_segment
+from modelyard.serving.predlog.ship_process import ShippingProcess
+from modelyard.serving.predlog.shipping import Shipper, read_segment
+from modelyard.serving.predlog.writer import SUFFIX, PredictionLog
 
 METRIC_SHIPPED = "modelyard_prediction_log_shipped_rows_total"
 
@@ -255,7 +255,7 @@ def test_a_full_disk_warns_and_never_fails_predictions(
 
 
 def test_a_torn_last_line_is_dropped_and_names_never_clash(tmp_path: Path) -> None:
-    from modelyard.serving.shipping import to_table
+    from modelyard.serving.predlog.shipping import to_table
 
     good = b'{"k":"p","id":"a","t":1,"e":"e","m":"m","v":"1","ms":1.0,"s":false,'
     good += b'"in":{"prediction":[5],"x":[1.5]},"out":[0]}\n'
@@ -275,7 +275,7 @@ def test_a_segment_ships_in_chunks_and_kinds_that_change_between_chunks_become_t
     chunk and text in a later one is text in the file, and one that appears late is null
     before it."""
     from modelyard.monitoring.client import MonitoringClient
-    from modelyard.serving.shipping import CHUNK
+    from modelyard.serving.predlog.shipping import CHUNK
 
     def record(i: int, zip_code: object, extra: dict[str, object]) -> bytes:
         inputs = {"zip": [zip_code], "x": [float(i)], **extra}

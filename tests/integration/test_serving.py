@@ -520,8 +520,8 @@ def test_a_swap_waits_for_a_request_still_reading_its_body(models: dict[str, obj
 
     import orjson
 
-    from modelyard.serving.loader import load_served
-    from modelyard.serving.swap import close_when_idle
+    from modelyard.serving.repository.swap import close_when_idle
+    from modelyard.serving.runtime.loader import load_served
 
     root = models["root"]
     assert isinstance(root, Path)

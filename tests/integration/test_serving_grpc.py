@@ -37,7 +37,7 @@ from tritonclient.utils import InferenceServerException
 
 import modelyard as yard
 from modelyard.serving.config import ModelSource
-from modelyard.serving.shipping import read_segment
+from modelyard.serving.predlog.shipping import read_segment
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from modelyard.errors import InvalidArgument, Unavailable
-from modelyard.serving.repack import pack, record_hash
-from modelyard.serving.wheelhouse import Target, collect
+from modelyard.serving.container.repack import pack, record_hash
+from modelyard.serving.container.wheelhouse import Target, collect
 
 INIT = b"def main() -> None:\n    print('tiny')\n"
 NOTES = (b"../../../bin/tiny,", b"tiny-1.0.dist-info/direct_url.json,")

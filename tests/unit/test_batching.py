@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from modelyard.serving.batching import Batcher
+from modelyard.serving.runtime.batching import Batcher
 
 
 def _slow_double(calls: list[int], delay: float = 0.05):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelyard.errors import InvalidArgument
-from modelyard.serving import jsonbody
+from modelyard.serving.protocol import jsonbody
 
 
 class Obj(list[tuple[str, Any]]):

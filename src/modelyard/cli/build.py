@@ -38,8 +38,8 @@ def build(
 
     Writes a Dockerfile, the wheels it installs (no index needed), pinned requirements, the
     verified model and Kubernetes manifests."""
-    from modelyard.serving.build import BuildOptions
-    from modelyard.serving.build import build as run
+    from modelyard.serving.container.build import build as run
+    from modelyard.serving.container.options import BuildOptions
 
     options = BuildOptions(
         image=image,

@@ -35,125 +35,151 @@ def _route(text: str) -> Route:
     return Route(ModelSource(uri), int(weight))
 
 
+def _endpoint(
+    name: str | None, routes: list[str] | None, shadows: list[str] | None, sticky: str | None
+) -> EndpointSpec | None:
+    """The endpoint ``--endpoint``, ``--route`` and ``--shadow`` make, if any."""
+    if not (routes or shadows):
+        return None
+    if not name or not routes:
+        raise InvalidArgument("--route and --shadow need --endpoint NAME and a --route")
+    return EndpointSpec(
+        name, [_route(r) for r in routes], [ModelSource(u) for u in shadows or []], sticky
+    )
+
+
+# the options of ``serve``, one alias each, so that its signature reads as a list
+_Models = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Model URIs (models:/name@alias, models:/name/3, runs:/<id>/model, a folder), "
+        "each optionally NAME=URI"
+    ),
+]
+_Endpoint = Annotated[
+    str | None, typer.Option(help="The name clients call for --route/--shadow models.")
+]
+_Route = Annotated[
+    list[str] | None,
+    typer.Option(help="URI=WEIGHT, repeated: split the endpoint's traffic (canary, A/B)."),
+]
+_Shadow = Annotated[
+    list[str] | None,
+    typer.Option(help="URI, repeated: gets every request's input; never answers."),
+]
+_StickyHeader = Annotated[
+    str | None, typer.Option(help="Route by a hash of this header (e.g. x-user-id).")
+]
+_Deployment = Annotated[
+    str | None,
+    typer.Option(help="Serve a deployment from the store and follow its changes."),
+]
+_Host = Annotated[str, typer.Option(help="Address to bind; loopback unless told.")]
+_Port = Annotated[int, typer.Option()]
+_GrpcPort = Annotated[
+    int | None,
+    typer.Option(
+        help="Also serve the protocol over gRPC on this port (KServe v2 / Triton's "
+        "GRPCInferenceService; needs the grpc extra)."
+    ),
+]
+_ModelControl = Annotated[
+    str,
+    typer.Option(
+        help="none: models are fixed at start; explicit: clients may unload and load "
+        "them again (repository load/unload requests; one worker only)."
+    ),
+]
+_Workers = Annotated[int, typer.Option(help="Processes sharing the port(s).")]
+_MaxBatch = Annotated[int, typer.Option(help="Most rows one model call takes.")]
+_MaxWaitMs = Annotated[
+    float, typer.Option(help="How long a lone request may wait for company (0: never).")
+]
+_MaxBodyBytes = Annotated[int, typer.Option(help="Larger bodies get 413.")]
+_MaxRows = Annotated[int, typer.Option(help="Most rows one request may hold; more get 400.")]
+_MaxInflight = Annotated[
+    int, typer.Option(help="Requests in flight per process; more get 503 + Retry-After.")
+]
+_Timeout = Annotated[float, typer.Option(help="Seconds one inference may take (504).")]
+_WatchSeconds = Annotated[
+    float,
+    typer.Option(help="How often aliases and the deployment are checked (0: never)."),
+]
+_PredictionLog = Annotated[
+    str | None,
+    typer.Option(help="Folder of the prediction log (default: one per store in the cache)."),
+]
+_NoPredictionLog = Annotated[
+    bool,
+    typer.Option(
+        "--no-prediction-log",
+        help="Log no predictions (monitoring then has nothing to read).",
+    ),
+]
+_LogFsyncMs = Annotated[
+    float, typer.Option(help="Sync the log at most this often: what a lost machine loses.")
+]
+_LogRequired = Annotated[
+    bool, typer.Option(help="Refuse predictions (503) while the log cannot take them.")
+]
+_LogProbabilities = Annotated[
+    bool,
+    typer.Option(
+        "--log-probabilities",
+        help="Log a classifier's class probabilities for every request (for ROC AUC, log "
+        "loss and calibration in monitoring), not only when a client asks for them.",
+    ),
+]
+_TrackingUri = Annotated[
+    str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
+]
+_LogLevel = Annotated[str, typer.Option()]
+_Import = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--import",
+        help="MODULE, repeated: imported first, so the PythonModel classes it defines load "
+        "(a model file never picks code to import).",
+    ),
+]
+
+
 def serve(
-    models: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Model URIs (models:/name@alias, models:/name/3, runs:/<id>/model, a folder), "
-            "each optionally NAME=URI"
-        ),
-    ] = None,
-    endpoint: Annotated[
-        str | None, typer.Option(help="The name clients call for --route/--shadow models.")
-    ] = None,
-    route: Annotated[
-        list[str] | None,
-        typer.Option(help="URI=WEIGHT, repeated: split the endpoint's traffic (canary, A/B)."),
-    ] = None,
-    shadow: Annotated[
-        list[str] | None,
-        typer.Option(help="URI, repeated: gets every request's input; never answers."),
-    ] = None,
-    sticky_header: Annotated[
-        str | None, typer.Option(help="Route by a hash of this header (e.g. x-user-id).")
-    ] = None,
-    deployment: Annotated[
-        str | None,
-        typer.Option(help="Serve a deployment from the store and follow its changes."),
-    ] = None,
-    host: Annotated[str, typer.Option(help="Address to bind; loopback unless told.")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option()] = 8080,
-    grpc_port: Annotated[
-        int | None,
-        typer.Option(
-            help="Also serve the protocol over gRPC on this port (KServe v2 / Triton's "
-            "GRPCInferenceService; needs the grpc extra)."
-        ),
-    ] = None,
-    model_control: Annotated[
-        str,
-        typer.Option(
-            help="none: models are fixed at start; explicit: clients may unload and load "
-            "them again (repository load/unload requests; one worker only)."
-        ),
-    ] = "none",
-    workers: Annotated[int, typer.Option(help="Processes sharing the port(s).")] = 1,
-    max_batch: Annotated[int, typer.Option(help="Most rows one model call takes.")] = 64,
-    max_wait_ms: Annotated[
-        float, typer.Option(help="How long a lone request may wait for company (0: never).")
-    ] = 0.0,
-    max_body_bytes: Annotated[int, typer.Option(help="Larger bodies get 413.")] = (
-        DEFAULT_MAX_BODY
-    ),
-    max_rows: Annotated[
-        int, typer.Option(help="Most rows one request may hold; more get 400.")
-    ] = DEFAULT_MAX_ROWS,
-    max_inflight: Annotated[
-        int, typer.Option(help="Requests in flight per process; more get 503 + Retry-After.")
-    ] = 256,
-    timeout: Annotated[float, typer.Option(help="Seconds one inference may take (504).")] = 30.0,
-    watch_seconds: Annotated[
-        float,
-        typer.Option(help="How often aliases and the deployment are checked (0: never)."),
-    ] = 5.0,
-    prediction_log: Annotated[
-        str | None,
-        typer.Option(help="Folder of the prediction log (default: one per store in the cache)."),
-    ] = None,
-    no_prediction_log: Annotated[
-        bool,
-        typer.Option(
-            "--no-prediction-log",
-            help="Log no predictions (monitoring then has nothing to read).",
-        ),
-    ] = False,
-    log_fsync_ms: Annotated[
-        float, typer.Option(help="Sync the log at most this often: what a lost machine loses.")
-    ] = 200.0,
-    log_required: Annotated[
-        bool, typer.Option(help="Refuse predictions (503) while the log cannot take them.")
-    ] = False,
-    log_probabilities: Annotated[
-        bool,
-        typer.Option(
-            "--log-probabilities",
-            help="Log a classifier's class probabilities for every request (for ROC AUC, log "
-            "loss and calibration in monitoring), not only when a client asks for them.",
-        ),
-    ] = False,
-    tracking_uri: Annotated[
-        str | None, typer.Option("--tracking-uri", "-t", help="The store models:/ URIs name.")
-    ] = None,
-    log_level: Annotated[str, typer.Option()] = "info",
-    import_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--import",
-            help="MODULE, repeated: imported first, so the PythonModel classes it defines load "
-            "(a model file never picks code to import).",
-        ),
-    ] = None,
+    models: _Models = None,
+    endpoint: _Endpoint = None,
+    route: _Route = None,
+    shadow: _Shadow = None,
+    sticky_header: _StickyHeader = None,
+    deployment: _Deployment = None,
+    host: _Host = "127.0.0.1",
+    port: _Port = 8080,
+    grpc_port: _GrpcPort = None,
+    model_control: _ModelControl = "none",
+    workers: _Workers = 1,
+    max_batch: _MaxBatch = 64,
+    max_wait_ms: _MaxWaitMs = 0.0,
+    max_body_bytes: _MaxBodyBytes = DEFAULT_MAX_BODY,
+    max_rows: _MaxRows = DEFAULT_MAX_ROWS,
+    max_inflight: _MaxInflight = 256,
+    timeout: _Timeout = 30.0,
+    watch_seconds: _WatchSeconds = 5.0,
+    prediction_log: _PredictionLog = None,
+    no_prediction_log: _NoPredictionLog = False,
+    log_fsync_ms: _LogFsyncMs = 200.0,
+    log_required: _LogRequired = False,
+    log_probabilities: _LogProbabilities = False,
+    tracking_uri: _TrackingUri = None,
+    log_level: _LogLevel = "info",
+    import_: _Import = None,
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /invocations."""
     from modelyard.serving.runner import serve as run
 
     if workers < 1:
         raise InvalidArgument("--workers must be at least 1", field="workers")
-    spec = None
-    if route or shadow:
-        if not endpoint or not route:
-            raise InvalidArgument("--route and --shadow need --endpoint NAME and a --route")
-        spec = EndpointSpec(
-            endpoint,
-            [_route(r) for r in route],
-            [ModelSource(u) for u in shadow or []],
-            sticky_header,
-        )
     config = ServeConfig(
         [_source(m) for m in models or []],
-        endpoint=spec,
+        endpoint=_endpoint(endpoint, route, shadow, sticky_header),
         deployment=deployment,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,

@@ -14,10 +14,12 @@ Routes (Open Inference Protocol v2, REST, with Triton's extensions):
     POST /invocations                                MLflow's payloads (first model, or ?model=)
     GET  /ping | /health                             MLflow's health checks
 
-This module is the HTTP side only: once a request is decoded it goes through ``Inference``
-(admission, the signature, the batcher, the log, the statistics), the path the gRPC server
-(``grpc_server``, with ``grpc_port``, on this event loop) takes too. The app's lifespan
-starts that gRPC server after ``Inference.start`` and stops it first.
+This module is the app and its route table only: the router (``rest.router``) reads the
+table once; the handlers are ``rest``'s, one module per resource, the inference handler
+(``rest.infer``) among them. Once a request is decoded it goes through ``Inference``
+(admission, the signature, the batcher, the log, the shadows, the statistics), the path the
+gRPC server (``grpc_server``, with ``grpc_port``, on this event loop) takes too. The app's
+lifespan starts that gRPC server after ``Inference.start`` and stops it first.
 
 Errors are ``{"error": "...", "field": "..."}`` (``field`` when one thing in the request was
 wrong: an input, a key, a column, ``body``) with 400 (bad input), 403 (model control off),
@@ -31,83 +33,105 @@ name later: one that is not 1 to 128 printable ASCII characters is refused (400)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from modelyard import logs
-from modelyard._version import __version__
-from modelyard.errors import HTTP_STATUS, ModelyardError, NotFound, PayloadTooLarge
-from modelyard.platform.checks import short
-from modelyard.serving import heap, metrics
-from modelyard.serving.bodies import JSON_TYPES, decoded, media_type, off_loop
-from modelyard.serving.codec import (
-    HEADER_LENGTH,
-    ProtocolError,
-    client_request_id,
-    decode_request,
-    encode_response,
-)
+from modelyard.errors import HTTP_STATUS, ModelyardError
+from modelyard.serving import metrics
 from modelyard.serving.config import ServeConfig
-from modelyard.serving.control import control_parameters, index_request
-from modelyard.serving.endpoints import Endpoint
-from modelyard.serving.feedback import parse_feedback
-from modelyard.serving.inference import EXTENSIONS, Call, Inference, Overloaded
-from modelyard.serving.mlflow_payloads import (
-    decode_invocation,
-    encode_predictions,
-    encode_probabilities,
-)
-from modelyard.serving.model_config import model_config
-from modelyard.serving.runtime import ServedModel
+from modelyard.serving.inference import Inference, Overloaded
+from modelyard.serving.protocol.codec import client_request_id
+from modelyard.serving.rest.answers import JSON, Receive, Reply, Scope, Send
+from modelyard.serving.rest.feedback import FeedbackRoute
+from modelyard.serving.rest.infer import InferenceHandler
+from modelyard.serving.rest.model_control import ControlRoutes
+from modelyard.serving.rest.models import ModelRoutes
+from modelyard.serving.rest.router import ANY, Route, Router
+from modelyard.serving.rest.server import ServerRoutes
+from modelyard.serving.runtime import heap
 from modelyard.webapi.deadline import BodyDeadline
 
 if TYPE_CHECKING:
     from modelyard.serving.grpc_server import GrpcServer
+    from modelyard.serving.predlog.ship_process import ShippingProcess
+    from modelyard.serving.predlog.writer import PredictionLog
+    from modelyard.serving.repository.fleet import Fleet
+    from modelyard.serving.repository.follow import Follower
 
 log = logging.getLogger("modelyard.serving")
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Answered = tuple[int, bytes, list[tuple[bytes, bytes]]]
-JSON = [(b"content-type", b"application/json")]
-# an inference body is JSON, or JSON and tensor bytes (the binary extension); none said is JSON
-INFER_TYPES = (*JSON_TYPES, "application/octet-stream")
 
+class ServingApp:
+    """The inference server as an ASGI app: a route table in front of the handlers, and
+    ``Inference`` (the one inference path, REST's and gRPC's) behind them."""
 
-class Reply(Exception):
-    """A finished answer raised from deep inside a handler (errors, mostly)."""
-
-    def __init__(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None):
-        self.status, self.body, self.headers = status, body, headers or []
-
-
-def _json(body: Any, status: int = 200) -> Answered:
-    return status, orjson.dumps(body), list(JSON)
-
-
-class ServingApp(Inference):
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
-        self._monitoring: Any = None  # a MonitoringClient, for labels when there is no log
         self.grpc: GrpcServer | None = None  # the gRPC server, with grpc_port, while it runs
         self.startup_error: ModelyardError | None = None  # why the lifespan's start failed
+        self.inference = Inference(config, load=load)
+        self.router = Router(self.routes(), self.inference.fleet)
+        self._route = self.router.route  # bound once: the hot path pays no lookup for it
         # a body that trickles is answered 408 and its connection closed
         self._deadline = BodyDeadline(self._http, timeout_s=config.body_timeout_s)
-        super().__init__(config, load=load)
 
-    def _enter(self, scope: Scope, endpoint: Endpoint | None, served: ServedModel | None) -> None:
-        """Admit an inference request (or refuse it) and mark it for the metrics."""
-        name = endpoint.name if endpoint is not None else ""
-        version = (served.version or "") if served is not None else ""
-        scope["modelyard.timing"] = (name, version, time.perf_counter())  # 503s counted too
-        self.enter()
+    def routes(self) -> list[Route]:
+        """Every route: the method it takes (``ANY``: every one), its path and its handler.
+        ``/versions/{v}`` may follow ``{name}`` on every ``/v2/models/{name}`` route."""
+        inference = self.inference
+        server, models = ServerRoutes(inference), ModelRoutes(inference)
+        control, infer = ControlRoutes(inference), InferenceHandler(inference)
+        return [
+            Route(ANY, "/v2/health/live", server.live),
+            Route(ANY, "/ping", server.live),  # MLflow's health checks
+            Route(ANY, "/health", server.live),
+            Route(ANY, "/v2/health/ready", server.ready),
+            Route(ANY, "/metrics", server.metrics),
+            Route(ANY, "/v2", server.metadata),
+            Route("POST", "/v2/feedback", FeedbackRoute(inference).post),
+            Route("POST", "/invocations", infer.invocations),
+            Route("POST", "/v2/repository/index", control.index),
+            Route("POST", "/v2/repository/models/{name}/load", control.load),
+            Route("POST", "/v2/repository/models/{name}/unload", control.unload),
+            Route("GET", "/v2/models/stats", models.every_stats),
+            Route("GET", "/v2/models/{name}", models.metadata),
+            Route("GET", "/v2/models/{name}/ready", models.ready),
+            Route("GET", "/v2/models/{name}/config", models.config),
+            Route("GET", "/v2/models/{name}/stats", models.stats),
+            Route("POST", "/v2/models/{name}/infer", infer.infer),
+        ]
+
+    # --- what is served, as the inference path holds it -----------------------------------
+    @property
+    def config(self) -> ServeConfig:
+        return self.inference.config
+
+    @property
+    def fleet(self) -> Fleet:
+        return self.inference.fleet
+
+    @property
+    def ready(self) -> bool:
+        return self.inference.ready
+
+    @property
+    def follower(self) -> Follower | None:
+        return self.inference.follower
+
+    @property
+    def predlog(self) -> PredictionLog | None:
+        return self.inference.predlog
+
+    @property
+    def shipper(self) -> ShippingProcess | None:
+        return self.inference.shipper
+
+    def warnings(self) -> list[str]:
+        return self.inference.warnings()
 
     # --- ASGI --------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,7 +149,7 @@ class ServingApp(Inference):
             given = headers.get(b"x-request-id", b"").decode("latin-1")
             request_id = client_request_id(given, "x-request-id") or request_id
             scope["modelyard.request_id"] = request_id
-            status, body, extra = await self._route(scope, receive, headers, request_id)
+            status, body, extra = await self._route(scope, receive, headers)
         except Reply as reply:
             status, body, extra = reply.status, reply.body, reply.headers
         except ModelyardError as exc:
@@ -168,264 +192,18 @@ class ServingApp(Inference):
     async def start(self) -> None:
         """``Inference.start``, then, when asked, the gRPC server (a port it cannot bind
         stops the start)."""
-        await super().start()
+        await self.inference.start()
         if self.config.grpc_port is not None:
             # grpc and its messages load only when a gRPC port is asked for
             from modelyard.serving.grpc_server import GrpcServer
 
-            self.grpc = await GrpcServer.start(self)
+            self.grpc = await GrpcServer.start(self.inference)
 
     async def stop(self) -> None:
         """gRPC answers what it has taken, then ``Inference.stop``."""
         if self.grpc is not None:
             await self.grpc.stop()
-        await super().stop()
-
-    async def _body(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes:
-        limit = self.config.max_body_bytes
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"the body is {int(declared)} bytes; the limit is {limit}")
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return decoded(b"".join(chunks), headers.get(b"content-encoding"), limit)
-
-    async def _route(
-        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str
-    ) -> Answered:
-        method, path = scope["method"], scope["path"].rstrip("/") or "/"
-        parts = path.strip("/").split("/")
-        if path in ("/v2/health/live", "/ping", "/health"):
-            return _json({"live": True})
-        if path == "/v2/health/ready":
-            body: dict[str, Any] = {"ready": self.ready}
-            warnings = self.warnings()
-            if warnings:
-                body["warnings"] = warnings  # the old versions keep serving
-            return _json(body, 200 if self.ready_now() else 503)
-        if path == "/metrics":
-            text, kind = metrics.render()
-            return 200, text, [(b"content-type", kind.encode())]
-        if path == "/v2":
-            return _json({"name": "modelyard", "version": __version__, "extensions": EXTENSIONS})
-        if path == "/v2/feedback":
-            self._method(method, "POST")
-            media_type(headers, JSON_TYPES)
-            raw = await self._body(receive, headers)
-            return _json(await self._feedback(raw))
-        if path == "/invocations":
-            self._method(method, "POST")
-            self._enter(scope, None, None)
-            try:
-                return await self._invocations(scope, receive, headers)
-            finally:
-                self.leave()
-        if parts[:2] == ["v2", "repository"]:
-            return await self._repository(method, parts[2:], receive, headers)
-        if path == "/v2/models/stats":  # every model's (a model named "stats" is among them)
-            self._method(method, "GET")
-            return _json({"model_stats": self.fleet.statistics(None, None)})
-        if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
-            name, rest = parts[2], parts[3:]
-            version = None
-            if len(rest) >= 2 and rest[0] == "versions":
-                version, rest = rest[1], rest[2:]
-            endpoint = self.fleet.endpoint(name)
-            served = self.fleet.model(endpoint, version, headers)
-            if not rest:
-                self._method(method, "GET")
-                return _json(self.fleet.metadata(endpoint, served))
-            if rest == ["ready"]:
-                self._method(method, "GET")
-                ready = {"name": endpoint.name, "ready": self.ready}
-                return _json(ready, 200 if self.ready else 503)
-            if rest == ["config"]:
-                self._method(method, "GET")
-                described = self.fleet.described(endpoint, version)
-                return _json(model_config(endpoint.name, described, self.config))
-            if rest == ["stats"]:
-                self._method(method, "GET")
-                return _json({"model_stats": self.fleet.statistics(endpoint.name, version)})
-            if rest == ["infer"]:
-                self._method(method, "POST")
-                call = Call(request_id)
-                served.active += 1  # a swap closes this version's batcher only after
-                try:  # its last request is done
-                    with self.counted(served, call):
-                        self._enter(scope, endpoint, served)
-                        try:
-                            return await self._infer(endpoint, served, receive, headers, call)
-                        finally:
-                            self.leave()
-                finally:
-                    served.active -= 1
-        raise NotFound(f"no route {method} {path}")
-
-    async def _repository(
-        self, method: str, parts: list[str], receive: Receive, headers: dict[bytes, bytes]
-    ) -> Answered:
-        """``POST /v2/repository/index`` and ``.../models/{name}/load|unload``."""
-        if parts == ["index"]:
-            self._method(method, "POST")
-            media_type(headers, JSON_TYPES)
-            ready = index_request(await self._body(receive, headers))
-            return _json(self.control.index(ready))
-        if len(parts) == 3 and parts[0] == "models" and parts[2] in ("load", "unload"):
-            self._method(method, "POST")
-            media_type(headers, JSON_TYPES)
-            params = control_parameters(await self._body(receive, headers))
-            if parts[2] == "load":
-                await self.control.load(parts[1], params)
-            else:
-                await self.control.unload(parts[1], params)
-            return _json({"name": parts[1], "done": parts[2]})
-        raise NotFound(f"no route {method} /v2/repository/{'/'.join(parts)}")
-
-    @staticmethod
-    def _method(method: str, allowed: str) -> None:
-        if method != allowed:
-            raise Reply(
-                405,
-                orjson.dumps({"error": f"use {allowed}"}),
-                [*JSON, (b"allow", allowed.encode())],
-            )
-
-    async def _infer(
-        self,
-        endpoint: Endpoint,
-        served: ServedModel,
-        receive: Receive,
-        headers: dict[bytes, bytes],
-        call: Call,
-    ) -> Answered:
-        media_type(headers, INFER_TYPES)
-        body = await self._body(receive, headers)
-        t = time.perf_counter_ns()
-        raw_length = headers.get(HEADER_LENGTH.encode())
-        length = None
-        if raw_length is not None:
-            if not raw_length.isdigit():
-                raise ProtocolError(
-                    "Inference-Header-Content-Length must be a non-negative integer (the "
-                    f"length of the JSON part in bytes), not {short(raw_length.decode('latin-1'))}",
-                    field="Inference-Header-Content-Length",
-                )
-            length = int(raw_length)
-        request = await off_loop(len(body), decode_request, body, length)
-        call.timing.input_ns += time.perf_counter_ns() - t
-        answer = await self.infer(endpoint, served, request, call, len(body))
-        t = time.perf_counter_ns()
-        out, header = encode_response(
-            endpoint.name,
-            served.version,
-            answer.request_id,
-            answer.outputs,
-            {n for n, _ in answer.outputs if request.binary(n)},
-            {"predict_proba": {"classes": answer.classes}},
-        )
-        extra = (
-            list(JSON)
-            if header is None
-            else [
-                (b"content-type", b"application/octet-stream"),
-                (HEADER_LENGTH.encode(), str(header).encode()),
-            ]
-        )
-        extra.append((b"x-modelyard-version", str(served.version or "").encode()))
-        call.timing.output_ns += time.perf_counter_ns() - t
-        return 200, out, extra
-
-    async def _feedback(self, body: bytes) -> dict[str, Any]:
-        """Late labels: into the prediction log (shipped with it), or straight to the store
-        when there is no log."""
-        labels = parse_feedback(body)
-        if self.predlog is not None:
-            if not self.predlog.accepting:  # a lost label cannot be made again: refuse it
-                raise Reply(
-                    503,
-                    orjson.dumps({"error": f"{self.predlog.error}; send the labels again later"}),
-                    [*JSON, (b"retry-after", b"5")],
-                )
-            self.predlog.labels([lb.to_dict() for lb in labels])
-        else:
-            await asyncio.to_thread(self._labels_client().log_labels, labels)
-        return {"accepted": len(labels)}
-
-    def _labels_client(self) -> Any:
-        """The store labels go to when there is no log (made once, on first use)."""
-        if self._monitoring is None:
-            from modelyard.monitoring.client import MonitoringClient
-
-            self._monitoring = MonitoringClient(self.config.tracking_uri)
-        return self._monitoring
-
-    async def _invocations(
-        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
-    ) -> Answered:
-        query = scope.get("query_string", b"").decode("latin-1")
-        wanted = next(
-            (p.split("=", 1)[1] for p in query.split("&") if p.startswith("model=")), None
-        )
-        endpoint = self.fleet.endpoint(wanted) if wanted else self.fleet.default()
-        served = self.fleet.model(endpoint, None, headers)
-        scope["modelyard.timing"] = (
-            endpoint.name,
-            served.version or "",
-            scope["modelyard.timing"][2],
-        )
-        call = Call(scope.get("modelyard.request_id", ""))
-        served.active += 1
-        try:
-            with self.counted(served, call):
-                return await self._invocation(endpoint, served, receive, headers, call)
-        finally:
-            served.active -= 1
-
-    async def _invocation(
-        self,
-        endpoint: Endpoint,
-        served: ServedModel,
-        receive: Receive,
-        headers: dict[bytes, bytes],
-        call: Call,
-    ) -> Answered:
-        body = await self._body(receive, headers)
-        t = time.perf_counter_ns()
-        content_type = headers.get(b"content-type", b"application/json").decode("latin-1")
-        prepared = await off_loop(len(body), decode_invocation, body, content_type, served)
-        self.rows_allowed(prepared.rows, "body")
-        call.timing.input_ns += time.perf_counter_ns() - t
-        asked = prepared.method == "predict_proba"
-        if asked and served.classes is None:
-            raise ProtocolError(
-                f"model {served.name!r} answers no class probabilities (not a classifier "
-                "with predict_proba)",
-                field="params.predict_method",
-            )
-        result = await self.predict(served, prepared, call.timing)
-        proba = await self.proba(served, prepared, asked, call.timing)
-        call.rows = prepared.rows
-        request_id = call.request_id
-        self.logged(request_id, endpoint, served, prepared, result, call.started_ns, proba)
-        if endpoint.shadows:
-            self.shadows.mirror(
-                endpoint, lambda m: decode_invocation(body, content_type, m), result, request_id
-            )
-        t = time.perf_counter_ns()
-        answer = (
-            encode_probabilities(served.classes or [], proba)
-            if asked
-            else encode_predictions(result)
-        )
-        call.timing.output_ns += time.perf_counter_ns() - t
-        return 200, answer, [*JSON, (b"x-modelyard-version", str(served.version or "").encode())]
+        await self.inference.stop()
 
 
 def create_from_env() -> ServingApp:

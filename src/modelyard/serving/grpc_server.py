@@ -31,11 +31,11 @@ from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, InvalidArgument, ModelyardError
 from modelyard.monitoring.entities import is_request_id
 from modelyard.serving import metrics
-from modelyard.serving.bodies import off_loop
-from modelyard.serving.codec import client_request_id
-from modelyard.serving.grpc_codec import decode_infer, encode_infer, parameters, raw_size
 from modelyard.serving.inference import EXTENSIONS, Call, Inference
-from modelyard.serving.model_config import model_config
+from modelyard.serving.protocol.bodies import off_loop
+from modelyard.serving.protocol.codec import client_request_id
+from modelyard.serving.protocol.grpc_codec import decode_infer, encode_infer, parameters, raw_size
+from modelyard.serving.protocol.model_config import model_config
 
 log = logging.getLogger("modelyard.serving")
 

@@ -1,5 +1,5 @@
 """What an inference request goes through once decoded, whichever protocol brought it (REST
-in ``app``, gRPC in ``grpc_server``): admission, the model's signature (``from_tensors``),
+in ``rest.infer``, gRPC in ``grpc_server``): admission, the model's signature (``from_tensors``),
 the adaptive batcher or a thread, the timeout, the prediction log, the shadows and the
 statistics. One path, so a request is refused, batched, logged and counted alike over both.
 
@@ -27,19 +27,19 @@ from modelyard.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from modelyard.platform.current import chosen_uri
 from modelyard.platform.store_health import StoreHealth, store_name
 from modelyard.serving import metrics
-from modelyard.serving.bodies import off_loop
-from modelyard.serving.codec import InferRequest, ProtocolError
 from modelyard.serving.config import ServeConfig
-from modelyard.serving.control import ModelControl
-from modelyard.serving.endpoints import Endpoint
-from modelyard.serving.fleet import Fleet
-from modelyard.serving.follow import Follower
-from modelyard.serving.loader import import_modules
-from modelyard.serving.predlog import PredictionLog, inputs_of
-from modelyard.serving.runtime import Prepared, ServedModel
+from modelyard.serving.predlog.ship_process import ShippingProcess
+from modelyard.serving.predlog.writer import PredictionLog, inputs_of
+from modelyard.serving.protocol.bodies import off_loop
+from modelyard.serving.protocol.codec import InferRequest, ProtocolError
+from modelyard.serving.repository.control import ModelControl
+from modelyard.serving.repository.endpoints import Endpoint
+from modelyard.serving.repository.fleet import Fleet
+from modelyard.serving.repository.follow import Follower
+from modelyard.serving.runtime.loader import import_modules
+from modelyard.serving.runtime.served import Prepared, ServedModel
+from modelyard.serving.runtime.stats import Timing
 from modelyard.serving.shadows import Shadows
-from modelyard.serving.ship_process import ShippingProcess
-from modelyard.serving.stats import Timing
 
 
 def require_grpc() -> None:

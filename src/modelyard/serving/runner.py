@@ -15,10 +15,10 @@ from typing import Any
 import uvicorn
 
 from modelyard import logs
-from modelyard.serving import heap
 from modelyard.serving.app import ServingApp
 from modelyard.serving.config import ENV, ServeConfig
 from modelyard.serving.metrics import MULTIPROC
+from modelyard.serving.runtime import heap
 from modelyard.webapi.draining import DrainingHttpProtocol, DrainingServer, ListenerFirstSupervisor
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from modelyard.serving import metrics
-from modelyard.serving.endpoints import Endpoint
-from modelyard.serving.fleet import Fleet
-from modelyard.serving.runtime import Prepared, ServedModel
+from modelyard.serving.repository.endpoints import Endpoint
+from modelyard.serving.repository.fleet import Fleet
+from modelyard.serving.runtime.served import Prepared, ServedModel
 
 log = logging.getLogger("modelyard.serving")
 

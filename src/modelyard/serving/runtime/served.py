@@ -24,9 +24,9 @@ import numpy as np
 from modelyard.errors import InvalidArgument
 from modelyard.models.loaded import LoadedModel
 from modelyard.models.signature import ColumnSpec, TensorSpec
-from modelyard.serving.batching import Batcher
-from modelyard.serving.codec import Tensor
-from modelyard.serving.stats import ModelStats
+from modelyard.serving.protocol.codec import Tensor
+from modelyard.serving.runtime.batching import Batcher
+from modelyard.serving.runtime.stats import ModelStats
 
 NUMERIC = ("integer", "float", "boolean")
 # protocol datatypes a column of each signature type takes on the fast path
@@ -116,7 +116,7 @@ class ServedModel:
 
     def _output_datatype(self) -> str:
         """What ``predict`` answers, from the ONNX record or the output signature."""
-        from modelyard.serving.codec import datatype_of
+        from modelyard.serving.protocol.codec import datatype_of
 
         label = self.loaded.onnx.get("label_dtype") if self.loaded.runtime == "onnx" else None
         sig = self.loaded.signature
@@ -137,7 +137,7 @@ class ServedModel:
             ]
         elif self.tensor is not None:
             dtype = np.zeros(0, dtype=self.tensor.dtype)
-            from modelyard.serving.codec import datatype_of
+            from modelyard.serving.protocol.codec import datatype_of
 
             inputs = [
                 {"name": "input", "datatype": datatype_of(dtype), "shape": list(self.tensor.shape)}
@@ -232,7 +232,7 @@ class ServedModel:
         """The one input of a tensor signature, in its dtype's kind: BYTES as text (or bytes)
         for a string tensor, a numeric datatype that converts without loss for a number
         one."""
-        from modelyard.serving.codec import datatype_of
+        from modelyard.serving.protocol.codec import datatype_of
 
         assert self.tensor is not None
         want = np.dtype(self.tensor.dtype)

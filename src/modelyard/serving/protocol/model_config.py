@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.serving.config import ServeConfig
-from modelyard.serving.runtime import ServedModel
+from modelyard.serving.runtime.served import ServedModel
 
 
 def _data_type(datatype: str) -> str:

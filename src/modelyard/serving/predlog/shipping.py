@@ -27,7 +27,7 @@ import orjson
 
 from modelyard.errors import Unavailable
 from modelyard.platform.store_health import StoreHealth, store_name
-from modelyard.serving.predlog import SUFFIX
+from modelyard.serving.predlog.writer import SUFFIX
 
 log = logging.getLogger("modelyard.serving")
 
@@ -175,7 +175,7 @@ def _epoch_ms(stamp: Any) -> int:
 
 class Shipper:
     """Ships the closed segments of one folder (``ship_all``). The server runs it in a process
-    of its own (``serving/ship_process.py``), which reports these counters back."""
+    of its own (``predlog/ship_process.py``), which reports these counters back."""
 
     def __init__(self, folder: Path, tracking_uri: str | None):
         self.folder = folder

@@ -31,7 +31,7 @@ import orjson
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.entities import is_request_id
-from modelyard.serving import jsonbody
+from modelyard.serving.protocol import jsonbody
 
 HEADER_LENGTH = "inference-header-content-length"
 MAX_ELEMENTS = 1 << 28  # a shape that asks for more is refused before anything is allocated

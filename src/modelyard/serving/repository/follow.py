@@ -15,8 +15,8 @@ from modelyard.platform.store_health import StoreHealth
 from modelyard.registry.deployments import Deployment
 from modelyard.serving import metrics
 from modelyard.serving.config import EndpointSpec, ModelSource, Route
-from modelyard.serving.fleet import Fleet
-from modelyard.serving.polling import Poller, retry_due, retry_time
+from modelyard.serving.repository.fleet import Fleet
+from modelyard.serving.repository.polling import Poller, retry_due, retry_time
 
 log = logging.getLogger("modelyard.serving")
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.errors import InvalidArgument, PermissionDenied
-from modelyard.serving import jsonbody
-from modelyard.serving.fleet import Fleet
+from modelyard.serving.protocol import jsonbody
+from modelyard.serving.repository.fleet import Fleet
 
 READY, UNAVAILABLE = "READY", "UNAVAILABLE"
 

@@ -4,10 +4,10 @@ GIL.
 Shipping parses JSON lines and builds Arrow tables: at thousands of requests a second, seconds
 of CPU a minute. Run on a thread of the server, every request waited behind it (bench: p99
 116 ms at 32 connections with a segment shipped every 3 s, 9 ms without shipping). So each
-server process starts one child, ``python -m modelyard.serving.ship_process``, at a lower CPU
-priority (nice 10), which ships every ``interval`` seconds and writes one JSON line per round
-to its stdout: rows shipped, segments set aside, segments waiting, the last error. The server
-turns those into its metrics and readiness warnings.
+server process starts one child, ``python -m modelyard.serving.predlog.ship_process``, at a
+lower CPU priority (nice 10), which ships every ``interval`` seconds and writes one JSON line
+per round to its stdout: rows shipped, segments set aside, segments waiting, the last error.
+The server turns those into its metrics and readiness warnings.
 
 The child ends when its stdin closes: at shutdown (after one last round, once the server has
 flushed its log) or when the server dies, even by SIGKILL. It ignores Ctrl-C, which the
@@ -127,7 +127,7 @@ def _report(out: IO[str], shipper: Any) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from modelyard.serving.shipping import Shipper
+    from modelyard.serving.predlog.shipping import Shipper
 
     folder, interval, level = Path(argv[0]), float(argv[1]), argv[2]
     tracking_uri = Settings.from_env().tracking_uri

@@ -35,7 +35,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from modelyard.errors import InvalidArgument, NotFound, Unavailable
-from modelyard.serving.repack import pack, parse_wheel_name, wheel_tags
+from modelyard.serving.container.repack import pack, parse_wheel_name, wheel_tags
 
 GLIBC_MINOR = 36  # python:X.Y-slim-bookworm's glibc is 2.36: no manylinux wheel may need more
 _MACHINES = {"x86_64": "amd64", "aarch64": "arm64"}  # uname's name -> the container platform's
@@ -198,7 +198,7 @@ def fetch(requirements: list[str], dest: Path, target: Target) -> list[Path]:
 def own_wheel(dest: Path) -> Wheel:
     """A wheel of the modelyard that is running: built from its source tree, or packed from
     the wheel it was installed from."""
-    package = Path(__file__).resolve().parents[1]  # the modelyard package that is running
+    package = Path(__file__).resolve().parents[2]  # the modelyard package that is running
     root = package.parents[1] if package.parent.name == "src" else package.parent
     project = root / "pyproject.toml"
     text = project.read_text(encoding="utf-8") if project.is_file() else ""

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from modelyard.errors import InvalidArgument, ModelyardError, PermissionDenied
 from modelyard.models.api import load
 from modelyard.serving.config import ModelSource
-from modelyard.serving.runtime import ServedModel
+from modelyard.serving.runtime.served import ServedModel
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
 

@@ -22,8 +22,8 @@ import orjson
 
 from modelyard.errors import InvalidArgument, UnsupportedMediaType
 from modelyard.models.signature import ColumnSpec
-from modelyard.serving import jsonbody
-from modelyard.serving.runtime import Prepared, ServedModel
+from modelyard.serving.protocol import jsonbody
+from modelyard.serving.runtime.served import Prepared, ServedModel
 
 KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 METHODS = ("predict", "predict_proba")

@@ -24,7 +24,8 @@ import numpy as np
 import orjson
 from tritonclient.grpc import service_pb2 as pb
 
-from modelyard.serving.codec import (
+from modelyard.serving.inference import Answer
+from modelyard.serving.protocol.codec import (
     DATATYPES,
     InferRequest,
     ProtocolError,
@@ -36,7 +37,6 @@ from modelyard.serving.codec import (
     tensor_bytes,
     tensor_from_bytes,
 )
-from modelyard.serving.inference import Answer
 
 # the typed contents field each datatype's values go in, and its element type
 CONTENTS: dict[str, tuple[str, Any]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.entities import Label, check_labels
-from modelyard.serving import jsonbody
+from modelyard.serving.protocol import jsonbody
 
 
 def parse_feedback(body: bytes) -> list[Label]:

@@ -7,8 +7,9 @@ each of them, a Dockerfile that installs from those wheels alone and runs ``mode
 a non-root user with a health check, and manifests: a Deployment (readiness and liveness probes
 on the protocol's health routes, a read-only root filesystem with emptyDirs at /tmp and at
 ``STATE``, where HOME and the prediction log are, resources), a Service, a
-HorizontalPodAutoscaler and, on request, a KServe InferenceService using the same image. The
-context is written beside ``out`` and moved there whole, so a failed build leaves nothing.
+HorizontalPodAutoscaler and, on request, a KServe InferenceService using the same image (see
+``manifests``). The context is written beside ``out`` and moved there whole, so a failed
+build leaves nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import tempfile
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -26,26 +26,12 @@ from modelyard.errors import InvalidArgument
 from modelyard.models.api import load
 from modelyard.models.directory import MODEL_FILE, ModelSpec
 from modelyard.models.flavors.base import BUILTIN, get_flavor
-from modelyard.serving.wheelhouse import Target, Wheel, assemble, check_offline
+from modelyard.serving.container.manifests import manifests
+from modelyard.serving.container.options import PORT, STATE, UID, BuildOptions
+from modelyard.serving.container.wheelhouse import Target, Wheel, assemble, check_offline
 from modelyard.terminal import count_progress
 
-PORT = 8080
-UID = 10001
-# the server's only writable folder: HOME (caches), the prediction log and, without
-# MODELYARD_TRACKING_URI, the embedded store; an emptyDir in the Deployment
-STATE = "/var/lib/modelyard"
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    image: str | None = None  # default: modelyard/<name>:<version>
-    replicas: int = 2
-    max_replicas: int = 10
-    cpu_target: int = 70  # percent, for the autoscaler
-    kserve: bool = False
-    workers: int = 1
-    platform: str | None = None  # linux/amd64 or linux/arm64; default: this machine's
 
 
 @dataclass(frozen=True)
@@ -127,129 +113,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\
   CMD ["python", "-c", "{probe}"]
 ENTRYPOINT [{quoted}]
 """
-
-
-def manifests(name: str, image: str, options: BuildOptions) -> dict[str, dict[str, Any]]:
-    label = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "modelyard"}
-    container = {
-        "name": "server",
-        "image": image,
-        "ports": [{"name": "http", "containerPort": PORT}],
-        "readinessProbe": {
-            "httpGet": {"path": "/v2/health/ready", "port": "http"},
-            "periodSeconds": 5,
-            "failureThreshold": 2,
-        },
-        "livenessProbe": {
-            "httpGet": {"path": "/v2/health/live", "port": "http"},
-            "periodSeconds": 10,
-            "failureThreshold": 3,
-        },
-        "startupProbe": {
-            "httpGet": {"path": "/v2/health/ready", "port": "http"},
-            "periodSeconds": 2,
-            "failureThreshold": 60,
-        },
-        "resources": {
-            "requests": {"cpu": "500m", "memory": "512Mi"},
-            "limits": {"memory": "2Gi"},
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": UID,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        # the store the prediction log ships to: set it (a server's URL); left empty, the
-        # predictions stay in the pod (an embedded store under STATE) and are lost with it
-        "env": [{"name": "MODELYARD_TRACKING_URI", "value": ""}],
-        "volumeMounts": [
-            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
-            {"name": "state", "mountPath": STATE},  # HOME and the prediction log
-        ],
-    }
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": label},
-        "spec": {
-            "replicas": options.replicas,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-            "template": {
-                "metadata": {
-                    "labels": label,
-                    "annotations": {
-                        "prometheus.io/scrape": "true",
-                        "prometheus.io/port": str(PORT),
-                        "prometheus.io/path": "/metrics",
-                    },
-                },
-                "spec": {
-                    # SIGTERM drains requests in flight (up to 30 s) before the pod goes
-                    "terminationGracePeriodSeconds": 40,
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "tmp", "emptyDir": {}},
-                        {"name": "state", "emptyDir": {}},
-                    ],
-                },
-            },
-        },
-    }
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "labels": label},
-        "spec": {
-            "selector": {"app.kubernetes.io/name": name},
-            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
-        },
-    }
-    hpa = {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "labels": label},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": options.replicas,
-            "maxReplicas": options.max_replicas,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": options.cpu_target},
-                    },
-                }
-            ],
-        },
-    }
-    out = {"deployment": deployment, "service": service, "hpa": hpa}
-    if options.kserve:
-        out["inferenceservice"] = {
-            "apiVersion": "serving.kserve.io/v1beta1",
-            "kind": "InferenceService",
-            "metadata": {"name": name, "labels": label},
-            "spec": {
-                "predictor": {
-                    "minReplicas": options.replicas,
-                    "maxReplicas": options.max_replicas,
-                    "containers": [
-                        {
-                            "name": "kserve-container",
-                            "image": image,
-                            "ports": [{"containerPort": PORT, "protocol": "TCP"}],
-                            "env": [
-                                {"name": "PROTOCOL", "value": "v2"},
-                                {"name": "MODELYARD_TRACKING_URI", "value": ""},
-                            ],
-                        }
-                    ],
-                }
-            },
-        }
-    return out
 
 
 def build(

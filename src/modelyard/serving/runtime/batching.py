@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.serving.stats import Timing
+from modelyard.serving.runtime.stats import Timing
 
 Matrix = np.ndarray[Any, Any]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modelyard.errors import PayloadTooLarge, UnsupportedMediaType
-from modelyard.serving.codec import ProtocolError
+from modelyard.serving.protocol.codec import ProtocolError
 
 JSON_TYPES = ("application/json",)  # what a JSON body may say it is (or say nothing)
 OFF_LOOP_BYTES = 256 * 1024  # bodies this large are decoded on a thread, not the event loop

@@ -20,13 +20,14 @@ from typing import Any
 
 from modelyard.errors import Conflict, ModelyardError, NotFound
 from modelyard.platform.store_health import StoreHealth
-from modelyard.serving import heap, metrics
-from modelyard.serving.batching import Batcher
+from modelyard.serving import metrics
 from modelyard.serving.config import EndpointSpec, ModelSource, ServeConfig
-from modelyard.serving.endpoints import Endpoint
-from modelyard.serving.loader import load_served
-from modelyard.serving.runtime import ServedModel
-from modelyard.serving.swap import Swapper, Watched, close_when_idle, watchable
+from modelyard.serving.repository.endpoints import Endpoint
+from modelyard.serving.repository.swap import Swapper, Watched, close_when_idle, watchable
+from modelyard.serving.runtime import heap
+from modelyard.serving.runtime.batching import Batcher
+from modelyard.serving.runtime.loader import load_served
+from modelyard.serving.runtime.served import ServedModel
 
 log = logging.getLogger("modelyard.serving")
 

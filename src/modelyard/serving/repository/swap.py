@@ -23,9 +23,9 @@ from modelyard.platform.store_health import StoreHealth
 from modelyard.registry.names import parse_model_uri
 from modelyard.serving import metrics
 from modelyard.serving.config import ModelSource
-from modelyard.serving.loader import load_served
-from modelyard.serving.polling import Poller, retry_due, retry_time
-from modelyard.serving.runtime import ServedModel
+from modelyard.serving.repository.polling import Poller, retry_due, retry_time
+from modelyard.serving.runtime.loader import load_served
+from modelyard.serving.runtime.served import ServedModel
 
 log = logging.getLogger("modelyard.serving")
 
@@ -160,6 +160,6 @@ async def close_when_idle(old: ServedModel) -> None:
         await asyncio.sleep(0.05)
     await asyncio.to_thread(batcher.close)
     # the batcher holds the model's bound method: a cycle. Once the heap is frozen
-    # (serving/heap.py) the collector no longer walks it, so break it here, and the
+    # (serving/runtime/heap.py) the collector no longer walks it, so break it here, and the
     # replaced model is freed by reference counting
     old.batcher = None
