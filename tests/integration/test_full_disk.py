@@ -119,7 +119,7 @@ def test_a_full_spool_while_the_server_is_away(
         with pytest.raises(InsufficientStorage) as caught:
             c.flush()
         assert caught.value.field == "storage"
-        assert str(c._writer._spool.dir) in caught.value.message  # type: ignore[union-attr]
+        assert str(c.tracking._writer._spool.dir) in caught.value.message  # type: ignore[union-attr]
         assert "out of space" in caught.value.message
         assert "not" in caught.value.message and "stored" in caught.value.message
         assert not [f for f in _files(small_disk) if ".tmp-" in f]  # no temporary file left

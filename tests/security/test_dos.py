@@ -113,7 +113,7 @@ def test_a_page_token_fits_only_its_own_metric(tmp_path: Path) -> None:
     for key in ("a", "b"):
         client.log_batch(run_id, metrics=[Metric(key, float(i), 0, i) for i in range(30)])
     client.flush()
-    store = client._store
+    store = client.tracking._store
     page = store.get_metric_history_page(run_id, "a", 10)
     assert page.next_page_token
     with pytest.raises(yard.errors.InvalidArgument) as err:
@@ -132,7 +132,7 @@ def test_pages_cover_every_point_once(tmp_path: Path, n: int, size: int) -> None
     token = None
     pages = 0
     while True:
-        page = client._store.get_metric_history_page(run_id, "m", size, token)
+        page = client.tracking._store.get_metric_history_page(run_id, "m", size, token)
         assert len(page.metrics) <= size
         steps += [m.step for m in page.metrics]
         pages += 1

@@ -16,19 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.data.drafts import check_draft
-from modelyard.data.entities import (
-    DatasetInfo,
-    DatasetVersion,
-    FileEntry,
-    NewVersion,
-)
+from modelyard.data.entities import DatasetInfo, DatasetVersion, FileEntry, NewVersion
 from modelyard.data.lineage_rows import add_edge
-from modelyard.data.manifest import (
-    check_dataset_name,
-    check_manifest,
-    check_sha256,
-    digest_of,
-)
+from modelyard.data.manifest import check_dataset_name, check_manifest, check_sha256, digest_of
 from modelyard.data.sql_lineage import NODE_DATASET, NODE_RUN, SqlLineageReads
 from modelyard.data.store import (
     DATASETS_PAGE_DEFAULT,
@@ -123,6 +113,26 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
         run_id: str | None,
         context: str | None,
     ) -> tuple[str, bool]:
+        dataset_id, last = self._lock_dataset(conn, name, kind, draft)
+        existing = conn.execute(
+            sa.select(dataset_versions.c.version_id).where(
+                dataset_versions.c.dataset_id == dataset_id,
+                dataset_versions.c.digest == draft.digest,
+            )
+        ).first()
+        if existing is not None:
+            version_id, created = existing[0], False
+        else:
+            version_id, created = uuid.uuid4().hex, True
+            self._insert_version(conn, version_id, dataset_id, name, last + 1, draft, manifest)
+        if run_id is not None:
+            self._link(conn, version_id, run_id, "input", context)
+        return version_id, created
+
+    def _lock_dataset(
+        self, conn: Connection, name: str, kind: str, draft: NewVersion
+    ) -> tuple[str, int]:
+        """The dataset's id and last version number, its row created when new and locked."""
         # FOR UPDATE: writers of one dataset take turns (SQLite writers already do)
         row = (
             conn.execute(
@@ -144,71 +154,68 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
                     last_version=0,
                 )
             )
-            last = 0
-        else:
-            if row["name"] != name:
-                raise AlreadyExists(
-                    f"dataset name {name!r} collides with the existing dataset {row['name']!r} "
-                    "(names are unique ignoring case)",
-                    field="name",
+            return dataset_id, 0
+        if row["name"] != name:
+            raise AlreadyExists(
+                f"dataset name {name!r} collides with the existing dataset {row['name']!r} "
+                "(names are unique ignoring case)",
+                field="name",
+            )
+        if row["kind"] != kind:
+            raise Conflict(
+                f"dataset {name!r} holds {row['kind']}; a {kind} snapshot needs another name",
+                field="data",
+            )
+        return row["dataset_id"], int(row["last_version"])
+
+    def _insert_version(
+        self,
+        conn: Connection,
+        version_id: str,
+        dataset_id: str,
+        name: str,
+        version: int,
+        draft: NewVersion,
+        manifest: list[FileEntry],
+    ) -> None:
+        """Store a new version, make it the dataset's last and audit it."""
+        conn.execute(
+            dataset_versions.insert().values(
+                version_id=version_id,
+                dataset_id=dataset_id,
+                version=version,
+                digest=draft.digest,
+                format=draft.format,
+                num_rows=draft.num_rows,
+                num_bytes=sum(e.size for e in manifest),
+                num_files=len(manifest),
+                manifest=_json([e.to_dict() for e in manifest]),
+                schema=_json(draft.schema),
+                profile=_json(draft.profile),
+                expectations=draft.expectations,
+                tags=_json(draft.tags) or "{}",
+                source=(draft.source or "")[:2000] or None,
+                created_by=draft.created_by,
+                created_time=now_ms(),
+            )
+        )
+        conn.execute(
+            datasets.update()
+            .where(datasets.c.dataset_id == dataset_id)
+            .values(last_version=version)
+        )
+        audit.record(
+            conn,
+            [
+                AuditEvent(
+                    "dataset_version.create",
+                    NODE_DATASET,
+                    version_id,
+                    after={"dataset": name, "version": version, "digest": draft.digest},
                 )
-            if row["kind"] != kind:
-                raise Conflict(
-                    f"dataset {name!r} holds {row['kind']}; a {kind} snapshot needs another name",
-                    field="data",
-                )
-            dataset_id, last = row["dataset_id"], int(row["last_version"])
-        existing = conn.execute(
-            sa.select(dataset_versions.c.version_id, dataset_versions.c.version).where(
-                dataset_versions.c.dataset_id == dataset_id,
-                dataset_versions.c.digest == draft.digest,
-            )
-        ).first()
-        if existing is not None:
-            version_id, created = existing[0], False
-            version = int(existing[1])
-        else:
-            version_id, created, version = uuid.uuid4().hex, True, last + 1
-            conn.execute(
-                dataset_versions.insert().values(
-                    version_id=version_id,
-                    dataset_id=dataset_id,
-                    version=version,
-                    digest=draft.digest,
-                    format=draft.format,
-                    num_rows=draft.num_rows,
-                    num_bytes=sum(e.size for e in manifest),
-                    num_files=len(manifest),
-                    manifest=_json([e.to_dict() for e in manifest]),
-                    schema=_json(draft.schema),
-                    profile=_json(draft.profile),
-                    expectations=draft.expectations,
-                    tags=_json(draft.tags) or "{}",
-                    source=(draft.source or "")[:2000] or None,
-                    created_by=draft.created_by,
-                    created_time=now_ms(),
-                )
-            )
-            conn.execute(
-                datasets.update()
-                .where(datasets.c.dataset_id == dataset_id)
-                .values(last_version=version)
-            )
-            audit.record(
-                conn,
-                [
-                    AuditEvent(
-                        "dataset_version.create",
-                        NODE_DATASET,
-                        version_id,
-                        after={"dataset": name, "version": version, "digest": draft.digest},
-                    )
-                ],
-                time_ms=now_ms(),
-            )
-        if run_id is not None:
-            self._link(conn, version_id, run_id, "input", context)
-        return version_id, created
+            ],
+            time_ms=now_ms(),
+        )
 
     def _link(
         self, conn: Connection, version_id: str, run_id: str, relation: str, context: str | None

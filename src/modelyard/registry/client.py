@@ -1,6 +1,6 @@
 """``RegistryClient``: the model registry API, the same against the embedded store and a server.
 
-``modelyard.Client`` carries these methods beside the tracking ones. Every call acts as the
+``modelyard.Client`` offers these methods beside the tracking ones. Every call acts as the
 configured identity (``MODELYARD_USER``, else the OS user); against a server the identity
 travels in a header and the server's configuration decides its roles.
 """
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
 from modelyard.identity import acting_as, settings_actor
-from modelyard.platform.backends import Backend, resolve
+from modelyard.platform.backends import resolve
 from modelyard.platform.current import chosen_uri
 from modelyard.platform.times import parse_time
 from modelyard.registry.backends import registry_store, webhook_dispatcher
@@ -38,17 +38,26 @@ T = TypeVar("T")
 
 
 class RegistryClient:
-    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None):
+    """Registry client. ``settle`` runs before every registry call: ``modelyard.Client``
+    passes its tracking client's, so a call sees the run writes it queued (a source run)."""
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        settings: Settings | None = None,
+        settle: Callable[[], None] | None = None,
+    ):
         settings = settings or Settings.from_env()
         uri = tracking_uri if tracking_uri is not None else chosen_uri(settings)
-        self._registry_setup(resolve(uri, settings), settings)
-
-    def _registry_setup(self, backend: Backend, settings: Settings) -> None:
-        self._registry_backend = backend
-        self._registry = registry_store(backend)
+        self._registry_backend = resolve(uri, settings)
+        self._registry = registry_store(self._registry_backend)
         self._actor = settings_actor(settings)
+        self._settle = settle
 
     def _act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._settle is not None:
+            self._settle()
         with acting_as(self._actor):
             return fn(*args, **kwargs)
 
@@ -208,7 +217,7 @@ class RegistryClient:
     def restore_model_version(self, name: str, version: int) -> None:
         self._act(self._registry.versions.restore, name, version)
 
-    def set_model_card(self, name: str, version: int | None = None, **sections: str) -> None:
+    def set_model_card(self, /, name: str, version: int | None = None, **sections: str) -> None:
         """Edit card sections (intended_use, limitations, ethical_considerations, notes) of a
         model, or of one version when ``version`` is given."""
         self._act(self._registry.versions.set_card, name, version, sections)

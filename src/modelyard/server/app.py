@@ -8,7 +8,7 @@ there is no ``/docs`` or ``/redoc`` page (they load their scripts from a CDN).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +38,25 @@ from modelyard.webapi.guards import RequestGuard
 from modelyard.webapi.json import json_response
 from modelyard.webapi.openapi import install_openapi
 
+# every domain's router, in the order the OpenAPI description lists them
+_ROUTERS = (
+    experiments,
+    runs,
+    artifacts,
+    datasets,
+    blobs,
+    lineage,
+    models,
+    versions,
+    approvals,
+    webhooks,
+    deployments,
+    predictions,
+    routes_monitors,
+    routes_alerts,
+    audit,
+)
+
 
 def create_app(
     store_uri: str | None = None,
@@ -54,6 +73,39 @@ def create_app(
     dispatcher = None
     if backend.db is not None:
         dispatcher = Dispatcher(backend.db, allow_private=settings.allow_private_webhooks)
+    app = FastAPI(
+        title="modelyard",
+        version=__version__,
+        description="HTTP API of modelyard: experiment tracking, datasets, lineage, the model "
+        "registry, deployments, logged predictions and labels, and the audit log. "
+        'Errors are `{"error": {"code", "message", "field"}}`.',
+        lifespan=_lifespan(backend, settings, dispatcher),
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: no page that does
+        redoc_url=None,
+    )
+    app.state.tracking = backend
+    app.state.data = data_backend(backend)
+    app.state.registry = registry
+    app.state.monitoring = monitoring_store(backend)
+    install_error_handlers(app)
+    for module in _ROUTERS:
+        app.include_router(module.router)
+    install_openapi(app)
+    _add_health_routes(app)
+    guarded = RequestGuard(
+        ActorBinding(app, roles=roles),
+        max_json_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_artifact_bytes,
+        upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],
+    )
+    return LastResort(BodyDeadline(guarded, timeout_s=settings.body_timeout_s))
+
+
+def _lifespan(
+    backend: Backend, settings: Settings, dispatcher: Dispatcher | None
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The server's background work: the webhook dispatcher and, on its own store, the
+    monitor scheduler, started with the app and stopped with it."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -76,60 +128,23 @@ def create_app(
             if dispatcher is not None:
                 dispatcher.stop()
 
-    app = FastAPI(
-        title="modelyard",
-        version=__version__,
-        description="HTTP API of modelyard: experiment tracking, datasets, lineage, the model "
-        "registry, deployments, logged predictions and labels, and the audit log. "
-        'Errors are `{"error": {"code", "message", "field"}}`.',
-        lifespan=lifespan,
-        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: no page that does
-        redoc_url=None,
-    )
-    app.state.tracking = backend
-    app.state.data = data_backend(backend)
-    app.state.registry = registry
-    app.state.monitoring = monitoring_store(backend)
-    install_error_handlers(app)
-    for module in (
-        experiments,
-        runs,
-        artifacts,
-        datasets,
-        blobs,
-        lineage,
-        models,
-        versions,
-        approvals,
-        webhooks,
-        deployments,
-        predictions,
-        routes_monitors,
-        routes_alerts,
-        audit,
-    ):
-        app.include_router(module.router)
-    install_openapi(app)
+    return lifespan
 
-    async def health(request: Request) -> Response:
-        store = tracking_parts(request.app.state.tracking).store
-        await run_in_threadpool(store.get_experiment, "0")
-        return json_response({"status": "ok", "version": __version__})
 
+async def _health(request: Request) -> Response:
+    store = tracking_parts(request.app.state.tracking).store
+    await run_in_threadpool(store.get_experiment, "0")
+    return json_response({"status": "ok", "version": __version__})
+
+
+def _add_health_routes(app: FastAPI) -> None:
     app.add_api_route(
         "/health",
-        health,
+        _health,
         methods=["GET"],
         tags=["health"],
         summary="Liveness and store reachability",
     )
     app.add_api_route(
-        "/api/v1/health", health, methods=["GET"], tags=["health"], include_in_schema=False
+        "/api/v1/health", _health, methods=["GET"], tags=["health"], include_in_schema=False
     )
-    guarded = RequestGuard(
-        ActorBinding(app, roles=roles),
-        max_json_bytes=settings.max_request_bytes,
-        max_upload_bytes=settings.max_artifact_bytes,
-        upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],
-    )
-    return LastResort(BodyDeadline(guarded, timeout_s=settings.body_timeout_s))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,9 +29,14 @@ from modelyard.platform.checks import (
 from modelyard.platform.current import chosen_uri
 from modelyard.platform.ids import new_run_id, now_ms
 from modelyard.store.artifacts.base import StoredFile
-from modelyard.store.artifacts.paths import iter_upload_files, join_relpath, safe_relpath
-from modelyard.store.downloads import write_download
+from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking.artifact_formats import encode_dict, encode_figure, encode_table
+from modelyard.tracking.artifact_transfer import (
+    ProgressFn,
+    download_tree,
+    file_destination,
+    folder_destinations,
+)
 from modelyard.tracking.backends import tracking_parts
 from modelyard.tracking.entities import (
     ArtifactInfo,
@@ -48,12 +53,12 @@ from modelyard.tracking.entities import (
     ViewType,
 )
 from modelyard.tracking.known_experiments import KnownExperiments
+from modelyard.tracking.metric_checks import MetricChecks
 from modelyard.tracking.ops import CreateRun, DeleteTag, LogBatch, UpdateRun
 from modelyard.tracking.run_paths import run_artifact_uri
 from modelyard.tracking.spool import Spool
 from modelyard.tracking.store import RunArtifacts, TrackingStore
 from modelyard.tracking.validation import (
-    MAX_STEP,
     check_metric_count,
     check_metric_value,
     check_run_id,
@@ -64,8 +69,6 @@ from modelyard.tracking.validation import (
 from modelyard.tracking.writer import BatchWriter, close_all_at_exit
 
 log = logging.getLogger("modelyard.tracking")
-ProgressFn = Callable[[int], None]
-_CHUNK = 1 << 20
 
 
 class Client:
@@ -96,7 +99,7 @@ class Client:
         self._experiments: dict[str, Experiment] = {}
         self._unflushed_runs: set[str] = set()  # created here, maybe not yet stored
         self._params: dict[str, dict[str, str]] = {}
-        self._keys_ok: set[str] = set()
+        self._metrics = MetricChecks()
         _register_exit_hook()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -267,14 +270,6 @@ class Client:
         )
         return Run(info, RunData(tags=dict(clean_tags)))
 
-    def _key(self, key: Any, field: str) -> str:
-        if key in self._keys_ok:
-            return str(key)
-        check_name(key, field)
-        if len(self._keys_ok) < 100_000:
-            self._keys_ok.add(key)
-        return str(key)
-
     def log_metric(
         self,
         run_id: str,
@@ -285,7 +280,7 @@ class Client:
     ) -> None:
         check_run_id(run_id)
         metric = Metric(
-            self._key(key, "metric key"),
+            self._metrics.key(key, "metric key"),
             check_metric_value(value, f"metric {key!r} value"),
             now_ms() if timestamp is None else check_timestamp(timestamp),
             0 if step is None else check_step(step),
@@ -314,16 +309,6 @@ class Client:
     def delete_tag(self, run_id: str, key: str) -> None:
         self._writer.submit(DeleteTag(check_run_id(run_id), check_name(key, "tag key")))
 
-    def _checked_metric(self, m: Any, i: int) -> Metric:
-        if not isinstance(m, Metric):
-            raise InvalidArgument(f"metrics[{i}] must be a Metric", field=f"metrics[{i}]")
-        return Metric(
-            self._key(m.key, f"metrics[{i}] key"),
-            check_metric_value(m.value, f"metrics[{i}] value"),
-            check_timestamp(m.timestamp, f"metrics[{i}] timestamp"),
-            check_step(m.step, f"metrics[{i}] step"),
-        )
-
     def log_batch(
         self,
         run_id: str,
@@ -334,23 +319,7 @@ class Client:
         """Log many values in one call; all are validated before any is queued."""
         check_run_id(run_id)
         check_metric_count(len(metrics))
-        keys_ok = self._keys_ok
-        clean_metrics: list[Metric] = []
-        append = clean_metrics.append
-        for i, m in enumerate(metrics):
-            # fast path: an exact Metric with a known key and exact, in-range types
-            if (
-                type(m) is Metric
-                and m.key in keys_ok
-                and type(m.value) is float
-                and type(m.step) is int
-                and type(m.timestamp) is int
-                and -MAX_STEP <= m.step <= MAX_STEP
-                and -MAX_STEP <= m.timestamp <= MAX_STEP
-            ):
-                append(m)
-            else:
-                append(self._checked_metric(m, i))
+        clean_metrics = self._metrics.batch(metrics)
         p = params if isinstance(params, Mapping) else {x.key: x.value for x in params}
         t = tags if isinstance(tags, Mapping) else {x.key: x.value for x in tags}
         clean_params = check_params(p)
@@ -454,16 +423,7 @@ class Client:
         artifact_path: str | None = None,
         progress: ProgressFn | None = None,
     ) -> StoredFile:
-        src = Path(local_path)
-        if src.is_symlink():
-            raise InvalidArgument(
-                f"{src} is a symbolic link; log the file it points to", field="local_path"
-            )
-        if not src.is_file():
-            raise InvalidArgument(f"{src} is not a file", field="local_path")
-        dest = join_relpath(
-            safe_relpath(artifact_path, field="artifact_path") if artifact_path else "", src.name
-        )
+        src, dest = file_destination(local_path, artifact_path)
         self._ensure_run_stored(run_id)
         return self._artifacts.upload_file(run_id, dest, src, progress)
 
@@ -474,13 +434,9 @@ class Client:
         artifact_path: str | None = None,
         progress: ProgressFn | None = None,
     ) -> list[StoredFile]:
-        files = iter_upload_files(Path(local_dir))  # refuses symlinks before uploading any
-        prefix = safe_relpath(artifact_path, field="artifact_path") if artifact_path else ""
+        files = folder_destinations(local_dir, artifact_path)  # refuses links before any upload
         self._ensure_run_stored(run_id)
-        return [
-            self._artifacts.upload_file(run_id, join_relpath(prefix, rel), p, progress)
-            for p, rel in files
-        ]
+        return [self._artifacts.upload_file(run_id, dest, p, progress) for p, dest in files]
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> StoredFile:
         return self._upload(
@@ -520,33 +476,7 @@ class Client:
     ) -> Path:
         """Download a file or a folder of artifacts below ``dst_path``; returns the local path."""
         self._settle()
-        dst = Path(dst_path)
-        rel = safe_relpath(path) if path else ""
-        entries = self._artifacts.list(run_id, rel)
-        if rel and not entries:
-            self._download_file(run_id, rel, dst, progress)
-            return dst / rel
-        stack = list(entries)
-        while stack:
-            entry = stack.pop()
-            # a listing must stay inside what was asked for: a path the store made up cannot
-            # steer a write elsewhere under dst
-            if rel and not entry.path.startswith(rel + "/"):
-                raise InvalidArgument(
-                    f"the store listed {entry.path!r} under {rel!r}; refusing to write it",
-                    field="path",
-                )
-            if entry.is_dir:
-                stack.extend(self._artifacts.list(run_id, entry.path))
-            else:
-                self._download_file(run_id, entry.path, dst, progress)
-        return dst / rel if rel else dst
-
-    def _download_file(self, run_id: str, rel: str, dst: Path, progress: ProgressFn | None) -> None:
-        """``dst/rel`` written under a temporary name and renamed: links in ``dst`` are never
-        followed (``store.downloads``)."""
-        chunks = self._artifacts.download_stream(run_id, rel)
-        write_download(dst, rel, chunks, progress=progress)
+        return download_tree(self._artifacts, run_id, path, Path(dst_path), progress)
 
 
 @functools.cache

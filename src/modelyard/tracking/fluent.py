@@ -22,6 +22,7 @@ from modelyard.errors import AlreadyExists, InvalidArgument, Unavailable
 from modelyard.platform import current
 from modelyard.platform.backends import Part, open_backends
 from modelyard.platform.ids import now_ms
+from modelyard.platform.resets import on_reset
 from modelyard.store.artifacts.base import StoredFile
 from modelyard.tracking.client import Client
 from modelyard.tracking.entities import (
@@ -241,6 +242,16 @@ def end_run(status: str = "FINISHED", *, _run: ActiveRun | None = None) -> None:
         if top is active:
             break
     active._client.flush()
+
+
+@on_reset
+def _forget_fluent_state() -> None:
+    """``platform.resets.reset``: end this thread's active runs, forget the current
+    experiment and the last run."""
+    while _stack():
+        end_run()
+    _g.experiment_id = None
+    _g.last_run_id = None
 
 
 class _ExitState:

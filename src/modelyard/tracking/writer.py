@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from modelyard.errors import ModelyardError, Unavailable
+from modelyard.platform.resets import on_reset
 from modelyard.tracking.ops import Op, merge_ops, op_size
 from modelyard.tracking.spool import Spool
 
@@ -52,6 +53,14 @@ def close_all_at_exit() -> None:
                 f"modelyard: data logged in the background was not stored: {exc.message}",
                 file=sys.stderr,
             )
+
+
+@on_reset
+def close_open_writers() -> None:
+    """Deliver every open writer's queue and close it, raising what the store gave back
+    (``platform.resets.reset``: no client keeps writing into the next use of the process)."""
+    for writer in list(_open_writers):
+        writer.close(fast=False)
 
 
 class _Marker:

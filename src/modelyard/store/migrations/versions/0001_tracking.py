@@ -17,6 +17,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_experiments()
+    _create_experiment_tags()
+    _create_runs()
+    _create_params_and_tags()
+    _create_metrics()
+    _create_latest_metrics()
+    _create_run_artifacts()
+
+
+def _create_experiments() -> None:
     op.create_table(
         "experiments",
         sa.Column("experiment_id", sa.Integer, primary_key=True, autoincrement=True),
@@ -28,6 +38,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("experiment_id", name="pk_experiments"),
         sa.UniqueConstraint("name", name="uq_experiments_name"),
     )
+
+
+def _create_experiment_tags() -> None:
     op.create_table(
         "experiment_tags",
         sa.Column("experiment_id", sa.Integer, nullable=False),
@@ -41,6 +54,9 @@ def upgrade() -> None:
             name="fk_experiment_tags_experiment_id_experiments",
         ),
     )
+
+
+def _create_runs() -> None:
     op.create_table(
         "runs",
         sa.Column("run_uuid", sa.String(32), nullable=False),
@@ -67,6 +83,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_runs_parent_run_id", "runs", ["parent_run_id"])
 
+
+def _create_params_and_tags() -> None:
     for table, width in (("params", 6000), ("tags", 8000)):
         op.create_table(
             table,
@@ -84,6 +102,8 @@ def upgrade() -> None:
         )
         op.create_index(f"ix_{table}_key_run", table, ["key", "run_uuid"])
 
+
+def _create_metrics() -> None:
     op.create_table(
         "metrics",
         sa.Column("run_uuid", sa.String(32), nullable=False),
@@ -100,6 +120,9 @@ def upgrade() -> None:
         ),
         sqlite_with_rowid=False,
     )
+
+
+def _create_latest_metrics() -> None:
     op.create_table(
         "latest_metrics",
         sa.Column("run_uuid", sa.String(32), nullable=False),
@@ -118,6 +141,9 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+
+
+def _create_run_artifacts() -> None:
     op.create_table(
         "run_artifacts",
         sa.Column("run_uuid", sa.String(32), nullable=False),

@@ -27,6 +27,22 @@ def _fk(table: str, column: str, target: str, target_column: str) -> sa.ForeignK
 
 
 def upgrade() -> None:
+    _create_audit_log()
+    _create_audit_head()
+    _create_registered_models()
+    _create_registered_model_tags()
+    _create_model_versions()
+    _create_model_version_tags()
+    _create_model_aliases()
+    _create_alias_history()
+    _create_alias_policies()
+    _create_approval_requests()
+    _create_approval_votes()
+    _create_webhooks()
+    _create_webhook_deliveries()
+
+
+def _create_audit_log() -> None:
     op.create_table(
         "audit_log",
         sa.Column("seq", sa.BigInteger, autoincrement=False, nullable=False),
@@ -43,6 +59,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_log_object", "audit_log", ["object_type", "object_id"])
     op.create_index("ix_audit_log_time", "audit_log", ["time"])
+
+
+def _create_audit_head() -> None:
     head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer, autoincrement=False, nullable=False),
@@ -52,6 +71,9 @@ def upgrade() -> None:
     )
     # the row appenders lock: it must exist before the first concurrent writers arrive
     op.bulk_insert(head, [{"id": 1, "last_seq": 0, "last_hash": "0" * 64}])
+
+
+def _create_registered_models() -> None:
     op.create_table(
         "registered_models",
         sa.Column("model_id", sa.String(32), nullable=False),
@@ -67,6 +89,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_id", name="pk_registered_models"),
         sa.UniqueConstraint("name_key", name="uq_registered_models_name_key"),
     )
+
+
+def _create_registered_model_tags() -> None:
     op.create_table(
         "registered_model_tags",
         sa.Column("model_id", sa.String(32), nullable=False),
@@ -75,6 +100,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_id", "key", name="pk_registered_model_tags"),
         _fk("registered_model_tags", "model_id", "registered_models", "model_id"),
     )
+
+
+def _create_model_versions() -> None:
     op.create_table(
         "model_versions",
         sa.Column("version_id", sa.String(32), nullable=False),
@@ -97,6 +125,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
     )
     op.create_index("ix_model_versions_run_id", "model_versions", ["run_id"])
+
+
+def _create_model_version_tags() -> None:
     op.create_table(
         "model_version_tags",
         sa.Column("version_id", sa.String(32), nullable=False),
@@ -106,6 +137,9 @@ def upgrade() -> None:
         _fk("model_version_tags", "version_id", "model_versions", "version_id"),
     )
     op.create_index("ix_model_version_tags_key_value", "model_version_tags", ["key", "value"])
+
+
+def _create_model_aliases() -> None:
     op.create_table(
         "model_aliases",
         sa.Column("model_id", sa.String(32), nullable=False),
@@ -116,6 +150,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_id", "alias", name="pk_model_aliases"),
         _fk("model_aliases", "model_id", "registered_models", "model_id"),
     )
+
+
+def _create_alias_history() -> None:
     op.create_table(
         "alias_history",
         sa.Column("event_id", sa.Integer, autoincrement=True, nullable=False),
@@ -131,6 +168,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_alias_history_model_alias_time", "alias_history", ["model_id", "alias", "time"]
     )
+
+
+def _create_alias_policies() -> None:
     op.create_table(
         "alias_policies",
         sa.Column("model_key", sa.String(256), nullable=False),
@@ -144,6 +184,9 @@ def upgrade() -> None:
         sa.Column("updated_time", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("model_key", "alias", name="pk_alias_policies"),
     )
+
+
+def _create_approval_requests() -> None:
     op.create_table(
         "approval_requests",
         sa.Column("request_id", sa.String(32), nullable=False),
@@ -160,6 +203,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_approval_requests_model_status", "approval_requests", ["model_id", "status"]
     )
+
+
+def _create_approval_votes() -> None:
     op.create_table(
         "approval_votes",
         sa.Column("request_id", sa.String(32), nullable=False),
@@ -170,6 +216,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("request_id", "actor", name="pk_approval_votes"),
         _fk("approval_votes", "request_id", "approval_requests", "request_id"),
     )
+
+
+def _create_webhooks() -> None:
     op.create_table(
         "webhooks",
         sa.Column("webhook_id", sa.String(32), nullable=False),
@@ -182,6 +231,9 @@ def upgrade() -> None:
         sa.Column("created_time", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("webhook_id", name="pk_webhooks"),
     )
+
+
+def _create_webhook_deliveries() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("delivery_id", sa.String(32), nullable=False),
