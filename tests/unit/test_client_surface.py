@@ -81,3 +81,37 @@ def test_client_is_a_context_manager_of_itself(tmp_path: Path) -> None:
         assert isinstance(client, yard.Client)
     with pytest.raises(yard.ModelyardError, match="closed"):
         client.log_metric(client.create_run("0").info.run_id, "m", 1.0)
+
+
+def test_a_method_called_through_the_class_forwards_too(tmp_path: Path) -> None:
+    """``yard.Client.get_run(client, ...)``, ``functools.partial`` and ``map`` over the class's
+    methods work as they did when ``Client`` inherited them, for tracking and registry alike."""
+    import functools
+
+    with yard.Client(f"sqlite:///{tmp_path}/yard.db") as client:
+        run_id = yard.Client.create_run(client, "0").info.run_id
+        yard.Client.log_metric(client, run_id, "m", 1.0)
+        assert yard.Client.get_run(client, run_id).data.metrics == {"m": 1.0}
+        assert functools.partial(yard.Client.get_run, client)(run_id).info.run_id == run_id
+        yard.Client.create_registered_model(client, "churn")
+        names = list(map(functools.partial(yard.Client.get_registered_model, client), ["churn"]))
+        assert [m.name for m in names] == ["churn"]
+        with pytest.raises(TypeError):
+            yard.Client.get_run(client)  # type: ignore[call-arg]
+
+
+class _Counting(yard.Client):
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.seen: list[str] = []
+
+    def get_run(self, run_id: str):  # type: ignore[no-untyped-def]
+        self.seen.append(run_id)
+        return super().get_run(run_id)
+
+
+def test_a_subclass_overrides_and_extends_a_forwarded_method(tmp_path: Path) -> None:
+    with _Counting(f"sqlite:///{tmp_path}/yard.db") as client:
+        run_id = client.create_run("0").info.run_id
+        assert client.get_run(run_id).info.run_id == run_id
+        assert client.seen == [run_id]
