@@ -95,3 +95,13 @@ def test_no_page_loads_scripts_from_another_host(spec_and_url: tuple[dict, str])
             hosts = re.findall(r"(?:src|href)=[\"']?(?:https?:)?//([^/\"' >]+)", got.text)
             assert not hosts, f"{page} loads from {hosts}"
             assert got.status_code == 404
+
+
+def test_operation_ids_are_named_for_what_they_do(spec_and_url: tuple[dict, str]) -> None:  # type: ignore[type-arg]
+    """Generated clients name their methods from the operation ids, so an id is public: none
+    may come from a private helper's name (``_health_health_get``), and none may repeat."""
+    spec, _ = spec_and_url
+    ids = [op["operationId"] for _, _, op in _operations(spec)]
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if i.startswith("_")] == []
+    assert spec["paths"]["/health"]["get"]["operationId"] == "health_health_get"

@@ -131,7 +131,8 @@ def _lifespan(
     return lifespan
 
 
-async def _health(request: Request) -> Response:
+# named ``health``: FastAPI derives the public operation id (``health_health_get``) from it
+async def health(request: Request) -> Response:
     store = tracking_parts(request.app.state.tracking).store
     await run_in_threadpool(store.get_experiment, "0")
     return json_response({"status": "ok", "version": __version__})
@@ -140,11 +141,11 @@ async def _health(request: Request) -> Response:
 def _add_health_routes(app: FastAPI) -> None:
     app.add_api_route(
         "/health",
-        _health,
+        health,
         methods=["GET"],
         tags=["health"],
         summary="Liveness and store reachability",
     )
     app.add_api_route(
-        "/api/v1/health", _health, methods=["GET"], tags=["health"], include_in_schema=False
+        "/api/v1/health", health, methods=["GET"], tags=["health"], include_in_schema=False
     )
