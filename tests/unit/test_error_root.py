@@ -24,7 +24,6 @@ ALLOWED = {
         "serving/runtime/batching.py",
         "RuntimeError",
     ): "caught by the runtime, answered as a model fault",
-    ("monitoring/shift/streamed.py", "ValueError"): "internal control flow, caught in place",
     ("models/signature.py", "ValueError"): "caught in place, raised as InvalidArgument",
     (
         "serving/protocol/codec.py",

@@ -1,6 +1,7 @@
 """The same data gives the same drift verdict by every path: frames in memory, a Parquet file
-read in parts (with a frame or a file as the reference), CSV files (read whole), and a data
-profile as the reference (with the current data in memory or in a file).
+read in parts (with a frame or a file as the reference), frames read back from those files,
+CSV files (read whole), and a data profile as the reference (with the current data in memory
+or in a file).
 
 Every path decides a column's kind and test in one place (``shift.plan``); they differ only
 in how the statistic's inputs are gathered: exact values, or bins (see the tolerances below).
@@ -61,6 +62,30 @@ def _category(rng: np.random.Generator, n: int, shifted: bool) -> tuple[Any, Any
         pd.Categorical(rng.choice(list("abcd"), n)),
         pd.Categorical(rng.choice(list("abcd"), n, p=tilted)),
     )
+
+
+def _category_numbers(rng: np.random.Generator, n: int, shifted: bool) -> tuple[Any, Any]:
+    # pandas categories of 40 numbers: judged as the numbers Parquet stores (and a profile
+    # records), not as categories
+    return (
+        pd.Categorical(rng.integers(0, 40, n)),
+        pd.Categorical(rng.integers(8 if shifted else 0, 48 if shifted else 40, n)),
+    )
+
+
+def _category_codes(rng: np.random.Generator, n: int, shifted: bool) -> tuple[Any, Any]:
+    # pandas categories of 4 numbers: integer codes, so categories by every path
+    tilted = [0.4, 0.3, 0.2, 0.1] if shifted else None
+    return pd.Categorical(rng.choice(4, n)), pd.Categorical(rng.choice(4, n, p=tilted))
+
+
+def _dates(rng: np.random.Generator, n: int, shifted: bool) -> tuple[Any, Any]:
+    # datetime.date objects (how pandas reads a Parquet date column back): times, not text
+    def one(days: int) -> Any:
+        start = STAMP.date()
+        return np.array([start + pd.Timedelta(days=int(d)) for d in rng.integers(0, 30, n) + days])
+
+    return one(0), one(60 if shifted else 0)
 
 
 def _strings(rng: np.random.Generator, n: int, shifted: bool) -> tuple[Any, Any]:
@@ -127,6 +152,10 @@ VARIANTS = {
     "integers with NA": Variant(_ints_missing, "numeric"),
     "integer codes": Variant(_int_codes, "categorical"),
     "pandas category": Variant(_category, "categorical"),
+    "pandas category of numbers": Variant(_category_numbers, "numeric"),
+    "pandas category of codes": Variant(_category_codes, "categorical"),
+    "dates as objects": Variant(_dates, "time", csv=False, tested=False),  # CSV: text
+    "forced dates": Variant(_dates, "time", {"categorical": ["x"]}, csv=False, tested=False),
     "strings with None": Variant(_strings, "categorical", csv=False),  # CSV: None is ""
     "booleans": Variant(_bools, "categorical"),
     "timestamps with a zone": Variant(_stamps, "time", tested=False),
@@ -153,6 +182,7 @@ def _by_every_path(
         "both files in parts": drift(ref_file, cur_file, **options),
         "profile, frame": drift(profile, cur, **options),
         "profile, file in parts": drift(profile, cur_file, **options),
+        "frames read back": drift(pd.read_parquet(ref_file), pd.read_parquet(cur_file), **options),
     }
     if csv:
         ref.to_csv(tmp / "ref.csv", index=False)
