@@ -11,7 +11,9 @@ catch the same exceptions.
     ├── NotFound                       NOT_FOUND          (404, exit 3)
     ├── AlreadyExists                  ALREADY_EXISTS     (409, exit 4)
     ├── Conflict                       CONFLICT           (409, exit 4)
+    ├── Unauthenticated                UNAUTHENTICATED    (401, exit 8)
     ├── PermissionDenied               PERMISSION_DENIED  (403, exit 5)
+    ├── TooManyRequests                RATE_LIMITED       (429 + Retry-After, exit 6)
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE  (413, exit 2)
     ├── UnsupportedMediaType           UNSUPPORTED_MEDIA_TYPE (415, exit 2)
     ├── RequestTimeout                 REQUEST_TIMEOUT    (408, exit 6)
@@ -70,8 +72,27 @@ class Conflict(ModelyardError):
     code = "CONFLICT"
 
 
+class Unauthenticated(ModelyardError):
+    """The server does not know who is calling (no credentials, or ones it does not accept);
+    ``PermissionDenied`` is for a caller it knows who may not do this."""
+
+    code = "UNAUTHENTICATED"
+
+
 class PermissionDenied(ModelyardError):
     code = "PERMISSION_DENIED"
+
+
+class TooManyRequests(ModelyardError):
+    """Too many tries in too short a time (logins, for one): try again after ``retry_after``
+    seconds, which the HTTP answer carries as ``Retry-After``."""
+
+    code = "RATE_LIMITED"
+    retry_after: int = 1  # what an error rebuilt without the header says
+
+    def __init__(self, message: str, *, retry_after: int = 1, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = max(1, int(retry_after))
 
 
 class PayloadTooLarge(ModelyardError):
@@ -112,7 +133,9 @@ ERRORS_BY_CODE: dict[str, type[ModelyardError]] = {
         NotFound,
         AlreadyExists,
         Conflict,
+        Unauthenticated,
         PermissionDenied,
+        TooManyRequests,
         PayloadTooLarge,
         UnsupportedMediaType,
         RequestTimeout,
@@ -128,7 +151,9 @@ HTTP_STATUS: dict[str, int] = {
     "NOT_FOUND": 404,
     "ALREADY_EXISTS": 409,
     "CONFLICT": 409,
+    "UNAUTHENTICATED": 401,
     "PERMISSION_DENIED": 403,
+    "RATE_LIMITED": 429,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "REQUEST_TIMEOUT": 408,
@@ -143,7 +168,9 @@ EXIT_CODES: dict[str, int] = {
     "NOT_FOUND": 3,
     "ALREADY_EXISTS": 4,
     "CONFLICT": 4,
+    "UNAUTHENTICATED": 8,
     "PERMISSION_DENIED": 5,
+    "RATE_LIMITED": 6,
     "PAYLOAD_TOO_LARGE": 2,
     "UNSUPPORTED_MEDIA_TYPE": 2,
     "REQUEST_TIMEOUT": 6,

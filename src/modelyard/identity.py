@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument, PermissionDenied
@@ -26,10 +26,33 @@ GATE_ROLE = "gatekeeper"  # records gate results (version tags gate.<name>); adm
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 
+ActorKind = Literal["user", "service", "system", "anonymous"]
+
+
+class Granted(Protocol):
+    """What an authenticated actor may do (``platform.access.Grants`` is the one kind): the
+    actions it holds in a project, and those it holds in every project."""
+
+    @property
+    def everywhere(self) -> frozenset[str]: ...
+
+    def actions(self, project: str) -> frozenset[str]: ...
+
+    def projects(self) -> frozenset[str]: ...
+
+
 @dataclass(frozen=True)
 class Actor:
+    """Who acts. ``grants`` None: unrestricted (auth off, as before authentication, or a
+    system loop of the server's own); ``roles`` are the MODELYARD_ROLES of auth-off mode.
+    ``person`` is the human behind a service account (the one approvals count)."""
+
     name: str
     roles: frozenset[str] | None = None  # None: no roles configured, every role is held
+    id: str | None = None
+    kind: ActorKind = "user"
+    person: str | None = None
+    grants: Granted | None = None
 
     def has_role(self, role: str) -> bool:
         return self.roles is None or role in self.roles

@@ -6,9 +6,21 @@ from __future__ import annotations
 
 import ast
 import builtins
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from tests.fixtures.stores import free_port
+
 import modelyard
+from modelyard import errors
+from modelyard.store.rest import HttpTransport
+from modelyard.webapi.errors import install_error_handlers
 
 PACKAGE = Path(modelyard.__file__).parent
 
@@ -62,3 +74,75 @@ def test_no_builtin_exception_escapes_the_root() -> None:
 
 def test_the_list_has_no_stale_entries() -> None:
     assert set(ALLOWED) <= _bare_raises()
+
+
+# --- the codes a caller meets over the wire: raised by a route, answered, raised again ---
+
+ROUND_TRIPS = [
+    (errors.Unauthenticated("sign in: no credentials", field="authorization"), 401, 8),
+    (errors.PermissionDenied("deployment.write needs a role", field="user"), 403, 5),
+    (errors.TooManyRequests("too many logins", retry_after=17, field="user"), 429, 6),
+    (errors.NotFound("model 'm' not found"), 404, 3),
+]
+
+
+@pytest.fixture(scope="module")
+def failing_server() -> Iterator[str]:
+    """A real uvicorn server whose ``/fail/{i}`` raises ``ROUND_TRIPS[i]`` in a route."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/fail/{i}")
+    def fail(i: int) -> None:
+        raise ROUND_TRIPS[i][0]
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("i", range(len(ROUND_TRIPS)), ids=[e.code for e, _, _ in ROUND_TRIPS])
+def test_an_error_crosses_http_as_itself(failing_server: str, i: int) -> None:
+    exc, status, exit_code = ROUND_TRIPS[i]
+    assert errors.HTTP_STATUS[exc.code] == status and errors.EXIT_CODES[exc.code] == exit_code
+    answer = httpx.get(f"{failing_server}/fail/{i}")
+    assert answer.status_code == status
+    assert answer.json() == {"error": exc.to_dict()}
+    remote = HttpTransport(failing_server)
+    with pytest.raises(errors.ModelyardError) as raised:
+        remote.request("GET", f"/fail/{i}")
+    remote.close()
+    assert type(raised.value) is type(exc)
+    assert (raised.value.message, raised.value.field) == (exc.message, exc.field)
+    if isinstance(exc, errors.TooManyRequests):
+        assert answer.headers["retry-after"] == "17"
+        assert isinstance(raised.value, errors.TooManyRequests) and raised.value.retry_after == 17
+    else:
+        assert "retry-after" not in answer.headers
+    if isinstance(exc, errors.Unauthenticated):  # RFC 9110: a 401 says how to authenticate
+        assert answer.headers["www-authenticate"] == "Bearer"
+    else:
+        assert "www-authenticate" not in answer.headers
+
+
+def test_retry_after_is_whole_seconds_of_at_least_one() -> None:
+    assert errors.TooManyRequests("slow down", retry_after=0).retry_after == 1
+    assert errors.TooManyRequests("slow down").retry_after == 1
+    rebuilt = errors.error_from_dict({"code": "RATE_LIMITED", "message": "slow down"})
+    assert isinstance(rebuilt, errors.TooManyRequests) and rebuilt.retry_after == 1
+
+
+def test_every_code_has_a_grpc_status() -> None:
+    from modelyard.serving.grpc_server import STATUS
+
+    assert set(errors.ERRORS_BY_CODE) <= set(STATUS)
+    assert STATUS["UNAUTHENTICATED"] == "UNAUTHENTICATED"
+    assert STATUS["RATE_LIMITED"] == "RESOURCE_EXHAUSTED"

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from modelyard import logs
-from modelyard.errors import HTTP_STATUS, ModelyardError
+from modelyard.errors import HTTP_STATUS, ModelyardError, TooManyRequests
 from modelyard.serving import metrics
 from modelyard.serving.config import ServeConfig
 from modelyard.serving.inference import Inference, Overloaded
@@ -160,6 +160,8 @@ class ServingApp:
             body, extra = orjson.dumps(error), list(JSON)
             if isinstance(exc, Overloaded):
                 extra.append((b"retry-after", str(exc.retry_after_s).encode()))
+            elif isinstance(exc, TooManyRequests):
+                extra.append((b"retry-after", str(exc.retry_after).encode()))
         except Exception:
             log.exception("request %s failed", request_id)
             status, body, extra = 500, orjson.dumps({"error": "internal error"}), list(JSON)

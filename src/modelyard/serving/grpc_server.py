@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from tritonclient.grpc import service_pb2 as pb
 
 from modelyard._version import __version__
-from modelyard.errors import HTTP_STATUS, InvalidArgument, ModelyardError
+from modelyard.errors import HTTP_STATUS, InvalidArgument, ModelyardError, TooManyRequests
 from modelyard.monitoring.entities import is_request_id
 from modelyard.serving import metrics
 from modelyard.serving.inference import EXTENSIONS, Call, Inference
@@ -46,7 +46,9 @@ STATUS = {
     "NOT_FOUND": "NOT_FOUND",
     "ALREADY_EXISTS": "ALREADY_EXISTS",
     "CONFLICT": "FAILED_PRECONDITION",
+    "UNAUTHENTICATED": "UNAUTHENTICATED",
     "PERMISSION_DENIED": "PERMISSION_DENIED",
+    "RATE_LIMITED": "RESOURCE_EXHAUSTED",
     "PAYLOAD_TOO_LARGE": "RESOURCE_EXHAUSTED",
     "UNSUPPORTED_MEDIA_TYPE": "INVALID_ARGUMENT",
     "REQUEST_TIMEOUT": "DEADLINE_EXCEEDED",
@@ -299,6 +301,8 @@ async def _abort(context: Any, exc: ModelyardError, request_id: str = "") -> Non
     """End the call with ``exc``'s status and REST's message; the field REST names and the
     request id go in the trailing metadata (when they are printable ASCII, as it needs)."""
     trailing = [("x-request-id", request_id), ("field", exc.field or "")]
+    if isinstance(exc, TooManyRequests):
+        trailing.append(("retry-after", str(exc.retry_after)))
     code = getattr(grpc.StatusCode, STATUS.get(exc.code, "INTERNAL"))
     kept = tuple((k, v) for k, v in trailing if v and v.isascii() and v.isprintable())
     await context.abort(code, exc.message, trailing_metadata=kept)

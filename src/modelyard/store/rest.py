@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
-from modelyard.errors import ModelyardError, Unavailable, error_from_dict
+from modelyard.errors import ModelyardError, TooManyRequests, Unavailable, error_from_dict
 from modelyard.identity import USER_HEADER
 
 JSON = "application/json"
@@ -66,7 +66,16 @@ def _raise_for(resp: httpx.Response) -> None:
         err = {}
     if not isinstance(err, dict) or "code" not in err:
         raise ModelyardError(f"HTTP {resp.status_code} from the server: {resp.text[:200]}")
-    raise error_from_dict(err)
+    exc = error_from_dict(err)
+    if isinstance(exc, TooManyRequests):
+        exc.retry_after = _seconds(resp.headers.get("retry-after"), exc.retry_after)
+    raise exc
+
+
+def _seconds(header: str | None, default: int) -> int:
+    """A ``Retry-After`` of whole seconds (the form the server sends); else ``default``."""
+    text = (header or "").strip()
+    return max(1, int(text)) if text.isdigit() and len(text) < 10 else default
 
 
 class HttpTransport:

@@ -20,16 +20,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
-from modelyard.errors import HTTP_STATUS, ModelyardError
+from modelyard.errors import HTTP_STATUS, ModelyardError, TooManyRequests, Unauthenticated
 from modelyard.webapi.json import json_response
 
 log = logging.getLogger("modelyard.server")
 
 _STATUS_CODES = {
+    401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "INVALID_ARGUMENT",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
 }
 
 
@@ -40,9 +42,20 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": err}
 
 
+def error_response(exc: ModelyardError) -> Response:
+    """``exc`` as its status and envelope, with the headers its status calls for: how to
+    authenticate (401), when to try again (429)."""
+    response = json_response({"error": exc.to_dict()}, HTTP_STATUS.get(exc.code, 500))
+    if isinstance(exc, Unauthenticated):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 async def _modelyard_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ModelyardError)
-    return json_response({"error": exc.to_dict()}, HTTP_STATUS.get(exc.code, 500))
+    return error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -80,7 +93,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     cause = exc.__cause__
     if isinstance(cause, ModelyardError):  # FastAPI wraps what reading the body raised
-        return json_response({"error": cause.to_dict()}, HTTP_STATUS.get(cause.code, 500))
+        return error_response(cause)
     if exc.status_code == 400 and str(exc.detail) == "There was an error parsing the body":
         reason = f": {cause}" if cause is not None else ""
         text = f"the body cannot be read as JSON{reason}"[:500]

@@ -83,7 +83,9 @@ ERROR_SCHEMA: dict[str, Any] = {
                         "NOT_FOUND",
                         "ALREADY_EXISTS",
                         "CONFLICT",
+                        "UNAUTHENTICATED",
                         "PERMISSION_DENIED",
+                        "RATE_LIMITED",
                         "PAYLOAD_TOO_LARGE",
                         "UNSUPPORTED_MEDIA_TYPE",
                         "UNAVAILABLE",
@@ -99,12 +101,14 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 _REASONS = {
     "400": "Bad input: the message and `field` name what is wrong",
+    "401": "Not authenticated: no credentials, or ones the server does not accept",
     "403": "The acting user lacks the role the operation needs (MODELYARD_ROLES)",
     "404": "Not found: the resource, or one the request names",
     "409": "Already exists, or a conflicting change (a stale revision, a resource in use)",
     "408": "The request body did not arrive within MODELYARD_BODY_TIMEOUT_SECONDS",
     "413": "The request body is over the server's limit",
     "415": "The request's Content-Type is not the one the operation takes",
+    "429": "Too many tries: wait the `Retry-After` seconds before the next",
     "503": "The metadata database or the artifact store is unavailable",
     "507": "A store is out of space: nothing was written",
 }
