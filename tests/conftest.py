@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.stores"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.stores", "tests.fixtures.auth"]

@@ -6,6 +6,7 @@ Only this module reads the environment; every other layer receives a ``Settings`
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,16 @@ class Settings:
     body_timeout_s: float = 30.0  # a request body must arrive within this (servers: 408)
     smtp_host: str = "127.0.0.1"  # where alert mail goes unless a monitor names a host
     smtp_port: int = 25
+    token: str | None = None  # an API token: sent as a Bearer token to a server
+    project: str | None = None  # the project new objects go in (a server with --auth)
+    auth: bool = False  # a server authenticates every request and checks its permissions
+    public_url: str | None = None  # how browsers reach the server (its cookie and CSRF origin)
+    argon2_memory_kib: int = 65536  # RFC 9106 low-memory profile
+    argon2_time: int = 3
+    argon2_parallelism: int = 4
+    session_idle_s: float = 7200.0  # a browser session ends after this long unused
+    session_max_s: float = 43200.0  # and this long after login, used or not
+    token_cache_s: float = 5.0  # how long a server trusts a token it checked (revocation lag)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -97,4 +108,48 @@ class Settings:
             body_timeout_s=_positive("MODELYARD_BODY_TIMEOUT_SECONDS", 30.0),
             smtp_host=env.get("MODELYARD_SMTP_HOST") or "127.0.0.1",
             smtp_port=_env_int("MODELYARD_SMTP_PORT", 25),
+            token=env.get("MODELYARD_TOKEN") or None,
+            project=env.get("MODELYARD_PROJECT") or None,
+            auth=_env_flag("MODELYARD_AUTH"),
+            public_url=env.get("MODELYARD_PUBLIC_URL") or None,
+            argon2_memory_kib=_env_int("MODELYARD_ARGON2_MEMORY_KIB", 65536),
+            argon2_time=_env_int("MODELYARD_ARGON2_TIME", 3),
+            argon2_parallelism=_env_int("MODELYARD_ARGON2_PARALLELISM", 4),
+            session_idle_s=_positive("MODELYARD_SESSION_IDLE_SECONDS", 7200.0),
+            session_max_s=_positive("MODELYARD_SESSION_MAX_SECONDS", 43200.0),
+            token_cache_s=_env_float("MODELYARD_TOKEN_CACHE_SECONDS", 5.0),
         )
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def config_dir() -> Path:
+    """Where a user's modelyard configuration lives: ``MODELYARD_CONFIG_DIR``, else
+    ``$XDG_CONFIG_HOME/modelyard``, else ``~/.config/modelyard``."""
+    given = os.environ.get("MODELYARD_CONFIG_DIR")
+    if given:
+        return Path(given)
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".config") / "modelyard"
+
+
+def credentials_file() -> Path:
+    """The tokens ``modelyard login`` saved, one per server URL (mode 0600)."""
+    return config_dir() / "credentials.json"
+
+
+def saved_token(url: str) -> str | None:
+    """The token ``modelyard login`` saved for the server at ``url``, if any. A file that is
+    unreadable, not JSON or readable by others is ignored (it is never trusted half-way)."""
+    path = credentials_file()
+    try:
+        if path.stat().st_mode & 0o077:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = data.get(url.rstrip("/")) if isinstance(data, dict) else None
+    token = found.get("token") if isinstance(found, dict) else None
+    return token if isinstance(token, str) else None
