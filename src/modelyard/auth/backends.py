@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelyard.auth.rest_store import RestAuthStore
 from modelyard.auth.sql_store import SqlAuthStore
 from modelyard.auth.store import AuthStore
+from modelyard.errors import InvalidArgument
 from modelyard.platform.backends import Backend, Part
 
 
@@ -17,7 +18,11 @@ def _build(backend: Backend) -> AuthStore:
 
 def _build_sql(backend: Backend) -> SqlAuthStore:
     if backend.db is None:
-        raise TypeError("the SQL auth store needs an embedded backend")
+        raise InvalidArgument(
+            "users, projects and tokens of a server are managed through it: give its URL, or "
+            "its database with --store",
+            field="store",
+        )
     return SqlAuthStore(backend.db, backend.settings)
 
 

@@ -45,7 +45,7 @@ class SqlSessions:
         self.max_ms = int(max_s * 1000)
 
     def create(
-        self, principal_id: str, method: str, groups: list[str] | None = None
+        self, principal_id: str, method: str, groups: list[str] | None = None, *, name: str = ""
     ) -> tuple[str, str]:
         """``(session id, CSRF token)``: fresh ones, whatever the browser brought."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -66,6 +66,9 @@ class SqlSessions:
             )
             # old sessions past their end are dropped as new ones come
             conn.execute(sessions.delete().where(sessions.c.expires_time < t - self.max_ms))
+            after = {"method": method}
+            event = AuditEvent("auth.login", "principal", name or principal_id, after=after)
+            audit.record(conn, [event], time_ms=t)
 
         self.db.run_write(write)
         return session_id, csrf

@@ -29,8 +29,18 @@ def server(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 5000,
     log_level: Annotated[str, typer.Option()] = "info",
+    auth: Annotated[
+        bool,
+        typer.Option(
+            "--auth",
+            envvar="MODELYARD_AUTH",
+            help="Authenticate every request (passwords, API tokens) and check its "
+            "permissions; the store needs a global admin (modelyard users create NAME "
+            "--role admin).",
+        ),
+    ] = False,
 ) -> None:
     """Run the tracking server (its OpenAPI description at /openapi.json)."""
     from modelyard.server.runner import serve
 
-    serve(store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level)
+    serve(store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level, auth=auth)

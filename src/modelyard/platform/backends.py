@@ -13,6 +13,7 @@ domain's stores of a URI at once, and nothing is kept in a domain's own globals.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlparse
 
-from modelyard.config import DEFAULT_DATA_DIR, Settings
+from modelyard.config import DEFAULT_DATA_DIR, Settings, saved_token
 from modelyard.errors import InvalidArgument
 from modelyard.store.database import Database
 from modelyard.store.rest import HttpTransport
@@ -157,20 +158,31 @@ def open_sql(uri: str | None, settings: Settings) -> Backend:
     )
 
 
+def _credential(uri: str | None, settings: Settings) -> tuple[str | None, str | None]:
+    """``(token, cache key part)`` of a server connection: the API token (MODELYARD_TOKEN,
+    else the one ``modelyard login`` saved for that URL), keyed by its hash; else the user."""
+    if not is_remote(uri):
+        return None, None
+    assert uri is not None
+    token = settings.token or saved_token(uri)
+    if token is not None:
+        return token, "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+    return None, settings.user
+
+
 def resolve(uri: str | None, settings: Settings) -> Backend:
-    # a server connection carries its user (the acting identity), so each user gets its own
-    key = (
-        uri or DEFAULT_DATA_DIR,
-        settings.artifacts_uri,
-        settings.user if is_remote(uri) else None,
-    )
+    # a server connection carries its credential, so each identity gets its own
+    token, who = _credential(uri, settings)
+    key = (uri or DEFAULT_DATA_DIR, settings.artifacts_uri, who)
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
             return found
         if is_remote(uri):
             assert uri is not None
-            http = HttpTransport(uri, timeout=settings.http_timeout, user=settings.user)
+            http = HttpTransport(
+                uri, timeout=settings.http_timeout, user=settings.user, token=token
+            )
             backend = Backend(uri, remote=True, settings=settings, http=http)
         else:
             backend = open_sql(uri, settings)

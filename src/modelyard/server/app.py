@@ -16,9 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard._version import __version__
+from modelyard.auth.backends import sql_auth_store
+from modelyard.auth.routes import login, projects, tokens, users
+from modelyard.auth.service import AuthService
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
+from modelyard.errors import InvalidArgument
 from modelyard.identity import Actor, parse_roles
 from modelyard.monitoring import routes as predictions
 from modelyard.monitoring import routes_alerts, routes_monitors
@@ -32,9 +36,10 @@ from modelyard.registry.webhooks import Dispatcher
 from modelyard.tracking.backends import tracking_parts
 from modelyard.tracking.routes import artifacts, experiments, runs
 from modelyard.webapi.actor import ActorBinding
+from modelyard.webapi.authn import Authenticate
 from modelyard.webapi.deadline import BodyDeadline
 from modelyard.webapi.errors import LastResort, install_error_handlers
-from modelyard.webapi.guards import RequestGuard
+from modelyard.webapi.guards import ASGIApp, RequestGuard
 from modelyard.webapi.json import json_response
 from modelyard.webapi.openapi import install_openapi
 
@@ -56,6 +61,10 @@ _ROUTERS = (
     routes_alerts,
     audit,
 )
+# with authentication on: logging in, users, projects and tokens
+_AUTH_ROUTERS = (login, users, projects, tokens)
+# what answers without authentication
+PUBLIC_PATHS = ("/health", "/api/v1/health", "/openapi.json", *login.PUBLIC)
 
 
 def create_app(
@@ -69,6 +78,7 @@ def create_app(
     if backend is None:
         backend = open_sql(store_uri, settings)
     roles = parse_roles(settings.roles)  # a malformed MODELYARD_ROLES stops the start
+    auth = _auth_service(backend, settings) if settings.auth else None
     registry = registry_store(backend)
     dispatcher = None
     if backend.db is not None:
@@ -88,17 +98,48 @@ def create_app(
     app.state.registry = registry
     app.state.monitoring = monitoring_store(backend)
     install_error_handlers(app)
-    for module in _ROUTERS:
+    app.state.auth = auth
+    for module in _ROUTERS + (_AUTH_ROUTERS if auth is not None else ()):
         app.include_router(module.router)
     install_openapi(app)
     _add_health_routes(app)
-    guarded = RequestGuard(
-        ActorBinding(app, roles=roles),
+    guarded: ASGIApp = RequestGuard(
+        app if auth is not None else ActorBinding(app, roles=roles),
         max_json_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_artifact_bytes,
         upload_paths=[artifacts.UPLOAD_PATH, blobs.UPLOAD_PATH],
     )
+    if auth is not None:  # who is calling is known before any body is read
+        guarded = Authenticate(
+            guarded,
+            quick=auth.authenticator.quick,
+            identify=auth.authenticator.identify,
+            public=PUBLIC_PATHS,
+        )
     return LastResort(BodyDeadline(guarded, timeout_s=settings.body_timeout_s))
+
+
+def _auth_service(backend: Backend, settings: Settings) -> AuthService:
+    """The server's authentication, refused at start where it could not protect anything."""
+    if settings.roles:
+        raise InvalidArgument(
+            "MODELYARD_ROLES cannot be used with --auth: roles are granted per project "
+            "(modelyard projects grant PROJECT USER ROLE)",
+            field="MODELYARD_ROLES",
+        )
+    if backend.db is None:
+        raise InvalidArgument(
+            "--auth needs a store of its own (a folder, SQLite or PostgreSQL), not another server",
+            field="store",
+        )
+    store = sql_auth_store(backend)
+    if not store.has_admin():
+        raise InvalidArgument(
+            "--auth needs a global admin in the store, or nobody could ever log in: make one "
+            f"first with `modelyard users create NAME --role admin -t {backend.uri}`",
+            field="auth",
+        )
+    return AuthService(store, settings)
 
 
 def _lifespan(

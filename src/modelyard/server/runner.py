@@ -24,10 +24,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 5000,
     log_level: str = "info",
+    auth: bool = False,
 ) -> None:
     settings = Settings.from_env()
     if artifacts_uri is not None:
         settings = replace(settings, artifacts_uri=artifacts_uri)
+    if auth:
+        settings = replace(settings, auth=True)
     logs.configure(log_level)
     app = create_app(store_uri, settings=settings)
     config = uvicorn.Config(

@@ -79,10 +79,21 @@ def _seconds(header: str | None, default: int) -> int:
 
 
 class HttpTransport:
-    def __init__(self, base_url: str, *, timeout: float = 30.0, user: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        user: str | None = None,
+        token: str | None = None,
+    ) -> None:
+        """``token``: an API token, sent as ``Authorization: Bearer`` (then ``user`` is not
+        sent: a server with authentication knows who the token is)."""
         self.base_url = base_url.rstrip("/")
         headers = {b"User-Agent": b"modelyard-client"}
-        if user is not None:  # who acts, until the server authenticates users (UTF-8)
+        if token is not None:
+            headers[b"Authorization"] = b"Bearer " + token.strip().encode("utf-8")
+        elif user is not None:  # who acts, on a server without authentication (UTF-8)
             headers[USER_HEADER.encode()] = user.encode("utf-8")
         self.client = httpx.Client(
             base_url=self.base_url,

@@ -31,16 +31,13 @@ async def send_error(send: Send, code: str, message: str, field: str | None = No
     if field:
         body["error"]["field"] = field
     payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": HTTP_STATUS[code],
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if code == "UNAUTHENTICATED":  # how to authenticate, as every 401 says
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": HTTP_STATUS[code], "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -3,6 +3,7 @@ reads, search, soft delete. Hot paths parse with orjson and skip pydantic."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -11,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
+from modelyard.identity import current_actor
 from modelyard.tracking.entities import RUN_ROW_COLUMNS, ViewType, encode_float, run_to_row
-from modelyard.tracking.ops import decode_ops
+from modelyard.tracking.ops import CreateRun, decode_ops
 from modelyard.tracking.routes.deps import tracking
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX
 from modelyard.webapi.json import json_response, read_json
@@ -77,6 +79,9 @@ _SEARCH_SCHEMA = {
 async def apply_ops(request: Request) -> Response:
     body = await read_json(request)
     ops = decode_ops(body.get("ops"))
+    actor = current_actor()
+    if actor.grants is not None:  # an authenticated caller: a run is theirs, whatever it says
+        ops = [replace(op, user_id=actor.name) if isinstance(op, CreateRun) else op for op in ops]
     await run_in_threadpool(tracking(request).store.apply, ops)
     return json_response({"applied": len(ops)})
 
