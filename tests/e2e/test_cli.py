@@ -18,7 +18,7 @@ from modelyard.store.migrate import head_revision
 
 
 def cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
     full_env["MODELYARD_SPOOL_DIR"] = str(cwd / "spool")
@@ -31,6 +31,7 @@ def cli(
         capture_output=True,
         text=True,
         timeout=120,
+        input=stdin,
     )
 
 

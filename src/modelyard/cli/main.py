@@ -11,6 +11,7 @@ import sys
 import typer
 
 from modelyard._version import __version__
+from modelyard.auth.cli import login, projects, tokens, users
 from modelyard.cli import build, cards, db, demo, register, serve, server
 from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
@@ -42,6 +43,12 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(monitors.app, name="monitors")
 app.add_typer(monitors.alerts_app, name="alerts")
 app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(users.service_app, name="service-accounts")
+app.add_typer(projects.app, name="projects")
+app.add_typer(tokens.app, name="tokens")
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 app.command("lineage")(lineage)
 app.command("server")(server.server)
 app.command("serve")(serve.serve)

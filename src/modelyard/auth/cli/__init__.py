@@ -1,0 +1,1 @@
+"""The ``modelyard`` commands of auth: users, service accounts, projects, tokens, login."""

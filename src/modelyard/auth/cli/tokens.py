@@ -1,0 +1,101 @@
+"""``modelyard tokens ...``: API tokens for programs (CI, the SDK, serving)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelyard.auth.cli.common import store
+from modelyard.auth.entities import TokenScope
+from modelyard.auth.names import parse_lifetime
+from modelyard.errors import InvalidArgument
+from modelyard.platform.cli_options import Json, TrackingUri
+from modelyard.terminal import out, print_json, print_table, when
+
+app = typer.Typer(help="API tokens: shown once, scoped, expiring.", no_args_is_help=True)
+
+
+def parse_scopes(scopes: list[str] | None, role: str | None) -> list[TokenScope] | None:
+    """``--scope project:churn --role deployer`` (one role for each project), or
+    ``--scope churn:deployer`` pairs; none: whatever the principal holds."""
+    if not scopes:
+        if role is not None:
+            raise InvalidArgument("--role needs --scope project:NAME", field="role")
+        return None
+    found = []
+    for text in scopes:
+        kind, sep, rest = text.partition(":")
+        if kind == "project" and sep and role is not None:
+            found.append(TokenScope(rest, role))
+        elif sep and kind != "project" and role is None:
+            found.append(TokenScope(kind, rest))
+        else:
+            raise InvalidArgument(
+                f"--scope {text!r}: use --scope project:NAME with --role ROLE, or "
+                "--scope NAME:ROLE",
+                field="scope",
+            )
+    return found
+
+
+@app.command()
+def create(
+    name: str,
+    expires: Annotated[str, typer.Option("--expires", help="90d, 12h, 30m (at most 365d)")] = "90d",
+    principal: Annotated[
+        str | None, typer.Option("--for", help="a service account of yours (default: you)")
+    ] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="project:NAME")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="the role in each scope")] = None,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """Make a token NAME; it is printed once (set it as MODELYARD_TOKEN)."""
+    made = store(tracking_uri).create_token(
+        name,
+        expires_s=parse_lifetime(expires),
+        principal=principal,
+        scopes=parse_scopes(scope, role),
+    )
+    if as_json:
+        print_json(made.to_dict())
+        return
+    out.print(
+        f"token {made.info.token_id} for {made.info.principal}, expires "
+        f"{when(made.info.expires_time)}; shown once:"
+    )
+    print(made.token)
+
+
+@app.command("list")
+def list_tokens(
+    principal: Annotated[str | None, typer.Option("--for")] = None,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """Tokens (never their secrets): yours, or a principal's."""
+    found = store(tracking_uri).list_tokens(principal)
+    if as_json:
+        print_json([t.to_dict() for t in found])
+        return
+    rows = [
+        [
+            t.token_id,
+            t.name,
+            t.principal,
+            "all held" if t.scopes is None else " ".join(f"{s.project}:{s.role}" for s in t.scopes),
+            when(t.expires_time),
+            when(t.last_used_time),
+            "revoked" if t.revoked_time else "",
+        ]
+        for t in found
+    ]
+    print_table(None, ["id", "name", "principal", "scopes", "expires", "last used", "state"], rows)
+
+
+@app.command()
+def revoke(token_id: str, tracking_uri: TrackingUri = None) -> None:
+    """Revoke a token by its id (the part after myd_)."""
+    store(tracking_uri).revoke_token(token_id)
+    out.print(f"revoked {token_id}")

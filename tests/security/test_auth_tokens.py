@@ -1,0 +1,99 @@
+"""API tokens through the SDK and the HTTP API of a server with --auth: the SDK sends
+MODELYARD_TOKEN (or the login it saved), a run belongs to the token's principal whatever the
+client claims, and a token can neither mint a wider one nor reach what its scopes exclude."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import httpx
+import pytest
+from tests.fixtures.auth import AuthServer
+
+from modelyard import Client
+from modelyard.auth.credentials import forget_token, save_token
+from modelyard.config import credentials_file, saved_token
+from modelyard.platform import backends
+
+
+def test_the_sdk_acts_as_its_tokens_principal(
+    auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELYARD_USER", "root")  # a claim the server no longer believes
+    monkeypatch.setenv("MODELYARD_TOKEN", auth_server.seeded.tokens["alice"])
+    for _ in range(2):
+        with Client(auth_server.url) as c:
+            eid = c.create_experiment(f"alice-{os.urandom(3).hex()}")
+            run = c.create_run(eid)
+            c.set_terminated(run.info.run_id)
+            assert c.get_run(run.info.run_id).info.user_id == "alice"
+        backends.forget()
+
+
+def test_without_a_token_the_sdk_is_refused_with_a_clear_error(
+    auth_server: AuthServer,
+) -> None:
+    from modelyard.errors import Unauthenticated
+
+    with Client(auth_server.url) as c, pytest.raises(Unauthenticated, match="MODELYARD_TOKEN"):
+        c.search_experiments()
+
+
+def test_a_saved_login_is_used_and_a_loose_file_is_not(
+    auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(2):
+        save_token(auth_server.url + "/", auth_server.seeded.tokens["bob"], "bob", None)
+    path = credentials_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert saved_token(auth_server.url) == auth_server.seeded.tokens["bob"]
+    with Client(auth_server.url) as c:
+        assert c.search_experiments() is not None
+    backends.forget()
+    path.chmod(0o644)  # readable by others: not trusted
+    assert saved_token(auth_server.url) is None
+    path.chmod(0o600)
+    assert forget_token(auth_server.url) == auth_server.seeded.tokens["bob"]
+    assert saved_token(auth_server.url) is None
+
+
+def _post(srv: AuthServer, token: str, path: str, body: object) -> httpx.Response:
+    return httpx.post(srv.url + path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_tokens_never_mint_wider_tokens_over_http(auth_server: AuthServer) -> None:
+    alice = auth_server.seeded.tokens["alice"]  # editor in churn
+    scoped = _post(
+        auth_server,
+        alice,
+        "/api/v1/tokens",
+        {"name": "r", "expires": "1h", "scopes": [{"project": "churn", "role": "viewer"}]},
+    )
+    assert scoped.status_code == 201, scoped.text
+    narrow = scoped.json()["token"]
+    for body in (
+        {"name": "w", "expires": "1h"},
+        {"name": "w", "expires": "1h", "scopes": [{"project": "churn", "role": "editor"}]},
+        {"name": "w", "expires": "1h", "scopes": [{"project": "fraud", "role": "viewer"}]},
+        {"name": "w", "expires": "1h", "principal": "root"},
+        {"name": "w", "expires": "1h", "principal": "bob"},
+    ):
+        got = _post(auth_server, narrow, "/api/v1/tokens", body)
+        assert got.status_code in (400, 403, 404), (body, got.text)
+    for body, field in (
+        ({"name": "w"}, "expires"),
+        ({"name": "w", "expires": "10y"}, "expires"),
+        ({"name": "w", "expires": "1h", "scopes": "churn"}, "scopes"),
+        (
+            {"name": "w", "expires": "1h", "scopes": [{"project": "Churn!", "role": "viewer"}]},
+            "scopes.project",
+        ),
+        ({"name": "", "expires": "1h"}, "name"),
+    ):
+        got = _post(auth_server, alice, "/api/v1/tokens", body)
+        assert got.status_code == 400 and got.json()["error"]["field"] == field, got.text
+    whoami = httpx.get(
+        auth_server.url + "/api/v1/auth/whoami", headers={"Authorization": f"Bearer {narrow}"}
+    ).json()
+    assert whoami["roles"] == {"churn": ["viewer"]} and whoami["bindings"] == {"churn": ["editor"]}
