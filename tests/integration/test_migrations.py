@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import modelyard.auth.tables
 import modelyard.data.tables
 import modelyard.monitoring.tables
 import modelyard.registry.tables
@@ -23,7 +24,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0007_artifact_seals"
+    assert head_revision() == "0008_auth"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

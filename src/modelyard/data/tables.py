@@ -21,6 +21,10 @@ datasets = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
+    # the project it belongs to (auth.tables.projects; no foreign key: domains never import
+    # auth, and the services check that a project exists)
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),
+    sa.Index("ix_datasets_project", "project"),
 )
 
 dataset_versions = sa.Table(

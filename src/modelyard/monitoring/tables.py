@@ -23,6 +23,8 @@ prediction_files = sa.Table(
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Index("ix_prediction_files_model_time", "model", "first_time"),
     sa.Index("ix_prediction_files_endpoint_time", "endpoint", "first_time"),
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),  # auth's
+    sa.Index("ix_prediction_files_project", "project"),
 )
 
 prediction_labels = sa.Table(
@@ -35,6 +37,8 @@ prediction_labels = sa.Table(
     sa.Column("recorded_by", sa.String(256), nullable=True),
     sa.Column("recorded_time", sa.BigInteger, nullable=False),
     sa.Index("ix_prediction_labels_time", "time"),
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),
+    sa.Index("ix_prediction_labels_project", "project"),
 )
 
 monitors = sa.Table(
@@ -50,6 +54,8 @@ monitors = sa.Table(
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Column("updated_time", sa.BigInteger, nullable=False),
     sa.Index("ix_monitors_next_run", "next_run"),
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),
+    sa.Index("ix_monitors_project", "project"),
 )
 
 monitor_runs = sa.Table(

@@ -25,6 +25,10 @@ registered_models = sa.Table(
     sa.Column("updated_time", sa.BigInteger, nullable=False),
     sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("deleted_time", sa.BigInteger, nullable=True),
+    # the project it belongs to (auth.tables.projects; no foreign key: domains never import
+    # auth, and the services check that a project exists)
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),
+    sa.Index("ix_registered_models_project", "project"),
 )
 
 registered_model_tags = sa.Table(
@@ -113,6 +117,8 @@ alias_history = sa.Table(
 alias_policies = sa.Table(
     "alias_policies",
     metadata,
+    # a policy is a project's: '*' means every model of that project
+    sa.Column("project", sa.String(64), primary_key=True, server_default="default"),
     sa.Column("model_key", sa.String(256), primary_key=True),  # lower-cased name, or '*'
     sa.Column("alias", sa.String(64), primary_key=True),
     sa.Column("require_approval", sa.Boolean, nullable=False),
@@ -133,6 +139,8 @@ approval_requests = sa.Table(
     sa.Column("alias", sa.String(64), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # PENDING APPROVED REJECTED CANCELLED
     sa.Column("requested_by", sa.String(256), nullable=False),
+    # the person behind the requester (a service account's owner): self-approval is by person
+    sa.Column("requested_by_person", sa.String(256), nullable=True),
     sa.Column("requested_time", sa.BigInteger, nullable=False),
     sa.Column("comment", sa.Text, nullable=True),
     sa.Column("decided_time", sa.BigInteger, nullable=True),
@@ -149,6 +157,7 @@ approval_votes = sa.Table(
         primary_key=True,
     ),
     sa.Column("actor", sa.String(256), primary_key=True),
+    sa.Column("person", sa.String(256), nullable=True),  # the human behind the actor
     sa.Column("decision", sa.String(16), nullable=False),  # APPROVE | REJECT
     sa.Column("comment", sa.Text, nullable=True),
     sa.Column("time", sa.BigInteger, nullable=False),
@@ -161,6 +170,7 @@ webhooks = sa.Table(
     sa.Column("url", sa.String(2000), nullable=False),
     sa.Column("events", sa.Text, nullable=False),  # JSON list of event types
     sa.Column("model_key", sa.String(256), nullable=True),  # None: every model
+    sa.Column("project", sa.String(64), nullable=True),  # None: a global webhook (admins')
     sa.Column("secret", sa.String(256), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
@@ -198,4 +208,8 @@ deployments = sa.Table(
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Column("updated_by", sa.String(256), nullable=True),
     sa.Column("updated_time", sa.BigInteger, nullable=False),
+    # the project it belongs to (auth.tables.projects; no foreign key: domains never import
+    # auth, and the services check that a project exists)
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),
+    sa.Index("ix_deployments_project", "project"),
 )

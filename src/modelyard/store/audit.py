@@ -11,7 +11,7 @@ reordered entry.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,11 @@ audit_log = sa.Table(
     sa.Column("after", sa.Text, nullable=True),  # JSON
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # the project of the object (None: of none, or written before projects existed); the
+    # hash covers it when it is set, so entries from before hash as they always did
+    sa.Column("project", sa.String(64), nullable=True),
     sa.Index("ix_audit_log_object", "object_type", "object_id"),
+    sa.Index("ix_audit_log_project_seq", "project", "seq"),
     sa.Index("ix_audit_log_time", "time"),
 )
 
@@ -61,6 +65,7 @@ class AuditEvent:
     object_id: str
     before: Any = None
     after: Any = None
+    project: str | None = None  # the object's project; None: of none
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class AuditEntry:
     before: Any
     after: Any
     hash: str
+    project: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,11 +92,13 @@ class AuditEntry:
             "before": self.before,
             "after": self.after,
             "hash": self.hash,
+            "project": self.project,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        given: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        return cls(**given)
 
 
 @dataclass
@@ -125,20 +133,23 @@ def _text(value: Any) -> str | None:
 
 
 def entry_hash(row: Any, prev_hash: str) -> str:
-    payload = orjson.dumps(
-        [
-            row["seq"],
-            row["time"],
-            row["actor"],
-            row["action"],
-            row["object_type"],
-            row["object_id"],
-            row["before"],
-            row["after"],
-            prev_hash,
-        ]
-    )
-    return hashlib.sha256(payload).hexdigest()
+    """The SHA-256 of an entry and the hash before it; the project counts only when set, so
+    entries written before projects existed hash as they always did."""
+    fields = [
+        row["seq"],
+        row["time"],
+        row["actor"],
+        row["action"],
+        row["object_type"],
+        row["object_id"],
+        row["before"],
+        row["after"],
+        prev_hash,
+    ]
+    project = row.get("project")
+    if project is not None:
+        fields.append(project)
+    return hashlib.sha256(orjson.dumps(fields)).hexdigest()
 
 
 def record(conn: Connection, events: Sequence[AuditEvent], *, time_ms: int) -> None:
@@ -163,6 +174,7 @@ def record(conn: Connection, events: Sequence[AuditEvent], *, time_ms: int) -> N
             "object_id": str(event.object_id)[:512],
             "before": _text(event.before),
             "after": _text(event.after),
+            "project": event.project,
         }
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(row, prev)
@@ -200,6 +212,7 @@ def _entry(row: Any) -> AuditEntry:
         before=None if row["before"] is None else orjson.loads(row["before"]),
         after=None if row["after"] is None else orjson.loads(row["after"]),
         hash=row["hash"],
+        project=row["project"],
     )
 
 
@@ -214,10 +227,14 @@ def query(
     until: int | None = None,
     after_seq: int = 0,
     limit: int = 100,
+    projects: Collection[str] | None = None,
 ) -> list[AuditEntry]:
     """Entries in chain order, filtered; ``action`` ending in '.' and ``object_id`` ending in
-    '/' match a prefix."""
+    '/' match a prefix; ``projects``: only entries of these projects (None: every entry,
+    those of no project too)."""
     q = sa.select(audit_log).where(audit_log.c.seq > after_seq)
+    if projects is not None:
+        q = q.where(audit_log.c.project.in_(sorted(projects)))
     if object_type is not None:
         q = q.where(audit_log.c.object_type == object_type)
     if object_id is not None:

@@ -22,6 +22,10 @@ experiments = sa.Table(
     sa.Column("lifecycle_stage", sa.String(32), nullable=False, server_default="active"),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Column("last_update_time", sa.BigInteger, nullable=False),
+    # the project it belongs to (auth.tables.projects; no foreign key: domains never import
+    # auth, and the services check that a project exists)
+    sa.Column("project", sa.String(64), nullable=False, server_default="default"),
+    sa.Index("ix_experiments_project", "project"),
 )
 
 experiment_tags = sa.Table(
