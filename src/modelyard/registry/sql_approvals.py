@@ -109,32 +109,51 @@ def _pending(conn: Connection, request_id: str) -> tuple[Any, Any]:
     return req, model
 
 
+def person(actor: Actor) -> str:
+    """The human an approval counts: a service account's owner, a user themself."""
+    return actor.person or actor.name
+
+
 def _check_voter(conn: Connection, req: Any, model: Any, actor: Actor) -> AliasPolicy:
-    """The alias's policy, once ``actor`` may vote on the request (and has not yet)."""
+    """The alias's policy, once ``actor`` may vote on the request (and its person has not).
+
+    Approvals count people: a service account does not vote, a person's second identity (a
+    token of a service account they own) is still that person, and one person votes once."""
     # an ungoverned alias: the request is a voluntary review; self-review is allowed
     policy = policy_for(conn, model["name"], req["alias"]) or AliasPolicy(
         model["name"], req["alias"], allow_self_approval=True
     )
+    if actor.kind == "service":
+        raise PermissionDenied(
+            f"{actor.name!r} is a service account; approvals are decisions of people "
+            "(vote with your own login or token)",
+            field="user",
+        )
     if not actor.has_role(policy.approver_role):
         raise PermissionDenied(
             f"deciding on {model['name']}@{req['alias']} needs the "
             f"{policy.approver_role!r} role; {actor.name!r} does not hold it",
             field="user",
         )
-    if actor.name == req["requested_by"] and not policy.allow_self_approval:
+    who = person(actor)
+    requester = req["requested_by_person"] or req["requested_by"]
+    if who == requester and not policy.allow_self_approval:
+        through = {actor.name, req["requested_by"]} - {who}
+        mine = f" (through {', '.join(map(repr, sorted(through)))})" if through else ""
         raise PermissionDenied(
-            f"{actor.name!r} requested this change and the policy of alias "
+            f"{who!r} requested this change{mine} and the policy of alias "
             f"{req['alias']!r} forbids self-approval",
             field="user",
         )
     request_id = req["request_id"]
     voted = conn.execute(
-        sa.select(approval_votes.c.decision).where(
-            approval_votes.c.request_id == request_id, approval_votes.c.actor == actor.name
+        sa.select(approval_votes.c.actor).where(
+            approval_votes.c.request_id == request_id,
+            sa.or_(approval_votes.c.person == who, approval_votes.c.actor == actor.name),
         )
     ).first()
     if voted is not None:
-        raise Conflict(f"{actor.name!r} already decided on request {request_id}", field="user")
+        raise Conflict(f"{who!r} already decided on request {request_id}", field="user")
     return policy
 
 
@@ -166,7 +185,12 @@ def _vote(
     """Record the vote; the request's new status (decided in this vote) and its approvals."""
     conn.execute(
         approval_votes.insert().values(
-            request_id=request_id, actor=actor.name, decision=decision, comment=comment, time=t
+            request_id=request_id,
+            actor=actor.name,
+            person=person(actor),
+            decision=decision,
+            comment=comment,
+            time=t,
         )
     )
     approvals = conn.execute(
@@ -246,6 +270,7 @@ class SqlApprovals(ApprovalStore):
                     alias=alias,
                     status=PENDING,
                     requested_by=actor.name,
+                    requested_by_person=person(actor),
                     requested_time=t,
                     comment=comment,
                 )
@@ -274,7 +299,9 @@ class SqlApprovals(ApprovalStore):
             req = _request_row(conn, request_id, lock=True)
             if req["status"] != PENDING:
                 raise Conflict(f"request {request_id} is {req['status']}", field="request_id")
-            if req["requested_by"] != actor.name and not actor.has_role(ADMIN_ROLE):
+            requester = req["requested_by_person"] or req["requested_by"]
+            mine = person(actor) == requester or req["requested_by"] == actor.name
+            if not mine and not actor.has_role(ADMIN_ROLE):
                 raise PermissionDenied(
                     f"only the requester ({req['requested_by']!r}) or an admin can cancel "
                     "this request",
