@@ -12,6 +12,7 @@ from modelyard.data.manifest import check_sha256
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.monitoring.entities import MAX_LABELS, PredictionFile, check_labels
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, MonitoringStore
+from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import (
@@ -59,7 +60,7 @@ def monitoring(request: Request) -> MonitoringStore:
     "/files",
     summary="List a shipped prediction file (its blob uploaded first)",
     status_code=201,
-    openapi_extra=_FILE,
+    openapi_extra=needs("prediction.write", extra=_FILE),
 )
 async def add_file(request: Request) -> Response:
     body = await read_json(request)
@@ -83,6 +84,7 @@ async def add_file(request: Request) -> Response:
     "/files",
     summary="Prediction files overlapping a time range, oldest first, a page at a time "
     "(follow next_page_token)",
+    openapi_extra=needs("prediction.read"),
 )
 async def list_files(
     request: Request,
@@ -109,7 +111,9 @@ async def list_files(
 
 
 @router.post(
-    "/labels", summary="Record late labels by request id (a repeat replaces)", openapi_extra=_LABELS
+    "/labels",
+    summary="Record late labels by request id (a repeat replaces)",
+    openapi_extra=needs("prediction.write", extra=_LABELS),
 )
 async def log_labels(request: Request) -> Response:
     body = await read_json(request)
@@ -118,7 +122,11 @@ async def log_labels(request: Request) -> Response:
     return json_response({"recorded": recorded, "replaced": replaced})
 
 
-@router.post("/labels/lookup", summary="The labels of some request ids", openapi_extra=_LOOKUP)
+@router.post(
+    "/labels/lookup",
+    summary="The labels of some request ids",
+    openapi_extra=needs("prediction.read", extra=_LOOKUP),
+)
 async def lookup(request: Request) -> Response:
     body = await read_json(request)
     ids = require(body, "request_ids", list, "a list of request ids")

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from modelyard.errors import InvalidArgument
 from modelyard.monitoring.monitors.alerting import AlertState
 from modelyard.monitoring.routes import monitoring
+from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import EMPTY_BODY, OBJ, STR_LIST, json_body, obj
 
@@ -19,7 +20,7 @@ _LOOKUP = json_body(obj({"fingerprints": {**STR_LIST, "maxItems": 1000}}, ["fing
 _PUT = json_body(obj({"alerts": {"type": "array", "items": OBJ, "maxItems": 1000}}, ["alerts"]))
 
 
-@router.get("", summary="Alerts, the most recently seen first")
+@router.get("", summary="Alerts, the most recently seen first", openapi_extra=needs("alert.read"))
 async def list_alerts(
     request: Request,
     status: str | None = Query(None),
@@ -32,7 +33,9 @@ async def list_alerts(
     return json_response({"alerts": [a.to_dict() for a in found]})
 
 
-@router.post("/lookup", summary="Alerts by fingerprint", openapi_extra=_LOOKUP)
+@router.post(
+    "/lookup", summary="Alerts by fingerprint", openapi_extra=needs("alert.read", extra=_LOOKUP)
+)
 async def lookup(request: Request) -> Response:
     body = await read_json(request)
     keys = require(body, "fingerprints", list, "a list of fingerprints")
@@ -42,7 +45,11 @@ async def lookup(request: Request) -> Response:
     return json_response({"alerts": [a.to_dict() for a in found]})
 
 
-@router.put("", summary="Write alert states (by fingerprint)", openapi_extra=_PUT)
+@router.put(
+    "",
+    summary="Write alert states (by fingerprint)",
+    openapi_extra=needs("monitor.run", extra=_PUT),
+)
 async def put(request: Request) -> Response:
     body = await read_json(request)
     items = require(body, "alerts", list, "a list of alerts")
@@ -53,7 +60,11 @@ async def put(request: Request) -> Response:
     return json_response({"written": len(states)})
 
 
-@router.post("/{fingerprint}/ack", summary="Acknowledge an open alert", openapi_extra=EMPTY_BODY)
+@router.post(
+    "/{fingerprint}/ack",
+    summary="Acknowledge an open alert",
+    openapi_extra=needs("alert.ack", extra=EMPTY_BODY),
+)
 async def ack(request: Request, fingerprint: str) -> Response:
     found = await run_in_threadpool(monitoring(request).ack_alert, fingerprint)
     return json_response(found.to_dict())

@@ -12,6 +12,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.monitoring.monitors.spec import MonitorSpec
 from modelyard.monitoring.routes import monitoring
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
+from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import BOOL, INT, OBJ, PAGE_HELP, STR, json_body, obj, page_limit
@@ -31,7 +32,11 @@ def _known(body: dict[str, object], fields: tuple[str, ...]) -> None:
         raise InvalidArgument(f"unknown field(s) {unknown}", field=unknown[0])
 
 
-@router.get("", summary="Monitors by name, a page at a time (follow next_page_token)")
+@router.get(
+    "",
+    summary="Monitors by name, a page at a time (follow next_page_token)",
+    openapi_extra=needs("monitor.read"),
+)
 async def list_monitors(
     request: Request,
     limit: int = page_limit(MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, "monitors"),
@@ -44,7 +49,11 @@ async def list_monitors(
     return json_response({"monitors": monitors, "next_page_token": token})
 
 
-@router.put("/{name}", summary="Create or replace a monitor", openapi_extra=_SAVE)
+@router.put(
+    "/{name}",
+    summary="Create or replace a monitor",
+    openapi_extra=needs("monitor.write", extra=_SAVE),
+)
 async def save(request: Request, name: str) -> Response:
     body = await read_json(request)
     _known(body, ("spec", "every_ms", "enabled"))
@@ -60,20 +69,26 @@ async def save(request: Request, name: str) -> Response:
     return json_response(found.to_dict(redact=True))
 
 
-@router.get("/{name}", summary="One monitor")
+@router.get("/{name}", summary="One monitor", openapi_extra=needs("monitor.read"))
 async def get(request: Request, name: str) -> Response:
     found = await run_in_threadpool(monitoring(request).get_monitor, name)
     return json_response(found.to_dict(redact=True))
 
 
-@router.delete("/{name}", summary="Delete a monitor (its runs and alerts stay)")
+@router.delete(
+    "/{name}",
+    summary="Delete a monitor (its runs and alerts stay)",
+    openapi_extra=needs("monitor.write"),
+)
 async def delete(request: Request, name: str) -> Response:
     await run_in_threadpool(monitoring(request).delete_monitor, name)
     return json_response({"deleted": name})
 
 
 @router.post(
-    "/{name}/claim", summary="Claim a due run (compare-and-set on next_run)", openapi_extra=_CLAIM
+    "/{name}/claim",
+    summary="Claim a due run (compare-and-set on next_run)",
+    openapi_extra=needs("monitor.run", extra=_CLAIM),
 )
 async def claim(request: Request, name: str) -> Response:
     body = await read_json(request)
@@ -84,7 +99,12 @@ async def claim(request: Request, name: str) -> Response:
     return json_response({"claimed": won})
 
 
-@router.post("/{name}/runs", summary="Keep a run of a monitor", status_code=201, openapi_extra=_RUN)
+@router.post(
+    "/{name}/runs",
+    summary="Keep a run of a monitor",
+    status_code=201,
+    openapi_extra=needs("monitor.run", extra=_RUN),
+)
 async def add_run(request: Request, name: str) -> Response:
     body = await read_json(request)
     if body.get("monitor") != name:
@@ -93,7 +113,9 @@ async def add_run(request: Request, name: str) -> Response:
     return json_response({"run_id": run_id}, 201)
 
 
-@router.get("/{name}/runs", summary="Runs of a monitor, newest first")
+@router.get(
+    "/{name}/runs", summary="Runs of a monitor, newest first", openapi_extra=needs("monitor.read")
+)
 async def runs(
     request: Request,
     name: str,

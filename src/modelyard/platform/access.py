@@ -183,7 +183,7 @@ def visible_projects(actor: Actor | None = None) -> frozenset[str] | None:
     return frozenset(p for p in grants.projects() if grants.actions(p))
 
 
-def _holders(action: str) -> str:
+def holders(action: str) -> str:
     roles = [repr(role) for role, held in ROLE_ACTIONS.items() if action in held]
     if not roles:
         return f"the global {GLOBAL_ADMIN!r} role"
@@ -203,6 +203,6 @@ def require(
         raise what if isinstance(what, NotFound) else NotFound(what)
     where = "" if project is None else f" in project {project!r}"
     raise PermissionDenied(
-        f"{action}{where} needs {_holders(action)}; user {actor.name!r} does not hold it",
+        f"{action}{where} needs {holders(action)}; user {actor.name!r} does not hold it",
         field="user",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +30,12 @@ from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.scheduler import MonitorScheduler
 from modelyard.platform.backends import Backend, open_sql
+from modelyard.platform.route_permissions import (
+    PUBLIC,
+    enforce_declared,
+    install_permissions,
+    needs,
+)
 from modelyard.registry.backends import registry_store
 from modelyard.registry.routes import approvals, audit, deployments, models, versions, webhooks
 from modelyard.registry.webhooks import Dispatcher
@@ -63,8 +69,8 @@ _ROUTERS = (
 )
 # with authentication on: logging in, users, projects and tokens
 _AUTH_ROUTERS = (login, users, projects, tokens)
-# what answers without authentication
-PUBLIC_PATHS = ("/health", "/api/v1/health", "/openapi.json", *login.PUBLIC)
+# what answers without authentication, besides the routes declared public
+DESCRIPTION_PATH = "/openapi.json"
 
 
 def create_app(
@@ -92,6 +98,8 @@ def create_app(
         lifespan=_lifespan(backend, settings, dispatcher),
         docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: no page that does
         redoc_url=None,
+        # with auth on, each route's declared permission is checked before its handler
+        dependencies=[Depends(enforce_declared)] if settings.auth else None,
     )
     app.state.tracking = backend
     app.state.data = data_backend(backend)
@@ -101,8 +109,9 @@ def create_app(
     app.state.auth = auth
     for module in _ROUTERS + (_AUTH_ROUTERS if auth is not None else ()):
         app.include_router(module.router)
-    install_openapi(app)
     _add_health_routes(app)
+    public = install_permissions(app)  # a route without a permission: no start
+    install_openapi(app)
     guarded: ASGIApp = RequestGuard(
         app if auth is not None else ActorBinding(app, roles=roles),
         max_json_bytes=settings.max_request_bytes,
@@ -114,7 +123,7 @@ def create_app(
             guarded,
             quick=auth.authenticator.quick,
             identify=auth.authenticator.identify,
-            public=PUBLIC_PATHS,
+            public=(DESCRIPTION_PATH, *public),
         )
     return LastResort(BodyDeadline(guarded, timeout_s=settings.body_timeout_s))
 
@@ -186,7 +195,13 @@ def _add_health_routes(app: FastAPI) -> None:
         methods=["GET"],
         tags=["health"],
         summary="Liveness and store reachability",
+        openapi_extra=needs(PUBLIC),
     )
     app.add_api_route(
-        "/api/v1/health", health, methods=["GET"], tags=["health"], include_in_schema=False
+        "/api/v1/health",
+        health,
+        methods=["GET"],
+        tags=["health"],
+        include_in_schema=False,
+        openapi_extra=needs(PUBLIC),
     )

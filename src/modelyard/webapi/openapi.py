@@ -101,8 +101,9 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 _REASONS = {
     "400": "Bad input: the message and `field` name what is wrong",
-    "401": "Not authenticated: no credentials, or ones the server does not accept",
-    "403": "The acting user lacks the role the operation needs (MODELYARD_ROLES)",
+    "401": "Not authenticated (a server with --auth): no credentials, or ones it does not accept",
+    "403": "The caller lacks the permission the operation needs (`x-modelyard-permission`: "
+    "a role in the object's project with --auth, MODELYARD_ROLES without)",
     "404": "Not found: the resource, or one the request names",
     "409": "Already exists, or a conflicting change (a stale revision, a resource in use)",
     "408": "The request body did not arrive within MODELYARD_BODY_TIMEOUT_SECONDS",
@@ -119,8 +120,12 @@ def _error_statuses(method: str, operation: dict[str, Any]) -> list[str]:
     has_input = bool(operation.get("parameters")) or "requestBody" in operation
     if has_input:  # what a request names (in its path, query or body) may not exist
         statuses += ["400", "404"]
+    # the permission a route declares (platform.route_permissions); a public one answers all
+    permission = operation.get("x-modelyard-permission")
+    if permission and permission != ["public"]:
+        statuses += ["401", "403"]
     if method in WRITE_METHODS:
-        statuses += ["403", "409", "507"]
+        statuses += [s for s in ("403", "409", "507") if s not in statuses]
         if "requestBody" in operation:
             statuses += ["408", "413", "415"]
     return statuses

@@ -11,11 +11,11 @@ from starlette.responses import Response
 from modelyard.auth.authenticator import read_cookie
 from modelyard.auth.routes.deps import address, optional, service
 from modelyard.identity import current_actor
+from modelyard.platform.route_permissions import AUTHENTICATED, PUBLIC, needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import BOOL, EMPTY_BODY, STR, json_body, obj
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-PUBLIC = ("/api/v1/auth/login", "/api/v1/auth/password", "/api/v1/auth/logout")
 _LOGIN = json_body(
     obj({"name": STR, "password": STR, "issue_token": BOOL}, ["name", "password"]),
     "issue_token true: answer a 30-day API token (what `modelyard login` saves) in place of "
@@ -29,7 +29,7 @@ _PASSWORD = json_body(
 @router.post(
     "/login",
     summary="Log in with a password: a session cookie and its CSRF token, or an API token",
-    openapi_extra=_LOGIN,
+    openapi_extra=needs(PUBLIC, extra=_LOGIN),
 )
 async def login(request: Request) -> Response:
     body = await read_json(request)
@@ -59,7 +59,7 @@ async def login(request: Request) -> Response:
 @router.post(
     "/password",
     summary="Change one's own password, proven by the current one (also while it must change)",
-    openapi_extra=_PASSWORD,
+    openapi_extra=needs(PUBLIC, extra=_PASSWORD),
 )
 async def change_password(request: Request) -> Response:
     body = await read_json(request)
@@ -73,7 +73,11 @@ async def change_password(request: Request) -> Response:
     return json_response({})
 
 
-@router.post("/logout", summary="End this browser session", openapi_extra=EMPTY_BODY)
+@router.post(
+    "/logout",
+    summary="End this browser session (answers a stale session too)",
+    openapi_extra=needs(PUBLIC, extra=EMPTY_BODY),
+)
 async def logout(request: Request) -> Response:
     auth = service(request)
     session_id = read_cookie(dict(request.scope.get("headers") or []), auth.authenticator.cookie)
@@ -83,7 +87,11 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@router.get("/whoami", summary="Who the caller is and what it may do, per project")
+@router.get(
+    "/whoami",
+    summary="Who the caller is and what it may do, per project",
+    openapi_extra=needs(AUTHENTICATED),
+)
 async def whoami(request: Request) -> Response:
     actor = current_actor()
     return json_response(await run_in_threadpool(service(request).whoami, actor))

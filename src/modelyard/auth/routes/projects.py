@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.auth.routes.deps import optional, service, store
+from modelyard.platform.route_permissions import AUTHENTICATED, needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import STR, json_body, nullable, obj
 
@@ -17,7 +18,10 @@ _GRANT = json_body(obj({"principal": STR, "role": STR}, ["principal", "role"]))
 
 
 @router.post(
-    "", summary="Make a project (a global admin's)", status_code=201, openapi_extra=_CREATE
+    "",
+    summary="Make a project (a global admin's)",
+    status_code=201,
+    openapi_extra=needs("project.create", extra=_CREATE),
 )
 async def create_project(request: Request) -> Response:
     body = await read_json(request)
@@ -29,20 +33,26 @@ async def create_project(request: Request) -> Response:
     return json_response(made.to_dict(), 201)
 
 
-@router.get("", summary="The projects the caller can see")
+@router.get("", summary="The projects the caller can see", openapi_extra=needs(AUTHENTICATED))
 async def list_projects(request: Request) -> Response:
     found = await run_in_threadpool(store(request).list_projects)
     return json_response({"projects": [p.to_dict() for p in found]})
 
 
-@router.get("/{project}/members", summary="Who holds which role in a project")
+@router.get(
+    "/{project}/members",
+    summary="Who holds which role in a project",
+    openapi_extra=needs(AUTHENTICATED),
+)
 async def members(request: Request, project: str) -> Response:
     found = await run_in_threadpool(store(request).members, project)
     return json_response({"members": [m.to_dict() for m in found]})
 
 
 @router.post(
-    "/{project}/members", summary="Grant a role in a project (its admins')", openapi_extra=_GRANT
+    "/{project}/members",
+    summary="Grant a role in a project (its admins')",
+    openapi_extra=needs(AUTHENTICATED, extra=_GRANT),
 )
 async def grant(request: Request, project: str) -> Response:
     body = await read_json(request)
@@ -56,7 +66,11 @@ async def grant(request: Request, project: str) -> Response:
     return json_response(made.to_dict())
 
 
-@router.delete("/{project}/members/{principal}/{role}", summary="Revoke a role in a project")
+@router.delete(
+    "/{project}/members/{principal}/{role}",
+    summary="Revoke a role in a project",
+    openapi_extra=needs(AUTHENTICATED),
+)
 async def revoke(request: Request, project: str, principal: str, role: str) -> Response:
     await run_in_threadpool(store(request).revoke, project, principal, role)
     service(request).authenticator.forget()

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.auth.routes.deps import optional, service, store
+from modelyard.platform.route_permissions import AUTHENTICATED, needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import STR, json_body, nullable, obj
 
@@ -29,7 +30,12 @@ _CREATE = json_body(
 )
 
 
-@router.post("", summary="Make an API token (shown once)", status_code=201, openapi_extra=_CREATE)
+@router.post(
+    "",
+    summary="Make an API token (shown once)",
+    status_code=201,
+    openapi_extra=needs(AUTHENTICATED, extra=_CREATE),
+)
 async def create_token(request: Request) -> Response:
     body = await read_json(request)
     made = await run_in_threadpool(
@@ -43,7 +49,11 @@ async def create_token(request: Request) -> Response:
     return json_response(made.to_dict(), 201)
 
 
-@router.get("", summary="API tokens (never their secrets): one's own, or a principal's")
+@router.get(
+    "",
+    summary="API tokens (never their secrets): one's own, or a principal's",
+    openapi_extra=needs(AUTHENTICATED),
+)
 async def list_tokens(
     request: Request, principal: str | None = Query(None, description="whose; none: mine")
 ) -> Response:
@@ -51,7 +61,7 @@ async def list_tokens(
     return json_response({"tokens": [t.to_dict() for t in found]})
 
 
-@router.delete("/{token_id}", summary="Revoke an API token")
+@router.delete("/{token_id}", summary="Revoke an API token", openapi_extra=needs(AUTHENTICATED))
 async def revoke_token(request: Request, token_id: str) -> Response:
     await run_in_threadpool(store(request).revoke_token, token_id)
     service(request).authenticator.forget()

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from modelyard.auth.routes.deps import optional, service, store
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import AUTHENTICATED, needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import BOOL, EMPTY_BODY, STR, json_body, nullable, obj
 
@@ -34,7 +35,10 @@ _SERVICE = json_body(obj({"name": STR, "owner": nullable(STR)}, ["name"]))
 
 
 @router.post(
-    USERS, summary="Make a user (a global admin's)", status_code=201, openapi_extra=_CREATE
+    USERS,
+    summary="Make a user (a global admin's)",
+    status_code=201,
+    openapi_extra=needs("user.write", extra=_CREATE),
 )
 async def create_user(request: Request) -> Response:
     body = await read_json(request)
@@ -50,7 +54,7 @@ async def create_user(request: Request) -> Response:
     return json_response(made.to_dict(), 201)
 
 
-@router.get(USERS, summary="Users and service accounts")
+@router.get(USERS, summary="Users and service accounts", openapi_extra=needs("user.read"))
 async def list_users(
     request: Request,
     kind: str | None = Query(None, description="user or service; none: both"),
@@ -61,7 +65,11 @@ async def list_users(
     return json_response({"principals": [p.to_dict() for p in found]})
 
 
-@router.get(USERS + "/{name}", summary="A user or service account (oneself, or any for an admin)")
+@router.get(
+    USERS + "/{name}",
+    summary="A user or service account (oneself, or any for an admin)",
+    openapi_extra=needs(AUTHENTICATED),
+)
 async def get_user(request: Request, name: str) -> Response:
     found = await run_in_threadpool(store(request).get_principal, name)
     return json_response(found.to_dict())
@@ -76,13 +84,17 @@ async def _set_disabled(request: Request, name: str, disabled: bool) -> Response
 @router.post(
     USERS + "/{name}/disable",
     summary="Disable: no login, sessions end, tokens stop",
-    openapi_extra=EMPTY_BODY,
+    openapi_extra=needs("user.write", extra=EMPTY_BODY),
 )
 async def disable_user(request: Request, name: str) -> Response:
     return await _set_disabled(request, name, True)
 
 
-@router.post(USERS + "/{name}/enable", summary="Enable again", openapi_extra=EMPTY_BODY)
+@router.post(
+    USERS + "/{name}/enable",
+    summary="Enable again",
+    openapi_extra=needs("user.write", extra=EMPTY_BODY),
+)
 async def enable_user(request: Request, name: str) -> Response:
     return await _set_disabled(request, name, False)
 
@@ -90,7 +102,7 @@ async def enable_user(request: Request, name: str) -> Response:
 @router.post(
     USERS + "/{name}/password-reset",
     summary="A new password for a user (one-time unless given); their sessions end",
-    openapi_extra=_RESET,
+    openapi_extra=needs("user.write", extra=_RESET),
 )
 async def reset_password(request: Request, name: str) -> Response:
     body = await read_json(request)
@@ -101,7 +113,11 @@ async def reset_password(request: Request, name: str) -> Response:
     return json_response(made.to_dict())
 
 
-@router.post(USERS + "/{name}/unlock", summary="Lift a login lockout", openapi_extra=EMPTY_BODY)
+@router.post(
+    USERS + "/{name}/unlock",
+    summary="Lift a login lockout",
+    openapi_extra=needs("user.write", extra=EMPTY_BODY),
+)
 async def unlock_user(request: Request, name: str) -> Response:
     await run_in_threadpool(store(request).unlock, name)
     return json_response({})
@@ -111,7 +127,7 @@ async def unlock_user(request: Request, name: str) -> Response:
     "/api/v1/service-accounts",
     summary="Make a service account (a global admin's)",
     status_code=201,
-    openapi_extra=_SERVICE,
+    openapi_extra=needs(AUTHENTICATED, extra=_SERVICE),
 )
 async def create_service_account(request: Request) -> Response:
     body = await read_json(request)

@@ -10,6 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from modelyard.data.manifest import check_sha256
 from modelyard.data.routes.deps import data
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import STR_LIST, json_body, obj
@@ -22,7 +23,9 @@ _MISSING = json_body(obj({"digests": {**STR_LIST, "maxItems": 10_000}}, ["digest
 
 
 @router.post(
-    "/missing", summary="Which of these sha256 digests are not stored yet", openapi_extra=_MISSING
+    "/missing",
+    summary="Which of these sha256 digests are not stored yet",
+    openapi_extra=needs("dataset.write", extra=_MISSING),
 )
 async def missing(request: Request) -> Response:
     body = await read_json(request)
@@ -39,7 +42,7 @@ async def missing(request: Request) -> Response:
     "/{sha256}",
     summary="Upload a blob (refused unless it hashes to sha256)",
     status_code=201,
-    openapi_extra=OCTET_STREAM_BODY,
+    openapi_extra=needs("dataset.write", extra=OCTET_STREAM_BODY),
 )
 async def upload(
     request: Request, sha256: str, size: int = Query(..., ge=0, le=MAX_INT64)
@@ -50,14 +53,19 @@ async def upload(
     return json_response({"sha256": sha256, "size": size}, 201)
 
 
-@router.get("/{sha256}/size", summary="Size of a stored blob")
+@router.get("/{sha256}/size", summary="Size of a stored blob", openapi_extra=needs("dataset.read"))
 async def size(request: Request, sha256: str) -> Response:
     check_sha256(sha256)
     found = await run_in_threadpool(data(request).blobs.size, sha256)
     return json_response({"sha256": sha256, "size": found})
 
 
-@router.get("/{sha256}", summary="Download a blob (streamed)", response_class=OctetStreamResponse)
+@router.get(
+    "/{sha256}",
+    summary="Download a blob (streamed)",
+    response_class=OctetStreamResponse,
+    openapi_extra=needs("dataset.read"),
+)
 async def download(request: Request, sha256: str) -> Response:
     check_sha256(sha256)
     chunks = await run_in_threadpool(data(request).blobs.read, sha256)

@@ -21,6 +21,7 @@ from modelyard.data.store import (
     VERSIONS_PAGE_MAX,
 )
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
 from modelyard.webapi.openapi import (
@@ -115,7 +116,11 @@ def _new_version(body: dict[str, Any]) -> NewVersion:
     )
 
 
-@router.get("", summary="Datasets by name, a page at a time (follow next_page_token)")
+@router.get(
+    "",
+    summary="Datasets by name, a page at a time (follow next_page_token)",
+    openapi_extra=needs("dataset.read"),
+)
 async def list_datasets(
     request: Request,
     limit: int = page_limit(DATASETS_PAGE_DEFAULT, DATASETS_PAGE_MAX, "datasets"),
@@ -132,7 +137,7 @@ async def list_datasets(
     summary="Register a version whose files are stored",
     status_code=201,
     responses={200: {"description": "The same files were registered before"}},
-    openapi_extra=_CREATE,
+    openapi_extra=needs("dataset.write", extra=_CREATE),
 )
 async def create_version(request: Request) -> Response:
     body = await read_json(request)
@@ -147,7 +152,11 @@ async def create_version(request: Request) -> Response:
     )
 
 
-@router.get("/version", summary="One version: the latest, a number, or by digest")
+@router.get(
+    "/version",
+    summary="One version: the latest, a number, or by digest",
+    openapi_extra=needs("dataset.read"),
+)
 async def get_version(
     request: Request,
     name: str = Query(...),
@@ -162,6 +171,7 @@ async def get_version(
     "/versions",
     summary="Versions of a dataset, newest first (no profiles), a page at a time "
     "(follow next_page_token)",
+    openapi_extra=needs("dataset.read"),
 )
 async def list_versions(
     request: Request,
@@ -179,7 +189,7 @@ async def list_versions(
 @router.put(
     "/expectations",
     summary="Attach or remove the expectation suite of a version",
-    openapi_extra=_EXPECTATIONS,
+    openapi_extra=needs("dataset.write", extra=_EXPECTATIONS),
 )
 async def set_expectations(request: Request) -> Response:
     body = await read_json(request)
@@ -194,7 +204,11 @@ async def set_expectations(request: Request) -> Response:
     return json_response(found.to_dict())
 
 
-@router.delete("/version", summary="Delete a version (refused while lineage uses it)")
+@router.delete(
+    "/version",
+    summary="Delete a version (refused while lineage uses it)",
+    openapi_extra=needs("dataset.delete"),
+)
 async def delete_version(
     request: Request,
     name: str = Query(...),
@@ -211,7 +225,7 @@ async def delete_version(
     "/links",
     summary="Link a dataset version to a run (input or output)",
     status_code=201,
-    openapi_extra=_LINK,
+    openapi_extra=needs("dataset.write", extra=_LINK),
 )
 async def link(request: Request) -> Response:
     body = await read_json(request)

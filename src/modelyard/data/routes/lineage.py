@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from modelyard.data.routes.deps import data
 from modelyard.data.store import EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX
+from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response
 from modelyard.webapi.openapi import PAGE_HELP, page_limit
 
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
 @router.get(
     "/edges",
     summary="Edges that start or end at a node, a page at a time (follow next_page_token)",
+    openapi_extra=needs("lineage.read"),
 )
 async def edges(
     request: Request,

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import needs
 from modelyard.registry.entities import AliasPolicy
 from modelyard.registry.routes.deps import AT_MOST, optional, registry
 from modelyard.registry.store import (
@@ -57,7 +58,9 @@ _DECISION = json_body(
 
 
 @router.put(
-    "/policies", summary="Set the policy of an alias (model name or '*')", openapi_extra=_POLICY
+    "/policies",
+    summary="Set the policy of an alias (model name or '*')",
+    openapi_extra=needs("policy.write", extra=_POLICY),
 )
 async def set_policy(request: Request) -> Response:
     body = await read_json(request)
@@ -81,6 +84,7 @@ async def set_policy(request: Request) -> Response:
 @router.get(
     "/policies",
     summary=f"Alias policies (of one model, with the '*' defaults), at most limit ({LIST_MAX})",
+    openapi_extra=needs("policy.read"),
 )
 async def list_policies(
     request: Request,
@@ -91,7 +95,7 @@ async def list_policies(
     return json_response({"policies": [p.to_dict() for p in found]})
 
 
-@router.delete("/policies", summary="Remove an alias policy")
+@router.delete("/policies", summary="Remove an alias policy", openapi_extra=needs("policy.write"))
 async def delete_policy(
     request: Request, model: str = Query(...), alias: str = Query(...)
 ) -> Response:
@@ -103,7 +107,7 @@ async def delete_policy(
     "/approvals",
     summary="Ask for a version to be approved for an alias",
     status_code=201,
-    openapi_extra=_REQUEST,
+    openapi_extra=needs("approval.request", extra=_REQUEST),
 )
 async def request_approval(request: Request) -> Response:
     body = await read_json(request)
@@ -120,6 +124,7 @@ async def request_approval(request: Request) -> Response:
 @router.get(
     "/approvals",
     summary="Approval requests, oldest first, a page at a time (follow next_page_token)",
+    openapi_extra=needs("approval.read"),
 )
 async def list_requests(
     request: Request,
@@ -136,7 +141,11 @@ async def list_requests(
     return json_response({"requests": [r.to_dict() for r in found], "next_page_token": token})
 
 
-@router.get("/approvals/{request_id}", summary="One approval request with its votes")
+@router.get(
+    "/approvals/{request_id}",
+    summary="One approval request with its votes",
+    openapi_extra=needs("approval.read"),
+)
 async def get_request(request: Request, request_id: str) -> Response:
     found = await run_in_threadpool(registry(request).approvals.get, request_id)
     return json_response(found.to_dict())
@@ -145,7 +154,7 @@ async def get_request(request: Request, request_id: str) -> Response:
 @router.post(
     "/approvals/{request_id}/decision",
     summary="Approve or reject a request",
-    openapi_extra=_DECISION,
+    openapi_extra=needs("approval.decide", extra=_DECISION),
 )
 async def decide(request: Request, request_id: str) -> Response:
     body = await read_json(request)
@@ -160,7 +169,9 @@ async def decide(request: Request, request_id: str) -> Response:
 
 
 @router.post(
-    "/approvals/{request_id}/cancel", summary="Withdraw a pending request", openapi_extra=EMPTY_BODY
+    "/approvals/{request_id}/cancel",
+    summary="Withdraw a pending request",
+    openapi_extra=needs("approval.read", extra=EMPTY_BODY),
 )
 async def cancel(request: Request, request_id: str) -> Response:
     found = await run_in_threadpool(registry(request).approvals.cancel, request_id)

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from modelyard.platform.route_permissions import needs
 from modelyard.registry.routes.deps import registry
 from modelyard.registry.store import AUDIT_MAX
 from modelyard.webapi.json import json_response
@@ -16,7 +17,9 @@ from modelyard.webapi.limits import MAX_INT64
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("", summary="Audit entries, filtered, in chain order")
+@router.get(
+    "", summary="Audit entries, filtered, in chain order", openapi_extra=needs("audit.read")
+)
 async def entries(
     request: Request,
     object_type: str | None = Query(None),
@@ -42,7 +45,11 @@ async def entries(
     return json_response({"entries": [e.to_dict() for e in found]})
 
 
-@router.get("/verify", summary="Recompute the hash chain and report every break")
+@router.get(
+    "/verify",
+    summary="Recompute the hash chain and report every break",
+    openapi_extra=needs("audit.verify"),
+)
 async def verify(request: Request) -> Response:
     found = await run_in_threadpool(registry(request).audit.verify)
     return json_response(found.to_dict())

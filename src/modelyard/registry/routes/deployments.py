@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import needs
 from modelyard.registry.routes.deps import AT_MOST, optional, registry
 from modelyard.registry.store import LIST_DEFAULT, LIST_MAX
 from modelyard.webapi.json import json_response, read_json, require
@@ -33,7 +34,7 @@ _PATCH = json_body(obj({**_PARTS, "expected_revision": INT}, closed=True))
     "",
     summary="Create a deployment: weighted routes, shadows, a sticky header",
     status_code=201,
-    openapi_extra=_CREATE,
+    openapi_extra=needs("deployment.write", extra=_CREATE),
 )
 async def create_deployment(request: Request) -> Response:
     body = await read_json(request)
@@ -55,7 +56,11 @@ async def create_deployment(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("", summary=f"Deployments, by name, at most limit ({LIST_MAX})")
+@router.get(
+    "",
+    summary=f"Deployments, by name, at most limit ({LIST_MAX})",
+    openapi_extra=needs("deployment.read"),
+)
 async def list_deployments(
     request: Request,
     limit: int = Query(LIST_DEFAULT, ge=1, le=LIST_MAX, description=AT_MOST),
@@ -64,14 +69,18 @@ async def list_deployments(
     return json_response({"deployments": [d.to_dict() for d in found]})
 
 
-@router.get("/{name}", summary="One deployment and its revision")
+@router.get(
+    "/{name}", summary="One deployment and its revision", openapi_extra=needs("deployment.read")
+)
 async def get_deployment(request: Request, name: str) -> Response:
     found = await run_in_threadpool(registry(request).deployments.get, name)
     return json_response(found.to_dict())
 
 
 @router.patch(
-    "/{name}", summary="Change routes, shadows, sticky header or description", openapi_extra=_PATCH
+    "/{name}",
+    summary="Change routes, shadows, sticky header or description",
+    openapi_extra=needs("deployment.write", extra=_PATCH),
 )
 async def update_deployment(request: Request, name: str) -> Response:
     body = await read_json(request)
@@ -88,7 +97,11 @@ async def update_deployment(request: Request, name: str) -> Response:
     return json_response(found.to_dict())
 
 
-@router.delete("/{name}", summary="Delete a deployment (servers keep their last routes)")
+@router.delete(
+    "/{name}",
+    summary="Delete a deployment (servers keep their last routes)",
+    openapi_extra=needs("deployment.write"),
+)
 async def delete_deployment(request: Request, name: str) -> Response:
     await run_in_threadpool(registry(request).deployments.delete, name)
     return json_response({})

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from modelyard.platform.route_permissions import needs
 from modelyard.registry.routes.deps import (
     CARD_BODY,
     DESCRIPTION_BODY,
@@ -35,7 +36,12 @@ _CREATE = json_body(obj({"name": STR, "description": STR, "tags": STR_MAP}, ["na
 _ALIAS = json_body(obj({"version": INT}, ["version"]))
 
 
-@router.post("", summary="Create a registered model", status_code=201, openapi_extra=_CREATE)
+@router.post(
+    "",
+    summary="Create a registered model",
+    status_code=201,
+    openapi_extra=needs("model.create", extra=_CREATE),
+)
 async def create_model(request: Request) -> Response:
     body = await read_json(request)
     found = await run_in_threadpool(
@@ -47,7 +53,11 @@ async def create_model(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("", summary="Search registered models (filter on name, tags, ...)")
+@router.get(
+    "",
+    summary="Search registered models (filter on name, tags, ...)",
+    openapi_extra=needs("model.read"),
+)
 async def search_models(
     request: Request,
     filter: str | None = Query(None),
@@ -67,7 +77,11 @@ async def search_models(
     return json_response({"models": [m.to_dict() for m in found], "next_page_token": token})
 
 
-@router.get("/{name}", summary="One registered model, with its tags and aliases")
+@router.get(
+    "/{name}",
+    summary="One registered model, with its tags and aliases",
+    openapi_extra=needs("model.read"),
+)
 async def get_model(request: Request, name: str, include_deleted: bool = Query(False)) -> Response:
     found = await run_in_threadpool(
         registry(request).models.get, name, include_deleted=include_deleted
@@ -75,7 +89,11 @@ async def get_model(request: Request, name: str, include_deleted: bool = Query(F
     return json_response(found.to_dict())
 
 
-@router.patch("/{name}", summary="Change a model's description", openapi_extra=DESCRIPTION_BODY)
+@router.patch(
+    "/{name}",
+    summary="Change a model's description",
+    openapi_extra=needs("model.write", extra=DESCRIPTION_BODY),
+)
 async def update_model(request: Request, name: str) -> Response:
     body = await read_json(request)
     description = nullable_text(body, "description")
@@ -83,19 +101,31 @@ async def update_model(request: Request, name: str) -> Response:
     return json_response(found.to_dict())
 
 
-@router.delete("/{name}", summary="Delete a model (soft: restorable, its name stays taken)")
+@router.delete(
+    "/{name}",
+    summary="Delete a model (soft: restorable, its name stays taken)",
+    openapi_extra=needs("model.delete"),
+)
 async def delete_model(request: Request, name: str) -> Response:
     await run_in_threadpool(registry(request).models.delete, name)
     return json_response({})
 
 
-@router.post("/{name}/restore", summary="Restore a deleted model", openapi_extra=EMPTY_BODY)
+@router.post(
+    "/{name}/restore",
+    summary="Restore a deleted model",
+    openapi_extra=needs("model.delete", extra=EMPTY_BODY),
+)
 async def restore_model(request: Request, name: str) -> Response:
     await run_in_threadpool(registry(request).models.restore, name)
     return json_response({})
 
 
-@router.put("/{name}/tags", summary="Set a tag on a model", openapi_extra=TAG_BODY)
+@router.put(
+    "/{name}/tags",
+    summary="Set a tag on a model",
+    openapi_extra=needs("model.write", extra=TAG_BODY),
+)
 async def set_tag(request: Request, name: str) -> Response:
     body = await read_json(request)
     key = require(body, "key", str, "a tag key")
@@ -104,7 +134,11 @@ async def set_tag(request: Request, name: str) -> Response:
     return json_response({})
 
 
-@router.delete("/{name}/tags/{key:path}", summary="Remove a tag from a model")
+@router.delete(
+    "/{name}/tags/{key:path}",
+    summary="Remove a tag from a model",
+    openapi_extra=needs("model.write"),
+)
 async def delete_tag(request: Request, name: str, key: str) -> Response:
     await run_in_threadpool(registry(request).models.delete_tag, name, key)
     return json_response({})
@@ -113,7 +147,7 @@ async def delete_tag(request: Request, name: str, key: str) -> Response:
 @router.put(
     "/{name}/card",
     summary="Set the editable model-card sections of a model",
-    openapi_extra=CARD_BODY,
+    openapi_extra=needs("model.write", extra=CARD_BODY),
 )
 async def set_card(request: Request, name: str) -> Response:
     body = await read_json(request)
@@ -123,7 +157,11 @@ async def set_card(request: Request, name: str) -> Response:
     return json_response({})
 
 
-@router.put("/{name}/aliases/{alias}", summary="Point an alias at a version", openapi_extra=_ALIAS)
+@router.put(
+    "/{name}/aliases/{alias}",
+    summary="Point an alias at a version",
+    openapi_extra=needs("alias.set", "approval.decide", extra=_ALIAS),
+)
 async def set_alias(request: Request, name: str, alias: str) -> Response:
     body = await read_json(request)
     version = require(body, "version", int, "a version number")
@@ -131,7 +169,11 @@ async def set_alias(request: Request, name: str, alias: str) -> Response:
     return json_response({})
 
 
-@router.delete("/{name}/aliases/{alias}", summary="Remove an alias")
+@router.delete(
+    "/{name}/aliases/{alias}",
+    summary="Remove an alias",
+    openapi_extra=needs("alias.set", "approval.decide"),
+)
 async def delete_alias(request: Request, name: str, alias: str) -> Response:
     await run_in_threadpool(registry(request).aliases.delete, name, alias)
     return json_response({})
@@ -141,6 +183,7 @@ async def delete_alias(request: Request, name: str, alias: str) -> Response:
     "/{name}/alias-history",
     summary="The moves of a model's aliases, oldest first, a page at a time "
     "(follow next_page_token)",
+    openapi_extra=needs("model.read"),
 )
 async def alias_history(
     request: Request,

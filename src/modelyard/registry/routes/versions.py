@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import needs
 from modelyard.registry.entities import NewModelVersion
 from modelyard.registry.names import MAX_VERSION
 from modelyard.registry.routes.deps import (
@@ -53,7 +54,7 @@ _CREATE = json_body(
     "/versions",
     summary="Register a new version (numbered by the server)",
     status_code=201,
-    openapi_extra=_CREATE,
+    openapi_extra=needs("model.write", extra=_CREATE),
 )
 async def create_version(request: Request) -> Response:
     body = await read_json(request)
@@ -72,7 +73,11 @@ async def create_version(request: Request) -> Response:
     return json_response(found.to_dict(), 201)
 
 
-@router.get("/versions", summary="Search versions in the run filter language")
+@router.get(
+    "/versions",
+    summary="Search versions in the run filter language",
+    openapi_extra=needs("model.read"),
+)
 async def search_versions(
     request: Request,
     filter: str | None = Query(None),
@@ -94,7 +99,11 @@ async def search_versions(
     return json_response({"versions": [v.to_dict() for v in found], "next_page_token": token})
 
 
-@router.get("/models/{name}/version", summary="The latest version, or the one an alias names")
+@router.get(
+    "/models/{name}/version",
+    summary="The latest version, or the one an alias names",
+    openapi_extra=needs("model.read"),
+)
 async def resolve_version(
     request: Request,
     name: str,
@@ -107,7 +116,11 @@ async def resolve_version(
     return json_response(found.to_dict())
 
 
-@router.get("/models/{name}/versions/{version}", summary="One version by number")
+@router.get(
+    "/models/{name}/versions/{version}",
+    summary="One version by number",
+    openapi_extra=needs("model.read"),
+)
 async def get_version(
     request: Request, name: str, version: VersionPath, include_deleted: bool = Query(False)
 ) -> Response:
@@ -120,7 +133,7 @@ async def get_version(
 @router.patch(
     "/models/{name}/versions/{version}",
     summary="Change a version's description",
-    openapi_extra=DESCRIPTION_BODY,
+    openapi_extra=needs("model.write", extra=DESCRIPTION_BODY),
 )
 async def update_version(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
@@ -129,7 +142,11 @@ async def update_version(request: Request, name: str, version: VersionPath) -> R
     return json_response(found.to_dict())
 
 
-@router.delete("/models/{name}/versions/{version}", summary="Delete a version (soft)")
+@router.delete(
+    "/models/{name}/versions/{version}",
+    summary="Delete a version (soft)",
+    openapi_extra=needs("model.delete"),
+)
 async def delete_version(request: Request, name: str, version: VersionPath) -> Response:
     await run_in_threadpool(registry(request).versions.delete, name, version)
     return json_response({})
@@ -138,7 +155,7 @@ async def delete_version(request: Request, name: str, version: VersionPath) -> R
 @router.post(
     "/models/{name}/versions/{version}/restore",
     summary="Restore a deleted version",
-    openapi_extra=EMPTY_BODY,
+    openapi_extra=needs("model.delete", extra=EMPTY_BODY),
 )
 async def restore_version(request: Request, name: str, version: VersionPath) -> Response:
     await run_in_threadpool(registry(request).versions.restore, name, version)
@@ -148,7 +165,7 @@ async def restore_version(request: Request, name: str, version: VersionPath) -> 
 @router.put(
     "/models/{name}/versions/{version}/tags",
     summary="Set a tag on a version",
-    openapi_extra=TAG_BODY,
+    openapi_extra=needs("model.write", "gate.record", extra=TAG_BODY),
 )
 async def set_tag(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)
@@ -158,7 +175,11 @@ async def set_tag(request: Request, name: str, version: VersionPath) -> Response
     return json_response({})
 
 
-@router.delete("/models/{name}/versions/{version}/tags/{key:path}", summary="Remove a version tag")
+@router.delete(
+    "/models/{name}/versions/{version}/tags/{key:path}",
+    summary="Remove a version tag",
+    openapi_extra=needs("model.write", "gate.record"),
+)
 async def delete_tag(request: Request, name: str, version: VersionPath, key: str) -> Response:
     await run_in_threadpool(registry(request).versions.delete_tag, name, version, key)
     return json_response({})
@@ -167,7 +188,7 @@ async def delete_tag(request: Request, name: str, version: VersionPath, key: str
 @router.put(
     "/models/{name}/versions/{version}/card",
     summary="Set a version's card sections",
-    openapi_extra=CARD_BODY,
+    openapi_extra=needs("model.write", extra=CARD_BODY),
 )
 async def set_card(request: Request, name: str, version: VersionPath) -> Response:
     body = await read_json(request)

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from modelyard.platform.route_permissions import needs
 from modelyard.registry.routes.deps import AT_MOST, optional, registry
 from modelyard.registry.store import AUDIT_MAX, LIST_DEFAULT, LIST_MAX
 from modelyard.webapi.json import json_response, read_json, require
@@ -20,7 +21,7 @@ _CREATE = json_body(obj({"url": STR, "events": STR_LIST, "model": STR}, ["url", 
     "",
     summary="Subscribe a URL to registry events (the secret is shown once)",
     status_code=201,
-    openapi_extra=_CREATE,
+    openapi_extra=needs("webhook.write", extra=_CREATE),
 )
 async def create_webhook(request: Request) -> Response:
     body = await read_json(request)
@@ -34,7 +35,9 @@ async def create_webhook(request: Request) -> Response:
 
 
 @router.get(
-    "", summary=f"Webhooks (without their secrets), oldest first, at most limit ({LIST_MAX})"
+    "",
+    summary=f"Webhooks (without their secrets), oldest first, at most limit ({LIST_MAX})",
+    openapi_extra=needs("webhook.read"),
 )
 async def list_webhooks(
     request: Request,
@@ -44,13 +47,21 @@ async def list_webhooks(
     return json_response({"webhooks": [w.to_dict() for w in found]})
 
 
-@router.delete("/{webhook_id}", summary="Remove a webhook; its pending deliveries are dropped")
+@router.delete(
+    "/{webhook_id}",
+    summary="Remove a webhook; its pending deliveries are dropped",
+    openapi_extra=needs("webhook.write"),
+)
 async def delete_webhook(request: Request, webhook_id: str) -> Response:
     await run_in_threadpool(registry(request).webhooks.delete, webhook_id)
     return json_response({})
 
 
-@router.get("/{webhook_id}/deliveries", summary="The delivery log of a webhook, newest first")
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="The delivery log of a webhook, newest first",
+    openapi_extra=needs("webhook.read"),
+)
 async def deliveries(
     request: Request,
     webhook_id: str,

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from modelyard.platform.route_permissions import needs
 from modelyard.store.artifacts.paths import safe_relpath
 from modelyard.tracking.routes.deps import tracking
 from modelyard.webapi.json import json_response
@@ -28,7 +29,7 @@ _SMALL_BODY = 1 << 20
     "",
     summary="Upload one artifact file (streamed)",
     status_code=201,
-    openapi_extra=OCTET_STREAM_BODY,
+    openapi_extra=needs("artifact.write", extra=OCTET_STREAM_BODY),
 )
 async def upload(
     run_id: str,
@@ -49,21 +50,26 @@ async def upload(
     return json_response({"path": stored.path, "size": stored.size, "sha256": stored.sha256}, 201)
 
 
-@router.get("", summary="List artifacts under a path")
+@router.get("", summary="List artifacts under a path", openapi_extra=needs("artifact.read"))
 async def list_artifacts(run_id: str, request: Request, path: str = "") -> Response:
     rel = safe_relpath(path) if path else ""
     files = await run_in_threadpool(tracking(request).artifacts.list, run_id, rel)
     return json_response({"files": [f.to_dict() for f in files]})
 
 
-@router.get("/stat", summary="Size and sha256 of one artifact")
+@router.get(
+    "/stat", summary="Size and sha256 of one artifact", openapi_extra=needs("artifact.read")
+)
 async def stat(run_id: str, request: Request, path: str = Query(...)) -> Response:
     info = await run_in_threadpool(tracking(request).artifacts.stat, run_id, safe_relpath(path))
     return json_response(info.to_dict())
 
 
 @router.get(
-    "/content", summary="Download one artifact (streamed)", response_class=OctetStreamResponse
+    "/content",
+    summary="Download one artifact (streamed)",
+    response_class=OctetStreamResponse,
+    openapi_extra=needs("artifact.read"),
 )
 async def download(run_id: str, request: Request, path: str = Query(...)) -> Response:
     rel = safe_relpath(path)

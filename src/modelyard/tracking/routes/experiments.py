@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.route_permissions import needs
 from modelyard.tracking.entities import ViewType
 from modelyard.tracking.routes.deps import tracking
 from modelyard.webapi.json import json_response
@@ -34,7 +35,9 @@ class ExperimentTag(BaseModel):
     value: str
 
 
-@router.post("", summary="Create an experiment", status_code=201)
+@router.post(
+    "", summary="Create an experiment", status_code=201, openapi_extra=needs("experiment.create")
+)
 async def create_experiment(body: CreateExperiment, request: Request) -> Response:
     if body.artifact_location:
         # the server decides where it writes: a client choosing a folder or bucket would make
@@ -49,7 +52,7 @@ async def create_experiment(body: CreateExperiment, request: Request) -> Respons
     return json_response({"experiment_id": eid}, 201)
 
 
-@router.get("", summary="List or find experiments")
+@router.get("", summary="List or find experiments", openapi_extra=needs("experiment.read"))
 async def search_experiments(
     request: Request,
     view: ViewType = ViewType.ACTIVE,
@@ -67,13 +70,15 @@ async def search_experiments(
     return json_response({"experiments": items})
 
 
-@router.get("/{experiment_id}", summary="Get an experiment")
+@router.get("/{experiment_id}", summary="Get an experiment", openapi_extra=needs("experiment.read"))
 async def get_experiment(experiment_id: str, request: Request) -> Response:
     exp = await run_in_threadpool(tracking(request).store.get_experiment, experiment_id)
     return json_response(exp.to_dict())
 
 
-@router.patch("/{experiment_id}", summary="Rename an experiment")
+@router.patch(
+    "/{experiment_id}", summary="Rename an experiment", openapi_extra=needs("experiment.write")
+)
 async def rename_experiment(
     experiment_id: str, body: RenameExperiment, request: Request
 ) -> Response:
@@ -81,21 +86,31 @@ async def rename_experiment(
     return json_response({})
 
 
-@router.delete("/{experiment_id}", summary="Delete an experiment (soft)")
+@router.delete(
+    "/{experiment_id}",
+    summary="Delete an experiment (soft)",
+    openapi_extra=needs("experiment.delete"),
+)
 async def delete_experiment(experiment_id: str, request: Request) -> Response:
     await run_in_threadpool(tracking(request).store.delete_experiment, experiment_id)
     return json_response({})
 
 
 @router.post(
-    "/{experiment_id}/restore", summary="Restore a deleted experiment", openapi_extra=EMPTY_BODY
+    "/{experiment_id}/restore",
+    summary="Restore a deleted experiment",
+    openapi_extra=needs("experiment.delete", extra=EMPTY_BODY),
 )
 async def restore_experiment(experiment_id: str, request: Request) -> Response:
     await run_in_threadpool(tracking(request).store.restore_experiment, experiment_id)
     return json_response({})
 
 
-@router.put("/{experiment_id}/tags", summary="Set an experiment tag")
+@router.put(
+    "/{experiment_id}/tags",
+    summary="Set an experiment tag",
+    openapi_extra=needs("experiment.write"),
+)
 async def set_experiment_tag(experiment_id: str, body: ExperimentTag, request: Request) -> Response:
     await run_in_threadpool(
         tracking(request).store.set_experiment_tag, experiment_id, body.key, body.value

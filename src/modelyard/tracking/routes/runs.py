@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
 from modelyard.identity import current_actor
+from modelyard.platform.route_permissions import needs
 from modelyard.tracking.entities import RUN_ROW_COLUMNS, ViewType, encode_float, run_to_row
 from modelyard.tracking.ops import CreateRun, decode_ops
 from modelyard.tracking.routes.deps import tracking
@@ -75,7 +76,11 @@ _SEARCH_SCHEMA = {
 }
 
 
-@router.post("/ops", summary="Apply a batch of run writes atomically", openapi_extra=_OPS_SCHEMA)
+@router.post(
+    "/ops",
+    summary="Apply a batch of run writes atomically",
+    openapi_extra=needs("run.write", extra=_OPS_SCHEMA),
+)
 async def apply_ops(request: Request) -> Response:
     body = await read_json(request)
     ops = decode_ops(body.get("ops"))
@@ -86,7 +91,9 @@ async def apply_ops(request: Request) -> Response:
     return json_response({"applied": len(ops)})
 
 
-@router.post("/search", summary="Search runs", openapi_extra=_SEARCH_SCHEMA)
+@router.post(
+    "/search", summary="Search runs", openapi_extra=needs("run.read", extra=_SEARCH_SCHEMA)
+)
 async def search_runs(request: Request) -> Response:
     body = await read_json(request)
     ids = body.get("experiment_ids") or []
@@ -124,7 +131,7 @@ async def search_runs(request: Request) -> Response:
     )
 
 
-@router.get("/{run_id}", summary="Get a run")
+@router.get("/{run_id}", summary="Get a run", openapi_extra=needs("run.read"))
 async def get_run(run_id: str, request: Request) -> Response:
     run = await run_in_threadpool(tracking(request).store.get_run, run_id)
     return json_response(run.to_dict())
@@ -133,6 +140,7 @@ async def get_run(run_id: str, request: Request) -> Response:
 @router.get(
     "/{run_id}/metric-history",
     summary="The points of one metric, a page at a time (follow next_page_token)",
+    openapi_extra=needs("run.read"),
 )
 async def metric_history(
     run_id: str,
@@ -153,13 +161,17 @@ async def metric_history(
     return json_response({"key": key, "points": out, "next_page_token": page.next_page_token})
 
 
-@router.delete("/{run_id}", summary="Delete a run (soft)")
+@router.delete("/{run_id}", summary="Delete a run (soft)", openapi_extra=needs("run.delete"))
 async def delete_run(run_id: str, request: Request) -> Response:
     await run_in_threadpool(tracking(request).store.delete_run, run_id)
     return json_response({})
 
 
-@router.post("/{run_id}/restore", summary="Restore a deleted run", openapi_extra=EMPTY_BODY)
+@router.post(
+    "/{run_id}/restore",
+    summary="Restore a deleted run",
+    openapi_extra=needs("run.delete", extra=EMPTY_BODY),
+)
 async def restore_run(run_id: str, request: Request) -> Response:
     await run_in_threadpool(tracking(request).store.restore_run, run_id)
     return json_response({})
