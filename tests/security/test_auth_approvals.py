@@ -31,7 +31,9 @@ def yard_of(auth_server: AuthServer) -> Iterator[dict[str, yard.Client]]:
     tokens = dict(auth_server.seeded.tokens, root=auth_server.seeded.admin)
     tokens["alice-bot"] = store.create_token("ci", expires_s=3600, principal="alice-bot").token
     clients = {
-        who: yard.Client(auth_server.url, settings=replace(Settings.from_env(), token=token))
+        who: yard.Client(
+            auth_server.url, settings=replace(Settings.from_env(), token=token, project="churn")
+        )
         for who, token in tokens.items()
     }
     yield clients

@@ -53,6 +53,7 @@ class RegistryClient:
         self._registry_backend = resolve(uri, settings)
         self._registry = registry_store(self._registry_backend)
         self._actor = settings_actor(settings)
+        self._project = settings.project  # where new models go (MODELYARD_PROJECT)
         self._settle = settle
 
     def _act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -76,7 +77,7 @@ class RegistryClient:
     def create_registered_model(
         self, name: str, description: str | None = None, tags: dict[str, str] | None = None
     ) -> RegisteredModel:
-        return self._act(self._registry.models.create, name, description, tags)
+        return self._act(self._registry.models.create, name, description, tags, self._project)
 
     def get_registered_model(self, name: str, *, include_deleted: bool = False) -> RegisteredModel:
         return self._act(self._registry.models.get, name, include_deleted=include_deleted)
@@ -126,7 +127,15 @@ class RegistryClient:
         signature: dict[str, Any] | None = None,
     ) -> ModelVersion:
         draft = NewModelVersion(
-            name, source, run_id, description, flavor, model_digest, signature, tags or {}
+            name,
+            source,
+            run_id,
+            description,
+            flavor,
+            model_digest,
+            signature,
+            tags or {},
+            self._project,
         )
         found = self._act(self._registry.versions.create, draft)
         self._announce()
@@ -272,6 +281,7 @@ class RegistryClient:
             min_approvals,
             allow_self_approval,
             list(required_gates),
+            project=self._project,
         )
         return self._act(self._registry.policies.set, policy)
 
@@ -283,7 +293,7 @@ class RegistryClient:
         return self._act(self._registry.policies.list_all, model, limit=limit)
 
     def delete_alias_policy(self, model: str, alias: str) -> None:
-        self._act(self._registry.policies.delete, model, alias)
+        self._act(self._registry.policies.delete, model, alias, self._project)
 
     def request_approval(
         self, name: str, version: int, *, alias: str, comment: str | None = None

@@ -29,6 +29,7 @@ class RegisteredModel:
     aliases: dict[str, int] = field(default_factory=dict)
     card: dict[str, str] = field(default_factory=dict)
     deleted_time: int | None = None
+    project: str = "default"
 
     @property
     def deleted(self) -> bool:
@@ -90,6 +91,7 @@ class NewModelVersion:
     model_digest: str | None = None
     signature: dict[str, Any] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    project: str | None = None  # of a model this version creates; None: the caller's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +129,9 @@ class AliasPolicy:
     required_gates: list[str] = field(default_factory=list)
     updated_by: str = ""
     updated_time: int = 0
+    # a model's policy is in the model's project; a '*' policy in the one named (None: the
+    # caller's only project, else default)
+    project: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -56,8 +56,9 @@ class RestPolicies(PolicyStore):
         got = self.http.request("GET", f"{BASE}/policies", params=params(model=model, limit=limit))
         return [AliasPolicy.from_dict(p) for p in got["policies"]]
 
-    def delete(self, model: str, alias: str) -> None:
-        self.http.request("DELETE", f"{BASE}/policies", params={"model": model, "alias": alias})
+    def delete(self, model: str, alias: str, project: str | None = None) -> None:
+        query = params(model=model, alias=alias, project=project)
+        self.http.request("DELETE", f"{BASE}/policies", params=query)
 
 
 class RestApprovals(ApprovalStore):

@@ -21,9 +21,13 @@ class RestModels(ModelStore):
         self.http = http
 
     def create(
-        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
     ) -> RegisteredModel:
-        body = {"name": name, "description": description, "tags": tags or {}}
+        body = {"name": name, "description": description, "tags": tags or {}, "project": project}
         return RegisteredModel.from_dict(self.http.request("POST", f"{BASE}/models", json=body))
 
     def get(self, name: str, *, include_deleted: bool = False) -> RegisteredModel:

@@ -17,6 +17,7 @@ from modelyard.errors import InvalidArgument, NotFound, PermissionDenied
 from modelyard.identity import Actor, current_actor
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import holds_role, require_in
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.registry import outbox
 from modelyard.registry.entities import AliasEvent
@@ -120,6 +121,10 @@ def move_alias(
     )
 
 
+def _missing(name: str) -> NotFound:
+    return NotFound(f"registered model {name!r} does not exist", field="name")
+
+
 class SqlAliases(AliasStore):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -131,9 +136,9 @@ class SqlAliases(AliasStore):
         actor = current_actor()
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="model.read", lock=True)
             row = version_row(conn, model, version)
-            policy = policy_for(conn, name, alias)
+            policy = policy_for(conn, model, alias)
             if policy is not None and policy.require_approval:
                 raise PermissionDenied(
                     f"alias {alias!r} of {name!r} is governed by a policy: it moves when a "
@@ -141,6 +146,7 @@ class SqlAliases(AliasStore):
                     f"alias={alias!r}); modelyard models approve ...)",
                     field="alias",
                 )
+            require_in("alias.set", model["project"], _missing(name))
             if policy is not None:
                 check_gates(conn, name, row, policy)
             move_alias(conn, model, alias, row, actor, None, now_ms())
@@ -153,10 +159,12 @@ class SqlAliases(AliasStore):
         actor = current_actor()
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="model.read", lock=True)
             resolve_alias(conn, model, alias, None)  # NotFound for an unset alias
-            policy = policy_for(conn, name, alias)
-            if policy is not None and not actor.has_role(policy.approver_role):
+            policy = policy_for(conn, model, alias)
+            if policy is None:
+                require_in("alias.set", model["project"], _missing(name))
+            elif not holds_role(actor, policy.approver_role, model["project"]):
                 raise PermissionDenied(
                     f"alias {alias!r} of {name!r} is governed: removing it needs the "
                     f"{policy.approver_role!r} role, which {actor.name!r} does not hold",
@@ -179,7 +187,7 @@ class SqlAliases(AliasStore):
             check_alias(alias)
         check_count(limit, "limit", EVENTS_PAGE_MAX)
         with self.db.read() as conn:
-            model = model_row(conn, name, include_deleted=True)
+            model = model_row(conn, name, action="model.read", include_deleted=True)
             fingerprint = list_fingerprint("alias_history", model=model["model_id"], alias=alias)
             offset = page_offset(page_token, fingerprint, "model and alias")
             query = sa.select(alias_history).where(alias_history.c.model_id == model["model_id"])

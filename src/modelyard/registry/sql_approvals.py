@@ -17,6 +17,7 @@ from modelyard.errors import Conflict, InvalidArgument, NotFound, PermissionDeni
 from modelyard.identity import ADMIN_ROLE, Actor, current_actor
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import holds_role, require_in, restricted, where_visible
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.registry import outbox
 from modelyard.registry.entities import (
@@ -49,9 +50,27 @@ def _request_row(conn: Connection, request_id: str, *, lock: bool = False) -> An
         raise InvalidArgument("request_id must be a request id", field="request_id")
     query = sa.select(approval_requests).where(approval_requests.c.request_id == request_id)
     row = conn.execute(query.with_for_update() if lock else query).mappings().first()
+    missing = NotFound(f"approval request {request_id} does not exist", field="request_id")
     if row is None:
-        raise NotFound(f"approval request {request_id} does not exist", field="request_id")
+        raise missing
+    if restricted():  # a request is seen by who may read its model's project
+        project = conn.execute(
+            sa.select(registered_models.c.project).where(
+                registered_models.c.model_id == row["model_id"]
+            )
+        ).scalar()
+        require_in("approval.read", project, missing)
     return row
+
+
+def _project_of(conn: Connection, req: Any) -> str:
+    return str(
+        conn.execute(
+            sa.select(registered_models.c.project).where(
+                registered_models.c.model_id == req["model_id"]
+            )
+        ).scalar_one()
+    )
 
 
 def _build_requests(conn: Connection, rows: list[Any]) -> list[ApprovalRequest]:
@@ -120,7 +139,7 @@ def _check_voter(conn: Connection, req: Any, model: Any, actor: Actor) -> AliasP
     Approvals count people: a service account does not vote, a person's second identity (a
     token of a service account they own) is still that person, and one person votes once."""
     # an ungoverned alias: the request is a voluntary review; self-review is allowed
-    policy = policy_for(conn, model["name"], req["alias"]) or AliasPolicy(
+    policy = policy_for(conn, model, req["alias"]) or AliasPolicy(
         model["name"], req["alias"], allow_self_approval=True
     )
     if actor.kind == "service":
@@ -129,7 +148,7 @@ def _check_voter(conn: Connection, req: Any, model: Any, actor: Actor) -> AliasP
             "(vote with your own login or token)",
             field="user",
         )
-    if not actor.has_role(policy.approver_role):
+    if not holds_role(actor, policy.approver_role, model["project"]):
         raise PermissionDenied(
             f"deciding on {model['name']}@{req['alias']} needs the "
             f"{policy.approver_role!r} role; {actor.name!r} does not hold it",
@@ -259,7 +278,7 @@ class SqlApprovals(ApprovalStore):
         request_id = uuid.uuid4().hex
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="approval.request", lock=True)
             row = version_row(conn, model, version)
             t = now_ms()
             conn.execute(
@@ -301,7 +320,7 @@ class SqlApprovals(ApprovalStore):
                 raise Conflict(f"request {request_id} is {req['status']}", field="request_id")
             requester = req["requested_by_person"] or req["requested_by"]
             mine = person(actor) == requester or req["requested_by"] == actor.name
-            if not mine and not actor.has_role(ADMIN_ROLE):
+            if not mine and not holds_role(actor, ADMIN_ROLE, _project_of(conn, req)):
                 raise PermissionDenied(
                     f"only the requester ({req['requested_by']!r}) or an admin can cancel "
                     "this request",
@@ -331,7 +350,12 @@ class SqlApprovals(ApprovalStore):
         page_token: str | None = None,
     ) -> tuple[list[ApprovalRequest], str | None]:
         check_count(limit, "limit", REQUESTS_PAGE_MAX)
-        query = sa.select(approval_requests)
+        query = where_visible(
+            sa.select(approval_requests).join(
+                registered_models, registered_models.c.model_id == approval_requests.c.model_id
+            ),
+            registered_models.c.project,
+        )
         if status is not None:
             if status not in (PENDING, APPROVED, REJECTED, CANCELLED):
                 raise InvalidArgument(
@@ -341,7 +365,9 @@ class SqlApprovals(ApprovalStore):
         with self.db.read() as conn:
             model_id = None
             if name is not None:
-                model_id = model_row(conn, check_model_name(name), include_deleted=True)["model_id"]
+                model_id = model_row(
+                    conn, check_model_name(name), action="approval.read", include_deleted=True
+                )["model_id"]
                 query = query.where(approval_requests.c.model_id == model_id)
             fingerprint = list_fingerprint("approval_requests", model=model_id, status=status)
             offset = page_offset(page_token, fingerprint, "name and status")

@@ -11,10 +11,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.errors import AlreadyExists, Conflict
+from modelyard.errors import AlreadyExists, Conflict, NotFound
 from modelyard.identity import current_actor
+from modelyard.platform.access import sees
 from modelyard.platform.checks import check_name, check_string_value
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    require_in,
+    where_visible,
+)
 from modelyard.platform.search.paging import (
     decode_page_token,
     encode_page_token,
@@ -39,6 +46,10 @@ from modelyard.store.database import Database
 
 
 def _check_free(found: Any, name: str, *, exists_ok: bool) -> None:
+    if not sees(current_actor(), found["project"]):
+        # names are global (they are the models' addresses); one held in a project the
+        # caller cannot see is taken, and nothing more is said about it
+        raise AlreadyExists(f"the model name {name!r} is taken", field="name")
     if found["name"] != name:
         raise AlreadyExists(
             f"model name {name!r} collides with the registered model "
@@ -53,6 +64,11 @@ def _check_free(found: Any, name: str, *, exists_ok: bool) -> None:
         )
     if not exists_ok:
         raise AlreadyExists(f"registered model {name!r} already exists", field="name")
+    require_in(
+        "model.write",
+        found["project"],
+        NotFound(f"registered model {name!r} does not exist", field="name"),
+    )
 
 
 def insert_model(
@@ -62,8 +78,10 @@ def insert_model(
     tags: dict[str, str],
     *,
     exists_ok: bool,
+    project: str | None,
 ) -> Any:
-    """The model's row, locked: the one there (``exists_ok``) or a new one, audited."""
+    """The model's row, locked: the one there (``exists_ok``; the caller may write to it) or
+    a new one in ``project`` (None: the caller's only project, else default), audited."""
     found = (
         conn.execute(
             sa.select(registered_models)
@@ -76,11 +94,14 @@ def insert_model(
     if found is not None:
         _check_free(found, name, exists_ok=exists_ok)
         return found
+    where = new_object_project(project, "model.create")
+    check_project_exists(conn, where)
     t = now_ms()
     model_id = uuid.uuid4().hex
     conn.execute(
         registered_models.insert().values(
             model_id=model_id,
+            project=where,
             name=name,
             name_key=name.lower(),
             description=description,
@@ -96,8 +117,9 @@ def insert_model(
             [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
         )
     after = {"description": description, "tags": tags}
-    audit.record(conn, [AuditEvent("model.create", "model", name, after=after)], time_ms=t)
-    return model_row(conn, name, lock=True)
+    event = AuditEvent("model.create", "model", name, after=after, project=where)
+    audit.record(conn, [event], time_ms=t)
+    return model_row(conn, name, action="model.read", lock=True)
 
 
 class SqlModels(ModelStore):
@@ -105,14 +127,18 @@ class SqlModels(ModelStore):
         self.db = db
 
     def create(
-        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
     ) -> RegisteredModel:
         name = check_model_name(name)
         description = check_text(description, "description")
         clean = check_model_tags(tags)
 
         def write(conn: Connection) -> None:
-            insert_model(conn, name, description, clean, exists_ok=False)
+            insert_model(conn, name, description, clean, exists_ok=False, project=project)
 
         write_retrying(self.db, write)
         return self.get(name)
@@ -120,7 +146,9 @@ class SqlModels(ModelStore):
     def get(self, name: str, *, include_deleted: bool = False) -> RegisteredModel:
         name = check_model_name(name)
         with self.db.read() as conn:
-            return build_models(conn, [model_row(conn, name, include_deleted=include_deleted)])[0]
+            return build_models(
+                conn, [model_row(conn, name, action="model.read", include_deleted=include_deleted)]
+            )[0]
 
     def search(
         self,
@@ -134,7 +162,7 @@ class SqlModels(ModelStore):
         expr = parse_filter(filter_string, MODELS)
         fingerprint = query_fingerprint(["models"], filter_string or "", [], str(include_deleted))
         offset = decode_page_token(page_token, fingerprint) if page_token else 0
-        query = sa.select(registered_models)
+        query = where_visible(sa.select(registered_models), registered_models.c.project)
         if not include_deleted:
             query = query.where(registered_models.c.deleted_time.is_(None))
         if expr is not None:
@@ -151,7 +179,7 @@ class SqlModels(ModelStore):
         description = check_text(description, "description")
 
         def write(conn: Connection) -> None:
-            row = model_row(conn, name, lock=True)
+            row = model_row(conn, name, action="model.write", lock=True)
             t = now_ms()
             conn.execute(
                 registered_models.update()
@@ -164,6 +192,7 @@ class SqlModels(ModelStore):
                 name,
                 before={"description": row["description"]},
                 after={"description": description},
+                project=row["project"],
             )
             audit.record(conn, [event], time_ms=t)
 
@@ -183,10 +212,10 @@ class SqlModels(ModelStore):
             value = check_string_value(value, "value", 5000)
 
         def write(conn: Connection) -> None:
-            row = model_row(conn, name, lock=True)
+            row = model_row(conn, name, action="model.write", lock=True)
             set_tag(conn, registered_model_tags, "model_id", row["model_id"], key, value)
             action = "model.set_tag" if value is not None else "model.delete_tag"
-            event = AuditEvent(action, "model", name, after={key: value})
+            event = AuditEvent(action, "model", name, after={key: value}, project=row["project"])
             audit.record(conn, [event], time_ms=now_ms())
 
         self.db.run_write(write)
@@ -201,7 +230,7 @@ class SqlModels(ModelStore):
         name = check_model_name(name)
 
         def write(conn: Connection) -> None:
-            row = model_row(conn, name, lock=True, include_deleted=True)
+            row = model_row(conn, name, action="model.delete", lock=True, include_deleted=True)
             if (row["deleted_time"] is not None) == deleted:
                 state = "deleted" if deleted else "not deleted"
                 raise Conflict(f"registered model {name!r} is already {state}", field="name")
@@ -212,6 +241,7 @@ class SqlModels(ModelStore):
                 .values(deleted_time=t if deleted else None, updated_time=t)
             )
             action = "model.delete" if deleted else "model.restore"
-            audit.record(conn, [AuditEvent(action, "model", name)], time_ms=t)
+            event = AuditEvent(action, "model", name, project=row["project"])
+            audit.record(conn, [event], time_ms=t)
 
         self.db.run_write(write)

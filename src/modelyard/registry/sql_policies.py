@@ -14,9 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import Conflict, InvalidArgument, NotFound
-from modelyard.identity import ADMIN_ROLE, require_role
+from modelyard.identity import ADMIN_ROLE, current_actor
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    require_role_in,
+    where_visible,
+)
 from modelyard.registry.entities import AliasPolicy
 from modelyard.registry.names import GATE_TAG_PREFIX, check_alias, check_gate, check_model_name
 from modelyard.registry.sql_rows import model_row
@@ -38,15 +44,18 @@ def _policy(row: Any) -> AliasPolicy:
         required_gates=orjson.loads(row["required_gates"]),
         updated_by=row["updated_by"],
         updated_time=int(row["updated_time"]),
+        project=row["project"],
     )
 
 
-def policy_for(conn: Connection, name: str, alias: str) -> AliasPolicy | None:
-    """The policy of ``alias`` of model ``name``: its own, else the '*' one, else None."""
+def policy_for(conn: Connection, model: Any, alias: str) -> AliasPolicy | None:
+    """The policy of ``alias`` of ``model`` (its row): its own, else the '*' one of its
+    project, else None."""
     rows = (
         conn.execute(
             sa.select(alias_policies).where(
-                alias_policies.c.model_key.in_([name.lower(), "*"]),
+                alias_policies.c.project == model["project"],
+                alias_policies.c.model_key.in_([str(model["name"]).lower(), "*"]),
                 alias_policies.c.alias == alias,
             )
         )
@@ -100,8 +109,24 @@ def _check_policy(policy: AliasPolicy) -> tuple[str, str, str, list[str]]:
     return model_key, alias, role, gates
 
 
-def _where(key: str, alias: str) -> Any:
-    return sa.and_(alias_policies.c.model_key == key, alias_policies.c.alias == alias)
+def _where(project: str, key: str, alias: str) -> Any:
+    return sa.and_(
+        alias_policies.c.project == project,
+        alias_policies.c.model_key == key,
+        alias_policies.c.alias == alias,
+    )
+
+
+def _policy_project(conn: Connection, model_key: str, asked: str | None) -> str:
+    """The project a policy is in: its model's, or for '*' the one asked for (the caller's
+    only one, else default); the caller must hold the admin role there."""
+    if model_key != "*":
+        project = str(model_row(conn, model_key, action="policy.write")["project"])
+    else:
+        project = new_object_project(asked, "policy.write")
+        check_project_exists(conn, project)
+    require_role_in(ADMIN_ROLE, project, "changing alias policies")
+    return project
 
 
 class SqlPolicies(PolicyStore):
@@ -110,16 +135,15 @@ class SqlPolicies(PolicyStore):
 
     def set(self, policy: AliasPolicy) -> AliasPolicy:
         model_key, alias, role, gates = _check_policy(policy)
-        actor = require_role(ADMIN_ROLE, "changing alias policies")
+        actor = current_actor()
         key = model_key.lower()
 
-        def write(conn: Connection) -> None:
-            if model_key != "*":
-                model_row(conn, model_key)
+        def write(conn: Connection) -> str:
+            project = _policy_project(conn, model_key, policy.project)
             t = now_ms()
-            query = sa.select(alias_policies).where(_where(key, alias))
+            query = sa.select(alias_policies).where(_where(project, key, alias))
             before = conn.execute(query).mappings().first()
-            conn.execute(alias_policies.delete().where(_where(key, alias)))
+            conn.execute(alias_policies.delete().where(_where(project, key, alias)))
             values = {
                 "require_approval": bool(policy.require_approval),
                 "approver_role": role,
@@ -129,7 +153,12 @@ class SqlPolicies(PolicyStore):
             }
             conn.execute(
                 alias_policies.insert().values(
-                    model_key=key, alias=alias, updated_by=actor.name, updated_time=t, **values
+                    project=project,
+                    model_key=key,
+                    alias=alias,
+                    updated_by=actor.name,
+                    updated_time=t,
+                    **values,
                 )
             )
             event = AuditEvent(
@@ -138,32 +167,40 @@ class SqlPolicies(PolicyStore):
                 f"{key}@{alias}",
                 before=None if before is None else _policy(before).to_dict(),
                 after=values,
+                project=project,
             )
             audit.record(conn, [event], time_ms=t)
+            return project
 
-        self.db.run_write(write)
+        project = self.db.run_write(write)
         with self.db.read() as conn:
-            row = conn.execute(sa.select(alias_policies).where(_where(key, alias))).mappings().one()
-        return _policy(row)
+            found = sa.select(alias_policies).where(_where(project, key, alias))
+            return _policy(conn.execute(found).mappings().one())
 
     def list_all(self, model: str | None = None, *, limit: int = LIST_DEFAULT) -> list[AliasPolicy]:
         check_count(limit, "limit", LIST_MAX)
-        query = sa.select(alias_policies)
-        if model is not None:
-            query = query.where(alias_policies.c.model_key.in_([model.lower(), "*"]))
-        query = query.order_by(alias_policies.c.model_key, alias_policies.c.alias).limit(limit)
+        query = where_visible(sa.select(alias_policies), alias_policies.c.project)
+        order = (alias_policies.c.project, alias_policies.c.model_key, alias_policies.c.alias)
         with self.db.read() as conn:
-            return [_policy(r) for r in conn.execute(query).mappings()]
+            if model is not None:
+                row = model_row(conn, check_model_name(model), action="policy.read")
+                query = query.where(
+                    alias_policies.c.project == row["project"],
+                    alias_policies.c.model_key.in_([model.lower(), "*"]),
+                )
+            return [
+                _policy(r) for r in conn.execute(query.order_by(*order).limit(limit)).mappings()
+            ]
 
-    def delete(self, model: str, alias: str) -> None:
-        require_role(ADMIN_ROLE, "changing alias policies")
+    def delete(self, model: str, alias: str, project: str | None = None) -> None:
         key = model.lower()
 
         def write(conn: Connection) -> None:
-            gone = conn.execute(alias_policies.delete().where(_where(key, alias))).rowcount
+            where = _policy_project(conn, model, project)
+            gone = conn.execute(alias_policies.delete().where(_where(where, key, alias))).rowcount
             if not gone:
                 raise NotFound(f"no policy for {model}@{alias}", field="alias")
-            event = AuditEvent("policy.delete", "policy", f"{key}@{alias}")
+            event = AuditEvent("policy.delete", "policy", f"{key}@{alias}", project=where)
             audit.record(conn, [event], time_ms=now_ms())
 
         self.db.run_write(write)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
+from modelyard.platform.scope import require_in
 from modelyard.registry.entities import ModelVersion, RegisteredModel
 from modelyard.registry.store import SEARCH_MAX
 from modelyard.registry.tables import (
@@ -45,14 +46,24 @@ def loads(value: str | None) -> Any:
 
 
 def model_row(
-    conn: Connection, name: str, *, lock: bool = False, include_deleted: bool = False
+    conn: Connection,
+    name: str,
+    *,
+    action: str,
+    lock: bool = False,
+    include_deleted: bool = False,
 ) -> Any:
-    """The model's row (FOR UPDATE when ``lock``); NotFound when absent or deleted."""
+    """The model's row (FOR UPDATE when ``lock``), once the caller may ``action`` in its
+    project; NotFound when absent, deleted or in a project the caller cannot see."""
     query = sa.select(registered_models).where(registered_models.c.name_key == name.lower())
     if lock:
         query = query.with_for_update()
     row = conn.execute(query).mappings().first()
-    if row is None or row["name"] != name:
+    missing = NotFound(f"registered model {name!r} does not exist", field="name")
+    if row is None:
+        raise missing
+    require_in(action, row["project"], missing)  # before a hint could name a hidden model
+    if row["name"] != name:
         hint = f" (did you mean {row['name']!r}?)" if row is not None else ""
         raise NotFound(f"registered model {name!r} does not exist{hint}", field="name")
     if row["deleted_time"] is not None and not include_deleted:
@@ -114,6 +125,7 @@ def build_models(conn: Connection, rows: list[Any]) -> list[RegisteredModel]:
             aliases=dict(sorted(aliases[r["model_id"]].items())),
             card=loads(r["card"]) or {},
             deleted_time=r["deleted_time"],
+            project=r["project"],
         )
         for r in rows
     ]

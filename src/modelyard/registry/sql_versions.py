@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.data.lineage_rows import add_edge
-from modelyard.errors import Conflict, InvalidArgument
-from modelyard.identity import GATE_ROLE, current_actor, require_role
+from modelyard.errors import Conflict, InvalidArgument, NotFound
+from modelyard.identity import GATE_ROLE, current_actor
 from modelyard.platform.checks import check_name, check_string_value
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import require_in, require_role_in, where_visible
 from modelyard.platform.search.paging import (
     decode_page_token,
     encode_page_token,
@@ -114,7 +115,7 @@ def _insert_version(
 ) -> str:
     """The version's rows, its seal, lineage, audit entry and webhook events; its id."""
     name = draft.name
-    model = insert_model(conn, name, None, {}, exists_ok=True)
+    model = insert_model(conn, name, None, {}, exists_ok=True, project=draft.project)
     version = int(model["last_version"]) + 1
     version_id = uuid.uuid4().hex
     t = now_ms()
@@ -203,7 +204,7 @@ class SqlVersions(VersionStore):
         if alias is not None:
             check_alias(alias)
         with self.db.read() as conn:
-            model = model_row(conn, name, include_deleted=include_deleted)
+            model = model_row(conn, name, action="model.read", include_deleted=include_deleted)
             if alias is not None:
                 version = resolve_alias(conn, model, alias, at)
             elif version is None:
@@ -240,7 +241,7 @@ class SqlVersions(VersionStore):
             ["versions"], filter_string or "", list(order_by or []), str(include_deleted)
         )
         offset = decode_page_token(page_token, fingerprint) if page_token else 0
-        query = VERSION_SELECT
+        query = where_visible(VERSION_SELECT, registered_models.c.project)
         if not include_deleted:
             query = query.where(
                 model_versions.c.deleted_time.is_(None),
@@ -263,7 +264,7 @@ class SqlVersions(VersionStore):
         description = check_text(description, "description")
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="model.write", lock=True)
             row = version_row(conn, model, version)
             t = now_ms()
             conn.execute(
@@ -295,11 +296,15 @@ class SqlVersions(VersionStore):
         key = check_name(key, "key")
         if value is not None:
             value = check_string_value(value, "value", 5000)
-        if key.startswith(GATE_TAG_PREFIX):  # a gate result unlocks approvals: not for everyone
-            require_role(GATE_ROLE, f"recording gate {key!r}", or_admin=True)
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="model.read", lock=True)
+            project = model["project"]
+            if key.startswith(GATE_TAG_PREFIX):  # a gate result unlocks approvals
+                require_role_in(GATE_ROLE, project, f"recording gate {key!r}", or_admin=True)
+            else:
+                missing = NotFound(f"registered model {name!r} does not exist", field="name")
+                require_in("model.write", project, missing)
             row = version_row(conn, model, version)
             set_tag(conn, model_version_tags, "version_id", row["version_id"], key, value)
             action = "model_version.set_tag" if value is not None else "model_version.delete_tag"
@@ -319,7 +324,7 @@ class SqlVersions(VersionStore):
         check_version(version)
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="model.delete", lock=True)
             row = version_row(conn, model, version, include_deleted=True)
             if (row["deleted_time"] is not None) == deleted:
                 state = "deleted" if deleted else "not deleted"
@@ -355,7 +360,7 @@ class SqlVersions(VersionStore):
         clean = _check_sections(sections)
 
         def write(conn: Connection) -> None:
-            model = model_row(conn, name, lock=True)
+            model = model_row(conn, name, action="model.write", lock=True)
             t = now_ms()
             stored = model["card"]
             if version is None:

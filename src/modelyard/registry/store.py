@@ -43,7 +43,11 @@ class ModelStore(ABC):
 
     @abstractmethod
     def create(
-        self, name: str, description: str | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
     ) -> RegisteredModel: ...
     @abstractmethod
     def get(self, name: str, *, include_deleted: bool = False) -> RegisteredModel: ...
@@ -148,7 +152,8 @@ class PolicyStore(ABC):
         """Alias policies by model and alias, at most ``limit`` (1 to 10,000)."""
 
     @abstractmethod
-    def delete(self, model: str, alias: str) -> None: ...
+    def delete(self, model: str, alias: str, project: str | None = None) -> None:
+        """Remove the policy of ``model`` ('*': of ``project``'s every model) on ``alias``."""
 
 
 class ApprovalStore(ABC):

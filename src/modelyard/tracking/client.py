@@ -145,7 +145,9 @@ class Client:
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
     ) -> str:
-        return self._store.create_experiment(name, artifact_location, check_tags(tags or {}))
+        return self._store.create_experiment(
+            name, artifact_location, check_tags(tags or {}), self.settings.project
+        )
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self._seen(self._store.get_experiment(str(experiment_id)))

@@ -71,10 +71,12 @@ class Experiment:
     creation_time: int
     last_update_time: int
     tags: dict[str, str] = field(default_factory=dict)
+    project: str = "default"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment_id": self.experiment_id,
+            "project": self.project,
             "name": self.name,
             "artifact_location": self.artifact_location,
             "lifecycle_stage": self.lifecycle_stage,
@@ -93,6 +95,7 @@ class Experiment:
             creation_time=int(d["creation_time"]),
             last_update_time=int(d["last_update_time"]),
             tags=dict(d.get("tags") or {}),
+            project=str(d.get("project") or "default"),
         )
 
 

@@ -43,9 +43,18 @@ class RestTrackingStore(TrackingStore):
         self.http = transport
 
     def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
     ) -> str:
-        body = {"name": name, "artifact_location": artifact_location, "tags": tags or {}}
+        body = {
+            "name": name,
+            "artifact_location": artifact_location,
+            "tags": tags or {},
+            "project": project,
+        }
         return str(self.http.request("POST", f"{API}/experiments", json=body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound, PayloadTooLarge
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import require_in
 from modelyard.store import audit
 from modelyard.store.artifacts.base import ArtifactRepository, StoredFile
 from modelyard.store.artifacts.factory import open_repository
@@ -28,7 +29,7 @@ from modelyard.store.database import Database
 from modelyard.tracking import seals
 from modelyard.tracking.entities import ArtifactInfo, LifecycleStage
 from modelyard.tracking.store import RunArtifacts
-from modelyard.tracking.tables import run_artifacts, runs
+from modelyard.tracking.tables import experiments, run_artifacts, runs
 from modelyard.tracking.validation import check_run_id
 
 _CACHE_LIMIT = 4096
@@ -68,22 +69,31 @@ class SqlRunArtifacts(RunArtifacts):
         self.s3_endpoint_url = s3_endpoint_url
         self.fsync = fsync
         self._repos: dict[str, ArtifactRepository] = {}
-        self._run_uris: dict[str, str] = {}  # a run's artifact URI never changes
+        # a run's artifact URI and project never change
+        self._run_uris: dict[str, tuple[str, str]] = {}
 
-    def _run_repo(self, run_id: str) -> ArtifactRepository:
+    def _run_repo(self, run_id: str, action: str) -> ArtifactRepository:
+        """The run's artifact repository, once the caller may ``action`` in its project."""
         check_run_id(run_id)
-        uri = self._run_uris.get(run_id)
-        if uri is None:
+        missing = NotFound(f"run {run_id} does not exist", field="run_id")
+        known = self._run_uris.get(run_id)
+        if known is None:
             with self.db.read() as conn:
                 found = conn.execute(
-                    sa.select(runs.c.artifact_uri).where(runs.c.run_uuid == run_id)
-                ).scalar()
+                    sa.select(runs.c.artifact_uri, experiments.c.project)
+                    .select_from(
+                        runs.join(experiments, runs.c.experiment_id == experiments.c.experiment_id)
+                    )
+                    .where(runs.c.run_uuid == run_id)
+                ).first()
             if found is None:
-                raise NotFound(f"run {run_id} does not exist", field="run_id")
-            uri = str(found)
+                raise missing
+            known = (str(found.artifact_uri), str(found.project))
             if len(self._run_uris) >= _CACHE_LIMIT:
                 self._run_uris.clear()
-            self._run_uris[run_id] = uri
+            self._run_uris[run_id] = known
+        uri, project = known
+        require_in(action, project, missing)
         repo = self._repos.get(uri)
         if repo is None:
             if len(self._repos) >= _CACHE_LIMIT:
@@ -115,7 +125,8 @@ class SqlRunArtifacts(RunArtifacts):
             count = int(conn.execute(_catalog_statement(conn.dialect.name), params).rowcount)
             if count:
                 after = {"path": stored.path, "size": stored.size, "sha256": stored.sha256}
-                event = AuditEvent("run.log_artifact", "run", run_id, after=after)
+                project = self._run_uris.get(run_id, ("", None))[1]
+                event = AuditEvent("run.log_artifact", "run", run_id, after=after, project=project)
                 audit.record(conn, [event], time_ms=created)
             return count
 
@@ -141,7 +152,7 @@ class SqlRunArtifacts(RunArtifacts):
     ) -> StoredFile:
         path = safe_relpath(path)
         self._check_size(path, size_hint)
-        repo = self._run_repo(run_id)
+        repo = self._run_repo(run_id, "artifact.write")
         self._check_unsealed(run_id, path)
         return repo.write_stream(
             path,
@@ -159,7 +170,7 @@ class SqlRunArtifacts(RunArtifacts):
     ) -> StoredFile:
         path = safe_relpath(path)
         self._check_size(path, local_path.stat().st_size)
-        repo = self._run_repo(run_id)
+        repo = self._run_repo(run_id, "artifact.write")
         self._check_unsealed(run_id, path)
         return repo.write_file(
             path,
@@ -171,7 +182,7 @@ class SqlRunArtifacts(RunArtifacts):
 
     def stat(self, run_id: str, path: str) -> ArtifactInfo:
         path = safe_relpath(path)
-        check_run_id(run_id)
+        self._run_repo(run_id, "artifact.read")
         with self.db.read() as conn:
             row = conn.execute(
                 sa.select(run_artifacts.c.size, run_artifacts.c.sha256).where(
@@ -184,12 +195,11 @@ class SqlRunArtifacts(RunArtifacts):
 
     def download_stream(self, run_id: str, path: str) -> Iterator[bytes]:
         info = self.stat(run_id, path)
-        return self._run_repo(run_id).read_stream(info.path)
+        return self._run_repo(run_id, "artifact.read").read_stream(info.path)
 
     def list(self, run_id: str, path: str = "") -> list[ArtifactInfo]:
         prefix = safe_relpath(path) + "/" if path else ""
-        check_run_id(run_id)
-        self._run_repo(run_id)  # NotFound for an unknown run
+        self._run_repo(run_id, "artifact.read")  # NotFound for an unknown or hidden run
         c = run_artifacts.c
         q = sa.select(c.path, c.size, c.sha256).where(c.run_uuid == run_id)
         if prefix:

@@ -15,6 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
 from modelyard.platform.checks import MAX_TAG_VALUE, check_name, check_string_value, check_tags
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    require_in,
+    where_visible,
+)
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
@@ -40,6 +46,7 @@ def _row_to_experiment(row: Any, tags: dict[str, str]) -> Experiment:
         creation_time=row.creation_time,
         last_update_time=row.last_update_time,
         tags=tags,
+        project=row.project,
     )
 
 
@@ -83,11 +90,19 @@ class SqlExperiments:
         with contextlib.suppress(IntegrityError):  # another process created it first
             self.db.run_write(_create)
 
-    def create(self, name: str, artifact_location: str | None, tags: dict[str, str] | None) -> str:
+    def create(
+        self,
+        name: str,
+        artifact_location: str | None,
+        tags: dict[str, str] | None,
+        project: str | None = None,
+    ) -> str:
         name = check_experiment_name(name)
         clean_tags = check_tags(tags or {})
+        where = new_object_project(project, "experiment.create")
 
         def _create(conn: Connection) -> int:
+            check_project_exists(conn, where)
             if conn.execute(
                 sa.select(experiments.c.experiment_id).where(experiments.c.name == name)
             ).first():
@@ -96,6 +111,7 @@ class SqlExperiments:
             result = conn.execute(
                 sa.insert(experiments).values(
                     name=name,
+                    project=where,
                     artifact_location=artifact_location or "",
                     lifecycle_stage=LifecycleStage.ACTIVE.value,
                     creation_time=t,
@@ -116,11 +132,10 @@ class SqlExperiments:
                     [{"experiment_id": eid, "key": k, "value": v} for k, v in clean_tags.items()],
                 )
             after = {"name": name, "tags": clean_tags}
-            audit.record(
-                conn,
-                [AuditEvent("experiment.create", "experiment", str(eid), after=after)],
-                time_ms=t,
+            event = AuditEvent(
+                "experiment.create", "experiment", str(eid), after=after, project=where
             )
+            audit.record(conn, [event], time_ms=t)
             return int(eid)
 
         try:
@@ -128,19 +143,24 @@ class SqlExperiments:
         except IntegrityError as exc:
             raise AlreadyExists(f"experiment {name!r} already exists", field="name") from exc
 
-    def get(self, experiment_id: str) -> Experiment:
+    def get(self, experiment_id: str, action: str = "experiment.read") -> Experiment:
         eid = parse_experiment_id(experiment_id)
+        missing = NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
         with self.db.read() as conn:
             row = conn.execute(
                 sa.select(experiments).where(experiments.c.experiment_id == eid)
             ).first()
             if row is None:
-                raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+                raise missing
+            require_in(action, row.project, missing)
             return _row_to_experiment(row, _tags_of(conn, [eid])[eid])
 
     def get_by_name(self, name: str) -> Experiment | None:
+        query = where_visible(
+            sa.select(experiments).where(experiments.c.name == name), experiments.c.project
+        )
         with self.db.read() as conn:
-            row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+            row = conn.execute(query).first()
             if row is None:
                 return None
             return _row_to_experiment(row, _tags_of(conn, [row.experiment_id])[row.experiment_id])
@@ -153,6 +173,7 @@ class SqlExperiments:
             q = q.where(experiments.c.lifecycle_stage == view.value)
         if name_like:
             q = q.where(experiments.c.name.like(name_like))
+        q = where_visible(q, experiments.c.project)
         with self.db.read() as conn:
             rows = conn.execute(q).all()
             tags = _tags_of(conn, [r.experiment_id for r in rows])
@@ -164,17 +185,21 @@ class SqlExperiments:
         action: str,
         values: dict[str, Any],
         require_stage: str | None = None,
+        *,
+        needs: str = "experiment.write",
     ) -> None:
         eid = parse_experiment_id(experiment_id)
+        missing = NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
 
         def _do(conn: Connection) -> None:
             row = conn.execute(
-                sa.select(experiments.c.lifecycle_stage, experiments.c.name).where(
-                    experiments.c.experiment_id == eid
-                )
+                sa.select(
+                    experiments.c.lifecycle_stage, experiments.c.name, experiments.c.project
+                ).where(experiments.c.experiment_id == eid)
             ).first()
             if row is None:
-                raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+                raise missing
+            require_in(needs, row.project, missing)
             if require_stage is not None and row.lifecycle_stage != require_stage:
                 raise InvalidArgument(
                     f"experiment {experiment_id} is {row.lifecycle_stage}, expected "
@@ -187,7 +212,9 @@ class SqlExperiments:
                 .values(last_update_time=now_ms(), **values)
             )
             before = {"name": row.name, "lifecycle_stage": row.lifecycle_stage}
-            event = AuditEvent(action, "experiment", str(eid), before=before, after=values)
+            event = AuditEvent(
+                action, "experiment", str(eid), before=before, after=values, project=row.project
+            )
             audit.record(conn, [event], time_ms=now_ms())
 
         try:
@@ -208,6 +235,7 @@ class SqlExperiments:
             "experiment.delete",
             {"lifecycle_stage": LifecycleStage.DELETED.value},
             require_stage=LifecycleStage.ACTIVE.value,
+            needs="experiment.delete",
         )
 
     def restore(self, experiment_id: str) -> None:
@@ -216,13 +244,14 @@ class SqlExperiments:
             "experiment.restore",
             {"lifecycle_stage": LifecycleStage.ACTIVE.value},
             require_stage=LifecycleStage.DELETED.value,
+            needs="experiment.delete",
         )
 
     def set_tag(self, experiment_id: str, key: str, value: str) -> None:
         key = check_name(key, "tag key")
         value = check_string_value(value, "tag value", MAX_TAG_VALUE)
         eid = parse_experiment_id(experiment_id)
-        self.get(experiment_id)
+        project = self.get(experiment_id, "experiment.write").project
 
         def _do(conn: Connection) -> None:
             upsert(
@@ -231,7 +260,9 @@ class SqlExperiments:
                 [{"experiment_id": eid, "key": key, "value": value}],
                 ["value"],
             )
-            event = AuditEvent("experiment.set_tag", "experiment", str(eid), after={key: value})
+            event = AuditEvent(
+                "experiment.set_tag", "experiment", str(eid), after={key: value}, project=project
+            )
             audit.record(conn, [event], time_ms=now_ms())
 
         self.db.run_write(_do)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from modelyard.errors import InvalidArgument, NotFound
 from modelyard.platform.checks import check_count, check_name
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import require_in, restricted
 from modelyard.platform.search.paging import (
     decode_page_token,
     encode_page_token,
@@ -40,11 +41,46 @@ from modelyard.tracking.sql_experiments import SqlExperiments
 from modelyard.tracking.sql_reads import load_runs, metric_history
 from modelyard.tracking.sql_writes import apply_ops
 from modelyard.tracking.store import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, TrackingStore
-from modelyard.tracking.tables import runs
+from modelyard.tracking.tables import experiments, runs
 from modelyard.tracking.validation import check_run_id, parse_experiment_id
 
 MAX_SEARCH_RESULTS = 50_000
 _STATS_TABLES = ("runs", "latest_metrics", "params", "tags")
+
+
+def check_run(conn: Connection, run_id: str, action: str) -> None:
+    """NotFound unless the run exists and its project is visible; PermissionDenied unless the
+    caller may ``action`` there. Free when no checks apply."""
+    if not restricted():
+        return
+    project = conn.execute(
+        sa.select(experiments.c.project)
+        .select_from(runs.join(experiments, runs.c.experiment_id == experiments.c.experiment_id))
+        .where(runs.c.run_uuid == run_id)
+    ).scalar()
+    missing = NotFound(f"run {run_id} does not exist", field="run_id")
+    if project is None:
+        raise missing
+    require_in(action, project, missing)
+
+
+def check_experiments(conn: Connection, ids: Sequence[int], action: str) -> None:
+    """NotFound for the first of ``ids`` that is missing or hidden (free when no checks
+    apply)."""
+    if not restricted() or not ids:
+        return
+    found = dict(
+        conn.execute(
+            sa.select(experiments.c.experiment_id, experiments.c.project).where(
+                experiments.c.experiment_id.in_(list(ids))
+            )
+        ).all()
+    )
+    for eid in ids:
+        missing = NotFound(f"experiment {eid} does not exist", field="experiment_ids")
+        if eid not in found:
+            raise missing
+        require_in(action, found[eid], missing)
 
 
 class SqlTrackingStore(TrackingStore):
@@ -60,9 +96,13 @@ class SqlTrackingStore(TrackingStore):
 
     # experiments -----------------------------------------------------------------------
     def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
     ) -> str:
-        return self.experiments.create(name, artifact_location, tags)
+        return self.experiments.create(name, artifact_location, tags, project)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self.experiments.get(experiment_id)
@@ -111,6 +151,7 @@ class SqlTrackingStore(TrackingStore):
     def get_run(self, run_id: str) -> Run:
         check_run_id(run_id)
         with self.db.read() as conn:
+            check_run(conn, run_id, "run.read")
             found = load_runs(conn, [run_id])
         if not found:
             raise NotFound(f"run {run_id} does not exist", field="run_id")
@@ -136,6 +177,7 @@ class SqlTrackingStore(TrackingStore):
                 is None
             ):
                 raise NotFound(f"run {run_id} does not exist", field="run_id")
+            check_run(conn, run_id, "run.read")
             points = metric_history(conn, run_id, key, limit=max_results + 1, offset=offset)
         more = len(points) > max_results
         token = encode_page_token(offset + max_results, fingerprint) if more else None
@@ -165,6 +207,7 @@ class SqlTrackingStore(TrackingStore):
             ids, expr, order, view=view.value, limit=max_results + 1, offset=offset
         )
         with self.db.read() as conn:
+            check_experiments(conn, ids, "run.read")
             run_ids = list(conn.execute(query).scalars().all())
             more = len(run_ids) > max_results
             run_ids = run_ids[:max_results]
@@ -181,6 +224,7 @@ class SqlTrackingStore(TrackingStore):
             ).first()
             if row is None:
                 raise NotFound(f"run {run_id} does not exist", field="run_id")
+            check_run(conn, run_id, "run.delete")
             deleted = now_ms() if stage == LifecycleStage.DELETED else None
             conn.execute(
                 sa.update(runs)

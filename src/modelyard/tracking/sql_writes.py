@@ -10,7 +10,7 @@ whole batch back, so nothing of it is stored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import require_in
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.sql import bulk_insert_ignore, chunks, insert_ignore, upsert
@@ -65,6 +66,7 @@ class _Batch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.known_runs: dict[str, str] = {}  # run id -> lifecycle stage
+        self.projects: dict[str, str] = {}  # run id -> its experiment's project
         self.pending = _Pending()
 
     # --- checks -------------------------------------------------------------------------
@@ -72,40 +74,55 @@ class _Batch:
         missing = [r for r in run_ids if r not in self.known_runs]
         for part in chunks(missing):
             for row in self.conn.execute(
-                sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, runs.c.experiment_id).where(
-                    runs.c.run_uuid.in_(part)
+                sa.select(runs.c.run_uuid, runs.c.lifecycle_stage, experiments.c.project)
+                .select_from(
+                    runs.join(experiments, runs.c.experiment_id == experiments.c.experiment_id)
                 )
+                .where(runs.c.run_uuid.in_(part))
             ):
                 self.known_runs[row.run_uuid] = row.lifecycle_stage
+                self.projects[row.run_uuid] = row.project
+
+    def require_visible(self, run_id: str, action: str, field: str = "run_id") -> None:
+        what = "parent run" if field == "parent_run_id" else "run"
+        missing = NotFound(f"{what} {run_id} does not exist", field=field)
+        if run_id not in self.known_runs:
+            raise missing
+        require_in(action, self.projects.get(run_id), missing)
 
     def require_active(self, run_id: str) -> None:
-        stage = self.known_runs.get(run_id)
-        if stage is None:
-            raise NotFound(f"run {run_id} does not exist", field="run_id")
+        self.require_visible(run_id, "run.write")
+        stage = self.known_runs[run_id]
         if stage != LifecycleStage.ACTIVE.value:
             raise InvalidArgument(
                 f"run {run_id} is deleted; restore it before logging to it", field="run_id"
             )
 
-    def experiment_location(self, experiment_id: str) -> str:
+    def experiment_location(self, experiment_id: str) -> tuple[str, str]:
+        """The experiment's artifact location and project, once runs may be made in it."""
         eid = parse_experiment_id(experiment_id)
         row = self.conn.execute(
-            sa.select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
-                experiments.c.experiment_id == eid
-            )
+            sa.select(
+                experiments.c.artifact_location,
+                experiments.c.lifecycle_stage,
+                experiments.c.project,
+            ).where(experiments.c.experiment_id == eid)
         ).first()
+        missing = NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
         if row is None:
-            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+            raise missing
+        require_in("run.write", row.project, missing)
         if row.lifecycle_stage != LifecycleStage.ACTIVE.value:
             raise InvalidArgument(
                 f"experiment {experiment_id} is deleted; cannot create runs in it",
                 field="experiment_id",
             )
-        return str(row.artifact_location)
+        return str(row.artifact_location), str(row.project)
 
     # --- accumulation -------------------------------------------------------------------
-    def add_create(self, op: CreateRun, locations: dict[str, str]) -> None:
+    def add_create(self, op: CreateRun, locations: dict[str, tuple[str, str]]) -> None:
         if op.run_id in self.known_runs:
+            self.require_visible(op.run_id, "run.write")
             existing = self.conn.execute(
                 sa.select(runs.c.experiment_id).where(runs.c.run_uuid == op.run_id)
             ).first()
@@ -117,8 +134,8 @@ class _Batch:
             return  # re-delivery of the same create
         if op.experiment_id not in locations:
             locations[op.experiment_id] = self.experiment_location(op.experiment_id)
-        if op.parent_run_id is not None and op.parent_run_id not in self.known_runs:
-            raise NotFound(f"parent run {op.parent_run_id} does not exist", field="parent_run_id")
+        if op.parent_run_id is not None:
+            self.require_visible(op.parent_run_id, "run.read", "parent_run_id")
         self.pending.creates.append(
             {
                 "run_uuid": op.run_id,
@@ -131,10 +148,11 @@ class _Batch:
                 "end_time": None,
                 "lifecycle_stage": LifecycleStage.ACTIVE.value,
                 "deleted_time": None,
-                "artifact_uri": run_artifact_uri(locations[op.experiment_id], op.run_id),
+                "artifact_uri": run_artifact_uri(locations[op.experiment_id][0], op.run_id),
             }
         )
         self.known_runs[op.run_id] = LifecycleStage.ACTIVE.value
+        self.projects[op.run_id] = locations[op.experiment_id][1]
         for k, v in op.tags.items():
             self.pending.tag_rows[(op.run_id, k)] = v
 
@@ -243,7 +261,7 @@ def apply_ops(conn: Connection, ops: Sequence[Op]) -> None:
         op.parent_run_id for op in ops if isinstance(op, CreateRun) and op.parent_run_id
     )
     batch.load_runs(referenced)
-    locations: dict[str, str] = {}
+    locations: dict[str, tuple[str, str]] = {}
     for op in ops:
         if isinstance(op, LogBatch):
             batch.add_log(op)
@@ -257,7 +275,8 @@ def apply_ops(conn: Connection, ops: Sequence[Op]) -> None:
             batch.flush()
             conn.execute(sa.delete(tags).where(tags.c.run_uuid == op.run_id, tags.c.key == op.key))
     batch.flush()
-    audit.record(conn, audit_events(ops), time_ms=now_ms())
+    events = [replace(e, project=batch.projects.get(e.object_id)) for e in audit_events(ops)]
+    audit.record(conn, events, time_ms=now_ms())
 
 
 def audit_events(ops: Sequence[Op]) -> list[AuditEvent]:

@@ -34,8 +34,13 @@ class TrackingStore(ABC):
     # experiments
     @abstractmethod
     def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
-    ) -> str: ...
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
+    ) -> str:
+        """A new experiment in ``project`` (None: the caller's only project, else default)."""
 
     @abstractmethod
     def get_experiment(self, experiment_id: str) -> Experiment: ...

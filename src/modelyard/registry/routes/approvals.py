@@ -42,6 +42,7 @@ _POLICY = json_body(
             "min_approvals": {"type": "integer", "minimum": 1, "maximum": 10},
             "allow_self_approval": BOOL,
             "required_gates": STR_LIST,
+            "project": STR,
         },
         ["model", "alias"],
     )
@@ -76,6 +77,7 @@ async def set_policy(request: Request) -> Response:
         min_approvals=1 if minimum is None else minimum,  # an explicit 0 is refused
         allow_self_approval=bool(optional(body, "allow_self_approval", bool, "true or false")),
         required_gates=gates,
+        project=optional(body, "project", str, "a project name"),
     )
     found = await run_in_threadpool(registry(request).policies.set, policy)
     return json_response(found.to_dict())
@@ -97,9 +99,12 @@ async def list_policies(
 
 @router.delete("/policies", summary="Remove an alias policy", openapi_extra=needs("policy.write"))
 async def delete_policy(
-    request: Request, model: str = Query(...), alias: str = Query(...)
+    request: Request,
+    model: str = Query(...),
+    alias: str = Query(...),
+    project: str | None = Query(None, description="of a '*' policy (none: yours)"),
 ) -> Response:
-    await run_in_threadpool(registry(request).policies.delete, model, alias)
+    await run_in_threadpool(registry(request).policies.delete, model, alias, project)
     return json_response({})
 
 

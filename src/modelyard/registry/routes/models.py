@@ -32,7 +32,9 @@ from modelyard.webapi.openapi import (
 )
 
 router = APIRouter(prefix="/api/v1/registry/models", tags=["registry"])
-_CREATE = json_body(obj({"name": STR, "description": STR, "tags": STR_MAP}, ["name"]))
+_CREATE = json_body(
+    obj({"name": STR, "description": STR, "tags": STR_MAP, "project": STR}, ["name"])
+)
 _ALIAS = json_body(obj({"version": INT}, ["version"]))
 
 
@@ -49,6 +51,7 @@ async def create_model(request: Request) -> Response:
         require(body, "name", str, "a model name"),
         optional(body, "description", str, "text"),
         string_map(body, "tags"),
+        optional(body, "project", str, "a project name"),
     )
     return json_response(found.to_dict(), 201)
 

@@ -44,6 +44,7 @@ _CREATE = json_body(
             "model_digest": STR,
             "signature": OBJ,
             "tags": STR_MAP,
+            "project": STR,
         },
         ["name", "source"],
     )
@@ -68,6 +69,7 @@ async def create_version(request: Request) -> Response:
         model_digest=optional(body, "model_digest", str, "64 hex characters"),
         signature=signature,
         tags=string_map(body, "tags"),
+        project=optional(body, "project", str, "a project name"),
     )
     found = await run_in_threadpool(registry(request).versions.create, draft)
     return json_response(found.to_dict(), 201)

@@ -24,6 +24,7 @@ class CreateExperiment(BaseModel):
     name: str
     artifact_location: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    project: str | None = None
 
 
 class RenameExperiment(BaseModel):
@@ -48,7 +49,7 @@ async def create_experiment(body: CreateExperiment, request: Request) -> Respons
             field="artifact_location",
         )
     store = tracking(request).store
-    eid = await run_in_threadpool(store.create_experiment, body.name, None, body.tags)
+    eid = await run_in_threadpool(store.create_experiment, body.name, None, body.tags, body.project)
     return json_response({"experiment_id": eid}, 201)
 
 
