@@ -1,0 +1,235 @@
+"""Projects keep their objects to themselves on a server with --auth: a user of one project
+cannot read, list, search or change another's experiments, runs, artifacts, models, versions,
+aliases, policies or approval requests. A hidden object answers exactly as a missing one does
+(404, the same message), and the canary planted in the hidden project never appears in any
+answer the outsider gets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.fixtures.auth import AuthServer
+from tests.fixtures.logged import saved_model
+
+import modelyard as yard
+from modelyard.config import Settings
+from modelyard.errors import InvalidArgument
+from modelyard.platform import backends
+
+CANARY = "canary-" + os.urandom(6).hex()  # the content: never in any answer she gets
+NAME = "hidden-" + os.urandom(6).hex()  # the names: only where her own request said them
+API = "/api/v1"
+
+
+@dataclass
+class Planted:
+    experiment_id: str
+    run_id: str
+    model: str
+    request_id: str
+
+
+def _client(srv: AuthServer, token: str, project: str | None) -> yard.Client:
+    return yard.Client(srv.url, settings=replace(Settings.from_env(), token=token, project=project))
+
+
+@pytest.fixture
+def planted(auth_server: AuthServer, tmp_path: Path) -> Iterator[Planted]:
+    """In project fraud (carol is its admin): an experiment, a run with a param, metric, tag
+    and artifact, a model with a version, an alias, a policy and a pending request, each
+    holding the canary."""
+    root = _client(auth_server, auth_server.seeded.admin, "fraud")
+    eid = root.create_experiment(f"{NAME}-exp", tags={"note": CANARY})
+    run = root.create_run(eid, run_name=f"{CANARY}-run")
+    rid = run.info.run_id
+    root.log_param(rid, "secret", CANARY)
+    root.log_metric(rid, "auc", 0.9)
+    root.set_tag(rid, "note", CANARY)
+    (tmp_path / "notes.txt").write_text(CANARY)
+    root.flush()
+    root.log_artifact(rid, tmp_path / "notes.txt")
+    root.log_artifacts(rid, saved_model(), "model")
+    model = f"{NAME}-model"
+    root.create_registered_model(model, description=CANARY)
+    root.create_model_version(model, f"runs:/{rid}/model", description=CANARY)
+    root.create_model_version(model, f"runs:/{rid}/model")
+    root.set_alias(model, "champion", 1)
+    root.set_alias_policy(model, "production")
+    req = root.request_approval(model, 2, alias="production", comment=CANARY)
+    root.close()
+    backends.forget()
+    yield Planted(eid, rid, model, req.request_id)
+
+
+MISSING_RUN = "f" * 32
+MISSING_EXPERIMENT = "987654"
+MISSING_MODEL = "no-such-model-at-all"
+
+
+def _reads(p: Planted) -> list[tuple[str, str, str, str]]:
+    """(method, path with the hidden id, the same path with a missing one, the id)."""
+    e, r, m = p.experiment_id, p.run_id, p.model
+    return [
+        ("GET", f"{API}/experiments/{e}", f"{API}/experiments/{MISSING_EXPERIMENT}", e),
+        ("GET", f"{API}/runs/{r}", f"{API}/runs/{MISSING_RUN}", r),
+        ("GET", f"{API}/runs/{r}/metric-history?key=auc", None, r),
+        ("GET", f"{API}/runs/{r}/artifacts", None, r),
+        ("GET", f"{API}/runs/{r}/artifacts/content?path=notes.txt", None, r),
+        ("GET", f"{API}/runs/{r}/artifacts/stat?path=notes.txt", None, r),
+        ("GET", f"{API}/registry/models/{m}", f"{API}/registry/models/{MISSING_MODEL}", m),
+        ("GET", f"{API}/registry/models/{m}/versions/1", None, m),
+        ("GET", f"{API}/registry/models/{m}/version?alias=champion", None, m),
+        ("GET", f"{API}/registry/models/{m}/alias-history", None, m),
+        ("GET", f"{API}/registry/approvals/{p.request_id}", None, p.request_id),
+        ("GET", f"{API}/registry/approvals?name={m}", None, m),
+        ("GET", f"{API}/registry/policies?model={m}", None, m),
+    ]
+
+
+def _writes(p: Planted) -> list[tuple[str, str, object]]:
+    e, r, m = p.experiment_id, p.run_id, p.model
+    return [
+        ("PATCH", f"{API}/experiments/{e}", {"name": "taken"}),
+        ("DELETE", f"{API}/experiments/{e}", None),
+        ("PUT", f"{API}/experiments/{e}/tags", {"key": "k", "value": "v"}),
+        ("DELETE", f"{API}/runs/{r}", None),
+        (
+            "POST",
+            f"{API}/runs/ops",
+            {"ops": [{"op": "log", "run_id": r, "metrics": [], "params": {"x": "1"}, "tags": {}}]},
+        ),
+        (
+            "POST",
+            f"{API}/runs/ops",
+            {
+                "ops": [
+                    {
+                        "op": "create_run",
+                        "run_id": "a" * 32,
+                        "experiment_id": e,
+                        "user_id": "alice",
+                        "start_time": 1,
+                        "tags": {},
+                    }
+                ]
+            },
+        ),
+        ("PATCH", f"{API}/registry/models/{m}", {"description": "x"}),
+        ("DELETE", f"{API}/registry/models/{m}", None),
+        ("PUT", f"{API}/registry/models/{m}/tags", {"key": "k", "value": "v"}),
+        ("PUT", f"{API}/registry/models/{m}/aliases/staging", {"version": 1}),
+        ("DELETE", f"{API}/registry/models/{m}/aliases/champion", None),
+        ("PUT", f"{API}/registry/models/{m}/versions/1/tags", {"key": "gate.e", "value": "passed"}),
+        ("POST", f"{API}/registry/versions", {"name": m, "source": f"runs:/{r}/model"}),
+        ("POST", f"{API}/registry/approvals", {"name": m, "version": 1, "alias": "production"}),
+        ("POST", f"{API}/registry/approvals/{p.request_id}/decision", {"decision": "APPROVE"}),
+        ("POST", f"{API}/registry/approvals/{p.request_id}/cancel", {}),
+        ("PUT", f"{API}/registry/policies", {"model": m, "alias": "staging"}),
+    ]
+
+
+def test_an_outsider_finds_nothing_of_another_project(
+    auth_server: AuthServer, planted: Planted
+) -> None:
+    alice = {"Authorization": f"Bearer {auth_server.seeded.tokens['alice']}"}  # churn only
+    seen: list[str] = []
+    with httpx.Client(base_url=auth_server.url, headers=alice) as http:
+        for method, hidden_path, missing_path, real in _reads(planted):
+            for _ in range(2):
+                hidden = http.request(method, hidden_path)
+                seen.append(hidden.text)
+                if "?name=" in hidden_path or "?model=" in hidden_path:
+                    assert hidden.status_code == 404, (hidden_path, hidden.text)
+                    continue
+                assert hidden.status_code == 404, (hidden_path, hidden.text)
+                if missing_path is not None:
+                    missing = http.request(method, missing_path)
+                    fake = missing_path.rsplit("/", 1)[1]
+                    assert hidden.text.replace(real, fake) == missing.text, hidden_path
+        for method, path, body in _writes(planted):
+            got = http.request(method, path, json=body)
+            seen.append(got.text)
+            # 404 as for a missing object, or 403 before any lookup when she holds the action
+            # in no project at all (which says nothing about the object)
+            nowhere = got.status_code == 403 and "in no project" in got.text
+            assert got.status_code == 404 or nowhere, (method, path, got.text)
+        # lists and searches
+        for method, path, body in (
+            ("GET", f"{API}/experiments?view=all", None),
+            ("GET", f"{API}/experiments?name={NAME}-exp", None),
+            ("POST", f"{API}/runs/search", {"experiment_ids": [planted.experiment_id]}),
+            ("GET", f"{API}/registry/models", None),
+            ("GET", f"{API}/registry/models?filter=name LIKE '%25hidden%25'", None),
+            ("GET", f"{API}/registry/versions", None),
+            ("GET", f"{API}/registry/approvals", None),
+            ("GET", f"{API}/registry/policies", None),
+        ):
+            got = http.request(method, path, json=body)
+            seen.append(got.text)
+            assert got.status_code in (200, 404), (path, got.text)
+            assert NAME not in got.text.replace(path, ""), (path, got.text)
+        # making things in the hidden project: it does not exist for her
+        for path, body in (
+            (f"{API}/experiments", {"name": "mine", "project": "fraud"}),
+            (f"{API}/registry/models", {"name": "mine", "project": "fraud"}),
+            (f"{API}/registry/models", {"name": "mine", "project": "nonexistent"}),
+        ):
+            got = http.post(path, json=body)
+            assert got.status_code == 404, got.text
+            assert "does not exist" in got.json()["error"]["message"]
+    everything = "\n".join(seen)
+    assert CANARY not in everything
+
+
+def test_the_projects_own_people_see_it_and_a_viewer_only_reads(
+    auth_server: AuthServer, planted: Planted
+) -> None:
+    store = auth_server.seeded.store
+    store.grant("fraud", "bob", "viewer")
+    carol = {"Authorization": f"Bearer {auth_server.seeded.tokens['carol']}"}
+    bob = {"Authorization": f"Bearer {auth_server.seeded.tokens['bob']}"}
+    with httpx.Client(base_url=auth_server.url) as http:
+        for who in (carol, bob):
+            for method, path, _, _ in _reads(planted):
+                got = http.request(method, path, headers=who)
+                assert got.status_code == 200, (path, got.text)
+            models = http.get(f"{API}/registry/models", headers=who).json()["models"]
+            assert [m["name"] for m in models] == [planted.model]
+            assert models[0]["project"] == "fraud"
+        for method, path, body in _writes(planted):
+            got = http.request(method, path, json=body, headers=bob)
+            assert got.status_code == 403, (method, path, got.text)
+        # the project's admin may change things
+        got = http.put(
+            f"{API}/registry/models/{planted.model}/tags",
+            json={"key": "k", "value": "v"},
+            headers=carol,
+        )
+        assert got.status_code == 200, got.text
+
+
+def test_a_user_with_one_project_creates_there_and_one_with_two_must_say(
+    auth_server: AuthServer,
+) -> None:
+    store = auth_server.seeded.store
+    alice = _client(auth_server, auth_server.seeded.tokens["alice"], None)
+    eid = alice.create_experiment("alice-only")
+    assert alice.get_experiment(eid).project == "churn"
+    assert alice.create_registered_model("alice-model").project == "churn"
+    alice.close()
+    backends.forget()
+    store.grant("fraud", "alice", "editor")
+    fresh = store.create_token("both", expires_s=3600, principal="alice").token
+    both = _client(auth_server, fresh, None)
+    with pytest.raises(InvalidArgument, match=r"say which project.*churn, fraud"):
+        both.create_experiment("which-one")
+    both.close()
+    backends.forget()
+    there = _client(auth_server, fresh, "fraud")
+    assert there.get_experiment(there.create_experiment("in-fraud")).project == "fraud"
+    there.close()
