@@ -233,3 +233,105 @@ def test_a_user_with_one_project_creates_there_and_one_with_two_must_say(
     there = _client(auth_server, fresh, "fraud")
     assert there.get_experiment(there.create_experiment("in-fraud")).project == "fraud"
     there.close()
+
+
+@dataclass
+class Elsewhere:
+    dataset: str
+    version_id: str
+    deployment: str
+    monitor: str
+    request_id: str
+
+
+@pytest.fixture
+def elsewhere(auth_server: AuthServer, planted: Planted) -> Iterator[Elsewhere]:
+    """Also in fraud: a dataset version linked to the planted run, a deployment, a monitor,
+    a label; each named or holding the canary."""
+    import pandas as pd
+
+    from modelyard.data.client import DataClient
+    from modelyard.monitoring import Log, Monitor, PerformanceCheck
+    from modelyard.monitoring.client import MonitoringClient
+
+    settings = replace(Settings.from_env(), token=auth_server.seeded.admin, project="fraud")
+    data = DataClient(auth_server.url, settings=settings)
+    frame = pd.DataFrame({"secret": [CANARY, CANARY], "x": [1.0, 2.0]})
+    version = data.log_dataset(frame, f"{NAME}-data", description=CANARY, run_id=planted.run_id)
+    root = yard.Client(auth_server.url, settings=settings)
+    root.create_deployment(f"{NAME}-dep", {f"models:/{planted.model}/1": 100}, description=CANARY)
+    root.close()
+    watch = MonitoringClient(auth_server.url, settings=settings)
+    check = PerformanceCheck("auc", lt=0.9, min_labeled=10)
+    watch.save_monitor(Monitor(name=f"{NAME}-mon", model=planted.model, window="1h",
+                               checks=[check], alerts=[Log()]))  # fmt: skip
+    rid = f"{NAME}-request"
+    watch.log_labels({rid: CANARY})
+    backends.forget()
+    yield Elsewhere(f"{NAME}-data", version.version_id, f"{NAME}-dep", f"{NAME}-mon", rid)
+
+
+def test_datasets_lineage_deployments_monitors_labels_and_audit_stay_in_their_project(
+    auth_server: AuthServer, planted: Planted, elsewhere: Elsewhere
+) -> None:
+    store = auth_server.seeded.store
+    store.grant("churn", "alice", "deployer")
+    store.grant("churn", "alice", "admin")  # every action, but only in churn
+    token = store.create_token("all", expires_s=3600, principal="alice").token
+    alice = {"Authorization": f"Bearer {token}"}
+    d, e = elsewhere.dataset, elsewhere
+    seen: list[str] = []
+    with httpx.Client(base_url=auth_server.url, headers=alice) as http:
+        for method, path, body in (
+            ("GET", f"{API}/datasets/version?name={d}", None),
+            ("GET", f"{API}/datasets/versions?name={d}", None),
+            ("PUT", f"{API}/datasets/expectations", {"name": d, "version": 1, "yaml": None}),
+            ("DELETE", f"{API}/datasets/version?name={d}&version=1", None),
+            ("GET", f"{API}/deployments/{e.deployment}", None),
+            ("PATCH", f"{API}/deployments/{e.deployment}", {"description": "x"}),
+            ("DELETE", f"{API}/deployments/{e.deployment}", None),
+            ("GET", f"{API}/monitors/{e.monitor}", None),
+            ("GET", f"{API}/monitors/{e.monitor}/runs", None),
+            ("DELETE", f"{API}/monitors/{e.monitor}", None),
+            ("POST", f"{API}/monitors/{e.monitor}/claim", {"due": 0, "next_run": 1}),
+            (
+                "POST",
+                f"{API}/monitors/{e.monitor}/runs",
+                {"monitor": e.monitor, "status": "passed"},
+            ),
+        ):
+            got = http.request(method, path, json=body)
+            seen.append(got.text)
+            assert got.status_code == 404, (method, path, got.text)
+        for method, path, body in (
+            ("GET", f"{API}/datasets", None),
+            ("GET", f"{API}/deployments", None),
+            ("GET", f"{API}/monitors", None),
+            ("GET", f"{API}/alerts", None),
+            ("GET", f"{API}/predictions/files", None),
+            ("POST", f"{API}/predictions/labels/lookup", {"request_ids": [e.request_id]}),
+            ("GET", f"{API}/lineage/edges?type=run&id={planted.run_id}", None),
+            ("GET", f"{API}/lineage/edges?type=dataset_version&id={e.version_id}", None),
+            ("GET", f"{API}/audit?limit=1000", None),
+        ):
+            got = http.request(method, path, json=body)
+            seen.append(got.text)
+            assert got.status_code == 200, (path, got.text)
+            assert NAME not in got.text.replace(path, ""), (path, got.text)
+        # a label for fraud's request id is refused, and changes nothing there
+        got = http.post(f"{API}/predictions/labels", json={"labels": [
+            {"request_id": e.request_id, "label": "mine"}]})  # fmt: skip
+        assert got.status_code == 409, got.text
+        assert NAME in got.text and "another project" in got.text
+        lookup = {"request_ids": [e.request_id]}
+    assert CANARY not in "\n".join(seen)
+    # fraud's own admin still sees fraud's label, untouched
+    carol = {"Authorization": f"Bearer {auth_server.seeded.tokens['carol']}"}
+    with httpx.Client(base_url=auth_server.url, headers=carol) as http:
+        labels = http.post(f"{API}/predictions/labels/lookup", json=lookup).json()["labels"]
+        assert [x["label"] for x in labels] == [CANARY]
+        entries = http.get(f"{API}/audit?limit=1000").json()["entries"]
+        assert entries and {x["project"] for x in entries} == {"fraud"}
+        edges = http.get(f"{API}/lineage/edges?type=dataset_version&id={e.version_id}").json()
+        assert edges["edges"], edges
+        assert http.get(f"{API}/audit/verify").status_code == 403  # global admins' only

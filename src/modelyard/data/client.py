@@ -140,6 +140,7 @@ class DataClient:
             source=snap.source,
             created_by=self.settings.user,
             description=description,
+            project=self.settings.project,
         )
         version, created = self.store.create_version(draft, run_id=run_id, context=context)
         if not created and draft.expectations and draft.expectations != version.expectations_yaml:

@@ -169,9 +169,11 @@ class DatasetInfo:
     versions: int
     created_time: int
     description: str | None = None
+    project: str = "default"
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "project": self.project,
             "name": self.name,
             "kind": self.kind,
             "latest_version": self.latest_version,
@@ -197,9 +199,11 @@ class NewVersion:
     source: str | None
     created_by: str | None
     description: str | None = None
+    project: str | None = None  # of a dataset this version creates; None: the caller's
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "project": self.project,
             "name": self.name,
             "digest": self.digest,
             "format": self.format,
@@ -229,6 +233,7 @@ class NewVersion:
             source=data.get("source"),
             created_by=data.get("created_by"),
             description=data.get("description"),
+            project=data.get("project"),
         )
 
 

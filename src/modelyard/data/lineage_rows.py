@@ -19,6 +19,7 @@ Node = tuple[str, str]  # (type, id)
 Labeller = Callable[[Connection, str], "str | None"]
 
 _labellers: dict[str, Labeller] = {}
+_projects: dict[str, Labeller] = {}
 
 
 def register_labeller(node_type: str, labeller: Labeller) -> None:
@@ -28,6 +29,16 @@ def register_labeller(node_type: str, labeller: Labeller) -> None:
 
 def labeller_for(node_type: str) -> Labeller | None:
     return _labellers.get(node_type)
+
+
+def register_project_of(node_type: str, project_of: Labeller) -> None:
+    """``project_of(conn, node_id)``: the project of a node of ``node_type`` (None: gone);
+    lineage shows a node only to who may read its project."""
+    _projects[node_type] = project_of
+
+
+def project_finder(node_type: str) -> Labeller | None:
+    return _projects.get(node_type)
 
 
 def add_edge(

@@ -6,11 +6,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from modelyard.data.entities import LineageEdge, LineageNode
-from modelyard.data.lineage_rows import labeller_for
+from modelyard.data.lineage_rows import labeller_for, project_finder
 from modelyard.data.store import EDGES_PAGE_DEFAULT, EDGES_PAGE_MAX
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import NotFound
+from modelyard.identity import current_actor
+from modelyard.platform.access import sees
 from modelyard.platform.checks import check_count
+from modelyard.platform.scope import restricted
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
 from modelyard.tracking.store import TrackingStore
@@ -44,6 +47,32 @@ class SqlLineageReads:
                 return labeller(conn, node_id) or f"(deleted {node_id})"
         return node_id
 
+    def _visible(self, node_type: str, node_id: str) -> bool:
+        """Whether the caller may read the node's project (every node, without checks; an
+        unknown kind of node, never)."""
+        if not restricted():
+            return True
+        if node_type == NODE_RUN:
+            try:
+                self.runs.get_run(node_id)  # checks run.read in the run's project
+            except NotFound:
+                return False
+            return True
+        if node_type == NODE_DATASET:
+            with self.db.read() as conn:
+                project = conn.execute(
+                    sa.select(datasets.c.project)
+                    .join(dataset_versions, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+                    .where(dataset_versions.c.version_id == node_id)
+                ).scalar()
+        else:
+            finder = project_finder(node_type)
+            if finder is None:
+                return False
+            with self.db.read() as conn:
+                project = finder(conn, node_id)
+        return project is not None and sees(current_actor(), str(project))
+
     def edges_page(
         self,
         node_type: str,
@@ -55,6 +84,8 @@ class SqlLineageReads:
         check_count(limit, "limit", EDGES_PAGE_MAX)
         fingerprint = list_fingerprint("lineage_edges", type=node_type, id=node_id)
         offset = page_offset(page_token, fingerprint, "type and id")
+        if not self._visible(node_type, node_id):  # as for a node with no edges
+            return [], None
         with self.db.read() as conn:
             rows = (
                 conn.execute(
@@ -86,6 +117,14 @@ class SqlLineageReads:
                 labels[(kind, ident)] = self._label(kind, ident)
             return LineageNode(kind, ident, labels[(kind, ident)])
 
+        shown: dict[tuple[str, str], bool] = {(node_type, node_id): True}
+
+        def visible(kind: str, ident: str) -> bool:
+            if (kind, ident) not in shown:
+                shown[(kind, ident)] = self._visible(kind, ident)
+            return shown[(kind, ident)]
+
+        # an edge whose other end is hidden is left out (the page still counts it)
         found = [
             LineageEdge(
                 node(r["source_type"], r["source_id"]),
@@ -94,5 +133,7 @@ class SqlLineageReads:
                 r["context"],
             )
             for r in rows[:limit]
+            if visible(r["source_type"], r["source_id"])
+            and visible(r["target_type"], r["target_id"])
         ]
         return found, token

@@ -9,6 +9,7 @@ same snapshot at once get one version: the loser finds the winner's row by diges
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -30,8 +31,16 @@ from modelyard.data.store import (
 )
 from modelyard.data.tables import dataset_versions, datasets, lineage_edges
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from modelyard.identity import current_actor
+from modelyard.platform.access import sees
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    require_in,
+    where_visible,
+)
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
@@ -90,6 +99,7 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
                 field="manifest",
             )
         kind = "files" if draft.format == "files" else "table"
+        draft = replace(draft, project=new_object_project(draft.project, "dataset.write"))
         for attempt in range(5):
             try:
                 version_id, created = self.db.run_write(
@@ -141,11 +151,17 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
             .mappings()
             .first()
         )
+        if row is not None and not sees(current_actor(), row["project"]):
+            # names are global (a dataset's address); one held where the caller cannot see
+            raise AlreadyExists(f"the dataset name {name!r} is taken", field="name")
         if row is None:
+            project = str(draft.project)
+            check_project_exists(conn, project)
             dataset_id = uuid.uuid4().hex
             conn.execute(
                 datasets.insert().values(
                     dataset_id=dataset_id,
+                    project=project,
                     name=name,
                     name_key=name.lower(),
                     kind=kind,
@@ -161,6 +177,9 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
                 "(names are unique ignoring case)",
                 field="name",
             )
+        require_in(
+            "dataset.write", row["project"], NotFound(f"dataset {name!r} not found", field="name")
+        )
         if row["kind"] != kind:
             raise Conflict(
                 f"dataset {name!r} holds {row['kind']}; a {kind} snapshot needs another name",
@@ -249,12 +268,12 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
     def link(
         self, name: str, version: int, run_id: str, *, relation: str, context: str | None
     ) -> None:
-        found = self.get_version(name, version)
+        found = self.get_version(name, version, action="dataset.write")
         self.runs.get_run(run_id)
         self.db.run_write(self._link, found.version_id, run_id, relation, context)
 
     def set_expectations(self, name: str, version: int, suite_yaml: str | None) -> DatasetVersion:
-        found = self.get_version(name, version)
+        found = self.get_version(name, version, action="dataset.write")
 
         def write(conn: Connection) -> None:
             conn.execute(
@@ -280,7 +299,7 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
         return self._by_id(found.version_id)
 
     def delete_version(self, name: str, version: int, *, force: bool = False) -> int:
-        found = self.get_version(name, version)
+        found = self.get_version(name, version, action="dataset.delete")
 
         def write(conn: Connection) -> int:
             # the check and the delete share one transaction: an edge added meanwhile either
@@ -380,20 +399,29 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
             raise NotFound(f"dataset version {version_id!r} not found", field="version_id")
         return self._row_to_version(row, row["name"])
 
-    def _dataset(self, conn: Connection, name: str) -> Any:
+    def _dataset(self, conn: Connection, name: str, action: str = "dataset.read") -> Any:
         check_dataset_name(name)
         row = (
             conn.execute(sa.select(datasets).where(datasets.c.name_key == name.lower()))
             .mappings()
             .first()
         )
-        if row is None or row["name"] != name:
+        missing = NotFound(f"dataset {name!r} not found", field="name")
+        if row is None:
+            raise missing
+        require_in(action, row["project"], missing)  # before a hint could name a hidden one
+        if row["name"] != name:
             hint = f" (did you mean {row['name']!r}?)" if row is not None else ""
             raise NotFound(f"dataset {name!r} not found{hint}", field="name")
         return row
 
     def get_version(
-        self, name: str, version: int | None = None, digest: str | None = None
+        self,
+        name: str,
+        version: int | None = None,
+        digest: str | None = None,
+        *,
+        action: str = "dataset.read",
     ) -> DatasetVersion:
         if version is not None and (
             isinstance(version, bool) or not isinstance(version, int) or version < 1
@@ -404,7 +432,7 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
         if digest is not None:
             check_sha256(digest, "digest")
         with self.db.read() as conn:
-            ds = self._dataset(conn, name)
+            ds = self._dataset(conn, name, action)
             query = sa.select(dataset_versions).where(
                 dataset_versions.c.dataset_id == ds["dataset_id"]
             )
@@ -441,13 +469,14 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
             .group_by(dataset_versions.c.dataset_id)
             .subquery()
         )
-        query = (
-            sa.select(datasets, counts.c.n, counts.c.latest)
-            .join(counts, counts.c.dataset_id == datasets.c.dataset_id)
-            .order_by(datasets.c.name, datasets.c.dataset_id)
-            .limit(limit + 1)
-            .offset(offset)
+        query = where_visible(
+            sa.select(datasets, counts.c.n, counts.c.latest).join(
+                counts, counts.c.dataset_id == datasets.c.dataset_id
+            ),
+            datasets.c.project,
         )
+        query = query.order_by(datasets.c.name, datasets.c.dataset_id).limit(limit + 1)
+        query = query.offset(offset)
         with self.db.read() as conn:
             rows = conn.execute(query).mappings().all()
         token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
@@ -459,6 +488,7 @@ class SqlDatasetStore(SqlLineageReads, DatasetStore):
                 int(r["n"]),
                 int(r["created_time"]),
                 r["description"],
+                r["project"],
             )
             for r in rows[:limit]
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,10 @@ class MonitoringClient:
         with acting_as(self._actor):
             if self.blobs.missing([sha256]):
                 self.blobs.put(sha256, chunks(), size)
-            return self.store.add_prediction_file(PredictionFile(sha256=sha256, size=size, **meta))
+            made = PredictionFile(sha256=sha256, size=size, **meta)
+            if made.project is None and self.settings.project is not None:
+                made = replace(made, project=self.settings.project)
+            return self.store.add_prediction_file(made)
 
     # --- labels --------------------------------------------------------------------------
     def log_labels(self, labels: Any) -> int:
@@ -82,7 +86,8 @@ class MonitoringClient:
         total = 0
         with acting_as(self._actor):
             for start in range(0, len(items), 10_000):
-                total += self.store.log_labels(items[start : start + 10_000])[0]
+                part = items[start : start + 10_000]
+                total += self.store.log_labels(part, self.settings.project)[0]
         return total
 
     def get_labels(self, request_ids: list[str]) -> list[Label]:
@@ -193,7 +198,9 @@ class MonitoringClient:
     ) -> StoredMonitor:
         period = window_ms(every or monitor.every or monitor.window)
         with acting_as(self._actor):
-            return self.store.save_monitor(monitor.to_dict(), period, enabled and monitor.enabled)
+            return self.store.save_monitor(
+                monitor.to_dict(), period, enabled and monitor.enabled, self.settings.project
+            )
 
     def monitors(self, *, limit: int | None = None) -> list[StoredMonitor]:
         """Every stored monitor (or the first ``limit``), by name, read a page at a time."""

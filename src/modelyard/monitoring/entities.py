@@ -44,6 +44,7 @@ class PredictionFile:
     last_time: int
     file_id: str = ""
     created_time: int = 0
+    project: str | None = None  # None when sent: the shipper's only project, else default
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -57,8 +57,11 @@ class RestMonitoringStore(MonitoringStore):
         got = self.http.request("GET", f"{BASE}/files", params=params)
         return [PredictionFile.from_dict(f) for f in got["files"]], got["next_page_token"]
 
-    def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
-        body = {"labels": [lb.to_dict() if isinstance(lb, Label) else lb for lb in labels]}
+    def log_labels(self, labels: Sequence[Label], project: str | None = None) -> tuple[int, int]:
+        body = {
+            "labels": [lb.to_dict() if isinstance(lb, Label) else lb for lb in labels],
+            "project": project,
+        }
         got = self.http.request("POST", f"{BASE}/labels", json=body)
         return int(got["recorded"]), int(got["replaced"])
 
@@ -73,8 +76,10 @@ class RestMonitoringStore(MonitoringStore):
         return found
 
     # --- monitors -------------------------------------------------------------------------
-    def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
-        body = {"spec": spec, "every_ms": every_ms, "enabled": enabled}
+    def save_monitor(
+        self, spec: dict[str, Any], every_ms: int, enabled: bool, project: str | None = None
+    ) -> StoredMonitor:
+        body = {"spec": spec, "every_ms": every_ms, "enabled": enabled, "project": project}
         return StoredMonitor.from_dict(
             self.http.request("PUT", f"{MONITORS}/{_path(spec.get('name'))}", json=body)
         )

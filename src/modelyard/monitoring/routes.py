@@ -27,7 +27,17 @@ from modelyard.webapi.openapi import (
 )
 
 router = APIRouter(prefix="/api/v1/predictions", tags=["monitoring"])
-_FILE_FIELDS = ("sha256", "size", "model", "version", "endpoint", "rows", "first_time", "last_time")
+_FILE_FIELDS = (
+    "sha256",
+    "size",
+    "model",
+    "version",
+    "endpoint",
+    "rows",
+    "first_time",
+    "last_time",
+    "project",
+)
 _FILE = json_body(
     obj(
         {
@@ -39,15 +49,16 @@ _FILE = json_body(
             "rows": INT,
             "first_time": INT,
             "last_time": INT,
+            "project": STR,
         },
-        [f for f in _FILE_FIELDS if f != "version"],
+        [f for f in _FILE_FIELDS if f not in ("version", "project")],
         closed=True,
     )
 )
 _LABEL = obj(
     {"request_id": STR, "label": {}, "row": INT, "time": nullable(INT)}, ["request_id", "label"]
 )
-_LABELS = json_body(obj({"labels": {"type": "array", "items": _LABEL}}, ["labels"]))
+_LABELS = json_body(obj({"labels": {"type": "array", "items": _LABEL}, "project": STR}, ["labels"]))
 _LOOKUP = json_body(obj({"request_ids": STR_LIST}, ["request_ids"]))
 
 
@@ -67,7 +78,7 @@ async def add_file(request: Request) -> Response:
     unknown = sorted(set(body) - set(_FILE_FIELDS))
     if unknown:
         raise InvalidArgument(f"unknown field(s) {unknown}", field=unknown[0])
-    missing = [k for k in _FILE_FIELDS if k not in body and k != "version"]
+    missing = [k for k in _FILE_FIELDS if k not in body and k not in ("version", "project")]
     if missing:
         raise InvalidArgument(f"{missing[0]} is required", field=missing[0])
     meta = PredictionFile.from_dict({k: body.get(k) for k in _FILE_FIELDS})
@@ -118,7 +129,10 @@ async def list_files(
 async def log_labels(request: Request) -> Response:
     body = await read_json(request)
     labels = check_labels(require(body, "labels", list, "a list of {request_id, label}"))
-    recorded, replaced = await run_in_threadpool(monitoring(request).log_labels, labels)
+    project = body.get("project")
+    if project is not None and not isinstance(project, str):
+        raise InvalidArgument("project must be a project name", field="project")
+    recorded, replaced = await run_in_threadpool(monitoring(request).log_labels, labels, project)
     return json_response({"recorded": recorded, "replaced": replaced})
 
 

@@ -19,7 +19,11 @@ from modelyard.webapi.openapi import BOOL, INT, OBJ, PAGE_HELP, STR, json_body, 
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitoring"])
 _SAVE = json_body(
-    obj({"spec": OBJ, "every_ms": INT, "enabled": BOOL}, ["spec", "every_ms"], closed=True),
+    obj(
+        {"spec": OBJ, "every_ms": INT, "enabled": BOOL, "project": STR},
+        ["spec", "every_ms"],
+        closed=True,
+    ),
     "spec is the monitor as `modelyard monitors` writes it; spec.name is the name in the path",
 )
 _CLAIM = json_body(obj({"due": INT, "next_run": INT}, ["due", "next_run"], closed=True))
@@ -56,7 +60,7 @@ async def list_monitors(
 )
 async def save(request: Request, name: str) -> Response:
     body = await read_json(request)
-    _known(body, ("spec", "every_ms", "enabled"))
+    _known(body, ("spec", "every_ms", "enabled", "project"))
     spec = require(body, "spec", dict, "the monitor as an object")
     if spec.get("name") != name:
         raise InvalidArgument("spec.name must be the name in the path", field="spec.name")
@@ -65,7 +69,10 @@ async def save(request: Request, name: str) -> Response:
     if not isinstance(enabled, bool):
         raise InvalidArgument("enabled must be true or false", field="enabled")
     MonitorSpec.from_dict(spec).check_for_server()
-    found = await run_in_threadpool(monitoring(request).save_monitor, spec, every, enabled)
+    project = body.get("project")
+    if project is not None and not isinstance(project, str):
+        raise InvalidArgument("project must be a project name", field="project")
+    found = await run_in_threadpool(monitoring(request).save_monitor, spec, every, enabled, project)
     return json_response(found.to_dict(redact=True))
 
 

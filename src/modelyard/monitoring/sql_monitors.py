@@ -16,15 +16,24 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.errors import InvalidArgument, NotFound
-from modelyard.identity import require_role
+from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.identity import current_actor
 from modelyard.monitoring.monitors.alerting import ACKED, OPEN, AlertState
 from modelyard.monitoring.monitors.spec import REDACTED, MonitorSpec
 from modelyard.monitoring.monitors.stored import StoredMonitor
 from modelyard.monitoring.store import MONITORS_PAGE_DEFAULT, MONITORS_PAGE_MAX, RUNS_MAX
 from modelyard.monitoring.tables import monitor_alerts, monitor_runs, monitors
+from modelyard.platform.access import DEFAULT_PROJECT, sees
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    require_in,
+    require_role_in,
+    restricted,
+    where_visible,
+)
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
 
@@ -33,8 +42,32 @@ MAX_ALERTS = 10_000  # one answer; alerts are one per fingerprint, so this is a 
 MONITOR_ROLE = "deployer"  # who may change monitors and alerts (or an admin), as deployments
 
 
-def _may(action: str) -> str:
-    return require_role(MONITOR_ROLE, action, or_admin=True).name
+def _may(action: str, project: str) -> str:
+    """Who acts, once they hold the deployer role (or admin) in the monitor's project."""
+    return require_role_in(MONITOR_ROLE, project, action, or_admin=True).name
+
+
+def _project(conn: Connection, name: str, action: str) -> str:
+    """The monitor's project, once the caller may ``action`` there (NotFound when the
+    monitor is missing or its project hidden)."""
+    found = conn.execute(sa.select(monitors.c.project).where(monitors.c.name == name)).scalar()
+    missing = NotFound(f"no monitor {name!r}", field="name")
+    if found is None:
+        if not restricted():  # the embedded store keeps the runs and alerts of any name
+            return DEFAULT_PROJECT
+        raise missing
+    require_in(action, found, missing)
+    return str(found)
+
+
+def _alert_projects(conn: Connection, fingerprints: Sequence[str]) -> dict[str, str]:
+    """The project of each alert (through its monitor); alerts of a missing monitor, none."""
+    rows = conn.execute(
+        sa.select(monitor_alerts.c.fingerprint, monitors.c.project)
+        .join(monitors, monitors.c.name == monitor_alerts.c.monitor)
+        .where(monitor_alerts.c.fingerprint.in_(list(fingerprints)))
+    ).all()
+    return {str(f): str(p) for f, p in rows}
 
 
 def check_run(run: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +99,7 @@ def _stored(row: Any) -> StoredMonitor:
         revision=int(row["revision"]),
         created_time=int(row["created_time"]),
         updated_time=int(row["updated_time"]),
+        project=row["project"],
     )
 
 
@@ -108,19 +142,30 @@ def _alert_row(state: AlertState) -> dict[str, Any]:
 class SqlMonitors:
     db: Database
 
-    def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
+    def save_monitor(
+        self, spec: dict[str, Any], every_ms: int, enabled: bool, project: str | None = None
+    ) -> StoredMonitor:
         monitor = MonitorSpec.from_dict(spec)  # checked as a whole before anything is written
         if isinstance(every_ms, bool) or not isinstance(every_ms, int) or every_ms < 1_000:
             raise InvalidArgument("a monitor runs at most once a second", field="every")
-        actor = _may("saving a monitor")
         t = now_ms()
         name = monitor.name
 
         def write(conn: Connection) -> None:
             c = monitors.c
             known = conn.execute(
-                sa.select(c.revision, c.spec, c.enabled, c.every_ms).where(c.name == name)
+                sa.select(c.revision, c.spec, c.enabled, c.every_ms, c.project).where(
+                    c.name == name
+                )
             ).first()
+            if known is not None and not sees(current_actor(), known.project):
+                raise AlreadyExists(f"the monitor name {name!r} is taken", field="name")
+            if known is None:
+                where = new_object_project(project, "monitor.write")
+                check_project_exists(conn, where)
+            else:
+                where = str(known.project)
+            actor = _may("saving a monitor", where)
             stored = orjson.loads(known.spec) if known is not None else None
             text = orjson.dumps(kept_secrets(monitor.to_dict(), stored)).decode()
             if known is not None and (known.spec, bool(known.enabled), known.every_ms) == (
@@ -133,8 +178,8 @@ class SqlMonitors:
             if known is None:
                 conn.execute(
                     monitors.insert().values(
-                        name=name, revision=1, created_by=actor, created_time=t, updated_time=t,
-                        **values,
+                        name=name, project=where, revision=1, created_by=actor, created_time=t,
+                        updated_time=t, **values,
                     )
                 )  # fmt: skip
             else:
@@ -152,8 +197,10 @@ class SqlMonitors:
             row = (
                 conn.execute(sa.select(monitors).where(monitors.c.name == name)).mappings().first()
             )
+        missing = NotFound(f"no monitor {name!r}", field="name")
         if row is None:
-            raise NotFound(f"no monitor {name!r}", field="name")
+            raise missing
+        require_in("monitor.read", row["project"], missing)
         return _stored(row)
 
     def list_monitors_page(
@@ -162,25 +209,24 @@ class SqlMonitors:
         check_count(limit, "limit", MONITORS_PAGE_MAX)
         fingerprint = list_fingerprint("monitors")
         offset = page_offset(page_token, fingerprint, "request")
-        query = sa.select(monitors).order_by(monitors.c.name).limit(limit + 1).offset(offset)
+        query = where_visible(sa.select(monitors), monitors.c.project)
+        query = query.order_by(monitors.c.name).limit(limit + 1).offset(offset)
         with self.db.read() as conn:
             rows = conn.execute(query).mappings().all()
         token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
         return [_stored(r) for r in rows[:limit]], token
 
     def delete_monitor(self, name: str) -> None:
-        _may("deleting a monitor")
-
         def write(conn: Connection) -> int:
+            _may("deleting a monitor", _project(conn, name, "monitor.read"))
             return int(conn.execute(monitors.delete().where(monitors.c.name == name)).rowcount)
 
         if not self.db.run_write(write):
             raise NotFound(f"no monitor {name!r}", field="name")
 
     def claim_monitor(self, name: str, due: int, next_run: int) -> bool:
-        _may("claiming a monitor's run")
-
         def write(conn: Connection) -> int:
+            _may("claiming a monitor's run", _project(conn, name, "monitor.read"))
             found = conn.execute(
                 monitors.update()
                 .where(monitors.c.name == name, monitors.c.next_run == due, monitors.c.enabled)
@@ -191,8 +237,11 @@ class SqlMonitors:
         return bool(self.db.run_write(write))
 
     def add_monitor_run(self, run: dict[str, Any]) -> str:
-        actor = _may("recording a monitor's run")
         run = check_run(run)
+        with self.db.read() as conn:
+            actor = _may(
+                "recording a monitor's run", _project(conn, run["monitor"], "monitor.read")
+            )
         run_id = uuid.uuid4().hex
         row = {
             "run_id": run_id,
@@ -214,6 +263,8 @@ class SqlMonitors:
         self, name: str, *, since: int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         check_count(limit, "limit", RUNS_MAX)
+        with self.db.read() as conn:
+            _project(conn, name, "monitor.read")
         t = monitor_runs.c
         query = sa.select(monitor_runs).where(t.monitor == name)
         if since is not None:
@@ -235,22 +286,26 @@ class SqlMonitors:
         keys = list(fingerprints)
         if not keys:
             return []
+        query = sa.select(monitor_alerts).join(
+            monitors, monitors.c.name == monitor_alerts.c.monitor, isouter=not restricted()
+        )
+        query = where_visible(
+            query.where(monitor_alerts.c.fingerprint.in_(keys)), monitors.c.project
+        )
         with self.db.read() as conn:
-            rows = conn.execute(
-                sa.select(monitor_alerts).where(monitor_alerts.c.fingerprint.in_(keys))
-            ).mappings()
-            return [_alert(r) for r in rows]
+            return [_alert(r) for r in conn.execute(query).mappings()]
 
     def put_alerts(self, alerts: Sequence[AlertState]) -> None:
         """Write alert states. An acknowledgement made meanwhile (while the run delivered
         its notices) is kept: an alert acked in the store never goes back to open."""
-        _may("writing alerts")
         rows = [_alert_row(a) for a in alerts]
         if not rows:
             return
         c = monitor_alerts.c
 
         def write(conn: Connection) -> None:
+            for name in sorted({row["monitor"] for row in rows}):
+                _may("writing alerts", _project(conn, name, "monitor.read"))
             for row in rows:
                 known = conn.execute(
                     sa.select(c.status, c.acked_by, c.acked_time).where(
@@ -275,7 +330,10 @@ class SqlMonitors:
         if status is not None and status not in STATUSES:
             raise InvalidArgument(f"status must be one of {list(STATUSES)}", field="status")
         c = monitor_alerts.c
-        query = sa.select(monitor_alerts)
+        query = sa.select(monitor_alerts).join(
+            monitors, monitors.c.name == c.monitor, isouter=not restricted()
+        )
+        query = where_visible(query, monitors.c.project)
         if status is not None:
             query = query.where(c.status == status)
         if monitor is not None:
@@ -286,10 +344,17 @@ class SqlMonitors:
             return [_alert(r) for r in rows]
 
     def ack_alert(self, fingerprint: str) -> AlertState:
-        actor, t = _may("acknowledging an alert"), now_ms()
+        t = now_ms()
         c = monitor_alerts.c
 
         def write(conn: Connection) -> int:
+            project = _alert_projects(conn, [fingerprint]).get(fingerprint)
+            missing = NotFound(f"no alert {fingerprint!r}", field="fingerprint")
+            if project is None and restricted():
+                raise missing
+            if project is not None:
+                require_in("alert.ack", project, missing)
+            actor = _may("acknowledging an alert", project or DEFAULT_PROJECT)
             done = conn.execute(
                 monitor_alerts.update()
                 .where(c.fingerprint == fingerprint, c.status.in_([OPEN, ACKED]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from modelyard.data.manifest import check_sha256
-from modelyard.errors import InvalidArgument
+from modelyard.errors import Conflict, InvalidArgument
 from modelyard.identity import current_actor
 from modelyard.monitoring.entities import (
     MAX_LABELS,
@@ -32,6 +33,7 @@ from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, Monit
 from modelyard.monitoring.tables import prediction_files, prediction_labels
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import check_project_exists, new_object_project, where_visible
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
@@ -51,6 +53,7 @@ def _file(row: Any) -> PredictionFile:
         last_time=int(row["last_time"]),
         file_id=row["file_id"],
         created_time=int(row["created_time"]),
+        project=row["project"],
     )
 
 
@@ -81,8 +84,10 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
     def add_prediction_file(self, meta: PredictionFile) -> PredictionFile:
         meta = check_file(meta)
         actor = current_actor().name
+        meta = replace(meta, project=new_object_project(meta.project, "prediction.write"))
 
         def write(conn: Connection) -> None:
+            check_project_exists(conn, str(meta.project))
             known = conn.execute(
                 sa.select(prediction_files.c.file_id).where(
                     prediction_files.c.sha256 == meta.sha256
@@ -128,7 +133,7 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         )
         offset = page_offset(page_token, fingerprint, "model, version, endpoint, since and until")
         t = prediction_files.c
-        query = sa.select(prediction_files)
+        query = where_visible(sa.select(prediction_files), t.project)
         for column, value in ((t.model, model), (t.version, version), (t.endpoint, endpoint)):
             if value is not None:
                 query = query.where(column == value)
@@ -143,12 +148,13 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         token = encode_page_token(offset + limit, fingerprint) if more else None
         return [_file(r) for r in rows[:limit]], token
 
-    def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
+    def log_labels(self, labels: Sequence[Label], project: str | None = None) -> tuple[int, int]:
         """Upsert: for one request id and row the label with the latest ``time`` stays (a
         correction sent straight to the store is not undone by an older label shipped
         later from a server's log; on a tie the one written last wins)."""
         clean = check_labels(list(labels))
         actor, t = current_actor().name, now_ms()
+        where = new_object_project(project, "prediction.write")
         latest: dict[tuple[str, int], dict[str, Any]] = {}
         for label in clean:
             row = {
@@ -158,6 +164,7 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
                 "time": label.time if label.time is not None else t,
                 "recorded_by": actor,
                 "recorded_time": t,
+                "project": where,
             }
             key = (label.request_id, label.row)
             if key not in latest or row["time"] >= latest[key]["time"]:
@@ -166,18 +173,25 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         c = prediction_labels.c
 
         def write(conn: Connection) -> int:
+            check_project_exists(conn, where)
             replaced = 0
             rows = list(latest.values())
             for start in range(0, len(rows), _CHUNK):
                 part = rows[start : start + _CHUNK]
                 keys = sa.tuple_(c.request_id, c.row_index)
-                replaced += len(
-                    conn.execute(
-                        sa.select(c.request_id).where(
-                            keys.in_([(r["request_id"], r["row_index"]) for r in part])
-                        )
-                    ).all()
-                )
+                held = conn.execute(
+                    sa.select(c.request_id, c.project).where(
+                        keys.in_([(r["request_id"], r["row_index"]) for r in part])
+                    )
+                ).all()
+                other = [rid for rid, p in held if p != where]
+                if other:  # request ids are unique across projects: another's is not ours
+                    raise Conflict(
+                        f"request id {other[0]!r} is labelled in another project; a label "
+                        f"goes in the project of its prediction (this one: {where!r})",
+                        field="labels",
+                    )
+                replaced += len(held)
                 stmt = insert(prediction_labels).values(part)
                 conn.execute(
                     stmt.on_conflict_do_update(
@@ -186,7 +200,8 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
                             k: stmt.excluded[k]
                             for k in ("label", "time", "recorded_by", "recorded_time")
                         },
-                        where=stmt.excluded.time >= c.time,
+                        # and never across projects, even one that labelled it meanwhile
+                        where=sa.and_(stmt.excluded.time >= c.time, c.project == where),
                     )
                 )
             return replaced
@@ -202,11 +217,10 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         t = prediction_labels.c
         with self.db.read() as conn:
             for start in range(0, len(ids), _CHUNK):
-                rows = conn.execute(
-                    sa.select(t.request_id, t.row_index, t.label, t.time).where(
-                        t.request_id.in_(ids[start : start + _CHUNK])
-                    )
+                query = sa.select(t.request_id, t.row_index, t.label, t.time).where(
+                    t.request_id.in_(ids[start : start + _CHUNK])
                 )
+                rows = conn.execute(where_visible(query, t.project))
                 found += [Label(r[0], orjson.loads(r[2]), int(r[1]), int(r[3])) for r in rows]
         return found
 

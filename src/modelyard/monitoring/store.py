@@ -65,8 +65,9 @@ class MonitoringStore(ABC):
         )
 
     @abstractmethod
-    def log_labels(self, labels: Sequence[Label]) -> tuple[int, int]:
-        """Record labels; a label for a request id and row already labelled replaces it.
+    def log_labels(self, labels: Sequence[Label], project: str | None = None) -> tuple[int, int]:
+        """Record labels (in ``project``: None, the caller's only one, else default); a
+        label for a request id and row already labelled in that project replaces it.
         Returns (recorded, of which replaced)."""
 
     @abstractmethod
@@ -75,9 +76,11 @@ class MonitoringStore(ABC):
 
     # --- monitors -------------------------------------------------------------------------
     @abstractmethod
-    def save_monitor(self, spec: dict[str, Any], every_ms: int, enabled: bool) -> StoredMonitor:
+    def save_monitor(
+        self, spec: dict[str, Any], every_ms: int, enabled: bool, project: str | None = None
+    ) -> StoredMonitor:
         """Create or replace the monitor ``spec["name"]`` (its revision goes up); it is due
-        at once."""
+        at once. A new one goes in ``project`` (None: the caller's only one, else default)."""
 
     @abstractmethod
     def get_monitor(self, name: str) -> StoredMonitor:

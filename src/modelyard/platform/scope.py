@@ -119,3 +119,28 @@ def require_role_in(
         f"{actor.name!r} does not hold it",
         field=field,
     )
+
+
+def require_global_admin(what: str) -> Actor:
+    """The current actor, if it is an admin everywhere: the admin role of MODELYARD_ROLES
+    with authentication off, a global admin with it (for what spans every project, such as
+    a webhook that hears every model's events)."""
+    actor = current_actor()
+    if actor.grants is None:
+        return require_role(ADMIN_ROLE, what)
+    if ADMIN_ROLE in ROLE_ACTIONS and ROLE_ACTIONS[ADMIN_ROLE] <= actor.grants.everywhere:
+        return actor
+    raise PermissionDenied(
+        f"{what} needs a global admin (webhooks hear the events of every project); user "
+        f"{actor.name!r} is not one",
+        field="user",
+    )
+
+
+def projects_with(action: str) -> frozenset[str] | None:
+    """The projects where the current actor may ``action``; None: every project (and what
+    belongs to none), for an unrestricted actor or one who holds it everywhere."""
+    grants = current_actor().grants
+    if grants is None or action in grants.everywhere:
+        return None
+    return frozenset(p for p in grants.projects() if action in grants.actions(p))

@@ -416,6 +416,7 @@ class RegistryClient:
             list(shadows) if shadows is not None else None,
             sticky_header,
             description,
+            self._project,
         )
 
     def get_deployment(self, name: str) -> Deployment:

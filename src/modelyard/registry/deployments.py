@@ -44,6 +44,7 @@ class Deployment:
     created_time: int = 0
     updated_by: str | None = None
     updated_time: int = 0
+    project: str = "default"
 
     def spec(self) -> dict[str, Any]:
         """What serving needs: routes, shadows, sticky header (stored as one JSON value)."""

@@ -38,8 +38,10 @@ class RestDeployments(DeploymentStore):
         shadows: Any = None,
         sticky_header: str | None = None,
         description: str | None = None,
+        project: str | None = None,
     ) -> Deployment:
         body = {
+            "project": project,
             "name": name,
             "routes": _route_dicts(routes),
             "shadows": shadows or [],

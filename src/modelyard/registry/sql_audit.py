@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from modelyard.errors import InvalidArgument
+from modelyard.platform.access import require
 from modelyard.platform.checks import check_count
+from modelyard.platform.scope import projects_with
 from modelyard.registry.store import AUDIT_MAX, AuditStore
 from modelyard.store import audit
 from modelyard.store.audit import AuditCheck, AuditEntry
@@ -31,7 +33,10 @@ class SqlAudit(AuditStore):
                 field="filters",
             )
         clean = {k: v for k, v in filters.items() if v is not None}
-        return audit.query(self.db, limit=limit, **clean)
+        # a project admin reads the entries of their projects; a global admin all of them
+        return audit.query(self.db, limit=limit, projects=projects_with("audit.read"), **clean)
 
     def verify(self) -> AuditCheck:
+        # its problem texts name objects of every project
+        require("audit.verify", None, "the audit log")
         return audit.verify(self.db)

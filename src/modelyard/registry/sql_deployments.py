@@ -16,9 +16,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from modelyard.identity import require_role
+from modelyard.identity import current_actor
+from modelyard.platform.access import sees
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    require_in,
+    require_role_in,
+    where_visible,
+)
 from modelyard.registry.deployments import (
     UNSET,
     Deployment,
@@ -50,6 +58,7 @@ def _deployment(row: Any) -> Deployment:
         created_time=int(row["created_time"]),
         updated_by=row["updated_by"],
         updated_time=int(row["updated_time"]),
+        project=row["project"],
     )
 
 
@@ -75,20 +84,27 @@ class SqlDeployments(DeploymentStore):
         shadows: Any = None,
         sticky_header: str | None = None,
         description: str | None = None,
+        project: str | None = None,
     ) -> Deployment:
         name = check_model_name(name)
         clean_routes = check_routes(routes)
         clean_shadows = check_shadows(shadows)
         header = check_sticky_header(sticky_header)
         description = check_text(description, "description")
-        actor = require_role(DEPLOYER_ROLE, "creating a deployment", or_admin=True).name
+        where = new_object_project(project, "deployment.write")
+        actor = require_role_in(DEPLOYER_ROLE, where, "creating a deployment", or_admin=True).name
         self._resolvable(clean_routes, clean_shadows)
         made = Deployment(name, clean_routes, clean_shadows, header, description)
 
         def write(conn: Connection) -> None:
+            check_project_exists(conn, where)
             taken = conn.execute(
-                sa.select(deployments.c.name).where(deployments.c.name_key == name.lower())
+                sa.select(deployments.c.name, deployments.c.project).where(
+                    deployments.c.name_key == name.lower()
+                )
             ).first()
+            if taken is not None and not sees(current_actor(), taken[1]):
+                raise AlreadyExists(f"the deployment name {name!r} is taken", field="name")
             if taken is not None:
                 raise AlreadyExists(f"deployment {taken[0]!r} already exists", field="name")
             t = now_ms()
@@ -97,6 +113,7 @@ class SqlDeployments(DeploymentStore):
                     deployment_id=uuid.uuid4().hex,
                     name=name,
                     name_key=name.lower(),
+                    project=where,
                     spec=orjson.dumps(made.spec()).decode(),
                     description=description,
                     revision=1,
@@ -106,7 +123,9 @@ class SqlDeployments(DeploymentStore):
                     updated_time=t,
                 )
             )
-            event = AuditEvent("deployment.create", "deployment", name, after=made.spec())
+            event = AuditEvent(
+                "deployment.create", "deployment", name, after=made.spec(), project=where
+            )
             audit.record(conn, [event], time_ms=t)
 
         try:
@@ -118,11 +137,12 @@ class SqlDeployments(DeploymentStore):
     def get(self, name: str) -> Deployment:
         name = check_model_name(name)
         with self.db.read() as conn:
-            return _deployment(self._row(conn, name))
+            return _deployment(self._row(conn, name, "deployment.read"))
 
     def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Deployment]:
         check_count(limit, "limit", LIST_MAX)
-        query = sa.select(deployments).order_by(deployments.c.name_key).limit(limit)
+        query = where_visible(sa.select(deployments), deployments.c.project)
+        query = query.order_by(deployments.c.name_key).limit(limit)
         with self.db.read() as conn:
             return [_deployment(r) for r in conn.execute(query).mappings()]
 
@@ -147,11 +167,13 @@ class SqlDeployments(DeploymentStore):
             isinstance(expected_revision, bool) or not isinstance(expected_revision, int)
         ):
             raise InvalidArgument("expected_revision must be a number", field="expected_revision")
-        actor = require_role(DEPLOYER_ROLE, "changing a deployment", or_admin=True).name
         self._resolvable(new_routes or [], new_shadows or [])
 
         def write(conn: Connection) -> None:
-            row = self._row(conn, name, lock=True)
+            row = self._row(conn, name, "deployment.read", lock=True)
+            actor = require_role_in(
+                DEPLOYER_ROLE, row["project"], "changing a deployment", or_admin=True
+            ).name
             old = _deployment(row)
             if expected_revision is not None and old.revision != expected_revision:
                 raise Conflict(
@@ -186,6 +208,7 @@ class SqlDeployments(DeploymentStore):
                 old.name,
                 before={**old.spec(), "revision": old.revision},
                 after={**new.spec(), "revision": old.revision + 1},
+                project=row["project"],
             )
             audit.record(conn, [event], time_ms=t)
 
@@ -194,10 +217,10 @@ class SqlDeployments(DeploymentStore):
 
     def delete(self, name: str) -> None:
         name = check_model_name(name)
-        require_role(DEPLOYER_ROLE, "deleting a deployment", or_admin=True)
 
         def write(conn: Connection) -> None:
-            row = self._row(conn, name, lock=True)
+            row = self._row(conn, name, "deployment.read", lock=True)
+            require_role_in(DEPLOYER_ROLE, row["project"], "deleting a deployment", or_admin=True)
             old = _deployment(row)
             conn.execute(
                 deployments.delete().where(deployments.c.deployment_id == row["deployment_id"])
@@ -207,17 +230,20 @@ class SqlDeployments(DeploymentStore):
                 "deployment",
                 old.name,
                 before={**old.spec(), "revision": old.revision},
+                project=row["project"],
             )
             audit.record(conn, [event], time_ms=now_ms())
 
         self.db.run_write(write)
 
     @staticmethod
-    def _row(conn: Connection, name: str, *, lock: bool = False) -> Any:
+    def _row(conn: Connection, name: str, action: str, *, lock: bool = False) -> Any:
         query = sa.select(deployments).where(deployments.c.name_key == name.lower())
         if lock:
             query = query.with_for_update()
         row = conn.execute(query).mappings().first()
+        missing = NotFound(f"deployment {name!r} does not exist", field="name")
         if row is None:
-            raise NotFound(f"deployment {name!r} does not exist", field="name")
+            raise missing
+        require_in(action, row["project"], missing)
         return row

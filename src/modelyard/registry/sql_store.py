@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.data.lineage_rows import register_labeller
+from modelyard.data.lineage_rows import register_labeller, register_project_of
 from modelyard.registry.sql_aliases import SqlAliases
 from modelyard.registry.sql_approvals import SqlApprovals
 from modelyard.registry.sql_audit import SqlAudit
@@ -38,7 +38,17 @@ def _label(conn: Connection, version_id: str) -> str | None:
     return f"{row[0]}/{row[1]}" if row else None
 
 
+def _project(conn: Connection, version_id: str) -> str | None:
+    found = conn.execute(
+        sa.select(registered_models.c.project)
+        .join(model_versions, registered_models.c.model_id == model_versions.c.model_id)
+        .where(model_versions.c.version_id == version_id)
+    ).scalar()
+    return None if found is None else str(found)
+
+
 register_labeller(NODE_MODEL_VERSION, _label)
+register_project_of(NODE_MODEL_VERSION, _project)
 
 
 class SqlRegistryStore(RegistryStore):

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.errors import InvalidArgument, NotFound
-from modelyard.identity import ADMIN_ROLE, require_role
 from modelyard.outbound.addresses import resolve_checked
 from modelyard.outbound.post import check_url
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import require_global_admin
 from modelyard.registry.entities import Webhook, WebhookDelivery
 from modelyard.registry.names import check_model_name
 from modelyard.registry.outbox import EVENTS
@@ -64,7 +64,7 @@ class SqlWebhooks(WebhookStore):
                 field="events",
             )
         model_key = None if model is None else check_model_name(model, "model").lower()
-        actor = require_role(ADMIN_ROLE, "creating a webhook").name
+        actor = require_global_admin("creating a webhook").name
         host = urlsplit(url).hostname or ""
         # refused now when it already resolves to a non-public address; checked again at
         # every connection (a name that does not resolve yet may resolve later)
@@ -99,7 +99,7 @@ class SqlWebhooks(WebhookStore):
         return _webhook(row, secret)
 
     def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
-        require_role(ADMIN_ROLE, "listing webhooks")  # their addresses are not for everyone
+        require_global_admin("listing webhooks")  # their addresses are not for everyone
         check_count(limit, "limit", LIST_MAX)
         query = (
             sa.select(webhooks)
@@ -110,7 +110,7 @@ class SqlWebhooks(WebhookStore):
             return [_webhook(r) for r in conn.execute(query).mappings()]
 
     def delete(self, webhook_id: str) -> None:
-        require_role(ADMIN_ROLE, "deleting a webhook")
+        require_global_admin("deleting a webhook")
 
         def write(conn: Connection) -> None:
             gone = conn.execute(
@@ -132,7 +132,7 @@ class SqlWebhooks(WebhookStore):
         self.db.run_write(write)
 
     def deliveries(self, webhook_id: str, limit: int = 100) -> list[WebhookDelivery]:
-        require_role(ADMIN_ROLE, "reading webhook deliveries")
+        require_global_admin("reading webhook deliveries")
         check_count(limit, "limit", AUDIT_MAX)
         with self.db.read() as conn:
             rows = conn.execute(

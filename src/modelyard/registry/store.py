@@ -220,6 +220,7 @@ class DeploymentStore(ABC):
         shadows: Any = None,
         sticky_header: str | None = None,
         description: str | None = None,
+        project: str | None = None,
     ) -> Deployment: ...
     @abstractmethod
     def get(self, name: str) -> Deployment: ...

@@ -113,6 +113,7 @@ def _new_version(body: dict[str, Any]) -> NewVersion:
         source=_optional(body, "source", str, "a string"),
         created_by=_optional(body, "created_by", str, "a string"),
         description=_optional(body, "description", str, "a string"),
+        project=_optional(body, "project", str, "a project name"),
     )
 
 

@@ -20,6 +20,7 @@ class StoredMonitor:
     revision: int
     created_time: int
     updated_time: int
+    project: str = "default"
 
     @property
     def monitor(self) -> MonitorSpec:

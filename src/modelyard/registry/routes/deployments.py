@@ -26,7 +26,7 @@ _PARTS = {
     "sticky_header": nullable(STR),
     "description": nullable(STR),
 }
-_CREATE = json_body(obj({"name": STR, **_PARTS}, ["name", "routes"], closed=True))
+_CREATE = json_body(obj({"name": STR, "project": STR, **_PARTS}, ["name", "routes"], closed=True))
 _PATCH = json_body(obj({**_PARTS, "expected_revision": INT}, closed=True))
 
 
@@ -38,10 +38,10 @@ _PATCH = json_body(obj({**_PARTS, "expected_revision": INT}, closed=True))
 )
 async def create_deployment(request: Request) -> Response:
     body = await read_json(request)
-    unknown = sorted(set(body) - ({"name", *_FIELDS} - {"expected_revision"}))
+    unknown = sorted(set(body) - ({"name", "project", *_FIELDS} - {"expected_revision"}))
     if unknown:
         raise InvalidArgument(
-            f"unknown field(s) {unknown}; a deployment has name, routes, shadows, "
+            f"unknown field(s) {unknown}; a deployment has name, project, routes, shadows, "
             "sticky_header and description",
             field=unknown[0],
         )
@@ -52,6 +52,7 @@ async def create_deployment(request: Request) -> Response:
         optional(body, "shadows", list, "a list of models:/ URIs"),
         optional(body, "sticky_header", str, "an HTTP header name"),
         optional(body, "description", str, "text"),
+        optional(body, "project", str, "a project name"),
     )
     return json_response(found.to_dict(), 201)
 
