@@ -203,3 +203,18 @@ def test_a_route_without_a_declared_permission_stops_the_build() -> None:
     with pytest.raises(ValueError, match="stand alone"):
         needs(PUBLIC, "model.read")
     assert isinstance(next(iter(api_routes(app.routes))), APIRoute)
+
+
+def test_the_permission_table_of_the_docs_is_the_live_one(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "auth.md").read_text()
+    table = text.split("<!-- permissions:start -->")[1].split("<!-- permissions:end -->")[0]
+    documented = set()
+    for line in table.strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        documented.add((cells[0], cells[1].strip("`"), cells[2]))
+    live = {
+        (method, path, " or ".join(actions))
+        for method, path, actions in _table(tmp_path)
+        if path != "/api/v1/health"  # the same as /health, not described
+    }
+    assert documented == live, (sorted(documented - live), sorted(live - documented))
