@@ -218,3 +218,28 @@ def test_the_permission_table_of_the_docs_is_the_live_one(tmp_path: Path) -> Non
         if path != "/api/v1/health"  # the same as /health, not described
     }
     assert documented == live, (sorted(documented - live), sorted(live - documented))
+
+
+def test_refusals_are_audited_once_a_minute_per_caller_and_route(
+    auth_server: AuthServer, callers: dict[str, dict[str, str]]
+) -> None:
+    admin = {"Authorization": f"Bearer {auth_server.seeded.admin}"}
+    with httpx.Client(base_url=auth_server.url) as http:
+        for _ in range(3):
+            got = http.post(
+                "/api/v1/registry/models", json={"name": "m"}, headers=callers["viewer"]
+            )
+            assert got.status_code == 403
+        got = http.delete("/api/v1/experiments/1", headers=callers["viewer"])
+        assert got.status_code == 403
+        http.get("/api/v1/users")  # anonymous: 401, not a refusal of someone
+        entries = http.get(
+            "/api/v1/audit", params={"action": "auth.permission_denied"}, headers=admin
+        ).json()["entries"]
+    seen = [(e["object_id"], e["after"]["method"], e["after"]["route"]) for e in entries]
+    assert seen == [
+        ("bob", "POST", "/api/v1/registry/models"),
+        ("bob", "DELETE", "/api/v1/experiments/{experiment_id}"),
+    ]
+    assert all("model.create" in e["after"]["message"] or "experiment.delete" in
+               e["after"]["message"] for e in entries)  # fmt: skip

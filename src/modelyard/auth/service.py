@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelyard.auth.authenticator import Authenticator
+from modelyard.auth.denials import Denials
 from modelyard.auth.ratelimit import RateLimit
 from modelyard.auth.sql_projects import roles_of
 from modelyard.auth.sql_store import SqlAuthStore
@@ -45,6 +46,7 @@ class AuthService:
         self.settings = settings
         self.authenticator = Authenticator(store, settings)
         self.limit = RateLimit(per_minute=10)
+        self.denials = Denials(store.db)
 
     def login(self, name: Any, password: Any, *, address: str, issue_token: bool) -> Login:
         self.limit.take(address)

@@ -8,7 +8,8 @@ there is no ``/docs`` or ``/redoc`` page (they load their scripts from a CDN).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +23,8 @@ from modelyard.auth.service import AuthService
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
 from modelyard.data.routes import blobs, datasets, lineage
-from modelyard.errors import InvalidArgument
-from modelyard.identity import Actor, acting_as, parse_roles
+from modelyard.errors import InvalidArgument, ModelyardError, PermissionDenied
+from modelyard.identity import Actor, acting_as, current_actor, parse_roles
 from modelyard.monitoring import routes as predictions
 from modelyard.monitoring import routes_alerts, routes_monitors
 from modelyard.monitoring.backends import monitoring_store
@@ -44,10 +45,12 @@ from modelyard.tracking.routes import artifacts, experiments, runs
 from modelyard.webapi.actor import ActorBinding
 from modelyard.webapi.authn import Authenticate
 from modelyard.webapi.deadline import BodyDeadline
-from modelyard.webapi.errors import LastResort, install_error_handlers
+from modelyard.webapi.errors import LastResort, error_response, install_error_handlers
 from modelyard.webapi.guards import ASGIApp, RequestGuard
 from modelyard.webapi.json import json_response
 from modelyard.webapi.openapi import install_openapi
+
+log = logging.getLogger(__name__)
 
 # every domain's router, in the order the OpenAPI description lists them
 _ROUTERS = (
@@ -106,6 +109,8 @@ def create_app(
     app.state.registry = registry
     app.state.monitoring = monitoring_store(backend)
     install_error_handlers(app)
+    if auth is not None:
+        app.add_exception_handler(PermissionDenied, _audited_denial(auth))
     app.state.auth = auth
     for module in _ROUTERS + (_AUTH_ROUTERS if auth is not None else ()):
         app.include_router(module.router)
@@ -126,6 +131,26 @@ def create_app(
             public=(DESCRIPTION_PATH, *public),
         )
     return LastResort(BodyDeadline(guarded, timeout_s=settings.body_timeout_s))
+
+
+def _audited_denial(auth: AuthService) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The answer to a PermissionDenied, once it is in the audit log (one entry per caller
+    and route a minute); a log that cannot be written does not change the answer."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PermissionDenied)
+        actor = current_actor()
+        route = getattr(request.scope.get("route"), "path", request.url.path)
+        if actor.kind != "anonymous" and auth.denials.due(actor, request.method, route):
+            try:
+                await run_in_threadpool(
+                    auth.denials.record, actor, request.method, route, exc.message
+                )
+            except ModelyardError as failed:
+                log.warning("permission denial not audited: %s", failed.message)
+        return error_response(exc)
+
+    return handle
 
 
 def _auth_service(backend: Backend, settings: Settings) -> AuthService:
