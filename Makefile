@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint format bench bench-tools clean services browser
+.PHONY: demo test test-fast lint format bench bench-tools clean services browser oidc
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,13 @@ services:
 browser:
 	bash .ci/browser.sh
 
-## make test: install test dependencies, services and the browser, run the whole suite
-test: $(STAMP_TEST) services browser
+## make oidc: install the OpenID provider the single sign-on tests start (npm, tests/oidc)
+oidc:
+	bash .ci/oidc.sh
+
+## make test: install test dependencies, services, the browser and the OpenID provider, run
+## the whole suite
+test: $(STAMP_TEST) services browser oidc
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
 test-fast: $(STAMP_TEST)

@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.stores", "tests.fixtures.auth"]
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.stores",
+    "tests.fixtures.auth",
+    "tests.fixtures.oidc",
+]

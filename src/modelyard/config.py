@@ -81,6 +81,15 @@ class Settings:
     session_idle_s: float = 7200.0  # a browser session ends after this long unused
     session_max_s: float = 43200.0  # and this long after login, used or not
     token_cache_s: float = 5.0  # how long a server trusts a token it checked (revocation lag)
+    # single sign-on with an OpenID provider (a server with --auth): its issuer URL, this
+    # server's client at it, the audience its bearer JWTs carry (default: the client id),
+    # the claim listing a user's groups, and whether a first login makes the user
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_audience: str | None = None
+    oidc_groups_claim: str = "groups"
+    oidc_auto_create: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,6 +127,13 @@ class Settings:
             session_idle_s=_positive("MODELYARD_SESSION_IDLE_SECONDS", 7200.0),
             session_max_s=_positive("MODELYARD_SESSION_MAX_SECONDS", 43200.0),
             token_cache_s=_env_float("MODELYARD_TOKEN_CACHE_SECONDS", 5.0),
+            oidc_issuer=env.get("MODELYARD_OIDC_ISSUER") or None,
+            oidc_client_id=env.get("MODELYARD_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("MODELYARD_OIDC_CLIENT_SECRET") or None,
+            oidc_audience=env.get("MODELYARD_OIDC_AUDIENCE") or None,
+            oidc_groups_claim=env.get("MODELYARD_OIDC_GROUPS_CLAIM") or "groups",
+            oidc_auto_create=env.get("MODELYARD_OIDC_AUTO_CREATE", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
 

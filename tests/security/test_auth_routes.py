@@ -100,6 +100,8 @@ def test_every_route_declares_a_known_permission_fitting_its_method(tmp_path: Pa
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/password"),
         ("POST", "/api/v1/auth/logout"),
+        ("GET", "/api/v1/auth/oidc/start"),
+        ("GET", "/api/v1/auth/oidc/callback"),
     }
 
 

@@ -17,9 +17,10 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
+from modelyard.auth.jwks import looks_like_jwt
 from modelyard.auth.sql_sessions import Session, sha256_hex
 from modelyard.auth.sql_store import SqlAuthStore
 from modelyard.auth.tokens import matches, parse_token
@@ -83,9 +84,15 @@ def read_cookie(headers: Mapping[bytes, bytes], name: str) -> str | None:
     return found[0] if found else None
 
 
+BearerJwt = Callable[[str], tuple[Actor, int]]
+
+
 class Authenticator:
-    def __init__(self, store: SqlAuthStore, settings: Settings) -> None:
+    def __init__(
+        self, store: SqlAuthStore, settings: Settings, *, jwt: BearerJwt | None = None
+    ) -> None:
         self.store = store
+        self.jwt = jwt  # single sign-on: a provider's access token -> (actor, expiry ms)
         self.ttl = max(0.0, settings.token_cache_s)
         self.cookie = cookie_name(settings)
         public = urlsplit(settings.public_url) if settings.public_url else None
@@ -101,7 +108,11 @@ class Authenticator:
     def quick(self, method: str, path: str, headers: Mapping[bytes, bytes]) -> Actor | None:
         auth = headers.get(b"authorization")
         if auth is not None:
-            token_id, secret = parse_token(_bearer(auth))
+            bearer = _bearer(auth)
+            if looks_like_jwt(bearer):
+                jwt_hit = self._tokens.get("jwt:" + sha256_hex(bearer))
+                return None if jwt_hit is None else jwt_hit[0]  # type: ignore[return-value]
+            token_id, secret = parse_token(bearer)
             hit = self._tokens.get(token_id)
             if hit is None or not matches(secret, hit[1]):
                 return None
@@ -124,6 +135,8 @@ class Authenticator:
         auth = headers.get(b"authorization")
         if auth is not None:
             token = _bearer(auth)
+            if looks_like_jwt(token):
+                return self._jwt(token)
             actor, expires_ms = self.store.tokens.authenticate(token)
             token_id, secret = parse_token(token)
             until = min(time.monotonic() + self.ttl, _monotonic_at(expires_ms))
@@ -140,6 +153,16 @@ class Authenticator:
         self._sessions.put(sha256_hex(session_id), until, session, session.csrf_sha256)
         self._check_csrf(method, headers, session)
         return session.actor
+
+    def _jwt(self, token: str) -> Actor:
+        if self.jwt is None:
+            raise Unauthenticated(
+                "this server takes its own API tokens (myd_...); single sign-on is not set up"
+            )
+        actor, expires_ms = self.jwt(token)
+        until = min(time.monotonic() + self.ttl, _monotonic_at(expires_ms))
+        self._tokens.put("jwt:" + sha256_hex(token), until, actor, "")
+        return actor
 
     def _check_csrf(self, method: str, headers: Mapping[bytes, bytes], session: Session) -> None:
         if method in SAFE_METHODS:

@@ -8,6 +8,7 @@ from typing import Any
 
 from modelyard.auth.authenticator import Authenticator
 from modelyard.auth.denials import Denials
+from modelyard.auth.oidc import SingleSignOn
 from modelyard.auth.ratelimit import RateLimit
 from modelyard.auth.sql_projects import roles_of
 from modelyard.auth.sql_store import SqlAuthStore
@@ -44,7 +45,10 @@ class AuthService:
     def __init__(self, store: SqlAuthStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self.authenticator = Authenticator(store, settings)
+        self.sso = SingleSignOn(store, settings) if settings.oidc_issuer else None
+        self.authenticator = Authenticator(
+            store, settings, jwt=None if self.sso is None else self.sso.bearer
+        )
         self.limit = RateLimit(per_minute=10)
         self.denials = Denials(store.db)
 

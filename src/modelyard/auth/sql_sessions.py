@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -38,11 +39,26 @@ class Session:
     expires_time: int  # the absolute end, ms
 
 
+GroupRoles = Callable[[Connection, list[str]], dict[str, set[str]]]
+
+
+def with_group_roles(
+    held: Mapping[str, frozenset[str]], mapped: Mapping[str, set[str]]
+) -> dict[str, frozenset[str]]:
+    """A principal's own roles and those its provider groups are mapped to, per project."""
+    merged = {p: set(r) for p, r in held.items()}
+    for project, roles in mapped.items():
+        merged.setdefault(project, set()).update(roles)
+    return {p: frozenset(r) for p, r in merged.items()}
+
+
 class SqlSessions:
     def __init__(self, db: Database, *, idle_s: float, max_s: float) -> None:
         self.db = db
         self.idle_ms = int(idle_s * 1000)
         self.max_ms = int(max_s * 1000)
+        # the project roles a single sign-on session's groups are mapped to (set with SSO)
+        self.group_roles: GroupRoles | None = None
 
     def create(
         self, principal_id: str, method: str, groups: list[str] | None = None, *, name: str = ""
@@ -84,6 +100,7 @@ class SqlSessions:
                         sessions.c.expires_time,
                         sessions.c.last_seen_time,
                         sessions.c.revoked_time,
+                        sessions.c.groups,
                         *PRINCIPAL_COLUMNS,
                     )
                     .select_from(
@@ -105,6 +122,8 @@ class SqlSessions:
             ):
                 raise Unauthenticated(ENDED)
             held = roles_of(conn, row["principal_id"])
+            if row["groups"] is not None and self.group_roles is not None:
+                held = with_group_roles(held, self.group_roles(conn, orjson.loads(row["groups"])))
         if now - int(row["last_seen_time"]) > TOUCH_EVERY_MS:
             self.db.run_write(
                 lambda c: c.execute(

@@ -1,0 +1,144 @@
+"""HTTP routes of single sign-on: ``/api/v1/auth/oidc/start`` sends the browser to the
+OpenID provider, ``/api/v1/auth/oidc/callback`` takes its answer and opens a session; and
+``/api/v1/auth/group-mappings``, which map the provider's groups to project roles."""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from modelyard.auth.oidc import CALLBACK_PATH, SingleSignOn
+from modelyard.auth.routes.deps import service
+from modelyard.errors import NotFound
+from modelyard.platform.route_permissions import PUBLIC, needs
+from modelyard.webapi.json import json_response, read_json, require
+from modelyard.webapi.openapi import STR, json_body, obj
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+BINDING_COOKIE = "modelyard_oidc"  # ties a login to the browser that started it
+_MAPPING = json_body(obj({"group": STR, "project": STR, "role": STR}, ["group", "project", "role"]))
+
+
+def _sso(request: Request) -> SingleSignOn:
+    found = service(request).sso
+    if found is None:
+        raise NotFound("single sign-on is not set up on this server (MODELYARD_OIDC_ISSUER)")
+    return found
+
+
+def _callback_url(request: Request) -> str:
+    public = service(request).settings.public_url
+    base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return base + CALLBACK_PATH
+
+
+@router.get(
+    "/oidc/start",
+    summary="Log in with the OpenID provider (a redirect there)",
+    openapi_extra=needs(PUBLIC),
+    response_class=RedirectResponse,
+    status_code=302,
+)
+async def start(
+    request: Request,
+    return_to: str | None = Query(None, description="a path here to land on afterwards"),
+) -> Response:
+    sso = _sso(request)
+    url, browser = await run_in_threadpool(sso.start, return_to, _callback_url(request))
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        BINDING_COOKIE,
+        browser,
+        max_age=600,
+        path="/api/v1/auth/oidc",
+        secure=_callback_url(request).startswith("https://"),
+        httponly=True,
+        samesite="lax",  # it must come back with the provider's top-level redirect
+    )
+    return response
+
+
+@router.get(
+    "/oidc/callback",
+    summary="Where the OpenID provider sends the browser back: opens a session",
+    openapi_extra=needs(PUBLIC),
+    response_class=HTMLResponse,
+)
+async def callback(request: Request) -> Response:
+    sso = _sso(request)
+    auth = service(request)
+    params = {k: v for k, v in request.query_params.items()}
+    browser = request.cookies.get(BINDING_COOKIE)
+    principal, groups, return_to = await run_in_threadpool(
+        sso.finish, params, browser, _callback_url(request)
+    )
+    session_id, csrf = await run_in_threadpool(
+        auth.store.sessions.create,
+        principal["principal_id"],
+        "oidc",
+        groups,
+        name=principal["name"],
+    )
+    # a page of this server moves the browser on: a redirect would still count as the
+    # provider's cross-site navigation, and the SameSite=Strict session cookie would not go
+    target = html.escape(return_to, quote=True)
+    page = (
+        "<!doctype html><meta charset=utf-8>"
+        f'<meta http-equiv="refresh" content="0;url={target}">'
+        f"<title>Logged in</title><p>Logged in as {html.escape(principal['name'])}. "
+        f'<a href="{target}">Continue</a></p>'
+    )
+    response = HTMLResponse(page, headers={"cache-control": "no-store", "x-csrf-token": csrf})
+    response.set_cookie(
+        auth.authenticator.cookie,
+        session_id,
+        max_age=int(auth.settings.session_max_s),
+        path="/",
+        secure=auth.authenticator.cookie.startswith("__Host-"),
+        httponly=True,
+        samesite="strict",
+    )
+    response.delete_cookie(BINDING_COOKIE, path="/api/v1/auth/oidc")
+    return response
+
+
+@router.get(
+    "/group-mappings",
+    summary="The provider's groups and the project roles they give (a global admin's)",
+    openapi_extra=needs("group_mapping.read"),
+)
+async def list_mappings(request: Request) -> Response:
+    found = await run_in_threadpool(_sso(request).sql.list_mappings)
+    return json_response({"mappings": found})
+
+
+@router.put(
+    "/group-mappings",
+    summary="Give a provider group a role in a project",
+    openapi_extra=needs("group_mapping.write", extra=_MAPPING),
+)
+async def map_group(request: Request) -> Response:
+    body = await read_json(request)
+    await run_in_threadpool(
+        _sso(request).sql.map_group,
+        require(body, "group", str, "a group name"),
+        require(body, "project", str, "a project name"),
+        require(body, "role", str, "a role"),
+    )
+    return json_response({})
+
+
+@router.delete(
+    "/group-mappings",
+    summary="Take a role in a project from a provider group",
+    openapi_extra=needs("group_mapping.write"),
+)
+async def unmap_group(
+    request: Request, group: str = Query(...), project: str = Query(...), role: str = Query(...)
+) -> Response:
+    await run_in_threadpool(_sso(request).sql.unmap_group, group, project, role)
+    return json_response({})
