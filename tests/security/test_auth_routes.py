@@ -102,6 +102,7 @@ def test_every_route_declares_a_known_permission_fitting_its_method(tmp_path: Pa
         ("POST", "/api/v1/auth/logout"),
         ("GET", "/api/v1/auth/oidc/start"),
         ("GET", "/api/v1/auth/oidc/callback"),
+        ("GET", "/api/v1/auth/jwks.json"),
     }
 
 

@@ -33,6 +33,12 @@ class RestAuthStore(AuthStore):
     def __init__(self, http: HttpTransport) -> None:
         self.http = http
 
+    def serving_token(self, endpoint: str, ttl: str = "15m") -> dict[str, Any]:
+        """A short-lived token to call ``endpoint`` on inference servers with --auth."""
+        body = {"endpoint": endpoint, "ttl": ttl}
+        found: dict[str, Any] = self.http.request("POST", "/api/v1/auth/serving-tokens", json=body)
+        return found
+
     def create_user(
         self,
         name: str,

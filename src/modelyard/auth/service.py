@@ -10,6 +10,7 @@ from modelyard.auth.authenticator import Authenticator
 from modelyard.auth.denials import Denials
 from modelyard.auth.oidc import SingleSignOn
 from modelyard.auth.ratelimit import RateLimit
+from modelyard.auth.signing import SigningKeys
 from modelyard.auth.sql_projects import roles_of
 from modelyard.auth.sql_store import SqlAuthStore
 from modelyard.config import Settings
@@ -51,6 +52,7 @@ class AuthService:
         )
         self.limit = RateLimit(per_minute=10)
         self.denials = Denials(store.db)
+        self.signing = SigningKeys(store.db)
 
     def login(self, name: Any, password: Any, *, address: str, issue_token: bool) -> Login:
         self.limit.take(address)

@@ -191,7 +191,8 @@ class SqlTokens:
 
     def revoke(self, token_id: str) -> None:
         actor = current_actor()
-        missing = NotFound(f"no API token with id {token_id!r}", field="token_id")
+        shown = token_id if len(token_id) <= 16 else f"{token_id[:8]}..."  # never a secret
+        missing = NotFound(f"no API token with id {shown!r}", field="token_id")
 
         def write(conn: Connection) -> None:
             found = (

@@ -142,6 +142,26 @@ _Import = Annotated[
         "(a model file never picks code to import).",
     ),
 ]
+_Auth = Annotated[
+    bool,
+    typer.Option(
+        "--auth",
+        help="Every route but the health probes needs a serving token the platform signed "
+        "(modelyard tokens serving ENDPOINT).",
+    ),
+]
+_AuthIssuer = Annotated[
+    str | None,
+    typer.Option(
+        "--auth-issuer",
+        help="The platform that signs serving tokens (its MODELYARD_PUBLIC_URL); default: "
+        "the tracking URI when it is a server.",
+    ),
+]
+_AuthJwks = Annotated[
+    str | None,
+    typer.Option("--auth-jwks", help="The platform's public keys from a file (JWKS JSON)."),
+]
 
 
 def serve(
@@ -171,6 +191,9 @@ def serve(
     tracking_uri: _TrackingUri = None,
     log_level: _LogLevel = "info",
     import_: _Import = None,
+    auth: _Auth = False,
+    auth_issuer: _AuthIssuer = None,
+    auth_jwks: _AuthJwks = None,
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /invocations."""
     from modelyard.serving.runner import serve as run
@@ -201,9 +224,20 @@ def serve(
         grpc_host=host,
         model_control=model_control,
         workers=workers,
+        auth=auth,
+        auth_issuer=auth_issuer or (_server_uri(tracking_uri) if auth else None),
+        auth_jwks=auth_jwks,
     )
     if grpc_port is not None:  # say a missing extra before any model loads
         from modelyard.serving.inference import require_grpc
 
         require_grpc()
     run(config, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _server_uri(tracking_uri: str | None) -> str | None:
+    """The tracking URI when it is a modelyard server (it signs the serving tokens)."""
+    from modelyard.platform.current import chosen_uri
+
+    uri = tracking_uri if tracking_uri is not None else chosen_uri(Settings.from_env())
+    return uri.rstrip("/") if uri and uri.startswith(("http://", "https://")) else None

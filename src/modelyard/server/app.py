@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from modelyard._version import __version__
 from modelyard.auth.backends import sql_auth_store
-from modelyard.auth.routes import login, oidc, projects, tokens, users
+from modelyard.auth.routes import login, oidc, projects, serving, tokens, users
 from modelyard.auth.service import AuthService
 from modelyard.config import Settings
 from modelyard.data.backends import data_backend
@@ -71,7 +71,7 @@ _ROUTERS = (
     audit,
 )
 # with authentication on: logging in, users, projects and tokens
-_AUTH_ROUTERS = (login, oidc, users, projects, tokens)
+_AUTH_ROUTERS = (login, oidc, users, projects, tokens, serving)
 # what answers without authentication, besides the routes declared public
 DESCRIPTION_PATH = "/openapi.json"
 

@@ -33,6 +33,7 @@ name later: one that is not 1 to 128 printable ASCII characters is refused (400)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -41,8 +42,9 @@ from typing import TYPE_CHECKING
 import orjson
 
 from modelyard import logs
-from modelyard.errors import HTTP_STATUS, ModelyardError, TooManyRequests
+from modelyard.errors import HTTP_STATUS, ModelyardError, TooManyRequests, Unauthenticated
 from modelyard.serving import metrics
+from modelyard.serving.auth import ADMIN, PREDICT, PUBLIC, TOKEN, ServingAuth
 from modelyard.serving.config import ServeConfig
 from modelyard.serving.inference import Inference, Overloaded
 from modelyard.serving.protocol.codec import client_request_id
@@ -86,23 +88,23 @@ class ServingApp:
         server, models = ServerRoutes(inference), ModelRoutes(inference)
         control, infer = ControlRoutes(inference), InferenceHandler(inference)
         return [
-            Route(ANY, "/v2/health/live", server.live),
-            Route(ANY, "/ping", server.live),  # MLflow's health checks
-            Route(ANY, "/health", server.live),
-            Route(ANY, "/v2/health/ready", server.ready),
-            Route(ANY, "/metrics", server.metrics),
-            Route(ANY, "/v2", server.metadata),
-            Route("POST", "/v2/feedback", FeedbackRoute(inference).post),
-            Route("POST", "/invocations", infer.invocations),
-            Route("POST", "/v2/repository/index", control.index),
-            Route("POST", "/v2/repository/models/{name}/load", control.load),
-            Route("POST", "/v2/repository/models/{name}/unload", control.unload),
-            Route("GET", "/v2/models/stats", models.every_stats),
-            Route("GET", "/v2/models/{name}", models.metadata),
-            Route("GET", "/v2/models/{name}/ready", models.ready),
-            Route("GET", "/v2/models/{name}/config", models.config),
-            Route("GET", "/v2/models/{name}/stats", models.stats),
-            Route("POST", "/v2/models/{name}/infer", infer.infer),
+            Route(ANY, "/v2/health/live", server.live, PUBLIC),  # probes answer anyone
+            Route(ANY, "/ping", server.live, PUBLIC),  # MLflow's health checks
+            Route(ANY, "/health", server.live, PUBLIC),
+            Route(ANY, "/v2/health/ready", server.ready, PUBLIC),
+            Route(ANY, "/metrics", server.metrics, TOKEN),
+            Route(ANY, "/v2", server.metadata, TOKEN),
+            Route("POST", "/v2/feedback", FeedbackRoute(inference).post, TOKEN),
+            Route("POST", "/invocations", infer.invocations, PREDICT),
+            Route("POST", "/v2/repository/index", control.index, ADMIN),
+            Route("POST", "/v2/repository/models/{name}/load", control.load, ADMIN),
+            Route("POST", "/v2/repository/models/{name}/unload", control.unload, ADMIN),
+            Route("GET", "/v2/models/stats", models.every_stats, ADMIN),
+            Route("GET", "/v2/models/{name}", models.metadata, PREDICT),
+            Route("GET", "/v2/models/{name}/ready", models.ready, PREDICT),
+            Route("GET", "/v2/models/{name}/config", models.config, PREDICT),
+            Route("GET", "/v2/models/{name}/stats", models.stats, PREDICT),
+            Route("POST", "/v2/models/{name}/infer", infer.infer, PREDICT),
         ]
 
     # --- what is served, as the inference path holds it -----------------------------------
@@ -162,6 +164,8 @@ class ServingApp:
                 extra.append((b"retry-after", str(exc.retry_after_s).encode()))
             elif isinstance(exc, TooManyRequests):
                 extra.append((b"retry-after", str(exc.retry_after).encode()))
+            elif isinstance(exc, Unauthenticated):
+                extra.append((b"www-authenticate", b"Bearer"))
         except Exception:
             log.exception("request %s failed", request_id)
             status, body, extra = 500, orjson.dumps({"error": "internal error"}), list(JSON)
@@ -194,6 +198,10 @@ class ServingApp:
     async def start(self) -> None:
         """``Inference.start``, then, when asked, the gRPC server (a port it cannot bind
         stops the start)."""
+        config = self.config
+        if config.auth and self.router.auth is None:  # the platform's keys, before any request
+            issuer = str(config.auth_issuer)
+            self.router.auth = await asyncio.to_thread(ServingAuth.load, issuer, config.auth_jwks)
         await self.inference.start()
         if self.config.grpc_port is not None:
             # grpc and its messages load only when a gRPC port is asked for

@@ -78,6 +78,11 @@ class ServeConfig:
     model_control: str = "none"  # explicit: load/unload on request (one worker only)
     workers: int = 1  # processes sharing the ports (set by `modelyard serve`)
     log_level: str = "info"  # each worker process logs at this level too
+    # --auth: every route but the health probes needs a serving token the platform at
+    # auth_issuer signed (its keys from {auth_issuer}/api/v1/auth/jwks.json, or auth_jwks)
+    auth: bool = False
+    auth_issuer: str | None = None
+    auth_jwks: str | None = None
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -114,6 +119,18 @@ class ServeConfig:
             raise InvalidArgument("max_rows must be from 1 to 2**28", field="max_rows")
         if self.max_body_bytes < 1024:
             raise InvalidArgument("max_body_bytes must be at least 1024", field="max_body_bytes")
+        if self.auth and not self.auth_issuer:
+            raise InvalidArgument(
+                "--auth needs the platform that signs serving tokens (--auth-issuer URL, by "
+                "default the tracking URI when it is a server)",
+                field="auth_issuer",
+            )
+        if self.auth and self.grpc_port is not None:
+            raise InvalidArgument(
+                "--auth does not cover the gRPC port yet: serve gRPC without --auth on a "
+                "private network, or REST only with --auth",
+                field="grpc_port",
+            )
         if self.grpc_port is not None and not 0 <= self.grpc_port <= 65535:
             raise InvalidArgument("grpc_port must be from 0 to 65535", field="grpc_port")
         if self.model_control not in MODEL_CONTROL:

@@ -9,6 +9,8 @@ import typer
 from modelyard.auth.cli.common import store
 from modelyard.auth.entities import TokenScope
 from modelyard.auth.names import parse_lifetime
+from modelyard.auth.rest_store import RestAuthStore
+from modelyard.auth.tokens import TOKEN_PREFIX
 from modelyard.errors import InvalidArgument
 from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.terminal import out, print_json, print_table, when
@@ -96,6 +98,32 @@ def list_tokens(
 
 @app.command()
 def revoke(token_id: str, tracking_uri: TrackingUri = None) -> None:
-    """Revoke a token by its id (the part after myd_)."""
+    """Revoke a token by its id (the 12 characters between myd_ and the next _, as
+    `modelyard tokens list` shows them)."""
+    if token_id.startswith(f"{TOKEN_PREFIX}_"):  # the whole token: never echoed back
+        token_id = token_id.split("_")[1] if token_id.count("_") >= 2 else ""
     store(tracking_uri).revoke_token(token_id)
     out.print(f"revoked {token_id}")
+
+
+@app.command()
+def serving(
+    endpoint: str,
+    ttl: Annotated[
+        str, typer.Option("--ttl", help="15m (the default), 1h, ... at most 24h")
+    ] = "15m",
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """A short-lived token to call ENDPOINT on `modelyard serve --auth` (printed)."""
+    found = store(tracking_uri)
+    if not isinstance(found, RestAuthStore):
+        raise InvalidArgument(
+            "serving tokens are signed by a server: -t http://HOST:PORT (MODELYARD_TRACKING_URI)",
+            field="tracking_uri",
+        )
+    made = found.serving_token(endpoint, ttl)
+    if as_json:
+        print_json(made)
+        return
+    print(made["token"])

@@ -27,6 +27,7 @@ from modelyard.serving.protocol.mlflow_payloads import (
     encode_probabilities,
 )
 from modelyard.serving.repository.endpoints import Endpoint
+from modelyard.serving.repository.fleet import NotServed
 from modelyard.serving.rest.answers import JSON, Answered, Headers, Receive, Scope, read_body
 from modelyard.serving.runtime.served import ServedModel
 
@@ -113,6 +114,9 @@ class InferenceHandler:
                 (p.split("=", 1)[1] for p in query.split("&") if p.startswith("model=")), None
             )
             endpoint = inference.fleet.endpoint(wanted) if wanted else inference.fleet.default()
+            granted = scope.get("modelyard.scopes")  # with --auth: the caller's token's
+            if granted is not None and f"predict:{endpoint.name}" not in granted:
+                raise NotServed(f"model {endpoint.name!r} is not served here")
             served = inference.fleet.model(endpoint, None, headers)
             started = scope["modelyard.timing"][2]
             scope["modelyard.timing"] = (endpoint.name, served.version or "", started)

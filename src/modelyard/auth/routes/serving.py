@@ -1,0 +1,60 @@
+"""HTTP routes for inference servers with --auth: ``/api/v1/auth/serving-tokens`` signs a
+short-lived token to call one endpoint, ``/api/v1/auth/jwks.json`` publishes the keys an
+inference server checks it with."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelyard.auth.names import parse_lifetime
+from modelyard.auth.routes.deps import service
+from modelyard.auth.serving_grants import check_endpoint_name, require_predict
+from modelyard.auth.signing import DEFAULT_TTL_S
+from modelyard.identity import current_actor
+from modelyard.platform.route_permissions import PUBLIC, needs
+from modelyard.webapi.json import json_response, read_json
+from modelyard.webapi.openapi import STR, json_body, obj
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+_ISSUE = json_body(
+    obj({"endpoint": STR, "ttl": STR}, ["endpoint"]),
+    "ttl: 15m (the default), 1h, ... at most 24h",
+)
+
+
+def issuer(request: Request) -> str:
+    """What serving tokens name as their issuer: MODELYARD_PUBLIC_URL, else this address."""
+    public = service(request).settings.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+@router.post(
+    "/serving-tokens",
+    summary="A short-lived token to call one endpoint of an inference server with --auth",
+    status_code=201,
+    openapi_extra=needs("deployment.predict", extra=_ISSUE),
+)
+async def serving_token(request: Request) -> Response:
+    body = await read_json(request)
+    endpoint = check_endpoint_name(body.get("endpoint"))
+    ttl = body.get("ttl")
+    ttl_s = DEFAULT_TTL_S if ttl is None else parse_lifetime(ttl, "ttl")
+    auth = service(request)
+    await run_in_threadpool(require_predict, auth.store.db, endpoint)
+    token, expires = await run_in_threadpool(
+        auth.signing.serving_token, current_actor().name, endpoint, ttl_s, issuer(request)
+    )
+    return json_response({"token": token, "expires_time": expires, "endpoint": endpoint}, 201)
+
+
+@router.get(
+    "/jwks.json",
+    summary="The public keys serving tokens are signed with",
+    openapi_extra=needs(PUBLIC),
+)
+async def jwks(request: Request) -> Response:
+    found = await run_in_threadpool(service(request).signing.jwks)
+    return json_response(found)

@@ -1,0 +1,183 @@
+"""``modelyard serve --auth``: every route but the health probes needs a serving token the
+platform signed, checked by the inference server alone with the platform's public keys; a
+token for one endpoint answers for another as if that model were not served."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from tests.fixtures.auth import AuthServer
+from tests.fixtures.logged import saved_model, sklearn_model
+from tests.fixtures.serving import Running, oip_row
+
+import modelyard as yard
+from modelyard.auth.rest_store import RestAuthStore
+from modelyard.config import Settings
+from modelyard.errors import InvalidArgument, NotFound
+from modelyard.platform import backends
+from modelyard.serving.app import ServingApp
+from modelyard.serving.auth import NEEDS, PUBLIC
+from modelyard.serving.config import ModelSource, ServeConfig
+from modelyard.store.rest import HttpTransport
+
+
+@dataclass
+class Served:
+    platform: AuthServer
+    url: str
+    app: ServingApp
+
+
+def _tokens(srv: AuthServer, who: str) -> RestAuthStore:
+    token = srv.seeded.admin if who == "root" else srv.seeded.tokens[who]
+    return RestAuthStore(HttpTransport(srv.url, token=token))
+
+
+@pytest.fixture
+def served(auth_server: AuthServer) -> Iterator[Served]:
+    """Models churn (project churn) and fraudmodel (project fraud) registered on the
+    platform, served from folders by an inference server with --auth."""
+    for project, name in (("churn", "churn"), ("fraud", "fraudmodel")):
+        settings = replace(Settings.from_env(), token=auth_server.seeded.admin, project=project)
+        with yard.Client(auth_server.url, settings=settings) as c:
+            c.create_registered_model(name)
+    backends.forget()
+    folder = str(saved_model())
+    config = ServeConfig(
+        [ModelSource(folder, "churn"), ModelSource(folder, "fraudmodel")],
+        auth=True,
+        auth_issuer=auth_server.url,
+        prediction_log=None,
+    )
+    running = Running(ServingApp(config))
+    try:
+        yield Served(auth_server, running.url, running.app)
+    finally:
+        running.stop()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_token_for_one_endpoint_serves_it_and_no_other(served: Served) -> None:
+    _, frame = sklearn_model()
+    body = oip_row(frame)
+    bob = _tokens(served.platform, "bob")  # viewer of churn
+    made = bob.serving_token("churn", "15m")
+    token = made["token"]
+    with pytest.raises(NotFound, match="no deployment or model named 'fraudmodel'"):
+        bob.serving_token("fraudmodel")  # fraud is not his
+    with pytest.raises(InvalidArgument, match="ttl"):
+        bob.serving_token("churn", "2d")
+    with httpx.Client(base_url=served.url) as http:
+        for _ in range(2):
+            got = http.post("/v2/models/churn/infer", json=body, headers=_bearer(token))
+            assert got.status_code == 200, got.text
+        anonymous = http.post("/v2/models/churn/infer", json=body)
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+        # another endpoint: as if it were not served, the same answer as a missing model
+        other = http.get("/v2/models/fraudmodel", headers=_bearer(token))
+        missing = http.get("/v2/models/nosuch", headers=_bearer(token))
+        assert other.status_code == missing.status_code == 404
+        assert other.json()["error"].replace("fraudmodel", "nosuch") == missing.json()["error"]
+        invocations = http.post(
+            "/invocations?model=fraudmodel",
+            json={"dataframe_records": frame[:1].to_dict("records")},
+            headers=_bearer(token),
+        )
+        assert invocations.status_code == 404, invocations.text
+        assert http.post("/v2/repository/index", headers=_bearer(token)).status_code == 403
+        assert http.get("/v2/health/live").status_code == 200
+        assert http.get("/v2/health/ready").status_code == 200
+        assert http.get("/v2").status_code == 401
+        assert http.get("/v2", headers=_bearer(token)).status_code == 200
+    carol = _tokens(served.platform, "carol").serving_token("fraudmodel")["token"]
+    got = httpx.post(f"{served.url}/v2/models/fraudmodel/infer", json=body, headers=_bearer(carol))
+    assert got.status_code == 200, got.text
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_forged_serving_tokens_are_refused(served: Served) -> None:
+    real = _tokens(served.platform, "bob").serving_token("churn")["token"]
+    header = jwt.get_unverified_header(real)
+    claims = jwt.decode(real, options={"verify_signature": False})
+    keys = httpx.get(f"{served.platform.url}/api/v1/auth/jwks.json").json()["keys"]
+    public_pem = jwt.PyJWK.from_dict(keys[0]).key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    confused = f"{_b64({'alg': 'HS256', 'kid': header['kid']})}.{_b64(claims)}"
+    confused += (
+        "."
+        + base64.urlsafe_b64encode(hmac.new(public_pem, confused.encode(), hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
+    mine = ec.generate_private_key(ec.SECP256R1())
+    wider = dict(claims, scope="predict:churn predict:fraudmodel serve:admin")
+    forged = {
+        "unsigned": f"{_b64({'alg': 'none'})}.{_b64(claims)}.",
+        "hmac with the public key": confused,
+        "another key, same kid": jwt.encode(wider, mine, algorithm="ES256", headers=header),
+        "another issuer": jwt.encode(
+            dict(claims, iss="http://evil"), mine, algorithm="ES256", headers=header
+        ),
+        "a platform API token": served.platform.seeded.tokens["bob"],
+        "garbage": "x" * 5000,
+    }
+    with httpx.Client(base_url=served.url) as http:
+        for why, token in forged.items():
+            for path in ("/v2/models/churn", "/v2/models/fraudmodel", "/v2/repository/index"):
+                method = "POST" if "repository" in path else "GET"
+                got = http.request(method, path, headers=_bearer(token))
+                assert got.status_code == 401, (why, path, got.text)
+                assert token[:40] not in got.text
+
+
+def test_every_serving_route_declares_what_it_needs(served: Served) -> None:
+    routes = served.app.routes()
+    assert all(r.needs in NEEDS for r in routes)
+    with httpx.Client(base_url=served.url) as http:
+        for route in routes:
+            path = route.path.replace("{name}", "churn")
+            method = route.method or "GET"
+            got = http.request(method, path)
+            if route.needs == PUBLIC:
+                assert got.status_code != 401, (method, path)
+            else:
+                assert got.status_code == 401, (method, path, got.text)
+    with pytest.raises(ValueError, match="needs must be one of"):
+        from modelyard.serving.rest.router import Route
+
+        Route("GET", "/v2/new", routes[0].handler, "nothing")
+
+
+def test_a_server_that_cannot_have_the_platforms_keys_does_not_start(tmp_path: Any) -> None:
+    with pytest.raises(InvalidArgument, match="--auth-issuer"):
+        ServeConfig([ModelSource(str(saved_model()))], auth=True)
+    with pytest.raises(InvalidArgument, match="gRPC"):
+        ServeConfig(
+            [ModelSource(str(saved_model()))], auth=True, auth_issuer="http://x", grpc_port=0
+        )
+    from modelyard.errors import Unavailable
+    from modelyard.serving.auth import ServingAuth
+
+    with pytest.raises(Unavailable, match=r"api/v1/auth/jwks\.json"):
+        ServingAuth.load("http://127.0.0.1:9")
+    (tmp_path / "jwks.json").write_text('{"keys": []}')
+    with pytest.raises(InvalidArgument, match="no usable key"):
+        ServingAuth.load("http://x", str(tmp_path / "jwks.json"))
