@@ -31,6 +31,12 @@ ALLOWED = {
     ("monitoring/shift/findings.py", "KeyError"): "report['column']: the mapping protocol",
     ("data/schema.py", "KeyError"): "schema['column']: the mapping protocol",
     ("webapi/deadline.py", "ValueError"): "a programming error in the server's own set-up",
+    ("platform/route_permissions.py", "ValueError"): "a route declared with an unknown action",
+    (
+        "platform/route_permissions.py",
+        "RuntimeError",
+    ): "a route without a permission: the server must not be built",
+    ("serving/rest/router.py", "ValueError"): "a serving route without what it needs",
     ("serving/runtime/batching.py", "ValueError"): "a programming error in the server's own set-up",
     (
         "serving/runtime/batching.py",
