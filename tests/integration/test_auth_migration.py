@@ -48,6 +48,19 @@ def _old_rows(conn: sa.Connection) -> None:
         "created_time, updated_time) VALUES ('v1', 'm1', 1, 'file:///src', 'READY', 0, 0)"
     )
     sql(
+        "INSERT INTO datasets (dataset_id, name, name_key, kind, created_time, last_version) "
+        "VALUES ('d1', 'ds', 'ds', 'table', 0, 1)"
+    )
+    manifest = '[{"path": "a.parquet", "sha256": "' + "ab" * 32 + '", "size": 3}]'
+    conn.execute(
+        sa.text(
+            "INSERT INTO dataset_versions (version_id, dataset_id, version, digest, format, "
+            "num_bytes, num_files, manifest, tags, created_time) VALUES ('dv1', 'd1', 1, "
+            ":digest, 'parquet', 3, 1, :manifest, '{}', 0)"
+        ),
+        {"digest": "cd" * 32, "manifest": manifest},
+    )
+    sql(
         "INSERT INTO approval_requests (request_id, model_id, version_id, alias, status, "
         "requested_by, requested_time) VALUES ('r1', 'm1', 'v1', 'production', 'PENDING', "
         "'alice', 5)"
@@ -115,6 +128,9 @@ def test_existing_data_lands_in_the_default_project(
             ("default", "*", "production")
         ]
         assert one("SELECT count(*) FROM audit_log WHERE project IS NULL").scalar() == 3
+        assert [tuple(r) for r in one("SELECT sha256, project FROM blob_holders")] == [
+            ("ab" * 32, "default")
+        ]
     # a new object of the same table lands in default when nothing is said
     db.run_write(
         lambda conn: conn.exec_driver_sql(
@@ -182,6 +198,7 @@ def test_downgrade_returns_to_the_schema_before(
         columns = {c["name"] for c in sa.inspect(conn).get_columns("experiments")}
         keys = sa.inspect(conn).get_pk_constraint("alias_policies")["constrained_columns"]
     assert "principals" not in names and "projects" not in names
+    assert "blob_holders" not in names
     assert "project" not in columns
     assert keys == ["model_key", "alias"]
     upgrade(db)  # and up again

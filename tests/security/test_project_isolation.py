@@ -324,9 +324,33 @@ def test_datasets_lineage_deployments_monitors_labels_and_audit_stay_in_their_pr
         assert got.status_code == 409, got.text
         assert NAME in got.text and "another project" in got.text
         lookup = {"request_ids": [e.request_id]}
+    # fraud's dataset files: not by their hash either
+    carol = {"Authorization": f"Bearer {auth_server.seeded.tokens['carol']}"}
+    version = httpx.get(
+        f"{auth_server.url}{API}/datasets/version", params={"name": d}, headers=carol
+    ).json()
+    sha = version["manifest"][0]["sha256"]
+    with httpx.Client(base_url=auth_server.url, headers=alice) as http:
+        for path in (f"{API}/datasets/blobs/{sha}", f"{API}/datasets/blobs/{sha}/size"):
+            got = http.get(path)
+            seen.append(got.text)
+            assert got.status_code == 404 and "is not stored" in got.text, got.text
+            assert "file:" not in got.text  # no path of the server's
+        got = http.post(f"{API}/datasets/blobs/missing", json={"digests": [sha]})
+        assert got.json()["missing"] == [sha]  # no oracle: to her it is not stored
+        forged = http.put(
+            f"{API}/datasets/blobs/{sha}",
+            params={"size": 5},
+            content=b"12345",
+            headers={"content-type": "application/octet-stream"},
+        )
+        assert forged.status_code == 409, forged.text  # claiming it needs its bytes
+        assert http.get(f"{API}/datasets/blobs/{sha}").status_code == 404
+    assert (
+        httpx.get(f"{auth_server.url}{API}/datasets/blobs/{sha}", headers=carol).status_code == 200
+    )
     assert CANARY not in "\n".join(seen)
     # fraud's own admin still sees fraud's label, untouched
-    carol = {"Authorization": f"Bearer {auth_server.seeded.tokens['carol']}"}
     with httpx.Client(base_url=auth_server.url, headers=carol) as http:
         labels = http.post(f"{API}/predictions/labels/lookup", json=lookup).json()["labels"]
         assert [x["label"] for x in labels] == [CANARY]

@@ -49,13 +49,18 @@ class ArtifactBlobStore(BlobStore):
         check_sha256(sha256)
         path = blob_path(sha256)
         if self.repo.exists(path):
-            for _ in chunks:  # drain, so a streaming sender is not cut off
+            # read to the end and checked all the same: who sends a blob proves they hold it
+            # (a project holds a blob only once one of its members sent the bytes)
+            for _ in verified(chunks, sha256, size):
                 pass
             return
         self.repo.write_stream(path, verified(chunks, sha256, size))
 
     def size(self, sha256: str) -> int:
-        return self.repo.size(blob_path(check_sha256(sha256)))
+        path = blob_path(check_sha256(sha256))
+        if not self.repo.exists(path):  # the repository's own error names its root: not this
+            raise NotFound(f"dataset blob {sha256} is not stored", field="sha256")
+        return self.repo.size(path)
 
     def read(self, sha256: str) -> Iterator[bytes]:
         check_sha256(sha256)

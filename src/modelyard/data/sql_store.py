@@ -16,6 +16,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from modelyard.data.blob_holders import hold
 from modelyard.data.drafts import check_draft
 from modelyard.data.entities import DatasetVersion, FileEntry, NewVersion
 from modelyard.data.lineage_rows import add_edge
@@ -131,6 +132,10 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
             self._insert_version(conn, version_id, dataset_id, name, last + 1, draft, manifest)
         if run_id is not None:
             self._link(conn, version_id, run_id, "input", context)
+        project = conn.execute(
+            sa.select(datasets.c.project).where(datasets.c.dataset_id == dataset_id)
+        ).scalar_one()
+        hold(conn, [e.sha256 for e in manifest], str(project))  # its files are the project's
         return version_id, created
 
     def _lock_dataset(

@@ -55,6 +55,15 @@ dataset_versions = sa.Table(
     sa.UniqueConstraint("dataset_id", "digest"),
 )
 
+# which projects hold a blob (a content-addressed file, shared when two projects store the
+# same bytes): a blob is read through a project that holds it, never by its hash alone
+blob_holders = sa.Table(
+    "blob_holders",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("project", sa.String(64), primary_key=True),
+)
+
 lineage_edges = sa.Table(
     "lineage_edges",
     metadata,

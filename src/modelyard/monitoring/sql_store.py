@@ -76,6 +76,9 @@ def check_file(meta: PredictionFile) -> PredictionFile:
     return meta
 
 
+_blob_holders = sa.table("blob_holders", sa.column("sha256"), sa.column("project"))
+
+
 class SqlMonitoringStore(SqlMonitors, MonitoringStore):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -98,6 +101,10 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
             values = meta.to_dict()
             values.update(file_id=uuid.uuid4().hex, created_time=now_ms(), created_by=actor)
             conn.execute(prediction_files.insert().values(**values))
+            # the file is a dataset blob: its project holds it (data's blob_holders)
+            holder = {"sha256": meta.sha256, "project": meta.project}
+            dialect = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+            conn.execute(dialect(_blob_holders).values(holder).on_conflict_do_nothing())
 
         with contextlib.suppress(sa.exc.IntegrityError):  # a concurrent shipper won
             self.db.run_write(write)

@@ -11,6 +11,8 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -74,6 +76,29 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("project", sa.String(64), nullable=True))
         batch.create_index("ix_audit_log_project_seq", ["project", "seq"])
+    _create_blob_holders()
+
+
+def _create_blob_holders() -> None:
+    """Which projects hold each blob: every file of every dataset version and every
+    prediction file made before, in ``default``."""
+    op.create_table(
+        "blob_holders",
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("project", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("sha256", "project", name="pk_blob_holders"),
+    )
+    conn = op.get_bind()
+    digests: set[str] = set()
+    for (manifest,) in conn.execute(sa.text("SELECT manifest FROM dataset_versions")):
+        digests.update(str(f["sha256"]) for f in json.loads(manifest or "[]"))
+    digests.update(conn.execute(sa.text("SELECT sha256 FROM prediction_files")).scalars())
+    rows = [{"sha256": d, "project": "default"} for d in sorted(digests)]
+    if rows:
+        conn.execute(
+            sa.text("INSERT INTO blob_holders (sha256, project) VALUES (:sha256, :project)"),
+            rows,
+        )
 
 
 def _create_principals() -> None:
@@ -228,6 +253,7 @@ def _backfill_default() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("blob_holders")
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_index("ix_audit_log_project_seq")
         batch.drop_column("project")
