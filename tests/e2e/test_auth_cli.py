@@ -53,8 +53,10 @@ def test_an_admin_a_user_and_ci_through_the_cli(auth_server: AuthServer, tmp_pat
             "projects", "grant", "churn2", "dave", "editor", "-t", url, cwd=tmp_path, env=root
         )
         assert granted.returncode == 0, granted.stderr
-    members = cli("projects", "members", "churn2", "--json", "-t", url, cwd=tmp_path, env=dave)
+    members = cli("projects", "members", "churn2", "--json", "-t", url, cwd=tmp_path, env=root)
     assert [(m["principal"], m["role"]) for m in json.loads(members.stdout)] == [("dave", "editor")]
+    theirs = cli("projects", "members", "churn2", "-t", url, cwd=tmp_path, env=dave)
+    assert theirs.returncode == 5, theirs.stdout  # a project's admins' to see
     denied = cli("projects", "grant", "churn2", "dave", "admin", "-t", url, cwd=tmp_path, env=dave)
     assert denied.returncode == 5 and "project.grant" in denied.stderr
 

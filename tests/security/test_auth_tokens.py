@@ -97,3 +97,57 @@ def test_tokens_never_mint_wider_tokens_over_http(auth_server: AuthServer) -> No
         auth_server.url + "/api/v1/auth/whoami", headers={"Authorization": f"Bearer {narrow}"}
     ).json()
     assert whoami["roles"] == {"churn": ["viewer"]} and whoami["bindings"] == {"churn": ["editor"]}
+
+
+def test_a_project_admin_cannot_act_as_someone_elses_service_account(
+    auth_server: AuthServer,
+) -> None:
+    """carol, fraud's admin, may give root's service account a role in fraud, but never
+    make a token for it: acting as it would let her file requests that count as root's."""
+    store = auth_server.seeded.store
+    store.create_service_account("root-bot", owner="root")
+    carol = auth_server.seeded.tokens["carol"]
+    granted = _post(
+        auth_server, carol, "/api/v1/projects/fraud/members", {"principal": "root-bot",
+                                                                "role": "editor"},
+    )  # fmt: skip
+    assert granted.status_code == 200, granted.text
+    for scopes in ([{"project": "fraud", "role": "editor"}], None):
+        body: dict[str, object] = {"name": "hijack", "expires": "1h", "principal": "root-bot"}
+        if scopes is not None:
+            body["scopes"] = scopes
+        got = _post(auth_server, carol, "/api/v1/tokens", body)
+        assert got.status_code == 403, got.text
+        assert "owner of a service account" in got.text
+
+
+def test_a_service_accounts_tokens_stop_with_its_owner(auth_server: AuthServer) -> None:
+    store = auth_server.seeded.store
+    store.create_service_account("alice-bot", owner="alice")
+    store.grant("churn", "alice-bot", "viewer")
+    token = store.create_token("ci", expires_s=3600, principal="alice-bot").token
+    bearer = {"Authorization": f"Bearer {token}"}
+    admin = {"Authorization": f"Bearer {auth_server.seeded.admin}"}
+    with httpx.Client(base_url=auth_server.url) as http:
+        assert http.get("/api/v1/auth/whoami", headers=bearer).status_code == 200
+        assert http.post("/api/v1/users/alice/disable", json={}, headers=admin).status_code == 200
+        for _ in range(2):
+            got = http.get("/api/v1/auth/whoami", headers=bearer)
+            assert got.status_code == 401 and "owner" in got.text, got.text
+        assert http.post("/api/v1/users/alice/enable", json={}, headers=admin).status_code == 200
+        assert http.get("/api/v1/auth/whoami", headers=bearer).status_code == 200
+
+
+def test_members_are_for_admins_and_the_last_admins_stay(auth_server: AuthServer) -> None:
+    alice = {"Authorization": f"Bearer {auth_server.seeded.tokens['alice']}"}  # churn editor
+    carol = {"Authorization": f"Bearer {auth_server.seeded.tokens['carol']}"}  # fraud admin
+    admin = {"Authorization": f"Bearer {auth_server.seeded.admin}"}
+    with httpx.Client(base_url=auth_server.url) as http:
+        assert http.get("/api/v1/projects/churn/members", headers=alice).status_code == 403
+        assert http.get("/api/v1/projects/fraud/members", headers=alice).status_code == 404
+        assert http.get("/api/v1/projects/fraud/members", headers=carol).status_code == 200
+        last = http.delete("/api/v1/projects/fraud/members/carol/admin", headers=carol)
+        assert last.status_code == 409 and "last admin" in last.text
+        root = http.post("/api/v1/users/root/disable", json={}, headers=admin)
+        assert root.status_code == 409 and "last global admin" in root.text
+        assert http.get("/api/v1/auth/whoami", headers=admin).status_code == 200

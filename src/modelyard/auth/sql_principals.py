@@ -22,7 +22,7 @@ from modelyard.auth.sql_rows import (
     principal_row,
 )
 from modelyard.auth.tables import login_failures, passwords, principals, sessions
-from modelyard.errors import AlreadyExists, InvalidArgument, Unauthenticated
+from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, Unauthenticated
 from modelyard.identity import current_actor
 from modelyard.platform.access import require
 from modelyard.platform.ids import now_ms
@@ -148,6 +148,19 @@ class SqlPrincipals:
         def write(conn: Connection) -> None:
             row = principal_row(conn, name)
             t = now_ms()
+            if disabled and row["is_admin"] and row["disabled_time"] is None:
+                others = conn.execute(
+                    sa.select(principals.c.principal_id).where(
+                        principals.c.is_admin,
+                        principals.c.disabled_time.is_(None),
+                        principals.c.principal_id != row["principal_id"],
+                    )
+                ).first()
+                if others is None:  # nobody could log in to manage the server any more
+                    raise Conflict(
+                        f"{row['name']!r} is the last global admin; make another one first",
+                        field="name",
+                    )
             conn.execute(
                 principals.update()
                 .where(principals.c.principal_id == row["principal_id"])

@@ -14,7 +14,7 @@ from modelyard.auth.entities import Project, RoleBinding
 from modelyard.auth.names import check_principal_name, check_project_name, check_role
 from modelyard.auth.sql_rows import bump_grants, principal_row
 from modelyard.auth.tables import principals, projects, role_bindings
-from modelyard.errors import AlreadyExists, NotFound
+from modelyard.errors import AlreadyExists, Conflict, NotFound
 from modelyard.identity import current_actor
 from modelyard.platform.access import Grants, require, sees, visible_projects
 from modelyard.platform.ids import now_ms
@@ -132,7 +132,9 @@ class SqlProjects:
             bump_grants(conn)
             after = {"principal": row["name"], "role": role}
             audit.record(
-                conn, [AuditEvent("role.grant", "project", project, after=after)], time_ms=t
+                conn,
+                [AuditEvent("role.grant", "project", project, after=after, project=project)],
+                time_ms=t,
             )
             return RoleBinding(project, row["name"], role, actor.name, t)
 
@@ -158,18 +160,26 @@ class SqlProjects:
                 raise NotFound(
                     f"{row['name']!r} does not hold {role!r} in project {project!r}", field="role"
                 )
+            if role == "admin" and not conn.execute(
+                sa.select(role_bindings.c.principal_id).where(
+                    role_bindings.c.project == project, role_bindings.c.role == "admin"
+                )
+            ).first():
+                raise Conflict(
+                    f"{row['name']!r} is the last admin of project {project!r}; make someone "
+                    "else its admin first",
+                    field="role",
+                )
             bump_grants(conn)
             before = {"principal": row["name"], "role": role}
-            audit.record(
-                conn,
-                [AuditEvent("role.revoke", "project", project, before=before)],
-                time_ms=now_ms(),
-            )
+            event = AuditEvent("role.revoke", "project", project, before=before, project=project)
+            audit.record(conn, [event], time_ms=now_ms())
 
         self.db.run_write(write)
 
     def members(self, project: str) -> list[RoleBinding]:
         check_project_name(project)
+        require("project.grant", project, no_project(project))  # its admins' to see
         with self.db.read() as conn:
             self._existing(conn, project)
             rows = (

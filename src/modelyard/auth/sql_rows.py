@@ -14,7 +14,12 @@ from modelyard.auth.tables import grants_version, principals
 from modelyard.errors import NotFound
 
 _OWNER = principals.alias("owner")
-PRINCIPAL_COLUMNS = [*principals.c, _OWNER.c.name.label("owner_name")]
+PRINCIPAL_COLUMNS = [
+    *principals.c,
+    _OWNER.c.name.label("owner_name"),
+    # a service account acts for its owner: when the owner is disabled, so is it
+    _OWNER.c.disabled_time.label("owner_disabled_time"),
+]
 PRINCIPAL_FROM = principals.outerjoin(_OWNER, _OWNER.c.principal_id == principals.c.owner_id)
 
 

@@ -135,8 +135,9 @@ class SqlTokens:
 
         def write(conn: Connection) -> TokenInfo:
             row = principal_row(conn, principal if principal is not None else actor.name)
-            if not _minter_holds_scoped_admin(actor, row, wanted):
-                self._may_manage(conn, actor, row, "making")
+            # a service account's tokens are its owner's to make (or a global admin's): a
+            # project admin who could grant it roles must not also act as it
+            self._may_manage(conn, actor, row, "making")
             if row["disabled_time"] is not None:
                 raise InvalidArgument(f"{row['name']!r} is disabled", field="principal")
             held = roles_of(conn, row["principal_id"])
@@ -263,6 +264,8 @@ class SqlTokens:
                 raise Unauthenticated(f"{INVALID}: it expired; make a new one")
             if row["disabled_time"] is not None:
                 raise Unauthenticated(f"{INVALID}: its principal is disabled")
+            if row["owner_disabled_time"] is not None:
+                raise Unauthenticated(f"{INVALID}: the owner of its service account is disabled")
             held = roles_of(conn, row["principal_id"])
         if row["last_used_time"] is None or now - int(row["last_used_time"]) > LAST_USED_EVERY_MS:
             self.db.run_write(
@@ -273,17 +276,6 @@ class SqlTokens:
                 )
             )
         return actor_of(row, held, _scopes(row["grants"])), int(row["expires_time"])
-
-
-def _minter_holds_scoped_admin(
-    actor: Actor, row: Any, wanted: tuple[TokenScope, ...] | None
-) -> bool:
-    """A project admin may make a scoped token for a service account, in its projects."""
-    return (
-        row["kind"] == "service"
-        and wanted is not None
-        and all(allowed(actor, "project.grant", s.project) for s in wanted)
-    )
 
 
 def _check_held(
