@@ -160,11 +160,14 @@ class SqlProjects:
                 raise NotFound(
                     f"{row['name']!r} does not hold {role!r} in project {project!r}", field="role"
                 )
-            if role == "admin" and not conn.execute(
-                sa.select(role_bindings.c.principal_id).where(
-                    role_bindings.c.project == project, role_bindings.c.role == "admin"
-                )
-            ).first():
+            if (
+                role == "admin"
+                and not conn.execute(
+                    sa.select(role_bindings.c.principal_id).where(
+                        role_bindings.c.project == project, role_bindings.c.role == "admin"
+                    )
+                ).first()
+            ):
                 raise Conflict(
                     f"{row['name']!r} is the last admin of project {project!r}; make someone "
                     "else its admin first",
