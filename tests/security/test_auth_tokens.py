@@ -151,3 +151,19 @@ def test_members_are_for_admins_and_the_last_admins_stay(auth_server: AuthServer
         root = http.post("/api/v1/users/root/disable", json={}, headers=admin)
         assert root.status_code == 409 and "last global admin" in root.text
         assert http.get("/api/v1/auth/whoami", headers=admin).status_code == 200
+
+
+def test_a_dataset_version_is_made_by_the_tokens_principal(
+    auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from modelyard.data.client import DataClient
+
+    monkeypatch.setenv("MODELYARD_USER", "root")  # a claim the server does not believe
+    monkeypatch.setenv("MODELYARD_TOKEN", auth_server.seeded.tokens["alice"])
+    data = DataClient(auth_server.url)
+    made = data.log_dataset(pd.DataFrame({"x": [1, 2]}), "alice-data")
+    assert made.created_by == "alice"
+    assert data.get("alice-data").created_by == "alice"
+    backends.forget()

@@ -356,6 +356,17 @@ def test_datasets_lineage_deployments_monitors_labels_and_audit_stay_in_their_pr
         assert [x["label"] for x in labels] == [CANARY]
         entries = http.get(f"{API}/audit?limit=1000").json()["entries"]
         assert entries and {x["project"] for x in entries} == {"fraud"}
+        actions = {x["action"] for x in entries}
+        for governance in (
+            "model_version.create",
+            "alias.set",
+            "policy.set",
+            "approval.request",
+            "dataset_version.create",
+            "lineage.link",
+            "run.log",
+        ):
+            assert governance in actions, (governance, sorted(actions))
         edges = http.get(f"{API}/lineage/edges?type=dataset_version&id={e.version_id}").json()
         assert edges["edges"], edges
         assert http.get(f"{API}/audit/verify").status_code == 403  # global admins' only

@@ -54,6 +54,22 @@ def _load(value: str | None) -> Any:
     return None if value is None else orjson.loads(value)
 
 
+def _project_named(conn: Connection, name: str) -> str | None:
+    found = conn.execute(
+        sa.select(datasets.c.project).where(datasets.c.name_key == name.lower())
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def _project_of_version(conn: Connection, version_id: str) -> str | None:
+    found = conn.execute(
+        sa.select(datasets.c.project)
+        .join(dataset_versions, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+        .where(dataset_versions.c.version_id == version_id)
+    ).scalar()
+    return None if found is None else str(found)
+
+
 class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
     def __init__(self, db: Database, runs: TrackingStore, blobs: BlobStore) -> None:
         self.db = db
@@ -230,6 +246,7 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
                     NODE_DATASET,
                     version_id,
                     after={"dataset": name, "version": version, "digest": draft.digest},
+                    project=_project_named(conn, name),
                 )
             ],
             time_ms=now_ms(),
@@ -259,6 +276,7 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
                         NODE_DATASET,
                         version_id,
                         after={"run_id": run_id, "relation": relation, "context": context},
+                        project=_project_of_version(conn, version_id),
                     )
                 ],
                 time_ms=now_ms(),
@@ -289,6 +307,7 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
                         found.version_id,
                         before={"expectations": found.expectations_yaml is not None},
                         after={"expectations": suite_yaml is not None},
+                        project=_project_named(conn, found.name),
                     )
                 ],
                 time_ms=now_ms(),
@@ -301,6 +320,7 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
         found = self.get_version(name, version, action="dataset.delete")
 
         def write(conn: Connection) -> int:
+            project = _project_named(conn, found.name)  # before the last version takes it
             # the check and the delete share one transaction: an edge added meanwhile either
             # blocks the delete or waits for it, never dangles
             touching = sa.or_(
@@ -355,6 +375,7 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
                         found.version_id,
                         before={"dataset": found.name, "version": found.version},
                         after={"edges_removed": int(removed or 0)},
+                        project=project,
                     )
                 ],
                 time_ms=now_ms(),

@@ -71,7 +71,9 @@ def check(actions: Iterable[str], actor: Actor | None = None) -> None:
         return
     either = " or ".join(f"{a} ({holders(a)})" for a in wanted)
     raise PermissionDenied(
-        f"this needs {either}; user {actor.name!r} holds it in no project", field="user"
+        f"this needs {either}; {actor.name!r} holds it in no project with this credential (a "
+        "token holds only what its scopes say)",
+        field="user",
     )
 
 

@@ -8,6 +8,7 @@ approved (``sql_approvals``): ``set`` is refused for it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,7 +115,7 @@ def move_alias(
         before={"alias": alias, "version": current},
         after={"alias": alias, "version": number, "request_id": request_id},
     )
-    audit.record(conn, [event], time_ms=t)
+    audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
     data = {"alias": alias, "version": number, "previous_version": current}
     outbox.enqueue(
         conn, "alias.moved" if version is not None else "alias.deleted", name, data, time_ms=t

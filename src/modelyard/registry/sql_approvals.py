@@ -8,6 +8,7 @@ required gates have passed. A rejection by any approver ends the request.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -249,7 +250,7 @@ def _decide(
         request_id,
         after={"comment": comment, "status": status, "approvals": approvals},
     )
-    audit.record(conn, [event], time_ms=t)
+    audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
     data = {
         "request_id": request_id,
         "version": int(version["version"]),
@@ -296,7 +297,7 @@ class SqlApprovals(ApprovalStore):
             )
             after = {"version": version, "alias": alias, "comment": comment}
             event = AuditEvent("approval.request", "approval", request_id, after=after)
-            audit.record(conn, [event], time_ms=t)
+            audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
             data = {"request_id": request_id, "version": version, "alias": alias}
             outbox.enqueue(conn, "approval.requested", name, data, time_ms=t)
 
@@ -332,7 +333,10 @@ class SqlApprovals(ApprovalStore):
                 .where(approval_requests.c.request_id == request_id)
                 .values(status=CANCELLED, decided_time=t)
             )
-            audit.record(conn, [AuditEvent("approval.cancel", "approval", request_id)], time_ms=t)
+            event = AuditEvent(
+                "approval.cancel", "approval", request_id, project=_project_of(conn, req)
+            )
+            audit.record(conn, [event], time_ms=t)
 
         self.db.run_write(write)
         return self.get(request_id)

@@ -152,7 +152,7 @@ def _insert_version(
         add_edge(conn, ("run", draft.run_id), (NODE_MODEL_VERSION, version_id), "output", "model")
     after = {"source": draft.source, "run_id": draft.run_id, "digest": draft.model_digest}
     event = AuditEvent("model_version.create", "model_version", f"{name}/{version}", after=after)
-    audit.record(conn, [event], time_ms=t)
+    audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
     outbox.enqueue(
         conn,
         "model_version.created",
@@ -279,7 +279,7 @@ class SqlVersions(VersionStore):
                 before={"description": row["description"]},
                 after={"description": description},
             )
-            audit.record(conn, [event], time_ms=t)
+            audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
 
         self.db.run_write(write)
         return self.get(name, version)
@@ -309,7 +309,7 @@ class SqlVersions(VersionStore):
             set_tag(conn, model_version_tags, "version_id", row["version_id"], key, value)
             action = "model_version.set_tag" if value is not None else "model_version.delete_tag"
             event = AuditEvent(action, "model_version", f"{name}/{version}", after={key: value})
-            audit.record(conn, [event], time_ms=now_ms())
+            audit.record(conn, [replace(event, project=model["project"])], time_ms=now_ms())
 
         self.db.run_write(write)
 
@@ -351,7 +351,7 @@ class SqlVersions(VersionStore):
             )
             action = "model_version.delete" if deleted else "model_version.restore"
             event = AuditEvent(action, "model_version", f"{name}/{version}")
-            audit.record(conn, [event], time_ms=t)
+            audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
 
         self.db.run_write(write)
 
@@ -387,7 +387,7 @@ class SqlVersions(VersionStore):
             )
             kind = "model" if version is None else "model_version"
             event = AuditEvent(f"{kind}.set_card", kind, target, after=clean)
-            audit.record(conn, [event], time_ms=t)
+            audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
 
         self.db.run_write(write)
 

@@ -21,6 +21,7 @@ from modelyard.data.store import (
     VERSIONS_PAGE_MAX,
 )
 from modelyard.errors import InvalidArgument
+from modelyard.identity import current_actor
 from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.limits import MAX_INT64
@@ -111,7 +112,10 @@ def _new_version(body: dict[str, Any]) -> NewVersion:
         expectations=_optional(body, "expectations", str, "YAML text"),
         tags=tags,
         source=_optional(body, "source", str, "a string"),
-        created_by=_optional(body, "created_by", str, "a string"),
+        # with --auth, the one who calls; without, who the client says it is
+        created_by=actor.name
+        if (actor := current_actor()).grants is not None
+        else _optional(body, "created_by", str, "a string"),
         description=_optional(body, "description", str, "a string"),
         project=_optional(body, "project", str, "a project name"),
     )
