@@ -167,3 +167,24 @@ def test_a_dataset_version_is_made_by_the_tokens_principal(
     assert made.created_by == "alice"
     assert data.get("alice-data").created_by == "alice"
     backends.forget()
+
+
+def test_names_are_not_for_guessing(auth_server: AuthServer) -> None:
+    alice = {"Authorization": f"Bearer {auth_server.seeded.tokens['alice']}"}
+    admin = {"Authorization": f"Bearer {auth_server.seeded.admin}"}
+    with httpx.Client(base_url=auth_server.url) as http:
+        known = http.get("/api/v1/tokens", params={"principal": "bob"}, headers=alice)
+        unknown = http.get("/api/v1/tokens", params={"principal": "nosuch"}, headers=alice)
+        assert known.status_code == unknown.status_code == 403
+        assert known.text.replace("bob", "nosuch") == unknown.text
+        assert http.get(
+            "/api/v1/tokens", params={"principal": "nosuch"}, headers=admin
+        ).status_code == 404  # fmt: skip
+        made = http.post(
+            "/api/v1/experiments", json={"name": "fraud-secret", "project": "fraud"}, headers=admin
+        )
+        assert made.status_code == 201, made.text
+        clash = http.post(
+            "/api/v1/experiments", json={"name": "fraud-secret", "project": "churn"}, headers=alice
+        )
+        assert clash.status_code == 409 and "is taken" in clash.text, clash.text

@@ -94,9 +94,30 @@ def _check_scopes(scopes: Sequence[Any] | None) -> tuple[TokenScope, ...] | None
     return tuple(sorted(set(found), key=lambda s: (s.project, s.role)))
 
 
+_NOT_YOURS = (
+    "{doing} a token of {name!r} is for that principal, the owner of a service account, or a "
+    "global admin"
+)
+
+
 class SqlTokens:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def _principal(self, conn: Connection, actor: Actor, principal: str | None, doing: str) -> Any:
+        """The principal whose tokens ``actor`` is ``doing``, once it may; one it may not
+        manage and one that does not exist answer alike (names are not for guessing)."""
+        name = principal if principal is not None else actor.name
+        try:
+            row = principal_row(conn, name)
+        except NotFound:
+            if actor.grants is None or allowed(actor, "user.read", None):
+                raise
+            raise PermissionDenied(
+                _NOT_YOURS.format(doing=doing, name=name), field="principal"
+            ) from None
+        self._may_manage(conn, actor, row, doing)
+        return row
 
     def _may_manage(self, conn: Connection, actor: Actor, row: Any, doing: str) -> None:
         """Whether ``actor`` may make, list or revoke tokens of the principal ``row``."""
@@ -106,11 +127,7 @@ class SqlTokens:
             return
         if row["kind"] == "service" and row["owner_id"] == actor.id:
             return
-        raise PermissionDenied(
-            f"{doing} a token of {row['name']!r} is for that principal, the owner of a service "
-            "account, or a global admin",
-            field="principal",
-        )
+        raise PermissionDenied(_NOT_YOURS.format(doing=doing, name=row["name"]), field="principal")
 
     def create(
         self,
@@ -134,10 +151,9 @@ class SqlTokens:
         t = now_ms()
 
         def write(conn: Connection) -> TokenInfo:
-            row = principal_row(conn, principal if principal is not None else actor.name)
             # a service account's tokens are its owner's to make (or a global admin's): a
             # project admin who could grant it roles must not also act as it
-            self._may_manage(conn, actor, row, "making")
+            row = self._principal(conn, actor, principal, "making")
             if row["disabled_time"] is not None:
                 raise InvalidArgument(f"{row['name']!r} is disabled", field="principal")
             held = roles_of(conn, row["principal_id"])
@@ -184,8 +200,7 @@ class SqlTokens:
             if principal is None and actor.id is None:
                 pass  # an operator at the database: every token
             else:
-                row = principal_row(conn, principal if principal is not None else actor.name)
-                self._may_manage(conn, actor, row, "listing")
+                row = self._principal(conn, actor, principal, "listing")
                 query = query.where(api_tokens.c.principal_id == row["principal_id"])
             rows = conn.execute(query.order_by(api_tokens.c.created_time)).mappings().all()
         return [_info(r) for r in rows]

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.errors import AlreadyExists, InvalidArgument, NotFound
+from modelyard.identity import current_actor
+from modelyard.platform.access import sees
 from modelyard.platform.checks import MAX_TAG_VALUE, check_name, check_string_value, check_tags
 from modelyard.platform.ids import now_ms
 from modelyard.platform.scope import (
@@ -103,9 +105,13 @@ class SqlExperiments:
 
         def _create(conn: Connection) -> int:
             check_project_exists(conn, where)
-            if conn.execute(
-                sa.select(experiments.c.experiment_id).where(experiments.c.name == name)
-            ).first():
+            taken = conn.execute(
+                sa.select(experiments.c.project).where(experiments.c.name == name)
+            ).first()
+            if taken is not None and not sees(current_actor(), taken[0]):
+                # names are global; one a hidden project holds is taken, nothing more
+                raise AlreadyExists(f"the experiment name {name!r} is taken", field="name")
+            if taken is not None:
                 raise AlreadyExists(f"experiment {name!r} already exists", field="name")
             t = now_ms()
             result = conn.execute(
