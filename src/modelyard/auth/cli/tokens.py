@@ -98,8 +98,7 @@ def list_tokens(
 
 @app.command()
 def revoke(token_id: str, tracking_uri: TrackingUri = None) -> None:
-    """Revoke a token by its id (the 12 characters between myd_ and the next _, as
-    `modelyard tokens list` shows them)."""
+    """Revoke a token by its id (12 characters after myd_, as `tokens list` shows)."""
     if token_id.startswith(f"{TOKEN_PREFIX}_"):  # the whole token: never echoed back
         token_id = token_id.split("_")[1] if token_id.count("_") >= 2 else ""
     store(tracking_uri).revoke_token(token_id)
