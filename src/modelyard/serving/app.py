@@ -202,6 +202,7 @@ class ServingApp:
         if config.auth and self.router.auth is None:  # the platform's keys, before any request
             issuer = str(config.auth_issuer)
             self.router.auth = await asyncio.to_thread(ServingAuth.load, issuer, config.auth_jwks)
+            heap.settle_new()  # what loading the keys imported stays off the collector's walk
         await self.inference.start()
         if self.config.grpc_port is not None:
             # grpc and its messages load only when a gRPC port is asked for
