@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-from tests.fixtures.oidc import CI_SECRET, SsoServer
+from tests.fixtures.oidc import SsoServer, client_credentials_token
 
 API = "/api/v1"
 
@@ -113,26 +113,12 @@ def test_a_login_is_bound_to_its_browser_its_state_and_this_server(
     assert replay.status_code == 401 and "unknown or too old" in replay.text
 
 
-def _client_credentials(srv: SsoServer) -> str:
-    found = httpx.post(
-        f"{srv.issuer}/token",
-        data={
-            "grant_type": "client_credentials",
-            "scope": "modelyard",
-            "resource": "urn:modelyard",
-        },
-        auth=("ci", CI_SECRET),
-    )
-    assert found.status_code == 200, found.text
-    return str(found.json()["access_token"])
-
-
 def test_a_program_uses_the_providers_access_token(sso_server: SsoServer) -> None:
     admin = {"Authorization": f"Bearer {sso_server.seeded.admin}"}
     with httpx.Client(base_url=sso_server.url, headers=admin) as http:
         mapping = {"group": "ci-bots", "project": "churn", "role": "viewer"}
         assert http.put(f"{API}/auth/group-mappings", json=mapping).status_code == 200
-    token = _client_credentials(sso_server)
+    token = client_credentials_token(sso_server)
     bearer = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=sso_server.url, headers=bearer) as http:
         for _ in range(2):

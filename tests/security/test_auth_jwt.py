@@ -15,7 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from tests.fixtures.oidc import CI_SECRET, SsoServer
+from tests.fixtures.oidc import SsoServer, client_credentials_token
 
 from modelyard.auth.jwks import ProviderKeys
 from modelyard.errors import Unauthenticated
@@ -27,25 +27,12 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def _provider_token(srv: SsoServer) -> str:
-    found = httpx.post(
-        f"{srv.issuer}/token",
-        data={
-            "grant_type": "client_credentials",
-            "scope": "modelyard",
-            "resource": "urn:modelyard",
-        },
-        auth=("ci", CI_SECRET),
-    )
-    return str(found.json()["access_token"])
-
-
 def _whoami(srv: SsoServer, token: str) -> httpx.Response:
     return httpx.get(f"{srv.url}/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"})
 
 
 def test_forged_tokens_are_refused_by_the_server(sso_server: SsoServer) -> None:
-    real = _provider_token(sso_server)
+    real = client_credentials_token(sso_server)
     assert _whoami(sso_server, real).status_code == 200
     header = jwt.get_unverified_header(real)
     claims = jwt.decode(real, options={"verify_signature": False})

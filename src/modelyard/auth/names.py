@@ -9,9 +9,9 @@ from typing import Any
 
 from modelyard.errors import InvalidArgument
 from modelyard.platform.access import ROLE_ACTIONS
+from modelyard.platform.scope import check_project
 
 _PRINCIPAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}", re.ASCII)
-_PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.ASCII)
 _LIFETIME = re.compile(r"(\d{1,6})([smhd])", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # names the platform itself writes as actors: nobody may take them
@@ -40,13 +40,7 @@ def check_principal_name(value: Any, field: str = "name") -> str:
 
 
 def check_project_name(value: Any, field: str = "project") -> str:
-    if not isinstance(value, str) or not _PROJECT.fullmatch(value):
-        raise InvalidArgument(
-            f"{field} must be 1 to 64 characters: lower-case letters, digits, _ and - "
-            "(starting with a letter or digit)",
-            field=field,
-        )
-    return value
+    return check_project(value, field)  # the one rule, the platform's
 
 
 def check_role(value: Any, field: str = "role") -> str:

@@ -18,7 +18,7 @@ from modelyard.errors import InvalidArgument, NotFound, PermissionDenied
 from modelyard.identity import ADMIN_ROLE, Actor, current_actor, require_role
 from modelyard.platform.access import DEFAULT_PROJECT, ROLE_ACTIONS, require, visible_projects
 
-_PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.ASCII)
 # the projects table is the auth domain's; a lightweight handle is all a check needs
 _projects = sa.table("projects", sa.column("project"))
 
