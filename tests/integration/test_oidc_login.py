@@ -65,6 +65,8 @@ def test_a_user_logs_in_through_the_provider_and_groups_give_roles(sso_server: S
     assert me["roles"] == {"churn": ["viewer", "editor"]}, me  # from the group
     assert me["bindings"] == {}, me  # none of its own
     assert answer.headers["x-csrf-token"]
+    # the page's scripts read the CSRF token from a cookie of this site (double submit)
+    assert browser.cookies.get("modelyard_csrf") == answer.headers["x-csrf-token"]
     # the session writes with its CSRF token, like a password session
     made = browser.post(
         f"{sso_server.url}{API}/experiments",
@@ -110,7 +112,7 @@ def test_a_login_is_bound_to_its_browser_its_state_and_this_server(
     browser, answer = browser_login(sso_server, "erin")
     assert answer.status_code == 200
     replay = browser.get(str(answer.url))
-    assert replay.status_code == 401 and "unknown or too old" in replay.text
+    assert replay.status_code == 401 and "start it again" in replay.text
 
 
 def test_a_program_uses_the_providers_access_token(sso_server: SsoServer) -> None:

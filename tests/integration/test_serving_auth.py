@@ -103,6 +103,28 @@ def test_a_token_for_one_endpoint_serves_it_and_no_other(served: Served) -> None
         assert http.get("/v2/health/ready").status_code == 200
         assert http.get("/v2").status_code == 401
         assert http.get("/v2", headers=_bearer(token)).status_code == 200
+    # a deployment of churn named after fraud's model does not open fraud's model
+    import sqlalchemy as sa
+
+    from modelyard.store.database import Database
+
+    db = Database(served.platform.store_uri)
+    db.run_write(
+        lambda conn: conn.execute(
+            sa.text(
+                "INSERT INTO deployments (deployment_id, project, name, name_key, spec, "
+                "revision, created_by, created_time, updated_by, updated_time) VALUES "
+                "('d1', 'churn', 'fraudmodel', 'fraudmodel', '{}', 1, 'bob', 0, 'bob', 0)"
+            )
+        )
+    )
+    with pytest.raises(NotFound, match="fraudmodel"):
+        _tokens(served.platform, "bob").serving_token("fraudmodel")
+    # nor may fraud's own people have one for the shared name: it needs both projects
+    with pytest.raises(NotFound, match="fraudmodel"):
+        _tokens(served.platform, "carol").serving_token("fraudmodel")
+    db.run_write(lambda conn: conn.execute(sa.text("DELETE FROM deployments")))
+    db.dispose()
     carol = _tokens(served.platform, "carol").serving_token("fraudmodel")["token"]
     got = httpx.post(f"{served.url}/v2/models/fraudmodel/infer", json=body, headers=_bearer(carol))
     assert got.status_code == 200, got.text

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.fixtures.oidc import SsoServer, client_credentials_token
 
 from modelyard.auth.jwks import ProviderKeys
-from modelyard.errors import Unauthenticated
+from modelyard.errors import ModelyardError, Unauthenticated
 
 ISSUER = "https://id.example.org"
 
@@ -74,7 +74,7 @@ def keys() -> tuple[ProviderKeys, Any]:
     found = ProviderKeys(ISSUER)
     found._discovery = {"issuer": ISSUER, "jwks_uri": ISSUER + "/jwks"}
     found._keys = {"k1": (jwt.PyJWK.from_dict(jwk), "ES256")}
-    found._fetched = time.monotonic()
+    found._tried = {"jwks": time.monotonic(), "discovery": time.monotonic()}
     return found, private
 
 
@@ -137,3 +137,35 @@ def test_a_server_without_single_sign_on_refuses_jwts(auth_server: Any) -> None:
         f"{auth_server.url}/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"}
     )
     assert got.status_code == 401 and "single sign-on is not set up" in got.text
+
+
+def test_a_silent_provider_is_asked_once_and_others_are_not_held_up() -> None:
+    """Forged tokens with new key ids, while the provider never answers: the first waits for
+    the provider's timeout, the rest are refused at once (no queue behind it)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # accepts, never answers
+    port = listener.getsockname()[1]
+    provider = ProviderKeys(f"http://127.0.0.1:{port}", timeout_s=1.0)
+    provider._discovery = {"issuer": provider.issuer, "jwks_uri": provider.issuer + "/jwks"}
+    private = ec.generate_private_key(ec.SECP256R1())
+    times: list[float] = []
+
+    def one(n: int) -> None:
+        token = jwt.encode(_claims(), private, algorithm="ES256", headers={"kid": f"k{n}"})
+        t0 = time.monotonic()
+        with pytest.raises(ModelyardError):
+            provider.verify(token, audience="urn:modelyard")
+        times.append(time.monotonic() - t0)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    listener.close()
+    assert len(times) == 20
+    assert sum(1 for t in times if t > 0.5) == 1, sorted(times)  # one asked, the rest not

@@ -346,6 +346,20 @@ def test_datasets_lineage_deployments_monitors_labels_and_audit_stay_in_their_pr
         )
         assert forged.status_code == 409, forged.text  # claiming it needs its bytes
         assert http.get(f"{API}/datasets/blobs/{sha}").status_code == 404
+        # naming the hash in a manifest or as a prediction file does not hand it over either
+        size = version["manifest"][0]["size"]
+        for claimed in (1, size):
+            manifest = [{"path": "x.parquet", "sha256": sha, "size": claimed}]
+            got = http.post(f"{API}/datasets/versions", json={
+                "name": "alice-copy", "project": "churn", "digest": "0" * 64,
+                "format": "files", "manifest": manifest})  # fmt: skip
+            assert got.status_code in (400, 409), got.text
+            assert str(size) not in got.json()["error"]["message"], got.text
+        got = http.post(f"{API}/predictions/files", json={
+            "sha256": sha, "size": size, "model": "m", "endpoint": "e", "rows": 1,
+            "first_time": 0, "last_time": 1, "project": "churn"})  # fmt: skip
+        assert got.status_code == 404 and "not stored" in got.text, got.text
+        assert http.get(f"{API}/datasets/blobs/{sha}").status_code == 404
     assert (
         httpx.get(f"{auth_server.url}{API}/datasets/blobs/{sha}", headers=carol).status_code == 200
     )

@@ -44,16 +44,32 @@ def looks_like_jwt(text: str) -> bool:
 class ProviderKeys:
     """The provider at ``issuer``: its discovery document (fetched once) and its keys."""
 
-    def __init__(self, issuer: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, issuer: str, *, timeout_s: float = 5.0) -> None:
         self.issuer = issuer.rstrip("/")
         self.timeout_s = timeout_s
         self._discovery: dict[str, Any] | None = None
         self._keys: dict[str, tuple[Any, str | None]] = {}  # kid -> (PyJWK, its "alg")
-        self._fetched = 0.0
+        # when the provider was last asked (answered or not): one try every REFETCH_S, so
+        # forged tokens cannot queue requests behind a slow or absent provider
+        self._tried: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def _may_try(self, what: str) -> bool:
+        """Whether to ask the provider for ``what`` now (and note that it was asked)."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._tried.get(what)
+            if last is not None and now - last < REFETCH_S:
+                return False
+            self._tried[what] = now
+            return True
 
     def discovery(self) -> dict[str, Any]:
         if self._discovery is None:
+            if not self._may_try("discovery"):
+                raise Unavailable(
+                    f"the OpenID provider at {self.issuer} did not answer lately; try again soon"
+                )
             found = self._get_json(f"{self.issuer}/.well-known/openid-configuration")
             if str(found.get("issuer", "")).rstrip("/") != self.issuer:
                 raise Unavailable(
@@ -77,28 +93,26 @@ class ProviderKeys:
     def _key(self, kid: str) -> tuple[Any, str | None]:
         import jwt
 
-        with self._lock:
-            key = self._keys.get(kid)
-            if key is not None:
-                return key
-            if self._keys and time.monotonic() - self._fetched < REFETCH_S:
-                raise Unauthenticated("the token is signed with a key the provider does not list")
-            jwks = self._get_json(str(self.discovery()["jwks_uri"]))
-            self._fetched = time.monotonic()
-            keys: dict[str, tuple[Any, str | None]] = {}
-            for entry in jwks.get("keys", []):
-                if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
-                    continue
-                try:
-                    named = entry.get("alg")
-                    keys[str(entry.get("kid", ""))] = (
-                        jwt.PyJWK.from_dict(entry),
-                        str(named) if named else None,
-                    )
-                except jwt.PyJWTError:
-                    continue  # a key of a kind this server cannot use
-            self._keys = keys
-            key = keys.get(kid)
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if not self._may_try("jwks"):  # asked lately: an unknown kid is unknown
+            raise Unauthenticated("the token is signed with a key the provider does not list")
+        jwks = self._get_json(str(self.discovery()["jwks_uri"]))  # no lock held meanwhile
+        keys: dict[str, tuple[Any, str | None]] = {}
+        for entry in jwks.get("keys", []):
+            if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+                continue
+            try:
+                named = entry.get("alg")
+                keys[str(entry.get("kid", ""))] = (
+                    jwt.PyJWK.from_dict(entry),
+                    str(named) if named else None,
+                )
+            except jwt.PyJWTError:
+                continue  # a key of a kind this server cannot use
+        self._keys = keys
+        key = keys.get(kid)
         if key is None:
             raise Unauthenticated("the token is signed with a key the provider does not list")
         return key

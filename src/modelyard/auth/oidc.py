@@ -16,7 +16,6 @@ The provider's groups map to project roles (``SqlOidc.map_group``).
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -108,13 +107,13 @@ class SingleSignOn:
         said = iss is not None or disc.get("authorization_response_iss_parameter_supported")
         if said and (iss or "").rstrip("/") != self.issuer:
             raise Unauthenticated("the login's answer is not from the configured provider")
-        row = self.sql.take(str(params.get("state", ""))[:128])
-        if row is None:
-            raise Unauthenticated("this login is unknown or too old; start it again")
-        if browser is None or not hmac.compare_digest(
-            sha256_hex(browser).encode(), str(row["browser_sha256"]).encode()
-        ):
+        if browser is None:
             raise Unauthenticated("this login was started in another browser; start it again")
+        row = self.sql.take(str(params.get("state", ""))[:128], sha256_hex(browser))
+        if row is None:
+            raise Unauthenticated(
+                "this login is unknown, too old or was started in another browser; start it again"
+            )
         code = params.get("code")
         if not code:
             raise Unauthenticated("the provider's answer has no code")

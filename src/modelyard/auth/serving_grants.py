@@ -23,16 +23,20 @@ def check_endpoint_name(value: object) -> str:
 
 def require_predict(db: Database, endpoint: str) -> None:
     """NotFound unless ``endpoint`` names a deployment or model the caller may see;
-    PermissionDenied unless it may predict with it there."""
+    PermissionDenied unless it may predict with it there. A name that a deployment and a
+    model of different projects share needs the right in every one of them: a serving token
+    names an endpoint, not a project, so a deployment named after another project's model
+    must not open that model."""
     missing = NotFound(f"no deployment or model named {endpoint!r}", field="endpoint")
     with db.read() as conn:
-        project = None
-        for table in (_deployments, _models):
-            project = conn.execute(
+        projects = {
+            str(p)
+            for table in (_deployments, _models)
+            for p in conn.execute(
                 sa.select(table.c.project).where(table.c.name_key == endpoint.lower())
-            ).scalar()
-            if project is not None:
-                break
-    if project is None:
+            ).scalars()
+        }
+    if not projects:
         raise missing
-    require("deployment.predict", str(project), missing)
+    for project in sorted(projects):
+        require("deployment.predict", project, missing)

@@ -5,6 +5,7 @@ provider's groups to project roles (a global admin's)."""
 
 from __future__ import annotations
 
+import hmac
 import re
 import uuid
 from collections.abc import Iterable
@@ -73,9 +74,10 @@ class SqlOidc:
 
         self.db.run_write(write)
 
-    def take(self, state: str) -> Any:
-        """The login ``state`` names, removed (a state is used once); None when unknown or
-        older than ten minutes."""
+    def take(self, state: str, browser_sha256: str) -> Any:
+        """The login ``state`` names, removed (a state is used once); None when unknown,
+        older than ten minutes, or started in another browser (which leaves it in place:
+        who learned a state cannot cancel the login)."""
 
         def write(conn: Connection) -> Any:
             row = (
@@ -83,8 +85,11 @@ class SqlOidc:
                 .mappings()
                 .first()
             )
-            if row is not None:
-                conn.execute(oidc_logins.delete().where(oidc_logins.c.state == state))
+            if row is None or not hmac.compare_digest(
+                str(row["browser_sha256"]).encode(), browser_sha256.encode()
+            ):
+                return None
+            conn.execute(oidc_logins.delete().where(oidc_logins.c.state == state))
             return row
 
         row = self.db.run_write(write)
@@ -96,7 +101,8 @@ class SqlOidc:
     def principal(self, claims: dict[str, Any], *, service: bool = False) -> Any:
         """The principal row (PRINCIPAL_COLUMNS) of the provider identity in ``claims``;
         made at its first login when the server allows it."""
-        subject = str(claims["sub"])[:256]
+        # a client (client credentials) and a user may share a ``sub``: never one identity
+        subject = ("client:" if service else "") + str(claims["sub"])[:240]
         email = claims.get("email") if isinstance(claims.get("email"), str) else None
 
         def read(conn: Connection) -> Any:

@@ -16,7 +16,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.data.blob_holders import hold
+from modelyard.data.blob_holders import held, hold
 from modelyard.data.drafts import check_draft
 from modelyard.data.entities import DatasetVersion, FileEntry, NewVersion
 from modelyard.data.lineage_rows import add_edge
@@ -91,7 +91,13 @@ class SqlDatasetStore(SqlLineageReads, SqlDatasetReads, DatasetStore):
         if run_id is not None:
             self.runs.get_run(run_id)  # NotFound for an unknown run, before anything is written
         absent = []
+        # a blob no project of the caller holds is not stored, to it: naming a hash is not
+        # holding the bytes (else a manifest would hand over another project's file)
+        mine = held(self.db, [e.sha256 for e in manifest])
         for entry in manifest:  # one size lookup per file answers "stored?" and "intact?"
+            if entry.sha256 not in mine:
+                absent.append(entry.sha256)
+                continue
             try:
                 stored = self.blobs.size(entry.sha256)
             except NotFound:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from modelyard.data.manifest import check_sha256
-from modelyard.errors import Conflict, InvalidArgument
+from modelyard.errors import Conflict, InvalidArgument, NotFound
 from modelyard.identity import current_actor
 from modelyard.monitoring.entities import (
     MAX_LABELS,
@@ -31,9 +31,15 @@ from modelyard.monitoring.entities import (
 from modelyard.monitoring.sql_monitors import SqlMonitors
 from modelyard.monitoring.store import FILES_PAGE_DEFAULT, FILES_PAGE_MAX, MonitoringStore
 from modelyard.monitoring.tables import prediction_files, prediction_labels
+from modelyard.platform.access import sees
 from modelyard.platform.checks import check_count
 from modelyard.platform.ids import now_ms
-from modelyard.platform.scope import check_project_exists, new_object_project, where_visible
+from modelyard.platform.scope import (
+    check_project_exists,
+    new_object_project,
+    restricted,
+    where_visible,
+)
 from modelyard.platform.search.paging import encode_page_token, list_fingerprint, page_offset
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
@@ -91,12 +97,31 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
 
         def write(conn: Connection) -> None:
             check_project_exists(conn, str(meta.project))
+            if restricted():  # naming a hash is not holding the bytes
+                mine = conn.execute(
+                    where_visible(
+                        sa.select(_blob_holders.c.sha256).where(
+                            _blob_holders.c.sha256 == meta.sha256
+                        ),
+                        _blob_holders.c.project,
+                    )
+                ).first()
+                if mine is None:
+                    raise NotFound(
+                        f"blob {meta.sha256} is not stored: upload the file first",
+                        field="sha256",
+                    )
             known = conn.execute(
-                sa.select(prediction_files.c.file_id).where(
+                sa.select(prediction_files.c.file_id, prediction_files.c.project).where(
                     prediction_files.c.sha256 == meta.sha256
                 )
             ).first()
             if known is not None:
+                if not sees(current_actor(), known.project):
+                    raise NotFound(
+                        f"blob {meta.sha256} is not stored: upload the file first",
+                        field="sha256",
+                    )
                 return  # shipped twice (a retry after a lost answer): listed once
             values = meta.to_dict()
             values.update(file_id=uuid.uuid4().hex, created_time=now_ms(), created_by=actor)

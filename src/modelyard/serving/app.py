@@ -92,7 +92,7 @@ class ServingApp:
             Route(ANY, "/ping", server.live, PUBLIC),  # MLflow's health checks
             Route(ANY, "/health", server.live, PUBLIC),
             Route(ANY, "/v2/health/ready", server.ready, PUBLIC),
-            Route(ANY, "/metrics", server.metrics, TOKEN),
+            Route(ANY, "/metrics", server.metrics, ADMIN),  # it names every model served
             Route(ANY, "/v2", server.metadata, TOKEN),
             Route("POST", "/v2/feedback", FeedbackRoute(inference).post, TOKEN),
             Route("POST", "/invocations", infer.invocations, PREDICT),

@@ -20,6 +20,7 @@ from modelyard.webapi.openapi import STR, json_body, obj
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 BINDING_COOKIE = "modelyard_oidc"  # ties a login to the browser that started it
+CSRF_COOKIE = "modelyard_csrf"  # the session's CSRF token, for the page's scripts
 _MAPPING = json_body(obj({"group": STR, "project": STR, "role": STR}, ["group", "project", "role"]))
 
 
@@ -28,6 +29,12 @@ def _sso(request: Request) -> SingleSignOn:
     if found is None:
         raise NotFound("single sign-on is not set up on this server (MODELYARD_OIDC_ISSUER)")
     return found
+
+
+def _binding(request: Request) -> str:
+    """The binding cookie's name: ``__Secure-`` over https (a sibling site cannot plant it)."""
+    https = _callback_url(request).startswith("https://")
+    return f"__Secure-{BINDING_COOKIE}" if https else BINDING_COOKIE
 
 
 def _callback_url(request: Request) -> str:
@@ -51,7 +58,7 @@ async def start(
     url, browser = await run_in_threadpool(sso.start, return_to, _callback_url(request))
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
-        BINDING_COOKIE,
+        _binding(request),
         browser,
         max_age=600,
         path="/api/v1/auth/oidc",
@@ -72,7 +79,7 @@ async def callback(request: Request) -> Response:
     sso = _sso(request)
     auth = service(request)
     params = {k: v for k, v in request.query_params.items()}
-    browser = request.cookies.get(BINDING_COOKIE)
+    browser = request.cookies.get(_binding(request))
     principal, groups, return_to = await run_in_threadpool(
         sso.finish, params, browser, _callback_url(request)
     )
@@ -102,7 +109,18 @@ async def callback(request: Request) -> Response:
         httponly=True,
         samesite="strict",
     )
-    response.delete_cookie(BINDING_COOKIE, path="/api/v1/auth/oidc")
+    # the page's scripts send it back as X-CSRF-Token (double submit): readable here, on this
+    # site only, and worth nothing without the HttpOnly session beside it
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=int(auth.settings.session_max_s),
+        path="/",
+        secure=auth.authenticator.cookie.startswith("__Host-"),
+        httponly=False,
+        samesite="strict",
+    )
+    response.delete_cookie(_binding(request), path="/api/v1/auth/oidc")
     return response
 
 

@@ -13,6 +13,7 @@ from modelyard.auth.names import parse_lifetime
 from modelyard.auth.routes.deps import service
 from modelyard.auth.serving_grants import check_endpoint_name, require_predict
 from modelyard.auth.signing import DEFAULT_TTL_S
+from modelyard.errors import InvalidArgument
 from modelyard.identity import current_actor
 from modelyard.platform.route_permissions import PUBLIC, needs
 from modelyard.webapi.json import json_response, read_json
@@ -41,7 +42,12 @@ async def serving_token(request: Request) -> Response:
     body = await read_json(request)
     endpoint = check_endpoint_name(body.get("endpoint"))
     ttl = body.get("ttl")
-    ttl_s = DEFAULT_TTL_S if ttl is None else parse_lifetime(ttl, "ttl")
+    try:
+        ttl_s = DEFAULT_TTL_S if ttl is None else parse_lifetime(ttl, "ttl")
+    except InvalidArgument:
+        raise InvalidArgument(
+            "ttl must be a lifetime from 1 minute to 1 day, such as 15m or 1h", field="ttl"
+        ) from None
     auth = service(request)
     await run_in_threadpool(require_predict, auth.store.db, endpoint)
     token, expires = await run_in_threadpool(
