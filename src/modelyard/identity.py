@@ -53,6 +53,9 @@ class Actor:
     kind: ActorKind = "user"
     person: str | None = None
     grants: Granted | None = None
+    # how it proved who it is, where that matters ("sso": a single sign-on session or a
+    # provider's token, which must not outlive the provider's say by minting API tokens)
+    credential: str | None = None
 
     def has_role(self, role: str) -> bool:
         return self.roles is None or role in self.roles

@@ -74,6 +74,13 @@ def test_a_user_logs_in_through_the_provider_and_groups_give_roles(sso_server: S
         headers={"X-CSRF-Token": answer.headers["x-csrf-token"]},
     )
     assert made.status_code == 201, made.text
+    # a single sign-on login cannot mint API tokens that would outlive the provider's say
+    minted = browser.post(
+        f"{sso_server.url}{API}/tokens",
+        json={"name": "long", "expires": "365d"},
+        headers={"X-CSRF-Token": answer.headers["x-csrf-token"]},
+    )
+    assert minted.status_code == 403 and "single sign-on" in minted.text, minted.text
     # logging in again reuses the principal
     again, second = browser_login(sso_server, "alice")
     assert _session_of(again, sso_server, second)["name"] == me["name"]
@@ -131,6 +138,8 @@ def test_a_program_uses_the_providers_access_token(sso_server: SsoServer) -> Non
         assert http.get(f"{API}/experiments").status_code == 200
         refused = http.post(f"{API}/experiments", json={"name": "x", "project": "churn"})
         assert refused.status_code == 403
+        minted = http.post(f"{API}/tokens", json={"name": "long", "expires": "365d"})
+        assert minted.status_code == 403 and "single sign-on" in minted.text, minted.text
         # a service account does not vote, whatever its groups say
     # tampered with: one character of the signature changed
     head, body, sig = token.split(".")

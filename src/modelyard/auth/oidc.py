@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -162,4 +163,4 @@ class SingleSignOn:
             held = with_group_roles(
                 roles_of(conn, row["principal_id"]), self.sql.mapped_roles(conn, groups)
             )
-        return actor_of(row, held), int(claims["exp"]) * 1000
+        return replace(actor_of(row, held), credential="sso"), int(claims["exp"]) * 1000

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 import sqlalchemy as sa
@@ -101,6 +101,7 @@ class SqlSessions:
                         sessions.c.last_seen_time,
                         sessions.c.revoked_time,
                         sessions.c.groups,
+                        sessions.c.method,
                         *PRINCIPAL_COLUMNS,
                     )
                     .select_from(
@@ -133,7 +134,10 @@ class SqlSessions:
                 )
             )
         expires = min(int(row["expires_time"]), int(row["last_seen_time"]) + self.idle_ms)
-        return Session(actor_of(row, held), row["csrf_sha256"], expires)
+        actor = actor_of(row, held)
+        if row["method"] == "oidc":
+            actor = replace(actor, credential="sso")
+        return Session(actor, row["csrf_sha256"], expires)
 
     def end(self, session_id: str) -> None:
         digest = sha256_hex(session_id)

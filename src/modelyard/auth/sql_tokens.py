@@ -142,6 +142,13 @@ class SqlTokens:
         lifetime = parse_lifetime(expires_s, "expires")
         wanted = _check_scopes(scopes)
         actor = current_actor()
+        if actor.credential == "sso":
+            raise PermissionDenied(
+                "a single sign-on login cannot make API tokens (they would outlive what the "
+                "provider says of you, and carry no group roles): programs use the provider's "
+                "own tokens, or a service account's",
+                field="principal",
+            )
         if principal is None and actor.id is None:
             raise InvalidArgument(
                 "name the principal the token is for (the caller is not a user of this store)",
