@@ -24,7 +24,7 @@ from tests.fixtures.serving import Running, oip_row
 import modelyard as yard
 from modelyard.auth.rest_store import RestAuthStore
 from modelyard.config import Settings
-from modelyard.errors import InvalidArgument, NotFound
+from modelyard.errors import InvalidArgument, NotFound, PermissionDenied
 from modelyard.platform import backends
 from modelyard.serving.app import ServingApp
 from modelyard.serving.auth import NEEDS, PUBLIC
@@ -203,3 +203,22 @@ def test_a_server_that_cannot_have_the_platforms_keys_does_not_start(tmp_path: A
     (tmp_path / "jwks.json").write_text('{"keys": []}')
     with pytest.raises(InvalidArgument, match="no usable key"):
         ServingAuth.load("http://x", str(tmp_path / "jwks.json"))
+
+
+def test_a_rotated_key_is_fetched_by_a_running_server(served: Served) -> None:
+    _, frame = sklearn_model()
+    body = oip_row(frame)
+    bob = _tokens(served.platform, "bob")
+    old = bob.serving_token("churn")["token"]
+    with pytest.raises(PermissionDenied):
+        bob.rotate_signing_key()  # a global admin's
+    new_kid = _tokens(served.platform, "root").rotate_signing_key()
+    new = bob.serving_token("churn")["token"]
+    assert jwt.get_unverified_header(new)["kid"] == new_kid != jwt.get_unverified_header(old)["kid"]
+    auth = served.app.router.auth
+    assert auth is not None
+    auth._asked -= 60  # as if the server had started a minute ago (no refetch before 30 s)
+    with httpx.Client(base_url=served.url) as http:
+        for token in (new, old, new):  # the new key is fetched once; the old one still signs
+            got = http.post("/v2/models/churn/infer", json=body, headers=_bearer(token))
+            assert got.status_code == 200, got.text

@@ -33,6 +33,11 @@ class RestAuthStore(AuthStore):
     def __init__(self, http: HttpTransport) -> None:
         self.http = http
 
+    def rotate_signing_key(self) -> str:
+        """Sign serving tokens with a new key from now on (a global admin's); its kid."""
+        found = self.http.request("POST", "/api/v1/auth/signing-keys/rotate", json={})
+        return str(found["kid"])
+
     def serving_token(self, endpoint: str, ttl: str = "15m") -> dict[str, Any]:
         """A short-lived token to call ``endpoint`` on inference servers with --auth."""
         body = {"endpoint": endpoint, "ttl": ttl}

@@ -32,17 +32,22 @@ DEFAULT_TTL_S = 15 * 60
 RETIRED_KEPT_MS = MAX_TTL_S * 1000
 
 
+CURRENT_FOR_S = 60.0  # a rotation made by another server process is seen within this
+
+
 class SigningKeys:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._current: tuple[str, Any] | None = None  # kid, private key
+        self._read = 0.0  # when it was read (monotonic)
         self._lock = threading.Lock()
 
     def current(self) -> tuple[str, Any]:
         """``(kid, private key)`` of the key that signs now (made when there is none)."""
         with self._lock:
-            if self._current is None:
+            if self._current is None or time.monotonic() - self._read > CURRENT_FOR_S:
                 self._current = self.db.run_write(self._load_or_make)
+                self._read = time.monotonic()
             return self._current
 
     def _load_or_make(self, conn: Connection) -> tuple[str, Any]:

@@ -100,6 +100,7 @@ GLOBAL_ACTIONS = frozenset(
         "group_mapping.read",
         "group_mapping.write",
         "audit.verify",
+        "signing_key.rotate",
     }
 )
 

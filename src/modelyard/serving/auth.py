@@ -40,10 +40,19 @@ _ASK_FOR_ONE = (
 )
 
 
+class UnknownKey(Unauthenticated):
+    """Signed with a key this server has not fetched (a rotation since it started?)."""
+
+
+REFETCH_S = 30.0  # the platform's keys are asked for again at most this often
+
+
 class ServingAuth:
-    def __init__(self, issuer: str, keys: dict[str, Any]) -> None:
+    def __init__(self, issuer: str, keys: dict[str, Any], jwks_url: str | None = None) -> None:
         self.issuer = issuer.rstrip("/")
         self.keys = keys  # kid -> public key
+        self.jwks_url = jwks_url  # where the keys came from (None: a file, never refetched)
+        self._asked = time.monotonic()
         self._seen: OrderedDict[bytes, tuple[float, frozenset[str]]] = OrderedDict()
         self._refused: OrderedDict[bytes, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -52,9 +61,7 @@ class ServingAuth:
     def load(cls, issuer: str, jwks: str | None = None) -> ServingAuth:
         """The platform's keys: from ``jwks`` (a file), else ``{issuer}/api/v1/auth/jwks.json``;
         a server that cannot have them does not start."""
-        import httpx
-        import jwt
-
+        url = None
         if jwks is not None:
             try:
                 found = json.loads(Path(jwks).read_text())
@@ -64,21 +71,35 @@ class ServingAuth:
                 ) from None
         else:
             url = f"{issuer.rstrip('/')}/api/v1/auth/jwks.json"
-            try:
-                resp = httpx.get(url, timeout=10.0)
-                resp.raise_for_status()
-                found = resp.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                raise Unavailable(
-                    f"--auth needs the platform's keys, and {url} did not give them: {exc}"
-                ) from None
-        keys = {}
-        for entry in found.get("keys", []) if isinstance(found, dict) else []:
-            if isinstance(entry, dict) and entry.get("kty") == "EC" and entry.get("kid"):
-                keys[str(entry["kid"])] = jwt.PyJWK.from_dict(entry).key
-        if not keys:
-            raise InvalidArgument("the platform's JWKS holds no usable key", field="auth_jwks")
-        return cls(issuer, keys)
+            found = _fetch(url)
+        return cls(issuer, _keys_of(found), url)
+
+    async def refresh(self) -> bool:
+        """Ask the platform for its keys again (a key rotated since the start); False when
+        they come from a file, or were asked for less than REFETCH_S ago."""
+        import asyncio
+
+        now = time.monotonic()
+        with self._lock:
+            if self.jwks_url is None or now - self._asked < REFETCH_S:
+                return False
+            self._asked = now
+        try:
+            found = await asyncio.to_thread(_fetch, self.jwks_url)
+            self.keys = _keys_of(found)
+        except (Unavailable, InvalidArgument):
+            return False
+        return True
+
+    async def check(self, headers: dict[bytes, bytes], needs: str, endpoint: str | None) -> None:
+        """``require``, asking for the platform's keys again once when a token names a key
+        this server does not know yet."""
+        try:
+            self.require(headers, needs, endpoint)
+        except UnknownKey:
+            if not await self.refresh():
+                raise
+            self.require(headers, needs, endpoint)
 
     def scopes(self, headers: dict[bytes, bytes]) -> frozenset[str]:
         """The scopes of the request's token; ``Unauthenticated`` without a valid one."""
@@ -95,6 +116,8 @@ class ServingAuth:
             raise Unauthenticated(refused)
         try:
             exp, scopes = self._check(token)
+        except UnknownKey:
+            raise  # not remembered: the keys may be asked for again
         except Unauthenticated as exc:
             with self._lock:
                 self._refused[token] = exc.message
@@ -121,7 +144,7 @@ class ServingAuth:
             raise Unauthenticated("a serving token is signed with ES256 by the platform")
         key = self.keys.get(str(header.get("kid", "")))
         if key is None:
-            raise Unauthenticated("the token is signed with a key this server does not know")
+            raise UnknownKey("the token is signed with a key this server does not know")
         try:
             claims = jwt.decode(
                 text,
@@ -155,3 +178,28 @@ class ServingAuth:
             return
         if f"predict:{endpoint}" not in scopes:
             raise NotServed(f"model {endpoint!r} is not served here")
+
+
+def _fetch(url: str) -> Any:
+    import httpx
+
+    try:
+        resp = httpx.get(url, timeout=10.0)
+        resp.raise_for_status()
+        return resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Unavailable(
+            f"--auth needs the platform's keys, and {url} did not give them: {exc}"
+        ) from None
+
+
+def _keys_of(found: Any) -> dict[str, Any]:
+    import jwt
+
+    keys = {}
+    for entry in found.get("keys", []) if isinstance(found, dict) else []:
+        if isinstance(entry, dict) and entry.get("kty") == "EC" and entry.get("kid"):
+            keys[str(entry["kid"])] = jwt.PyJWK.from_dict(entry).key
+    if not keys:
+        raise InvalidArgument("the platform's JWKS holds no usable key", field="auth_jwks")
+    return keys

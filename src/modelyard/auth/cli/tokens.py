@@ -105,6 +105,18 @@ def revoke(token_id: str, tracking_uri: TrackingUri = None) -> None:
     out.print(f"revoked {token_id}")
 
 
+@app.command("rotate-key")
+def rotate_key(tracking_uri: TrackingUri = None) -> None:
+    """Sign serving tokens with a new key (the old one stays valid a day)."""
+    found = store(tracking_uri)
+    if not isinstance(found, RestAuthStore):
+        raise InvalidArgument(
+            "serving tokens are signed by a server: -t http://HOST:PORT (MODELYARD_TRACKING_URI)",
+            field="tracking_uri",
+        )
+    out.print(f"serving tokens are now signed with key {found.rotate_signing_key()}")
+
+
 @app.command()
 def serving(
     endpoint: str,

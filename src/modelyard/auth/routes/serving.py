@@ -4,7 +4,10 @@ inference server checks it with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,9 +18,12 @@ from modelyard.auth.serving_grants import check_endpoint_name, require_predict
 from modelyard.auth.signing import DEFAULT_TTL_S
 from modelyard.errors import InvalidArgument
 from modelyard.identity import current_actor
+from modelyard.platform.ids import now_ms
 from modelyard.platform.route_permissions import PUBLIC, needs
+from modelyard.store import audit
+from modelyard.store.audit import AuditEvent
 from modelyard.webapi.json import json_response, read_json
-from modelyard.webapi.openapi import STR, json_body, obj
+from modelyard.webapi.openapi import EMPTY_BODY, STR, json_body, obj
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 _ISSUE = json_body(
@@ -64,3 +70,23 @@ async def serving_token(request: Request) -> Response:
 async def jwks(request: Request) -> Response:
     found = await run_in_threadpool(service(request).signing.jwks)
     return json_response(found)
+
+
+@router.post(
+    "/signing-keys/rotate",
+    summary="Sign serving tokens with a new key (the old one is published a day more)",
+    openapi_extra=needs("signing_key.rotate", extra=EMPTY_BODY),
+)
+async def rotate_key(request: Request) -> Response:
+    auth = service(request)
+    kid = await run_in_threadpool(auth.signing.rotate)
+    await run_in_threadpool(auth.store.db.run_write, _audit_rotation(kid))
+    return json_response({"kid": kid})
+
+
+def _audit_rotation(kid: str) -> Callable[[Connection], None]:
+    def write(conn: Connection) -> None:
+        event = AuditEvent("signing_key.rotate", "signing_key", kid)
+        audit.record(conn, [event], time_ms=now_ms())
+
+    return write

@@ -75,8 +75,8 @@ class Router:
         if found is not None:
             if auth is not None and found[2] != PUBLIC:
                 # /invocations checks its endpoint's scope once it knows which it is
+                await auth.check(headers, TOKEN if found[2] == PREDICT else found[2], None)
                 scope["modelyard.scopes"] = auth.scopes(headers)
-                auth.require(headers, TOKEN if found[2] == PREDICT else found[2])
             if found[0] is not None:
                 allowed(method, found[0])
             return await found[1](scope, receive, headers)
@@ -84,7 +84,7 @@ class Router:
         if len(parts) >= 3 and parts[0] == "v2" and parts[1] == "models":
             name, rest = parts[2], parts[3:]
             if auth is not None:  # before the name is looked up: no token, no answer about it
-                auth.require(headers, PREDICT, name)
+                await auth.check(headers, PREDICT, name)
             version = None
             if len(rest) >= 2 and rest[0] == "versions":
                 version, rest = rest[1], rest[2:]
@@ -99,7 +99,7 @@ class Router:
             rest = parts[2:]
             found = self.repository.get(rest[2]) if len(rest) == 3 else None
             if auth is not None:
-                auth.require(headers, ADMIN)
+                await auth.check(headers, ADMIN, None)
             if found is not None and rest[0] == "models":
                 if found[0] is not None:
                     allowed(method, found[0])
