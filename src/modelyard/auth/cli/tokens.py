@@ -105,15 +105,20 @@ def revoke(token_id: str, tracking_uri: TrackingUri = None) -> None:
     out.print(f"revoked {token_id}")
 
 
-@app.command("rotate-key")
-def rotate_key(tracking_uri: TrackingUri = None) -> None:
-    """Sign serving tokens with a new key (the old one stays valid a day)."""
+def _server(tracking_uri: str | None) -> RestAuthStore:
     found = store(tracking_uri)
     if not isinstance(found, RestAuthStore):
         raise InvalidArgument(
             "serving tokens are signed by a server: -t http://HOST:PORT (MODELYARD_TRACKING_URI)",
             field="tracking_uri",
         )
+    return found
+
+
+@app.command("rotate-key")
+def rotate_key(tracking_uri: TrackingUri = None) -> None:
+    """Sign serving tokens with a new key (the old one stays valid a day)."""
+    found = _server(tracking_uri)
     out.print(f"serving tokens are now signed with key {found.rotate_signing_key()}")
 
 
@@ -127,12 +132,7 @@ def serving(
     as_json: Json = False,
 ) -> None:
     """A short-lived token to call ENDPOINT on `modelyard serve --auth` (printed)."""
-    found = store(tracking_uri)
-    if not isinstance(found, RestAuthStore):
-        raise InvalidArgument(
-            "serving tokens are signed by a server: -t http://HOST:PORT (MODELYARD_TRACKING_URI)",
-            field="tracking_uri",
-        )
+    found = _server(tracking_uri)
     made = found.serving_token(endpoint, ttl)
     if as_json:
         print_json(made)
