@@ -90,6 +90,9 @@ class Settings:
     oidc_audience: str | None = None
     oidc_groups_claim: str = "groups"
     oidc_auto_create: bool = True
+    # the longest life of an API token a single sign-on login makes for its own user (it
+    # carries the provider's groups as they were at that login)
+    sso_token_max_s: float = 86400.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -134,6 +137,7 @@ class Settings:
             oidc_groups_claim=env.get("MODELYARD_OIDC_GROUPS_CLAIM") or "groups",
             oidc_auto_create=env.get("MODELYARD_OIDC_AUTO_CREATE", "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            sso_token_max_s=_positive("MODELYARD_SSO_TOKEN_MAX_SECONDS", 86400.0),
         )
 
 

@@ -53,9 +53,12 @@ class Actor:
     kind: ActorKind = "user"
     person: str | None = None
     grants: Granted | None = None
-    # how it proved who it is, where that matters ("sso": a single sign-on session or a
-    # provider's token, which must not outlive the provider's say by minting API tokens)
+    # how it proved who it is, where that matters: "sso", a single sign-on session or a
+    # provider's token; "sso-token", an API token a single sign-on login made. Both carry
+    # the provider's ``groups`` (their mapped roles are in ``grants``), so the tokens they
+    # make must not outlive the provider's say
     credential: str | None = None
+    groups: tuple[str, ...] | None = None
 
     def has_role(self, role: str) -> bool:
         return self.roles is None or role in self.roles

@@ -24,7 +24,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0008_auth"
+    assert head_revision() == "0009_sso_tokens"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

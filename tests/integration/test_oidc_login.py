@@ -74,13 +74,24 @@ def test_a_user_logs_in_through_the_provider_and_groups_give_roles(sso_server: S
         headers={"X-CSRF-Token": answer.headers["x-csrf-token"]},
     )
     assert made.status_code == 201, made.text
-    # a single sign-on login cannot mint API tokens that would outlive the provider's say
+    # a single sign-on login's own token carries its groups, for a day at most
     minted = browser.post(
         f"{sso_server.url}{API}/tokens",
         json={"name": "long", "expires": "365d"},
         headers={"X-CSRF-Token": answer.headers["x-csrf-token"]},
     )
-    assert minted.status_code == 403 and "single sign-on" in minted.text, minted.text
+    assert minted.status_code == 201, minted.text
+    info = minted.json()["info"]
+    assert info["groups"] == ["data-science"]
+    assert info["expires_time"] - info["created_time"] == 86400_000
+    bearer = {"Authorization": f"Bearer {minted.json()['token']}"}
+    mine = httpx.get(f"{sso_server.url}{API}/auth/whoami", headers=bearer).json()
+    assert mine["roles"] == {"churn": ["viewer", "editor"]}, mine
+    # and cannot make another for its user
+    longer = httpx.post(
+        f"{sso_server.url}{API}/tokens", json={"name": "x", "expires": "1h"}, headers=bearer
+    )
+    assert longer.status_code == 403 and "log in again" in longer.text, longer.text
     # logging in again reuses the principal
     again, second = browser_login(sso_server, "alice")
     assert _session_of(again, sso_server, second)["name"] == me["name"]
@@ -139,7 +150,10 @@ def test_a_program_uses_the_providers_access_token(sso_server: SsoServer) -> Non
         refused = http.post(f"{API}/experiments", json={"name": "x", "project": "churn"})
         assert refused.status_code == 403
         minted = http.post(f"{API}/tokens", json={"name": "long", "expires": "365d"})
-        assert minted.status_code == 403 and "single sign-on" in minted.text, minted.text
+        assert minted.status_code == 201, minted.text  # its groups on it, for a day at most
+        info = minted.json()["info"]
+        assert info["groups"] == ["ci-bots"]
+        assert info["expires_time"] - info["created_time"] == 86400_000
         # a service account does not vote, whatever its groups say
     # tampered with: one character of the signature changed
     head, body, sig = token.split(".")

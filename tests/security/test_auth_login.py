@@ -216,3 +216,43 @@ def test_wrong_logins_answer_alike_then_lock_then_are_rate_limited(
         assert int(limited.headers["retry-after"]) >= 1
     logged = [e.action for e in audit.query(auth_server.seeded.store.db, limit=500)]
     assert "auth.lockout" in logged and logged.count("auth.login_failed") >= 6
+
+
+def test_a_server_without_single_sign_on_says_so_and_login_asks_a_password(
+    auth_server: AuthServer, tmp_path: object
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from modelyard.config import default_user
+
+    for _ in range(2):
+        got = httpx.get(f"{auth_server.url}/api/v1/auth/methods")
+        assert got.json() == {"password": True, "sso": False, "issuer": None}
+    started = httpx.get(
+        f"{auth_server.url}/api/v1/auth/oidc/start",
+        params={"cli_port": "8080", "cli_challenge": "a" * 43},
+    )
+    assert started.status_code == 404 and "MODELYARD_OIDC_ISSUER" in started.text
+    # a password it is (your OS user's, read from stdin here)
+    env = {**os.environ, "MODELYARD_CONFIG_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "modelyard", "login", auth_server.url, "--password-stdin"],
+        input=f"{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f" as {default_user()} until " in done.stdout, done.stdout
+    asked = subprocess.run(
+        [sys.executable, "-m", "modelyard", "login", auth_server.url, "--sso", "--no-browser"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert asked.returncode != 0
+    assert "MODELYARD_OIDC_ISSUER" in asked.stderr and "Traceback" not in asked.stderr

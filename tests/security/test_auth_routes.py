@@ -102,6 +102,8 @@ def test_every_route_declares_a_known_permission_fitting_its_method(tmp_path: Pa
         ("POST", "/api/v1/auth/logout"),
         ("GET", "/api/v1/auth/oidc/start"),
         ("GET", "/api/v1/auth/oidc/callback"),
+        ("POST", "/api/v1/auth/oidc/token"),
+        ("GET", "/api/v1/auth/methods"),
         ("GET", "/api/v1/auth/jwks.json"),
     }
 

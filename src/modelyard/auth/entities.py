@@ -104,10 +104,13 @@ class TokenInfo:
     created_time: int
     last_used_time: int | None = None
     revoked_time: int | None = None
+    # a single sign-on login's token: the provider's groups at that login (their roles count)
+    groups: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["scopes"] = None if self.scopes is None else [s.to_dict() for s in self.scopes]
+        d["groups"] = None if self.groups is None else list(self.groups)
         return d
 
     @classmethod
@@ -122,6 +125,7 @@ class TokenInfo:
             created_by=d["created_by"],
             created_time=d["created_time"],
             last_used_time=d.get("last_used_time"),
+            groups=None if d.get("groups") is None else tuple(d["groups"]),
             revoked_time=d.get("revoked_time"),
         )
 

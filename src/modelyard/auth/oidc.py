@@ -9,6 +9,11 @@ the provider's JWKS, issuer, audience = this client, nonce, expiry) and answers 
 of (``iss``, ``sub``) and the user's groups. ``return_to`` is a path on this server only, so
 the login cannot be used to send a browser elsewhere.
 
+A command-line login (``modelyard login URL`` with single sign-on) is the same browser
+login started with the command line's loopback port and a PKCE challenge of its own; the
+callback sends the browser to ``http://127.0.0.1:<port>/`` with a one-use code, which the
+command line exchanges, with its verifier, for an API token carrying the user's groups.
+
 Bearer JWTs: ``bearer`` checks an access token the provider signed for this server's
 audience; a client-credentials token (``sub`` is the client) acts as a service account.
 The provider's groups map to project roles (``SqlOidc.map_group``).
@@ -16,9 +21,10 @@ The provider's groups map to project roles (``SqlOidc.map_group``).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -35,6 +41,41 @@ from modelyard.identity import Actor
 
 CALLBACK_PATH = "/api/v1/auth/oidc/callback"
 SCOPES = "openid profile email"
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A login the provider answered: who, their groups, and where the browser goes next
+    (a path here; or, for a command-line login, its loopback port and PKCE challenge)."""
+
+    principal: Any
+    groups: list[str]
+    return_to: str
+    cli_port: int | None = None
+    cli_challenge: str | None = None
+
+
+def check_cli(port: object, challenge: object) -> tuple[int, str] | None:
+    """A command-line login's loopback port (1024-65535) and S256 PKCE challenge; None for
+    a browser's login. The browser is sent back to http://127.0.0.1:<port>/ only (RFC 8252):
+    the host is never the caller's to choose."""
+    if port is None and challenge is None:
+        return None
+    try:
+        number = int(str(port))
+    except ValueError:
+        number = 0
+    if not 1024 <= number <= 65535 or str(number) != str(port):
+        raise InvalidArgument(
+            "cli_port must be the command line's loopback port, 1024 to 65535", field="cli_port"
+        )
+    if not isinstance(challenge, str) or not _CHALLENGE.fullmatch(challenge):
+        raise InvalidArgument(
+            "cli_challenge must be the S256 PKCE challenge (43 base64url characters)",
+            field="cli_challenge",
+        )
+    return number, challenge
 
 
 def check_return_to(value: str | None) -> str:
@@ -72,10 +113,14 @@ class SingleSignOn:
         self.sql = SqlOidc(store.db, self.issuer, auto_create=settings.oidc_auto_create)
         self.store = store
         store.sessions.group_roles = self.sql.mapped_roles
+        store.tokens.group_roles = self.sql.mapped_roles
 
     # --- the browser login ---------------------------------------------------------------
-    def start(self, return_to: str | None, redirect_uri: str) -> tuple[str, str]:
-        """``(the provider URL to send the browser to, the secret of its binding cookie)``."""
+    def start(
+        self, return_to: str | None, redirect_uri: str, cli: tuple[int, str] | None = None
+    ) -> tuple[str, str]:
+        """``(the provider URL to send the browser to, the secret of its binding cookie)``;
+        ``cli``: the loopback port and challenge of a command line waiting (``check_cli``)."""
         from authlib.common.security import generate_token
         from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
         from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -83,7 +128,7 @@ class SingleSignOn:
         path = check_return_to(return_to)
         state, nonce, verifier = generate_token(43), generate_token(43), generate_token(64)
         browser = secrets.token_urlsafe(32)
-        self.sql.begin(state, nonce, verifier, sha256_hex(browser), path)
+        self.sql.begin(state, nonce, verifier, sha256_hex(browser), path, cli)
         url = prepare_grant_uri(
             str(self.keys.discovery()["authorization_endpoint"]),
             self.client_id,
@@ -97,10 +142,8 @@ class SingleSignOn:
         )
         return str(url), browser
 
-    def finish(
-        self, params: Mapping[str, str], browser: str | None, redirect_uri: str
-    ) -> tuple[Any, list[str], str]:
-        """``(principal row, groups, return_to)`` of a login the provider answered."""
+    def finish(self, params: Mapping[str, str], browser: str | None, redirect_uri: str) -> Answered:
+        """The login the provider answered."""
         if "error" in params:
             raise Unauthenticated(f"the provider refused the login: {params['error'][:100]}")
         disc = self.keys.discovery()
@@ -122,8 +165,22 @@ class SingleSignOn:
         claims = self.keys.verify(
             str(tokens.get("id_token", "")), audience=self.client_id, nonce=row["nonce"]
         )
-        principal = self.sql.principal(claims)
-        return principal, groups_of(claims, self.groups_claim), str(row["return_to"])
+        return Answered(
+            self.sql.principal(claims),
+            groups_of(claims, self.groups_claim),
+            str(row["return_to"]),
+            row["cli_port"],
+            row["cli_challenge"],
+        )
+
+    def actor(self, row: Any, groups: list[str]) -> Actor:
+        """The actor a principal logged in through the provider acts as: its own roles and
+        those its groups are mapped to."""
+        with self.store.db.read() as conn:
+            held = with_group_roles(
+                roles_of(conn, row["principal_id"]), self.sql.mapped_roles(conn, groups)
+            )
+        return replace(actor_of(row, held), credential="sso", groups=tuple(groups))
 
     def _exchange(
         self, disc: dict[str, Any], code: str, redirect_uri: str, verifier: str
@@ -158,9 +215,4 @@ class SingleSignOn:
         claims = self.keys.verify(token, audience=self.audience)
         service = claims.get("client_id") is not None and claims.get("client_id") == claims["sub"]
         row = self.sql.principal(claims, service=service)
-        groups = groups_of(claims, self.groups_claim)
-        with self.store.db.read() as conn:
-            held = with_group_roles(
-                roles_of(conn, row["principal_id"]), self.sql.mapped_roles(conn, groups)
-            )
-        return replace(actor_of(row, held), credential="sso"), int(claims["exp"]) * 1000
+        return self.actor(row, groups_of(claims, self.groups_claim)), int(claims["exp"]) * 1000

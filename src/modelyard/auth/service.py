@@ -72,6 +72,18 @@ class AuthService:
         )
         return Login(row["name"], session_id=session_id, csrf_token=csrf)
 
+    def exchange_code(self, code: Any, verifier: Any, *, address: str) -> Login:
+        """A command-line single sign-on: the API token its one-use code stands for, made
+        as that user (it carries the user's groups; see ``SqlTokens``)."""
+        self.limit.take(address)
+        assert self.sso is not None
+        row, groups = self.sso.sql.take_code(code, verifier)
+        with acting_as(self.sso.actor(row, groups)):
+            made = self.store.tokens.create(
+                "modelyard login (single sign-on)", expires_s=LOGIN_TOKEN_S, principal=row["name"]
+            )
+        return Login(row["name"], token=made.token, expires_time=made.info.expires_time)
+
     def change_password(self, name: Any, old: Any, new: Any, *, address: str) -> None:
         self.limit.take(address)
         self.store.logins.check_password(name, old)  # the lockout and its audit apply here too

@@ -1,22 +1,34 @@
 """What single sign-on keeps in SQL: logins under way (state, nonce, PKCE verifier, the
-browser they belong to; one use, ten minutes), the principal behind each provider identity
+browser they belong to; one use, ten minutes), the codes a command-line login takes back
+through the browser (one use, two minutes, with the verifier of its PKCE challenge), the
+principal behind each provider identity
 (``iss``, ``sub``; made at the first login when the server allows it), and the mapping of a
 provider's groups to project roles (a global admin's)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
+import secrets
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.auth.names import RESERVED, check_project_name, check_role, name_key
 from modelyard.auth.sql_rows import PRINCIPAL_COLUMNS, PRINCIPAL_FROM, bump_grants
-from modelyard.auth.tables import group_mappings, oidc_identities, oidc_logins, principals
+from modelyard.auth.tables import (
+    group_mappings,
+    login_codes,
+    oidc_identities,
+    oidc_logins,
+    principals,
+)
 from modelyard.errors import InvalidArgument, NotFound, Unauthenticated
 from modelyard.platform.access import require
 from modelyard.platform.ids import now_ms
@@ -25,6 +37,8 @@ from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 
 LOGIN_TTL_MS = 10 * 60 * 1000
+CODE_TTL_MS = 2 * 60 * 1000
+CODE_REFUSED = "this login code is unknown, used, too old, or not for this command line"
 MAX_GROUPS = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
 
@@ -54,7 +68,17 @@ class SqlOidc:
         self.auto_create = auto_create
 
     # --- logins under way ----------------------------------------------------------------
-    def begin(self, state: str, nonce: str, verifier: str, browser: str, return_to: str) -> None:
+    def begin(
+        self,
+        state: str,
+        nonce: str,
+        verifier: str,
+        browser: str,
+        return_to: str,
+        cli: tuple[int, str] | None = None,
+    ) -> None:
+        """Keep a login under way; ``cli``: the loopback port and PKCE challenge of a
+        command line waiting for it."""
         now = now_ms()
 
         def write(conn: Connection) -> None:
@@ -69,6 +93,8 @@ class SqlOidc:
                     browser_sha256=browser,
                     return_to=return_to,
                     created_time=now,
+                    cli_port=None if cli is None else cli[0],
+                    cli_challenge=None if cli is None else cli[1],
                 )
             )
 
@@ -96,6 +122,75 @@ class SqlOidc:
         if row is None or int(row["created_time"]) < now_ms() - LOGIN_TTL_MS:
             return None
         return row
+
+    # --- the command line's code --------------------------------------------------------
+    def hand_code(self, principal_id: str, groups: list[str], challenge: str) -> str:
+        """A one-use code for the command line that sent ``challenge`` (only its SHA-256
+        is kept), standing for this login."""
+        code = secrets.token_urlsafe(32)
+        now = now_ms()
+
+        def write(conn: Connection) -> None:
+            conn.execute(login_codes.delete().where(login_codes.c.created_time < now - CODE_TTL_MS))
+            conn.execute(
+                login_codes.insert().values(
+                    code_sha256=hashlib.sha256(code.encode()).hexdigest(),
+                    principal_id=principal_id,
+                    groups=orjson.dumps(groups).decode(),
+                    challenge=challenge,
+                    created_time=now,
+                )
+            )
+
+        self.db.run_write(write)
+        return code
+
+    def take_code(self, code: object, verifier: object) -> tuple[Any, list[str]]:
+        """``(principal row, groups)`` of the login ``code`` stands for, once: the code is
+        gone after any attempt, and counts only within two minutes with the verifier whose
+        SHA-256 is the challenge the command line sent."""
+        if not isinstance(code, str) or not 0 < len(code) <= 128:
+            raise InvalidArgument("code must be the code the login handed back", field="code")
+        if not isinstance(verifier, str) or not 43 <= len(verifier) <= 128:
+            raise InvalidArgument(
+                "code_verifier must be the 43 to 128 character PKCE verifier", field="code_verifier"
+            )
+        digest = hashlib.sha256(code.encode()).hexdigest()
+
+        def write(conn: Connection) -> Any:
+            row = (
+                conn.execute(sa.select(login_codes).where(login_codes.c.code_sha256 == digest))
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                conn.execute(login_codes.delete().where(login_codes.c.code_sha256 == digest))
+            return row
+
+        row = self.db.run_write(write)
+        if (
+            row is None
+            or int(row["created_time"]) < now_ms() - CODE_TTL_MS
+            or not hmac.compare_digest(pkce_challenge(verifier), str(row["challenge"]))
+        ):
+            raise Unauthenticated(CODE_REFUSED)
+        with self.db.read() as conn:
+            principal = (
+                conn.execute(
+                    sa.select(*PRINCIPAL_COLUMNS)
+                    .select_from(PRINCIPAL_FROM)
+                    .where(principals.c.principal_id == row["principal_id"])
+                )
+                .mappings()
+                .first()
+            )
+        if principal is None or principal["disabled_time"] is not None:
+            raise Unauthenticated(CODE_REFUSED)
+        event = AuditEvent(
+            "auth.login", "principal", principal["name"], after={"method": "oidc-cli"}
+        )
+        self.db.run_write(lambda conn: audit.record(conn, [event], time_ms=now_ms()))
+        return principal, list(orjson.loads(row["groups"] or "[]"))
 
     # --- identities ------------------------------------------------------------------------
     def principal(self, claims: dict[str, Any], *, service: bool = False) -> Any:
@@ -259,6 +354,12 @@ class SqlOidc:
                 .order_by(group_mappings.c.group_name, group_mappings.c.project)
             ).all()
         return [{"group": g, "project": p, "role": r} for g, p, r in rows]
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The S256 challenge of a PKCE verifier (RFC 7636): base64url of its SHA-256, unpadded."""
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _check_group(value: object) -> str:

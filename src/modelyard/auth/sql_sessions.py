@@ -123,8 +123,9 @@ class SqlSessions:
             ):
                 raise Unauthenticated(ENDED)
             held = roles_of(conn, row["principal_id"])
-            if row["groups"] is not None and self.group_roles is not None:
-                held = with_group_roles(held, self.group_roles(conn, orjson.loads(row["groups"])))
+            groups = None if row["groups"] is None else tuple(orjson.loads(row["groups"]))
+            if groups is not None and self.group_roles is not None:
+                held = with_group_roles(held, self.group_roles(conn, list(groups)))
         if now - int(row["last_seen_time"]) > TOUCH_EVERY_MS:
             self.db.run_write(
                 lambda c: c.execute(
@@ -136,7 +137,7 @@ class SqlSessions:
         expires = min(int(row["expires_time"]), int(row["last_seen_time"]) + self.idle_ms)
         actor = actor_of(row, held)
         if row["method"] == "oidc":
-            actor = replace(actor, credential="sso")
+            actor = replace(actor, credential="sso", groups=groups or ())
         return Session(actor, row["csrf_sha256"], expires)
 
     def end(self, session_id: str) -> None:

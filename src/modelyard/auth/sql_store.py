@@ -46,7 +46,7 @@ class SqlAuthStore(AuthStore):
         self.principals = SqlPrincipals(db, cost)
         self.logins = SqlLogins(db, cost)
         self.projects = SqlProjects(db)
-        self.tokens = SqlTokens(db)
+        self.tokens = SqlTokens(db, sso_max_s=settings.sso_token_max_s)
         self.sessions = SqlSessions(
             db, idle_s=settings.session_idle_s, max_s=settings.session_max_s
         )

@@ -6,11 +6,18 @@ pairs, each held by the principal. Only the principal itself, the owner of a ser
 a project admin of every scoped project (for a service account) or a global admin may make
 one; and a caller with grants cannot make a token wider than what it holds itself, so a
 scoped token never mints a wider one. Every token expires (a minute to a year).
+
+Single sign-on. A user logged in through the provider holds the roles its groups are mapped
+to beside its own. A token that user makes for itself carries those groups as the provider
+said them at that login (the mappings are read at every use, so an unmapped group stops
+counting at once) and lives at most ``sso_token_max_s``; a token made that way cannot make
+another for its user (that would stretch the provider's word without asking it again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -22,6 +29,7 @@ from modelyard.auth.entities import NewToken, TokenInfo, TokenScope
 from modelyard.auth.names import check_project_name, check_role, parse_lifetime
 from modelyard.auth.sql_projects import no_project, roles_of
 from modelyard.auth.sql_rows import PRINCIPAL_COLUMNS, PRINCIPAL_FROM, bump_grants, principal_row
+from modelyard.auth.sql_sessions import GroupRoles, with_group_roles
 from modelyard.auth.tables import api_tokens, principals, projects
 from modelyard.auth.tokens import matches, new_token, parse_token
 from modelyard.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
@@ -43,6 +51,10 @@ def _scopes(text: str) -> tuple[TokenScope, ...] | None:
     return tuple(TokenScope(s["project"], s["role"]) for s in orjson.loads(text))
 
 
+def _groups(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(orjson.loads(text))
+
+
 def _info(row: Any) -> TokenInfo:
     return TokenInfo(
         token_id=row["token_id"],
@@ -54,6 +66,7 @@ def _info(row: Any) -> TokenInfo:
         created_time=int(row["created_time"]),
         last_used_time=row["last_used_time"],
         revoked_time=row["revoked_time"],
+        groups=_groups(row["groups"]),
     )
 
 
@@ -61,6 +74,7 @@ _TOKEN_COLUMNS = [
     api_tokens.c.token_id,
     api_tokens.c.name.label("token_name"),
     api_tokens.c.grants,
+    api_tokens.c.groups,
     api_tokens.c.secret_sha256,
     api_tokens.c.expires_time,
     api_tokens.c.created_by.label("created_by"),
@@ -101,8 +115,20 @@ _NOT_YOURS = (
 
 
 class SqlTokens:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, sso_max_s: float = 86400.0) -> None:
         self.db = db
+        self.sso_max_s = int(sso_max_s)
+        # the project roles a provider's groups are mapped to (set with single sign-on)
+        self.group_roles: GroupRoles | None = None
+
+    def _held(
+        self, conn: Connection, principal_id: str, groups: Sequence[str] | None
+    ) -> dict[str, frozenset[str]]:
+        """A principal's own roles and, for a single sign-on token, its groups' roles."""
+        held = roles_of(conn, principal_id)
+        if groups is None or self.group_roles is None:
+            return held
+        return with_group_roles(held, self.group_roles(conn, list(groups)))
 
     def _principal(self, conn: Connection, actor: Actor, principal: str | None, doing: str) -> Any:
         """The principal whose tokens ``actor`` is ``doing``, once it may; one it may not
@@ -129,6 +155,23 @@ class SqlTokens:
             return
         raise PermissionDenied(_NOT_YOURS.format(doing=doing, name=row["name"]), field="principal")
 
+    def _sso_terms(
+        self, actor: Actor, row: Any, lifetime: int
+    ) -> tuple[tuple[str, ...] | None, int]:
+        """``(groups, lifetime)`` of a token ``actor`` makes for ``row``: a single sign-on
+        user's own carries its groups, for a bounded time, and is not made from another."""
+        if actor.id != row["principal_id"]:
+            return None, lifetime
+        if actor.credential == "sso-token":
+            raise PermissionDenied(
+                "a token a single sign-on login made cannot make another for its user: "
+                "log in again (modelyard login), or make the token for a service account",
+                field="principal",
+            )
+        if actor.credential == "sso":
+            return actor.groups, min(lifetime, self.sso_max_s)
+        return actor.groups, lifetime
+
     def create(
         self,
         name: str,
@@ -142,13 +185,6 @@ class SqlTokens:
         lifetime = parse_lifetime(expires_s, "expires")
         wanted = _check_scopes(scopes)
         actor = current_actor()
-        if actor.credential == "sso":
-            raise PermissionDenied(
-                "a single sign-on login cannot make API tokens (they would outlive what the "
-                "provider says of you, and carry no group roles): programs use the provider's "
-                "own tokens, or a service account's",
-                field="principal",
-            )
         if principal is None and actor.id is None:
             raise InvalidArgument(
                 "name the principal the token is for (the caller is not a user of this store)",
@@ -163,7 +199,8 @@ class SqlTokens:
             row = self._principal(conn, actor, principal, "making")
             if row["disabled_time"] is not None:
                 raise InvalidArgument(f"{row['name']!r} is disabled", field="principal")
-            held = roles_of(conn, row["principal_id"])
+            groups, life = self._sso_terms(actor, row, lifetime)
+            held = self._held(conn, row["principal_id"], groups)
             _check_held(conn, row, held, wanted)
             made = actor_of(row, held, wanted)
             _no_wider(actor, made)
@@ -176,7 +213,8 @@ class SqlTokens:
                     grants="inherit"
                     if wanted is None
                     else orjson.dumps([s.to_dict() for s in wanted]).decode(),
-                    expires_time=t + lifetime * 1000,
+                    groups=None if groups is None else orjson.dumps(list(groups)).decode(),
+                    expires_time=t + life * 1000,
                     created_by=actor.name,
                     created_time=t,
                 )
@@ -186,13 +224,22 @@ class SqlTokens:
                 "principal": row["name"],
                 "name": name,
                 "scopes": None if wanted is None else [s.to_dict() for s in wanted],
-                "expires_time": t + lifetime * 1000,
+                "expires_time": t + life * 1000,
             }
+            if groups is not None:
+                after["groups"] = list(groups)
             audit.record(
                 conn, [AuditEvent("token.create", "token", token_id, after=after)], time_ms=t
             )
             return TokenInfo(
-                token_id, name, row["name"], wanted, t + lifetime * 1000, actor.name, t
+                token_id,
+                name,
+                row["name"],
+                wanted,
+                t + life * 1000,
+                actor.name,
+                t,
+                groups=groups,
             )
 
         info: TokenInfo = self.db.run_write(write)
@@ -288,7 +335,8 @@ class SqlTokens:
                 raise Unauthenticated(f"{INVALID}: its principal is disabled")
             if row["owner_disabled_time"] is not None:
                 raise Unauthenticated(f"{INVALID}: the owner of its service account is disabled")
-            held = roles_of(conn, row["principal_id"])
+            groups = _groups(row["groups"])
+            held = self._held(conn, row["principal_id"], groups)
         if row["last_used_time"] is None or now - int(row["last_used_time"]) > LAST_USED_EVERY_MS:
             self.db.run_write(
                 lambda c: c.execute(
@@ -297,7 +345,10 @@ class SqlTokens:
                     .values(last_used_time=now)
                 )
             )
-        return actor_of(row, held, _scopes(row["grants"])), int(row["expires_time"])
+        actor = actor_of(row, held, _scopes(row["grants"]))
+        if groups is not None:
+            actor = replace(actor, credential="sso-token", groups=groups)
+        return actor, int(row["expires_time"])
 
 
 def _check_held(

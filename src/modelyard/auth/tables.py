@@ -86,6 +86,8 @@ api_tokens = sa.Table(
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("secret_sha256", sa.String(64), nullable=False),
     sa.Column("grants", sa.Text, nullable=False),  # JSON [{"project", "role"}] or "inherit"
+    # JSON: the provider's groups, on a token a single sign-on login made (their roles count)
+    sa.Column("groups", sa.Text, nullable=True),
     sa.Column("expires_time", sa.BigInteger, nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("created_time", sa.BigInteger, nullable=False),
@@ -124,6 +126,26 @@ oidc_logins = sa.Table(
     sa.Column("code_verifier", sa.String(128), nullable=False),
     sa.Column("browser_sha256", sa.String(64), nullable=False),
     sa.Column("return_to", sa.String(2000), nullable=False),
+    sa.Column("created_time", sa.BigInteger, nullable=False),
+    # a command-line login: where it listens on loopback, and its PKCE challenge
+    sa.Column("cli_port", sa.Integer, nullable=True),
+    sa.Column("cli_challenge", sa.String(64), nullable=True),
+)
+
+# what a command-line single sign-on hands back through the browser: used once, in minutes,
+# with the verifier of the challenge the command line sent
+login_codes = sa.Table(
+    "login_codes",
+    metadata,
+    sa.Column("code_sha256", sa.String(64), primary_key=True),
+    sa.Column(
+        "principal_id",
+        sa.String(32),
+        sa.ForeignKey("principals.principal_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("groups", sa.Text, nullable=True),
+    sa.Column("challenge", sa.String(64), nullable=False),
     sa.Column("created_time", sa.BigInteger, nullable=False),
 )
 
@@ -181,6 +203,19 @@ signing_keys = sa.Table(
     sa.Column("public_jwk", sa.Text, nullable=False),  # JSON
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Column("retired_time", sa.BigInteger, nullable=True),
+)
+
+# the serving tokens the platform signed, kept until they expire so that one can be revoked
+serving_tokens = sa.Table(
+    "serving_tokens",
+    metadata,
+    sa.Column("jti", sa.String(32), primary_key=True),
+    sa.Column("principal", sa.String(256), nullable=False, index=True),
+    sa.Column("endpoint", sa.String(256), nullable=False),
+    sa.Column("issued_time", sa.BigInteger, nullable=False),
+    sa.Column("expires_time", sa.BigInteger, nullable=False, index=True),
+    sa.Column("revoked_time", sa.BigInteger, nullable=True),
+    sa.Column("revoked_by", sa.String(256), nullable=True),
 )
 
 # one row; every grant, revoke and token change moves it, and caches re-read when it moved

@@ -88,6 +88,18 @@ async def logout(request: Request) -> Response:
 
 
 @router.get(
+    "/methods",
+    summary="How one logs in here: a password, and single sign-on where it is set up",
+    openapi_extra=needs(PUBLIC),
+)
+async def methods(request: Request) -> Response:
+    sso = service(request).sso
+    return json_response(
+        {"password": True, "sso": sso is not None, "issuer": None if sso is None else sso.issuer}
+    )
+
+
+@router.get(
     "/whoami",
     summary="Who the caller is and what it may do, per project",
     openapi_extra=needs(AUTHENTICATED),

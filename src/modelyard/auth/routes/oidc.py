@@ -1,5 +1,7 @@
 """HTTP routes of single sign-on: ``/api/v1/auth/oidc/start`` sends the browser to the
-OpenID provider, ``/api/v1/auth/oidc/callback`` takes its answer and opens a session; and
+OpenID provider, ``/api/v1/auth/oidc/callback`` takes its answer and opens a session (or,
+for a command-line login, sends the browser back to the command line's loopback port with
+a code), ``/api/v1/auth/oidc/token`` exchanges that code for an API token; and
 ``/api/v1/auth/group-mappings``, which map the provider's groups to project roles."""
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from modelyard.auth.oidc import CALLBACK_PATH, SingleSignOn
-from modelyard.auth.routes.deps import service
+from modelyard.auth.oidc import CALLBACK_PATH, SingleSignOn, check_cli
+from modelyard.auth.routes.deps import address, service
 from modelyard.errors import NotFound
 from modelyard.platform.route_permissions import PUBLIC, needs
 from modelyard.webapi.json import json_response, read_json, require
@@ -22,6 +24,11 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 BINDING_COOKIE = "modelyard_oidc"  # ties a login to the browser that started it
 CSRF_COOKIE = "modelyard_csrf"  # the session's CSRF token, for the page's scripts
 _MAPPING = json_body(obj({"group": STR, "project": STR, "role": STR}, ["group", "project", "role"]))
+_EXCHANGE = json_body(
+    obj({"code": STR, "code_verifier": STR}, ["code", "code_verifier"]),
+    "the code a command-line login got on its loopback port, and the PKCE verifier of the "
+    "challenge it started with",
+)
 
 
 def _sso(request: Request) -> SingleSignOn:
@@ -53,9 +60,16 @@ def _callback_url(request: Request) -> str:
 async def start(
     request: Request,
     return_to: str | None = Query(None, description="a path here to land on afterwards"),
+    cli_port: str | None = Query(
+        None, description="a command-line login: its port on 127.0.0.1 (modelyard login)"
+    ),
+    cli_challenge: str | None = Query(
+        None, description="a command-line login: its S256 PKCE challenge"
+    ),
 ) -> Response:
     sso = _sso(request)
-    url, browser = await run_in_threadpool(sso.start, return_to, _callback_url(request))
+    cli = check_cli(cli_port, cli_challenge)
+    url, browser = await run_in_threadpool(sso.start, return_to, _callback_url(request), cli)
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         _binding(request),
@@ -80,14 +94,25 @@ async def callback(request: Request) -> Response:
     auth = service(request)
     params = {k: v for k, v in request.query_params.items()}
     browser = request.cookies.get(_binding(request))
-    principal, groups, return_to = await run_in_threadpool(
-        sso.finish, params, browser, _callback_url(request)
-    )
+    answered = await run_in_threadpool(sso.finish, params, browser, _callback_url(request))
+    principal, return_to = answered.principal, answered.return_to
+    if answered.cli_port is not None and answered.cli_challenge is not None:
+        # a command line waits on loopback: the code goes there, no session here
+        code = await run_in_threadpool(
+            sso.sql.hand_code, principal["principal_id"], answered.groups, answered.cli_challenge
+        )
+        back = RedirectResponse(
+            f"http://127.0.0.1:{answered.cli_port}/callback?code={code}",
+            status_code=302,
+            headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
+        )
+        back.delete_cookie(_binding(request), path="/api/v1/auth/oidc")
+        return back
     session_id, csrf = await run_in_threadpool(
         auth.store.sessions.create,
         principal["principal_id"],
         "oidc",
-        groups,
+        answered.groups,
         name=principal["name"],
     )
     # a page of this server moves the browser on: a redirect would still count as the
@@ -121,6 +146,25 @@ async def callback(request: Request) -> Response:
         samesite="strict",
     )
     response.delete_cookie(_binding(request), path="/api/v1/auth/oidc")
+    return response
+
+
+@router.post(
+    "/oidc/token",
+    summary="A command-line login's code and PKCE verifier for an API token (modelyard login)",
+    openapi_extra=needs(PUBLIC, extra=_EXCHANGE),
+)
+async def exchange(request: Request) -> Response:
+    body = await read_json(request)
+    _sso(request)
+    done = await run_in_threadpool(
+        service(request).exchange_code,
+        body.get("code"),
+        body.get("code_verifier"),
+        address=address(request),
+    )
+    response = json_response(done.to_dict())
+    response.headers["cache-control"] = "no-store"
     return response
 
 
