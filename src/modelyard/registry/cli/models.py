@@ -422,7 +422,7 @@ def webhook_list(
         print_json([w.to_dict() for w in found])
         return
     rows = [
-        [w.webhook_id, w.project or "* (every project)", w.url, ", ".join(w.events), w.model or "*"]
+        [w.webhook_id, w.project or EVERY_PROJECT, w.url, ", ".join(w.events), w.model or "*"]
         for w in found
     ]
     print_table("Webhooks", ["id", "project", "url", "events", "model"], rows)
