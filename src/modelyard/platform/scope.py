@@ -124,16 +124,15 @@ def require_role_in(
 def require_global_admin(what: str) -> Actor:
     """The current actor, if it is an admin everywhere: the admin role of MODELYARD_ROLES
     with authentication off, a global admin with it (for what spans every project, such as
-    a webhook that hears every model's events)."""
+    a webhook that hears every model's events). ``what`` says what was asked and why it
+    spans every project."""
     actor = current_actor()
     if actor.grants is None:
         return require_role(ADMIN_ROLE, what)
     if ADMIN_ROLE in ROLE_ACTIONS and ROLE_ACTIONS[ADMIN_ROLE] <= actor.grants.everywhere:
         return actor
     raise PermissionDenied(
-        f"{what} needs a global admin (webhooks hear the events of every project); user "
-        f"{actor.name!r} is not one",
-        field="user",
+        f"{what} needs a global admin; user {actor.name!r} is not one", field="user"
     )
 
 

@@ -371,13 +371,24 @@ class RegistryClient:
 
     # --- webhooks ------------------------------------------------------------------------
     def create_webhook(
-        self, url: str, events: Sequence[str], *, model: str | None = None
+        self,
+        url: str,
+        events: Sequence[str],
+        *,
+        model: str | None = None,
+        project: str | None = None,
     ) -> Webhook:
-        """Subscribe ``url``; the returned ``secret`` (shown once) signs every body."""
-        return self._act(self._registry.webhooks.create, url, list(events), model)
+        """Subscribe ``url`` to the events of ``project``'s models (``model``: of that one
+        only; by default MODELYARD_PROJECT, else the caller's only project where it is
+        admin), or of every project with ``project="*"`` (global admins). The returned
+        ``secret`` (shown once) signs every body."""
+        where = project if project is not None else self._project
+        return self._act(self._registry.webhooks.create, url, list(events), model, where)
 
     def list_webhooks(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
-        """Webhooks, oldest first, without their secrets: at most ``limit`` (up to 10,000)."""
+        """The webhooks the caller manages (of the projects where it is admin; every one for
+        a global admin), oldest first, without their secrets: at most ``limit`` (up to
+        10,000)."""
         return self._act(self._registry.webhooks.list_all, limit=limit)
 
     def delete_webhook(self, webhook_id: str) -> None:

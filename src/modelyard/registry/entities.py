@@ -11,6 +11,7 @@ from typing import Any
 
 PENDING, APPROVED, REJECTED, CANCELLED = "PENDING", "APPROVED", "REJECTED", "CANCELLED"
 CARD_SECTIONS = ("intended_use", "limitations", "ethical_considerations", "notes")
+EVERY_PROJECT = "*"  # what a global webhook is created with; its ``project`` reads None
 
 
 def _from(cls: Any, data: dict[str, Any]) -> Any:
@@ -183,6 +184,7 @@ class Webhook:
     active: bool
     created_by: str
     created_time: int
+    project: str | None = None  # the project whose models it hears; None: every project
     secret: str | None = None  # shown once, when the webhook is created
 
     def to_dict(self) -> dict[str, Any]:

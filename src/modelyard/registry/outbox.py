@@ -1,7 +1,9 @@
 """Registry events into the webhook outbox, in the transaction of the change they announce.
 
 A delivery row per matching webhook is written together with the change, so an event is never
-lost to a crash between "changed" and "announced"; the dispatcher sends them afterwards.
+lost to a crash between "changed" and "announced"; the dispatcher sends them afterwards. Every
+event is of one model, and goes to the webhooks of that model's project and the global ones
+(``project`` NULL): never to another project's.
 """
 
 from __future__ import annotations
@@ -25,11 +27,21 @@ EVENTS = (
 )
 
 
-def enqueue(conn: Connection, event: str, model: str, data: dict[str, Any], *, time_ms: int) -> int:
-    """Queue ``event`` for every active webhook that listens to it; the number queued."""
+def enqueue(
+    conn: Connection,
+    event: str,
+    model: str,
+    data: dict[str, Any],
+    *,
+    project: str,
+    time_ms: int,
+) -> int:
+    """Queue ``event`` of ``model`` (in ``project``) for every active webhook that listens to
+    it there; the number queued."""
     hooks = conn.execute(
         sa.select(webhooks.c.webhook_id, webhooks.c.events, webhooks.c.model_key).where(
-            webhooks.c.active == sa.true()
+            webhooks.c.active == sa.true(),
+            sa.or_(webhooks.c.project.is_(None), webhooks.c.project == project),
         )
     ).all()
     rows = []
@@ -44,6 +56,7 @@ def enqueue(conn: Connection, event: str, model: str, data: dict[str, Any], *, t
             "event": event,
             "time": time_ms,
             "model": model,
+            "project": project,
             "data": data,
         }
         rows.append(

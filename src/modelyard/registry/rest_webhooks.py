@@ -17,8 +17,14 @@ class RestWebhooks(WebhookStore):
     def __init__(self, http: HttpTransport) -> None:
         self.http = http
 
-    def create(self, url: str, events: Sequence[str], model: str | None = None) -> Webhook:
-        body = {"url": url, "events": list(events), "model": model}
+    def create(
+        self,
+        url: str,
+        events: Sequence[str],
+        model: str | None = None,
+        project: str | None = None,
+    ) -> Webhook:
+        body = {"url": url, "events": list(events), "model": model, "project": project}
         return Webhook.from_dict(self.http.request("POST", f"{BASE}/webhooks", json=body))
 
     def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:

@@ -117,9 +117,8 @@ def move_alias(
     )
     audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
     data = {"alias": alias, "version": number, "previous_version": current}
-    outbox.enqueue(
-        conn, "alias.moved" if version is not None else "alias.deleted", name, data, time_ms=t
-    )
+    moved = "alias.moved" if version is not None else "alias.deleted"
+    outbox.enqueue(conn, moved, name, data, project=model["project"], time_ms=t)
 
 
 def _missing(name: str) -> NotFound:

@@ -258,10 +258,14 @@ def _decide(
         "by": actor.name,
     }
     if status == APPROVED:
-        outbox.enqueue(conn, "approval.approved", model["name"], data, time_ms=t)
+        outbox.enqueue(
+            conn, "approval.approved", model["name"], data, project=model["project"], time_ms=t
+        )
         move_alias(conn, model, req["alias"], version, actor, request_id, t)
     elif status == REJECTED:
-        outbox.enqueue(conn, "approval.rejected", model["name"], data, time_ms=t)
+        outbox.enqueue(
+            conn, "approval.rejected", model["name"], data, project=model["project"], time_ms=t
+        )
 
 
 class SqlApprovals(ApprovalStore):
@@ -299,7 +303,9 @@ class SqlApprovals(ApprovalStore):
             event = AuditEvent("approval.request", "approval", request_id, after=after)
             audit.record(conn, [replace(event, project=model["project"])], time_ms=t)
             data = {"request_id": request_id, "version": version, "alias": alias}
-            outbox.enqueue(conn, "approval.requested", name, data, time_ms=t)
+            outbox.enqueue(
+                conn, "approval.requested", name, data, project=model["project"], time_ms=t
+            )
 
         self.db.run_write(write)
         return self.get(request_id)

@@ -158,6 +158,7 @@ def _insert_version(
         "model_version.created",
         name,
         {"version": version, "source": draft.source, "run_id": draft.run_id},
+        project=model["project"],
         time_ms=t,
     )
     return version_id

@@ -195,13 +195,26 @@ class ApprovalStore(ABC):
 
 
 class WebhookStore(ABC):
-    """Webhook subscriptions and their delivery log."""
+    """Webhook subscriptions and their delivery log. A webhook hears the models of one project,
+    or of every project (a global webhook, for global admins); who may manage it sees it, for
+    everyone else it does not exist."""
 
     @abstractmethod
-    def create(self, url: str, events: Sequence[str], model: str | None = None) -> Webhook: ...
+    def create(
+        self,
+        url: str,
+        events: Sequence[str],
+        model: str | None = None,
+        project: str | None = None,
+    ) -> Webhook:
+        """A webhook on the events of ``project``'s models (``model``: of that one only);
+        ``project`` '*' (``EVERY_PROJECT``): of every project. None: where a new object goes
+        (the caller's only project where it is admin, else ``default``); with authentication
+        off, every project, as before projects."""
+
     @abstractmethod
     def list_all(self, *, limit: int = LIST_DEFAULT) -> list[Webhook]:
-        """Webhooks, oldest first, at most ``limit`` (1 to 10,000)."""
+        """The webhooks the caller may manage, oldest first, at most ``limit`` (1 to 10,000)."""
 
     @abstractmethod
     def delete(self, webhook_id: str) -> None: ...

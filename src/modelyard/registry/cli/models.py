@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
+from modelyard.errors import InvalidArgument
 from modelyard.platform.cli_options import Json, TrackingUri, first, parse_pairs
 from modelyard.registry.cli.common import client, when
-from modelyard.registry.entities import ApprovalRequest, ModelVersion
+from modelyard.registry.entities import EVERY_PROJECT, ApprovalRequest, ModelVersion
 from modelyard.registry.store import LIST_MAX
 from modelyard.terminal import out, print_json, print_table
 
@@ -380,12 +381,28 @@ def policy_delete(
 def webhook_add(
     url: str,
     event: Annotated[list[str], typer.Option("--event", help="An event to send (repeat).")],
-    model: Annotated[str | None, typer.Option("--model")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model's events.")] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            help="The project whose models it hears (default: MODELYARD_PROJECT, else your "
+            "only project where you are admin).",
+        ),
+    ] = None,
+    every_project: Annotated[
+        bool,
+        typer.Option("--global", help="Hear every project (global admins; not with --project)."),
+    ] = False,
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
-    """Subscribe URL to events; prints the signing secret once."""
-    found = client(tracking_uri).create_webhook(url, event, model=model)
+    """Subscribe URL to the events of a project's models; prints the signing secret once."""
+    if every_project:
+        if project is not None:
+            raise InvalidArgument("give --project NAME or --global, not both", field="project")
+        project = EVERY_PROJECT
+    found = client(tracking_uri).create_webhook(url, event, model=model, project=project)
     if as_json:
         print_json(found.to_dict())
         return
@@ -398,14 +415,17 @@ def webhook_list(
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
-    """Webhooks, oldest first."""
+    """The webhooks you manage (all of them for a global admin), oldest first."""
     c = client(tracking_uri)
     found = first(lambda n: c.list_webhooks(limit=min(n, LIST_MAX)), limit, "webhooks")
     if as_json:
         print_json([w.to_dict() for w in found])
         return
-    rows = [[w.webhook_id, w.url, ", ".join(w.events), w.model or "*"] for w in found]
-    print_table("Webhooks", ["id", "url", "events", "model"], rows)
+    rows = [
+        [w.webhook_id, w.project or EVERY_PROJECT, w.url, ", ".join(w.events), w.model or "*"]
+        for w in found
+    ]
+    print_table("Webhooks", ["id", "project", "url", "events", "model"], rows)
 
 
 @webhooks_app.command("remove")

@@ -14,12 +14,15 @@ from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import STR, STR_LIST, json_body, obj
 
 router = APIRouter(prefix="/api/v1/registry/webhooks", tags=["webhooks"])
-_CREATE = json_body(obj({"url": STR, "events": STR_LIST, "model": STR}, ["url", "events"]))
+_CREATE = json_body(
+    obj({"url": STR, "events": STR_LIST, "model": STR, "project": STR}, ["url", "events"])
+)
 
 
 @router.post(
     "",
-    summary="Subscribe a URL to registry events (the secret is shown once)",
+    summary="Subscribe a URL to the registry events of a project, or of every project ('*', "
+    "global admins) (the secret is shown once)",
     status_code=201,
     openapi_extra=needs("webhook.write", extra=_CREATE),
 )
@@ -30,13 +33,15 @@ async def create_webhook(request: Request) -> Response:
         require(body, "url", str, "an http(s) URL"),
         require(body, "events", list, "a list of event names"),
         optional(body, "model", str, "a model name"),
+        optional(body, "project", str, "a project name, or '*' for every project"),
     )
     return json_response(found.to_dict(), 201)
 
 
 @router.get(
     "",
-    summary=f"Webhooks (without their secrets), oldest first, at most limit ({LIST_MAX})",
+    summary=f"The webhooks the caller manages (without their secrets), oldest first, at most "
+    f"limit ({LIST_MAX})",
     openapi_extra=needs("webhook.read"),
 )
 async def list_webhooks(
