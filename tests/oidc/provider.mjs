@@ -28,12 +28,15 @@ const provider = new Provider(issuer, {
       enabled: true,
       defaultResource: () => 'urn:modelyard',
       useGrantedResource: () => true,
-      getResourceServerInfo: () => ({
-        scope: 'modelyard openid profile',
-        audience: 'urn:modelyard',
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'ES256' } },
-      }),
+      getResourceServerInfo: (ctx, resource) => (resource === cfg.serveAudience
+        // the inference servers: tokens carry predict:<endpoint> and serve:admin scopes
+        ? { scope: cfg.serveScopes, audience: resource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }
+        : {
+          scope: 'modelyard openid profile',
+          audience: 'urn:modelyard',
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'ES256' } },
+        }),
     },
   },
   async findAccount(ctx, id) {

@@ -105,6 +105,7 @@ def test_every_route_declares_a_known_permission_fitting_its_method(tmp_path: Pa
         ("POST", "/api/v1/auth/oidc/token"),
         ("GET", "/api/v1/auth/methods"),
         ("GET", "/api/v1/auth/jwks.json"),
+        ("GET", "/api/v1/auth/serving-tokens/revoked"),
     }
 
 

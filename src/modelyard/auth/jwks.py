@@ -90,14 +90,24 @@ class ProviderKeys:
             raise Unavailable(f"the OpenID provider answered {url} with no JSON object")
         return found
 
-    def _key(self, kid: str) -> tuple[Any, str | None]:
+    def knows(self, kid: str) -> bool:
+        """Whether the keys fetched so far hold ``kid`` (no request is made)."""
+        return kid in self._keys
+
+    def refresh_keys(self) -> bool:
+        """Fetch the provider's keys again, unless they were asked for lately; whether it
+        did (an unanswering provider counts as not)."""
+        if not self._may_try("jwks"):
+            return False
+        try:
+            self._keys = self._fetch_keys()
+        except Unavailable:
+            return False
+        return True
+
+    def _fetch_keys(self) -> dict[str, tuple[Any, str | None]]:
         import jwt
 
-        key = self._keys.get(kid)
-        if key is not None:
-            return key
-        if not self._may_try("jwks"):  # asked lately: an unknown kid is unknown
-            raise Unauthenticated("the token is signed with a key the provider does not list")
         jwks = self._get_json(str(self.discovery()["jwks_uri"]))  # no lock held meanwhile
         keys: dict[str, tuple[Any, str | None]] = {}
         for entry in jwks.get("keys", []):
@@ -111,8 +121,16 @@ class ProviderKeys:
                 )
             except jwt.PyJWTError:
                 continue  # a key of a kind this server cannot use
-        self._keys = keys
-        key = keys.get(kid)
+        return keys
+
+    def _key(self, kid: str) -> tuple[Any, str | None]:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if not self._may_try("jwks"):  # asked lately: an unknown kid is unknown
+            raise Unauthenticated("the token is signed with a key the provider does not list")
+        self._keys = self._fetch_keys()
+        key = self._keys.get(kid)
         if key is None:
             raise Unauthenticated("the token is signed with a key the provider does not list")
         return key

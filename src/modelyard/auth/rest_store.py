@@ -44,6 +44,16 @@ class RestAuthStore(AuthStore):
         found: dict[str, Any] = self.http.request("POST", "/api/v1/auth/serving-tokens", json=body)
         return found
 
+    def serving_tokens(self, principal: str | None = None) -> list[dict[str, Any]]:
+        """Unexpired serving tokens: one's own, or ``principal``'s (a global admin)."""
+        params = {} if principal is None else {"principal": principal}
+        found = self.http.request("GET", "/api/v1/auth/serving-tokens", params=params)
+        return list(found["serving_tokens"])
+
+    def revoke_serving_token(self, jti: str) -> None:
+        """Inference servers refuse it within seconds, before it expires."""
+        self.http.request("DELETE", f"/api/v1/auth/serving-tokens/{quote(jti, safe='')}")
+
     def create_user(
         self,
         name: str,

@@ -110,8 +110,8 @@ class SigningKeys:
 
     def serving_token(
         self, subject: str, endpoint: str, ttl_s: int, issuer: str
-    ) -> tuple[str, int]:
-        """``(the JWT, its expiry in ms)`` letting ``subject`` call ``endpoint``."""
+    ) -> tuple[str, int, str]:
+        """``(the JWT, its expiry in ms, its id)`` letting ``subject`` call ``endpoint``."""
         import jwt
 
         if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not 60 <= ttl_s <= MAX_TTL_S:
@@ -128,7 +128,7 @@ class SigningKeys:
             "jti": secrets.token_hex(12),
         }
         token = jwt.encode(claims, key, algorithm=ALG, headers={"kid": kid})
-        return token, (now + ttl_s) * 1000
+        return token, (now + ttl_s) * 1000, str(claims["jti"])
 
 
 def _public_jwk(key: Any, kid: str) -> str:

@@ -21,6 +21,7 @@ from modelyard.auth.sql_rows import (
     principal_of,
     principal_row,
 )
+from modelyard.auth.sql_serving_tokens import revoke_principal
 from modelyard.auth.tables import login_failures, passwords, principals, sessions
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, Unauthenticated
 from modelyard.identity import current_actor
@@ -168,6 +169,7 @@ class SqlPrincipals:
             )
             if disabled:
                 _end_sessions(conn, row["principal_id"], t)
+                revoke_principal(conn, row["principal_id"], t)
             bump_grants(conn)
             action = "user.disable" if disabled else "user.enable"
             audit.record(conn, [AuditEvent(action, "principal", row["name"])], time_ms=t)

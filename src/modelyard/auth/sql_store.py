@@ -21,6 +21,7 @@ from modelyard.auth.passwords import PasswordCost
 from modelyard.auth.sql_logins import SqlLogins
 from modelyard.auth.sql_principals import SqlPrincipals
 from modelyard.auth.sql_projects import SqlProjects
+from modelyard.auth.sql_serving_tokens import SqlServingTokens
 from modelyard.auth.sql_sessions import SqlSessions
 from modelyard.auth.sql_tokens import SqlTokens
 from modelyard.auth.store import AuthStore
@@ -47,6 +48,7 @@ class SqlAuthStore(AuthStore):
         self.logins = SqlLogins(db, cost)
         self.projects = SqlProjects(db)
         self.tokens = SqlTokens(db, sso_max_s=settings.sso_token_max_s)
+        self.serving_tokens = SqlServingTokens(db)
         self.sessions = SqlSessions(
             db, idle_s=settings.session_idle_s, max_s=settings.session_max_s
         )

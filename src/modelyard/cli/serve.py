@@ -162,6 +162,20 @@ _AuthJwks = Annotated[
     str | None,
     typer.Option("--auth-jwks", help="The platform's public keys from a file (JWKS JSON)."),
 ]
+_AuthOidcIssuer = Annotated[
+    str | None,
+    typer.Option(
+        "--auth-oidc-issuer",
+        help="Accept the access tokens of this OpenID provider too (scope predict:ENDPOINT).",
+    ),
+]
+_AuthOidcAudience = Annotated[
+    str | None,
+    typer.Option(
+        "--auth-oidc-audience",
+        help="The audience the provider's tokens must name (default: modelyard-serve).",
+    ),
+]
 
 
 def serve(
@@ -194,6 +208,8 @@ def serve(
     auth: _Auth = False,
     auth_issuer: _AuthIssuer = None,
     auth_jwks: _AuthJwks = None,
+    auth_oidc_issuer: _AuthOidcIssuer = None,
+    auth_oidc_audience: _AuthOidcAudience = None,
 ) -> None:
     """Serve models over the Open Inference Protocol (/v2/...) and MLflow's /invocations."""
     from modelyard.serving.runner import serve as run
@@ -227,6 +243,8 @@ def serve(
         auth=auth,
         auth_issuer=auth_issuer or (_server_uri(tracking_uri) if auth else None),
         auth_jwks=auth_jwks,
+        auth_oidc_issuer=auth_oidc_issuer,
+        auth_oidc_audience=auth_oidc_audience,
     )
     if grpc_port is not None:  # say a missing extra before any model loads
         from modelyard.serving.inference import require_grpc

@@ -75,6 +75,7 @@ class ServingApp:
     def __init__(self, config: ServeConfig, *, load: bool = True) -> None:
         self.grpc: GrpcServer | None = None  # the gRPC server, with grpc_port, while it runs
         self.startup_error: ModelyardError | None = None  # why the lifespan's start failed
+        self._revocations: asyncio.Task[None] | None = None  # polls revoked serving tokens
         self.inference = Inference(config, load=load)
         self.router = Router(self.routes(), self.inference.fleet)
         self._route = self.router.route  # bound once: the hot path pays no lookup for it
@@ -200,9 +201,16 @@ class ServingApp:
         stops the start)."""
         config = self.config
         if config.auth and self.router.auth is None:  # the platform's keys, before any request
-            issuer = str(config.auth_issuer)
-            self.router.auth = await asyncio.to_thread(ServingAuth.load, issuer, config.auth_jwks)
+            self.router.auth = await asyncio.to_thread(
+                ServingAuth.load,
+                str(config.auth_issuer),
+                config.auth_jwks,
+                oidc_issuer=config.auth_oidc_issuer,
+                oidc_audience=config.auth_oidc_audience,
+            )
             heap.settle_new()  # what loading the keys imported stays off the collector's walk
+        if self.router.auth is not None and self.router.auth.revoked_url is not None:
+            self._revocations = asyncio.create_task(self.router.auth.watch_revoked())
         await self.inference.start()
         if self.config.grpc_port is not None:
             # grpc and its messages load only when a gRPC port is asked for
@@ -212,6 +220,9 @@ class ServingApp:
 
     async def stop(self) -> None:
         """gRPC answers what it has taken, then ``Inference.stop``."""
+        if self._revocations is not None:
+            self._revocations.cancel()
+            self._revocations = None
         if self.grpc is not None:
             await self.grpc.stop()
         await self.inference.stop()

@@ -83,6 +83,9 @@ class ServeConfig:
     auth: bool = False
     auth_issuer: str | None = None
     auth_jwks: str | None = None
+    # and access tokens an OpenID provider signed for auth_oidc_audience, with the same scopes
+    auth_oidc_issuer: str | None = None
+    auth_oidc_audience: str | None = None
 
     def __post_init__(self) -> None:
         if not self.models and self.endpoint is None and self.deployment is None:
@@ -125,6 +128,8 @@ class ServeConfig:
                 "default the tracking URI when it is a server)",
                 field="auth_issuer",
             )
+        if self.auth_oidc_issuer is not None and not self.auth:
+            raise InvalidArgument("--auth-oidc-issuer goes with --auth", field="auth_oidc_issuer")
         if self.auth and self.grpc_port is not None:
             raise InvalidArgument(
                 "--auth does not cover the gRPC port yet: serve gRPC without --auth on a "

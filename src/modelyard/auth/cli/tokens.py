@@ -138,3 +138,30 @@ def serving(
         print_json(made)
         return
     print(made["token"])
+
+
+@app.command("serving-list")
+def serving_list(
+    principal: Annotated[
+        str | None, typer.Option("--for", help="another principal's (a global admin)")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """Unexpired serving tokens (their ids, endpoints and expiry; never the tokens)."""
+    found = _server(tracking_uri).serving_tokens(principal)
+    if as_json:
+        print_json(found)
+        return
+    rows = [
+        (t["jti"], t["endpoint"], when(t["expires_time"]), "revoked" if t["revoked_time"] else "")
+        for t in found
+    ]
+    print_table("serving tokens", ["id", "endpoint", "expires", ""], rows)
+
+
+@app.command("serving-revoke")
+def serving_revoke(jti: str, tracking_uri: TrackingUri = None) -> None:
+    """Revoke a serving token by its id; inference servers refuse it within seconds."""
+    _server(tracking_uri).revoke_serving_token(jti)
+    out.print(f"revoked serving token {jti}")

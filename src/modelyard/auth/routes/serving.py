@@ -1,12 +1,13 @@
 """HTTP routes for inference servers with --auth: ``/api/v1/auth/serving-tokens`` signs a
-short-lived token to call one endpoint, ``/api/v1/auth/jwks.json`` publishes the keys an
+short-lived token to call one endpoint (and lists and revokes them; ``.../revoked`` is what
+inference servers refuse before expiry), ``/api/v1/auth/jwks.json`` publishes the keys an
 inference server checks it with."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from modelyard.auth.signing import DEFAULT_TTL_S
 from modelyard.errors import InvalidArgument
 from modelyard.identity import current_actor
 from modelyard.platform.ids import now_ms
-from modelyard.platform.route_permissions import PUBLIC, needs
+from modelyard.platform.route_permissions import AUTHENTICATED, PUBLIC, needs
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.webapi.json import json_response, read_json
@@ -56,10 +57,45 @@ async def serving_token(request: Request) -> Response:
         ) from None
     auth = service(request)
     await run_in_threadpool(require_predict, auth.store.db, endpoint)
-    token, expires = await run_in_threadpool(
-        auth.signing.serving_token, current_actor().name, endpoint, ttl_s, issuer(request)
+    name = current_actor().name
+    token, expires, jti = await run_in_threadpool(
+        auth.signing.serving_token, name, endpoint, ttl_s, issuer(request)
     )
-    return json_response({"token": token, "expires_time": expires, "endpoint": endpoint}, 201)
+    await run_in_threadpool(auth.store.serving_tokens.record, jti, name, endpoint, expires)
+    made = {"token": token, "expires_time": expires, "endpoint": endpoint, "jti": jti}
+    return json_response(made, 201)
+
+
+@router.get(
+    "/serving-tokens",
+    summary="Unexpired serving tokens: one's own, or a principal's (a global admin)",
+    openapi_extra=needs(AUTHENTICATED),
+)
+async def list_serving_tokens(
+    request: Request, principal: str | None = Query(None, max_length=256)
+) -> Response:
+    found = await run_in_threadpool(service(request).store.serving_tokens.list_for, principal)
+    return json_response({"serving_tokens": found})
+
+
+@router.get(
+    "/serving-tokens/revoked",
+    summary="The ids of revoked serving tokens not yet expired (inference servers poll it)",
+    openapi_extra=needs(PUBLIC),
+)
+async def revoked_serving_tokens(request: Request) -> Response:
+    found = await run_in_threadpool(service(request).store.serving_tokens.revoked)
+    return json_response({"revoked": found})
+
+
+@router.delete(
+    "/serving-tokens/{jti}",
+    summary="Revoke a serving token before it expires (its holder, or a global admin)",
+    openapi_extra=needs(AUTHENTICATED),
+)
+async def revoke_serving_token(request: Request, jti: str) -> Response:
+    await run_in_threadpool(service(request).store.serving_tokens.revoke, jti)
+    return json_response({})
 
 
 @router.get(
