@@ -44,6 +44,11 @@ class RestAuthStore(AuthStore):
         found: dict[str, Any] = self.http.request("POST", "/api/v1/auth/serving-tokens", json=body)
         return found
 
+    def whoami(self) -> dict[str, Any]:
+        """Who this client's token is, and what it may do per project."""
+        found: dict[str, Any] = self.http.request("GET", "/api/v1/auth/whoami")
+        return found
+
     def serving_tokens(self, principal: str | None = None) -> list[dict[str, Any]]:
         """Unexpired serving tokens: one's own, or ``principal``'s (a global admin)."""
         params = {} if principal is None else {"principal": principal}

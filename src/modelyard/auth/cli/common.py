@@ -7,6 +7,7 @@ import sys
 import typer
 
 from modelyard.auth.backends import auth_store
+from modelyard.auth.rest_store import RestAuthStore
 from modelyard.auth.store import AuthStore
 from modelyard.config import Settings
 from modelyard.errors import InvalidArgument
@@ -19,6 +20,16 @@ def store(uri: str | None) -> AuthStore:
     (as whoever may open it: the operator who makes the first admin)."""
     settings = Settings.from_env()
     return auth_store(resolve(uri if uri is not None else chosen_uri(settings), settings))
+
+
+def server_store(uri: str | None, what: str) -> RestAuthStore:
+    """The auth store of a server (``what`` needs one: not a database opened directly)."""
+    found = store(uri)
+    if not isinstance(found, RestAuthStore):
+        raise InvalidArgument(
+            f"{what}: -t http://HOST:PORT (MODELYARD_TRACKING_URI)", field="tracking_uri"
+        )
+    return found
 
 
 def secret_from_stdin(what: str = "password") -> str:

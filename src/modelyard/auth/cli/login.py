@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 
 from modelyard.auth.cli.browser_login import browser_login
-from modelyard.auth.cli.common import ask_new_password, secret_from_stdin
+from modelyard.auth.cli.common import ask_new_password, secret_from_stdin, server_store
 from modelyard.auth.credentials import forget_token, save_token
 from modelyard.auth.tokens import parse_token
 from modelyard.config import Settings, credentials_file, default_user
 from modelyard.errors import ModelyardError, NotFound, PermissionDenied
+from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.store.rest import HttpTransport
-from modelyard.terminal import out, when
+from modelyard.terminal import out, print_json, print_table, when
 
 
 def _login(http: HttpTransport, name: str, password: str) -> dict[str, object]:
@@ -94,8 +95,12 @@ def _password_login(http: HttpTransport, name: str, password_stdin: bool) -> dic
     except PermissionDenied as exc:
         if exc.field != "password":
             raise
-        out.print("Your password must be changed first.")
-        new = ask_new_password()
+        if password_stdin:
+            out.print("The password must be changed first: the new one is the next line.")
+            new = secret_from_stdin("new password")
+        else:
+            out.print("Your password must be changed first.")
+            new = ask_new_password()
         body = {"name": name, "password": password, "new_password": new}
         http.request("POST", "/api/v1/auth/password", json=body)
         return _login(http, name, new)
@@ -115,3 +120,15 @@ def logout(url: str) -> None:
     finally:
         http.close()
     out.print(f"logged out of {url.rstrip('/')}")
+
+
+def whoami(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
+    """Who you are on a server (the saved login or MODELYARD_TOKEN), your roles per project."""
+    me = server_store(tracking_uri, "whoami asks a server").whoami()
+    if as_json:
+        print_json(me)
+        return
+    admin = " (global admin)" if me.get("admin") else ""
+    out.print(f"{me['name']} ({me['kind']}){admin}", markup=False)
+    rows = [[p, ", ".join(r)] for p, r in sorted(me.get("roles", {}).items())]
+    print_table(None, ["project", "roles"], rows)

@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from modelyard.auth.cli.common import store
+from modelyard.auth.cli.common import server_store, store
 from modelyard.auth.entities import TokenScope
 from modelyard.auth.names import parse_lifetime
-from modelyard.auth.rest_store import RestAuthStore
 from modelyard.auth.tokens import TOKEN_PREFIX
 from modelyard.errors import InvalidArgument
 from modelyard.platform.cli_options import Json, TrackingUri
@@ -105,20 +104,10 @@ def revoke(token_id: str, tracking_uri: TrackingUri = None) -> None:
     out.print(f"revoked {token_id}")
 
 
-def _server(tracking_uri: str | None) -> RestAuthStore:
-    found = store(tracking_uri)
-    if not isinstance(found, RestAuthStore):
-        raise InvalidArgument(
-            "serving tokens are signed by a server: -t http://HOST:PORT (MODELYARD_TRACKING_URI)",
-            field="tracking_uri",
-        )
-    return found
-
-
 @app.command("rotate-key")
 def rotate_key(tracking_uri: TrackingUri = None) -> None:
     """Sign serving tokens with a new key (the old one stays valid a day)."""
-    found = _server(tracking_uri)
+    found = server_store(tracking_uri, "serving tokens are signed by a server")
     out.print(f"serving tokens are now signed with key {found.rotate_signing_key()}")
 
 
@@ -132,7 +121,7 @@ def serving(
     as_json: Json = False,
 ) -> None:
     """A short-lived token to call ENDPOINT on `modelyard serve --auth` (printed)."""
-    found = _server(tracking_uri)
+    found = server_store(tracking_uri, "serving tokens are signed by a server")
     made = found.serving_token(endpoint, ttl)
     if as_json:
         print_json(made)
@@ -149,7 +138,9 @@ def serving_list(
     as_json: Json = False,
 ) -> None:
     """Unexpired serving tokens (their ids, endpoints and expiry; never the tokens)."""
-    found = _server(tracking_uri).serving_tokens(principal)
+    found = server_store(tracking_uri, "serving tokens are signed by a server").serving_tokens(
+        principal
+    )
     if as_json:
         print_json(found)
         return
@@ -163,5 +154,5 @@ def serving_list(
 @app.command("serving-revoke")
 def serving_revoke(jti: str, tracking_uri: TrackingUri = None) -> None:
     """Revoke a serving token by its id; inference servers refuse it within seconds."""
-    _server(tracking_uri).revoke_serving_token(jti)
+    server_store(tracking_uri, "serving tokens are signed by a server").revoke_serving_token(jti)
     out.print(f"revoked serving token {jti}")
