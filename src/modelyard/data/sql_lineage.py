@@ -3,6 +3,9 @@ other domains' nodes through their registered labellers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import sqlalchemy as sa
 
 from modelyard.data.entities import LineageEdge, LineageNode
@@ -86,8 +89,61 @@ class SqlLineageReads:
         offset = page_offset(page_token, fingerprint, "type and id")
         if not self._visible(node_type, node_id):  # as for a node with no edges
             return [], None
+        labels: dict[tuple[str, str], str] = {}
+
+        def node(kind: str, ident: str) -> LineageNode:
+            if (kind, ident) not in labels:
+                labels[(kind, ident)] = self._label(kind, ident)
+            return LineageNode(kind, ident, labels[(kind, ident)])
+
+        shown: dict[tuple[str, str], bool] = {(node_type, node_id): True}
+
+        def visible(kind: str, ident: str) -> bool:
+            if (kind, ident) not in shown:
+                shown[(kind, ident)] = self._visible(kind, ident)
+            return shown[(kind, ident)]
+
+        # an edge whose other end is hidden is left out, and the page is filled from the
+        # edges after it: neither its size nor its token tells that hidden edges exist
+        found: list[LineageEdge] = []
+        at, more = offset, False
+        for position, r in self._rows_from(node_type, node_id, offset, limit + 1):
+            if not (
+                visible(r["source_type"], r["source_id"])
+                and visible(r["target_type"], r["target_id"])
+            ):
+                continue
+            if len(found) == limit:  # a visible edge after the page: there is a next one
+                more = True
+                break
+            found.append(
+                LineageEdge(
+                    node(r["source_type"], r["source_id"]),
+                    node(r["target_type"], r["target_id"]),
+                    r["relation"],
+                    r["context"],
+                )
+            )
+            at = position + 1
+        return found, encode_page_token(at, fingerprint) if more else None
+
+    def _rows_from(
+        self, node_type: str, node_id: str, offset: int, batch: int
+    ) -> Iterator[tuple[int, Any]]:
+        """``(position, raw edge)`` of a node's edges from ``offset`` on, read in batches."""
+        at = offset
+        while True:
+            rows = self._edge_rows(node_type, node_id, at, batch)
+            for row in rows:
+                yield at, row
+                at += 1
+            if len(rows) < batch:
+                return
+
+    def _edge_rows(self, node_type: str, node_id: str, offset: int, count: int) -> list[Any]:
+        """Raw edges of a node, in id order, from ``offset`` (hidden ones included)."""
         with self.db.read() as conn:
-            rows = (
+            return list(
                 conn.execute(
                     sa.select(lineage_edges)
                     .where(
@@ -103,37 +159,9 @@ class SqlLineageReads:
                         )
                     )
                     .order_by(lineage_edges.c.edge_id)
-                    .limit(limit + 1)
+                    .limit(count)
                     .offset(offset)
                 )
                 .mappings()
                 .all()
             )
-        token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
-        labels: dict[tuple[str, str], str] = {}
-
-        def node(kind: str, ident: str) -> LineageNode:
-            if (kind, ident) not in labels:
-                labels[(kind, ident)] = self._label(kind, ident)
-            return LineageNode(kind, ident, labels[(kind, ident)])
-
-        shown: dict[tuple[str, str], bool] = {(node_type, node_id): True}
-
-        def visible(kind: str, ident: str) -> bool:
-            if (kind, ident) not in shown:
-                shown[(kind, ident)] = self._visible(kind, ident)
-            return shown[(kind, ident)]
-
-        # an edge whose other end is hidden is left out (the page still counts it)
-        found = [
-            LineageEdge(
-                node(r["source_type"], r["source_id"]),
-                node(r["target_type"], r["target_id"]),
-                r["relation"],
-                r["context"],
-            )
-            for r in rows[:limit]
-            if visible(r["source_type"], r["source_id"])
-            and visible(r["target_type"], r["target_id"])
-        ]
-        return found, token
