@@ -37,6 +37,7 @@ ALLOWED = {
         "RuntimeError",
     ): "a route without a permission: the server must not be built",
     ("serving/rest/router.py", "ValueError"): "a serving route without what it needs",
+    ("serving/grpc_server.py", "ValueError"): "a gRPC method without what it needs",
     ("serving/runtime/batching.py", "ValueError"): "a programming error in the server's own set-up",
     (
         "serving/runtime/batching.py",

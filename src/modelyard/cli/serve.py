@@ -146,8 +146,8 @@ _Auth = Annotated[
     bool,
     typer.Option(
         "--auth",
-        help="Every route but the health probes needs a serving token the platform signed "
-        "(modelyard tokens serving ENDPOINT).",
+        help="Every route and gRPC method but the health probes needs a serving token the "
+        "platform signed (modelyard tokens serving ENDPOINT).",
     ),
 ]
 _AuthIssuer = Annotated[

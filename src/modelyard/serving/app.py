@@ -198,7 +198,7 @@ class ServingApp:
 
     async def start(self) -> None:
         """``Inference.start``, then, when asked, the gRPC server (a port it cannot bind
-        stops the start)."""
+        stops the start); with ``--auth`` it checks calls with the router's ``ServingAuth``."""
         config = self.config
         if config.auth and self.router.auth is None:  # the platform's keys, before any request
             self.router.auth = await asyncio.to_thread(
@@ -216,7 +216,7 @@ class ServingApp:
             # grpc and its messages load only when a gRPC port is asked for
             from modelyard.serving.grpc_server import GrpcServer
 
-            self.grpc = await GrpcServer.start(self.inference)
+            self.grpc = await GrpcServer.start(self.inference, self.router.auth)
 
     async def stop(self) -> None:
         """gRPC answers what it has taken, then ``Inference.stop``."""

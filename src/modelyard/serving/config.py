@@ -78,8 +78,9 @@ class ServeConfig:
     model_control: str = "none"  # explicit: load/unload on request (one worker only)
     workers: int = 1  # processes sharing the ports (set by `modelyard serve`)
     log_level: str = "info"  # each worker process logs at this level too
-    # --auth: every route but the health probes needs a serving token the platform at
-    # auth_issuer signed (its keys from {auth_issuer}/api/v1/auth/jwks.json, or auth_jwks)
+    # --auth: every route and gRPC method but the health probes needs a serving token the
+    # platform at auth_issuer signed (its keys from {auth_issuer}/api/v1/auth/jwks.json, or
+    # auth_jwks)
     auth: bool = False
     auth_issuer: str | None = None
     auth_jwks: str | None = None
@@ -130,12 +131,6 @@ class ServeConfig:
             )
         if self.auth_oidc_issuer is not None and not self.auth:
             raise InvalidArgument("--auth-oidc-issuer goes with --auth", field="auth_oidc_issuer")
-        if self.auth and self.grpc_port is not None:
-            raise InvalidArgument(
-                "--auth does not cover the gRPC port yet: serve gRPC without --auth on a "
-                "private network, or REST only with --auth",
-                field="grpc_port",
-            )
         if self.grpc_port is not None and not 0 <= self.grpc_port <= 65535:
             raise InvalidArgument("grpc_port must be from 0 to 65535", field="grpc_port")
         if self.model_control not in MODEL_CONTROL:

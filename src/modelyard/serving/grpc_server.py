@@ -10,6 +10,12 @@ details; the field REST names travels as the ``field`` trailing metadata, with t
 id as ``x-request-id``. Methods this server does not have (streaming, shared memory, trace
 and log settings) answer UNIMPLEMENTED.
 
+With ``--auth`` every method declares what it needs (``RPC_NEEDS``, its REST route's needs:
+``serving.auth``'s nothing, a token, ``predict:<endpoint>`` or ``serve:admin``), checked by the
+REST router's own ``ServingAuth`` against the call's ``authorization: Bearer <token>``
+metadata before the method runs; a service is not built with a method that declares nothing.
+Without ``--auth`` the methods are registered bare: a call pays nothing for it.
+
 ``grpc`` and the message classes (``tritonclient[grpc]``, the ``grpc`` extra) are imported
 only here (and in ``grpc_codec``), and this module only when a gRPC port is asked for;
 ``inference.require_grpc`` says first, in one line, when the extra is missing.
@@ -21,6 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -31,6 +38,7 @@ from modelyard._version import __version__
 from modelyard.errors import HTTP_STATUS, InvalidArgument, ModelyardError, TooManyRequests
 from modelyard.monitoring.entities import is_request_id
 from modelyard.serving import metrics
+from modelyard.serving.auth import ADMIN, PREDICT, PUBLIC, TOKEN, ServingAuth
 from modelyard.serving.inference import EXTENSIONS, Call, Inference
 from modelyard.serving.protocol.bodies import off_loop
 from modelyard.serving.protocol.codec import client_request_id
@@ -66,8 +74,9 @@ class GrpcServer:
         self.port = port  # the one bound (grpc_port 0 picks a free one)
 
     @classmethod
-    async def start(cls, app: Inference) -> GrpcServer:
-        """Bind and start on the running event loop; a port that cannot be bound is an
+    async def start(cls, app: Inference, auth: ServingAuth | None = None) -> GrpcServer:
+        """Bind and start on the running event loop (with ``auth``, the REST router's, every
+        call is checked as its REST twin is); a port that cannot be bound is an
         ``InvalidArgument`` naming it."""
         config = app.config
         options = [
@@ -77,7 +86,7 @@ class GrpcServer:
             ("grpc.so_reuseport", 1 if config.workers > 1 else 0),
         ]
         server = grpc.aio.server(options=options)
-        server.add_generic_rpc_handlers((Service(app).handler(),))
+        server.add_generic_rpc_handlers((Service(app, auth).handler(),))
         host = config.grpc_host
         address = f"[{host}]:{config.grpc_port}" if ":" in host else f"{host}:{config.grpc_port}"
         try:
@@ -99,14 +108,51 @@ class GrpcServer:
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What a method needs with ``--auth`` (``serving.auth``: PUBLIC, TOKEN, PREDICT, ADMIN);
+    for PREDICT, the request's field that names the endpoint (``name``); ``unnamed``: what
+    it needs instead when that field is empty."""
+
+    needs: str
+    name: str | None = None
+    unnamed: str | None = None
+
+    def __post_init__(self) -> None:
+        known = (PUBLIC, TOKEN, PREDICT, ADMIN)
+        if self.needs not in known or self.unnamed not in (None, *known):
+            raise ValueError(f"a method needs one of {known}, not {self.needs!r}")
+        if (self.needs == PREDICT) != (self.name is not None):
+            raise ValueError("predict needs the request's field naming the endpoint, and only it")
+
+
+# what each method needs with --auth: the same as its REST twin (the route in app.py)
+RPC_NEEDS = {
+    "ServerLive": Needs(PUBLIC),  # /v2/health/live
+    "ServerReady": Needs(PUBLIC),  # /v2/health/ready
+    "ModelReady": Needs(PREDICT, "name"),  # /v2/models/{name}/ready
+    "ServerMetadata": Needs(TOKEN),  # /v2
+    "ModelMetadata": Needs(PREDICT, "name"),  # /v2/models/{name}
+    "ModelInfer": Needs(PREDICT, "model_name"),  # /v2/models/{name}/infer
+    "ModelConfig": Needs(PREDICT, "name"),  # /v2/models/{name}/config
+    # /v2/models/{name}/stats; without a name, every model's: /v2/models/stats
+    "ModelStatistics": Needs(PREDICT, "name", unnamed=ADMIN),
+    "RepositoryIndex": Needs(ADMIN),  # /v2/repository/index
+    "RepositoryModelLoad": Needs(ADMIN),  # /v2/repository/models/{name}/load
+    "RepositoryModelUnload": Needs(ADMIN),  # /v2/repository/models/{name}/unload
+}
+
+
 class Service:
-    """The service's methods, each on the app's own parts."""
+    """The service's methods, each on the app's own parts (with ``auth``, behind it)."""
 
-    def __init__(self, app: Inference) -> None:
+    def __init__(self, app: Inference, auth: ServingAuth | None = None) -> None:
         self.app = app
+        self.auth = auth
 
-    def handler(self) -> Any:
-        methods: dict[str, tuple[Handler, Any, Any]] = {
+    def methods(self) -> dict[str, tuple[Handler, Any, Any]]:
+        """Each method's name: its handler, request and response classes."""
+        return {
             "ServerLive": (self.server_live, pb.ServerLiveRequest, pb.ServerLiveResponse),
             "ServerReady": (self.server_ready, pb.ServerReadyRequest, pb.ServerReadyResponse),
             "ModelReady": (self.model_ready, pb.ModelReadyRequest, pb.ModelReadyResponse),
@@ -143,17 +189,24 @@ class Service:
                 pb.RepositoryModelUnloadResponse,
             ),
         }
-        return grpc.method_handlers_generic_handler(
-            SERVICE,
-            {
-                name: grpc.unary_unary_rpc_method_handler(
-                    _answering(fn),
-                    request_deserializer=request.FromString,
-                    response_serializer=response.SerializeToString,
-                )
-                for name, (fn, request, response) in methods.items()
-            },
-        )
+
+    def handler(self) -> Any:
+        """The generic handler of every method; a method that ``RPC_NEEDS`` does not declare
+        (or a declaration of no method) is a ``ValueError`` here, with or without auth."""
+        methods, auth = self.methods(), self.auth
+        undeclared = sorted(methods.keys() ^ RPC_NEEDS.keys())
+        if undeclared:
+            raise ValueError(f"gRPC methods without a declaration in RPC_NEEDS: {undeclared}")
+        handlers = {}
+        for name, (fn, request, response) in methods.items():
+            if auth is not None:  # bare without --auth: a call pays nothing for it
+                fn = _guarded(fn, RPC_NEEDS[name], auth)
+            handlers[name] = grpc.unary_unary_rpc_method_handler(
+                _answering(fn),
+                request_deserializer=request.FromString,
+                response_serializer=response.SerializeToString,
+            )
+        return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
     # --- health and metadata -------------------------------------------------------------
     async def server_live(self, request: Any, context: Any) -> Any:
@@ -287,6 +340,23 @@ def _metadata(context: Any, key: str) -> str | None:
         if k == key and isinstance(value, str):
             return value
     return None
+
+
+def _guarded(fn: Handler, declared: Needs, auth: ServingAuth) -> Handler:
+    """``fn`` after ``auth`` checked the call's ``authorization`` metadata for what it
+    ``declared`` (REST's check: a cached token costs a dictionary lookup)."""
+    if declared.needs == PUBLIC:
+        return fn
+    needs, name, unnamed = declared.needs, declared.name, declared.unnamed
+
+    async def guarded(request: Any, context: Any) -> Any:
+        endpoint = None if name is None else getattr(request, name)
+        given = _metadata(context, "authorization")
+        headers = {} if given is None else {b"authorization": given.encode()}
+        await auth.check(headers, unnamed if unnamed and not endpoint else needs, endpoint)
+        return await fn(request, context)
+
+    return guarded
 
 
 def _one_repository(name: str) -> None:
