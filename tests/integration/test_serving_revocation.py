@@ -188,3 +188,29 @@ def test_the_providers_access_tokens_call_the_endpoints_their_scopes_name(
         f"{url}/v2/models/churn/infer", json=body, headers=_bearer(platform.json()["token"])
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_a_global_admin_has_a_serve_admin_token_and_nobody_else(served: Served) -> None:
+    from modelyard.errors import InvalidArgument, PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="global admin"):
+        _tokens(served.platform, "carol").serving_token(None, admin=True)  # fraud's admin only
+    root = _tokens(served.platform, "root")
+    with pytest.raises(InvalidArgument, match="not both"):
+        root.http.request(
+            "POST", "/api/v1/auth/serving-tokens", json={"endpoint": "churn", "admin": True}
+        )
+    with pytest.raises(InvalidArgument, match="admin"):
+        root.http.request("POST", "/api/v1/auth/serving-tokens", json={"admin": "yes"})
+    made = root.serving_token(None, "10m", admin=True)
+    assert made["scope"] == "serve:admin" and made["endpoint"] is None
+    assert jwt.decode(made["token"], options={"verify_signature": False})["scope"] == "serve:admin"
+    with httpx.Client(base_url=served.url, headers=_bearer(made["token"])) as http:
+        for _ in range(2):
+            assert http.post("/v2/repository/index").status_code == 200
+            assert http.get("/metrics").status_code == 200
+            assert http.get("/v2/models/stats").status_code == 200
+        # it opens the admin routes, not the models
+        assert http.post("/v2/models/churn/infer", json={}).status_code == 404
+    listed = root.serving_tokens()
+    assert [t["endpoint"] for t in listed] == ["serve:admin"]

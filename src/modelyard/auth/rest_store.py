@@ -38,9 +38,16 @@ class RestAuthStore(AuthStore):
         found = self.http.request("POST", "/api/v1/auth/signing-keys/rotate", json={})
         return str(found["kid"])
 
-    def serving_token(self, endpoint: str, ttl: str = "15m") -> dict[str, Any]:
-        """A short-lived token to call ``endpoint`` on inference servers with --auth."""
-        body = {"endpoint": endpoint, "ttl": ttl}
+    def serving_token(
+        self, endpoint: str | None, ttl: str = "15m", *, admin: bool = False
+    ) -> dict[str, Any]:
+        """A short-lived token to call ``endpoint`` on inference servers with --auth (or,
+        ``admin``, their admin routes: a global admin's)."""
+        body: dict[str, Any] = {"ttl": ttl}
+        if admin:
+            body["admin"] = True
+        else:
+            body["endpoint"] = endpoint
         found: dict[str, Any] = self.http.request("POST", "/api/v1/auth/serving-tokens", json=body)
         return found
 

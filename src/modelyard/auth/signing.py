@@ -26,6 +26,7 @@ from modelyard.platform.ids import now_ms
 from modelyard.store.database import Database
 
 SERVING_AUDIENCE = "modelyard-serve"
+ADMIN_SCOPE = "serve:admin"  # an inference server's admin routes (a global admin's)
 ALG = "ES256"
 MAX_TTL_S = 86400
 DEFAULT_TTL_S = 15 * 60
@@ -109,9 +110,10 @@ class SigningKeys:
             return {"keys": [json.loads(r) for r in rows]}
 
     def serving_token(
-        self, subject: str, endpoint: str, ttl_s: int, issuer: str
+        self, subject: str, scope: str, ttl_s: int, issuer: str
     ) -> tuple[str, int, str]:
-        """``(the JWT, its expiry in ms, its id)`` letting ``subject`` call ``endpoint``."""
+        """``(the JWT, its expiry in ms, its id)`` letting ``subject`` do ``scope``
+        (``predict:<endpoint>``, or ``serve:admin``)."""
         import jwt
 
         if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not 60 <= ttl_s <= MAX_TTL_S:
@@ -122,7 +124,7 @@ class SigningKeys:
             "iss": issuer,
             "aud": SERVING_AUDIENCE,
             "sub": subject,
-            "scope": f"predict:{endpoint}",
+            "scope": scope,
             "iat": now,
             "exp": now + ttl_s,
             "jti": secrets.token_hex(12),

@@ -113,16 +113,24 @@ def rotate_key(tracking_uri: TrackingUri = None) -> None:
 
 @app.command()
 def serving(
-    endpoint: str,
+    endpoint: Annotated[str | None, typer.Argument()] = None,
     ttl: Annotated[
         str, typer.Option("--ttl", help="15m (the default), 1h, ... at most 24h")
     ] = "15m",
+    admin: Annotated[
+        bool,
+        typer.Option(
+            "--admin", help="For the server's admin routes (serve:admin), not one endpoint."
+        ),
+    ] = False,
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
     """A short-lived token to call ENDPOINT on `modelyard serve --auth` (printed)."""
+    if (endpoint is None) != admin:
+        raise InvalidArgument("name an ENDPOINT, or --admin (not both)", field="endpoint")
     found = server_store(tracking_uri, "serving tokens are signed by a server")
-    made = found.serving_token(endpoint, ttl)
+    made = found.serving_token(endpoint, ttl, admin=admin)
     if as_json:
         print_json(made)
         return

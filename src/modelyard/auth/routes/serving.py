@@ -14,22 +14,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.auth.names import parse_lifetime
-from modelyard.auth.routes.deps import service
+from modelyard.auth.routes.deps import optional, service
 from modelyard.auth.serving_grants import check_endpoint_name, require_predict
-from modelyard.auth.signing import DEFAULT_TTL_S
+from modelyard.auth.signing import ADMIN_SCOPE, DEFAULT_TTL_S
 from modelyard.errors import InvalidArgument
 from modelyard.identity import current_actor
 from modelyard.platform.ids import now_ms
 from modelyard.platform.route_permissions import AUTHENTICATED, PUBLIC, needs
+from modelyard.platform.scope import require_global_admin
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.webapi.json import json_response, read_json
-from modelyard.webapi.openapi import EMPTY_BODY, STR, json_body, obj
+from modelyard.webapi.openapi import BOOL, EMPTY_BODY, STR, json_body, obj
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 _ISSUE = json_body(
-    obj({"endpoint": STR, "ttl": STR}, ["endpoint"]),
-    "ttl: 15m (the default), 1h, ... at most 24h",
+    obj({"endpoint": STR, "admin": BOOL, "ttl": STR}, []),
+    "endpoint: the deployment or model the token may call; or admin true (a global admin): "
+    "the server's admin routes (serve:admin). ttl: 15m (the default), 1h, ... at most 24h",
 )
 
 
@@ -47,7 +49,14 @@ def issuer(request: Request) -> str:
 )
 async def serving_token(request: Request) -> Response:
     body = await read_json(request)
-    endpoint = check_endpoint_name(body.get("endpoint"))
+    admin = optional(body, "admin", bool, "true or false")
+    if admin and body.get("endpoint") is not None:
+        raise InvalidArgument(
+            "a serving token is for one endpoint, or (admin: true) for the server's admin "
+            "routes; not both",
+            field="admin",
+        )
+    endpoint = None if admin else check_endpoint_name(body.get("endpoint"))
     ttl = body.get("ttl")
     try:
         ttl_s = DEFAULT_TTL_S if ttl is None else parse_lifetime(ttl, "ttl")
@@ -56,13 +65,21 @@ async def serving_token(request: Request) -> Response:
             "ttl must be a lifetime from 1 minute to 1 day, such as 15m or 1h", field="ttl"
         ) from None
     auth = service(request)
-    await run_in_threadpool(require_predict, auth.store.db, endpoint)
+    if endpoint is None:  # loading, unloading, every model's statistics and /metrics
+        require_global_admin("a serve:admin token (every model of an inference server)")
+        scope = ADMIN_SCOPE
+    else:
+        await run_in_threadpool(require_predict, auth.store.db, endpoint)
+        scope = f"predict:{endpoint}"
     name = current_actor().name
     token, expires, jti = await run_in_threadpool(
-        auth.signing.serving_token, name, endpoint, ttl_s, issuer(request)
+        auth.signing.serving_token, name, scope, ttl_s, issuer(request)
     )
-    await run_in_threadpool(auth.store.serving_tokens.record, jti, name, endpoint, expires)
+    shown = endpoint if endpoint is not None else ADMIN_SCOPE
+    await run_in_threadpool(auth.store.serving_tokens.record, jti, name, shown, expires)
     made = {"token": token, "expires_time": expires, "endpoint": endpoint, "jti": jti}
+    if endpoint is None:
+        made["scope"] = ADMIN_SCOPE
     return json_response(made, 201)
 
 
