@@ -107,3 +107,52 @@ def test_a_browser_logs_in_through_the_provider_and_other_sites_cannot_use_it(
     ).json()["experiments"]
     assert not [e["name"] for e in found if e["name"].startswith("pwned")]
     context.close()
+
+
+def test_the_command_line_logs_in_through_a_real_browser(
+    sso_server: SsoServer, browser: Any, tmp_path: Path
+) -> None:
+    """``modelyard login URL`` as a user runs it: the command prints the address, Chromium
+    logs in at the provider and lands on the command line's page on 127.0.0.1, and the
+    command saves a token that acts as the user."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MODELYARD_CONFIG_DIR": str(tmp_path), "COLUMNS": "80"}
+    env.pop("MODELYARD_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelyard", "login", sso_server.url, "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    start = None
+    for _ in range(20):
+        found = re.search(r"(http://\S+/api/v1/auth/oidc/start\?\S+)", proc.stdout.readline())
+        if found:
+            start = found.group(1)
+            break
+    assert start is not None, "modelyard login printed no address"
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(start)
+    page.fill("input[name=login]", "erin")
+    page.fill("input[name=password]", "anything")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/callback\?code="), timeout=15_000)
+    assert "You can close this tab" in page.inner_text("body")
+    out, errs = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errs
+    assert "logged in to" in out
+    # the browser holds no session of the server: the token went to the command line only
+    assert "modelyard_session" not in {c["name"] for c in context.cookies()}
+    token = json.loads((tmp_path / "credentials.json").read_text())[sso_server.url]["token"]
+    me = httpx.get(
+        f"{sso_server.url}/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert me["name"].startswith("erin")
+    context.close()
