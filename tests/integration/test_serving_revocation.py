@@ -214,3 +214,22 @@ def test_a_global_admin_has_a_serve_admin_token_and_nobody_else(served: Served) 
         assert http.post("/v2/models/churn/infer", json={}).status_code == 404
     listed = root.serving_tokens()
     assert [t["endpoint"] for t in listed] == ["serve:admin"]
+
+
+def test_labels_need_the_predict_scope_of_the_model_they_name(served: Served) -> None:
+    churn = _tokens(served.platform, "bob").serving_token("churn")["token"]
+    fraud = _tokens(served.platform, "carol").serving_token("fraudmodel")["token"]
+    label = {"request_id": "order-0001", "label": 0}
+    with httpx.Client(base_url=served.url) as http:
+        for _ in range(2):
+            unnamed = http.post("/v2/feedback", json=label, headers=_bearer(churn))
+            assert unnamed.status_code == 400 and "model" in unnamed.text, unnamed.text
+            for token, model in ((fraud, "churn"), (churn, "fraudmodel"), (churn, "nosuch")):
+                got = http.post(
+                    "/v2/feedback", json={**label, "model": model}, headers=_bearer(token)
+                )
+                assert got.status_code == 404, (model, got.text)
+            ahead = {**label, "model": "churn", "time": int(time.time() * 1000) + 86_400_000}
+            future = http.post("/v2/feedback", json=ahead, headers=_bearer(churn))
+            assert future.status_code == 400 and "future" in future.text, future.text
+            assert http.post("/v2/feedback", json=label).status_code == 401

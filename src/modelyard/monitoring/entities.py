@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -94,6 +95,9 @@ def check_label_value(value: Any, field: str = "label") -> Any:
     )
 
 
+LABEL_AHEAD_MS = 3_600_000  # clocks may differ: a label's time may be up to an hour ahead
+
+
 def check_labels(items: Any) -> list[Label]:
     """Labels as ``Label``s or ``{"request_id", "label", "row"?, "time"?}`` objects."""
     if not isinstance(items, (list, tuple)):
@@ -118,6 +122,12 @@ def check_labels(items: Any) -> list[Label]:
             isinstance(when, bool) or not isinstance(when, int) or not 0 <= when < 2**62
         ):
             raise InvalidArgument(f"{where}.time must be epoch milliseconds", field=f"{where}.time")
+        if when is not None and when > time.time() * 1000 + LABEL_AHEAD_MS:
+            raise InvalidArgument(
+                f"{where}.time is in the future: when the truth was known, in epoch "
+                "milliseconds (a label dated ahead would outrank every correction)",
+                field=f"{where}.time",
+            )
         if "label" not in item or item["label"] is None:
             raise InvalidArgument(f"{where}.label is missing", field=f"{where}.label")
         found.append(

@@ -183,7 +183,9 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
     def log_labels(self, labels: Sequence[Label], project: str | None = None) -> tuple[int, int]:
         """Upsert: for one request id and row the label with the latest ``time`` stays (a
         correction sent straight to the store is not undone by an older label shipped
-        later from a server's log; on a tie the one written last wins)."""
+        later from a server's log; on a tie the one written last wins). ``(recorded,
+        replaced)``: labels written, and of those the ones that replaced a stored label; a
+        label older than the one stored for its row is neither."""
         clean = check_labels(list(labels))
         actor, t = current_actor().name, now_ms()
         where = new_object_project(project, "prediction.write")
@@ -204,26 +206,38 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         c = prediction_labels.c
 
+        outdated = [0]  # labels older than the one stored for their row
+
         def write(conn: Connection) -> int:
             check_project_exists(conn, where)
+            outdated[0] = 0
             replaced = 0
             rows = list(latest.values())
             for start in range(0, len(rows), _CHUNK):
                 part = rows[start : start + _CHUNK]
                 keys = sa.tuple_(c.request_id, c.row_index)
                 held = conn.execute(
-                    sa.select(c.request_id, c.project).where(
+                    sa.select(c.request_id, c.row_index, c.project, c.time).where(
                         keys.in_([(r["request_id"], r["row_index"]) for r in part])
                     )
                 ).all()
-                other = [rid for rid, p in held if p != where]
+                other = [rid for rid, _, p, _ in held if p != where]
                 if other:  # request ids are unique across projects: another's is not ours
                     raise Conflict(
                         f"request id {other[0]!r} is labelled in another project; a label "
                         f"goes in the project of its prediction (this one: {where!r})",
                         field="labels",
                     )
-                replaced += len(held)
+                # a stored label newer than the one sent stays: neither replaced nor recorded
+                newest = {(rid, ri): int(tm) for rid, ri, _, tm in held}
+                for r in part:
+                    before = newest.get((r["request_id"], r["row_index"]))
+                    if before is None:
+                        continue
+                    if before <= r["time"]:
+                        replaced += 1
+                    else:
+                        outdated[0] += 1
                 stmt = insert(prediction_labels).values(part)
                 conn.execute(
                     stmt.on_conflict_do_update(
@@ -239,7 +253,9 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
             return replaced
 
         replaced = self.db.run_write(write) if latest else 0
-        return len(clean), int(replaced) + len(clean) - len(latest)
+        # a row labelled twice in one call keeps its last label: the other counts as replaced
+        twice = len(clean) - len(latest)
+        return len(clean) - outdated[0], int(replaced) + twice
 
     def get_labels(self, request_ids: Sequence[str]) -> list[Label]:
         ids = list(dict.fromkeys(check_request_id(r, "request_ids") for r in request_ids))
