@@ -290,3 +290,29 @@ def test_the_server_says_how_one_logs_in(sso_server: SsoServer) -> None:
         got = httpx.get(f"{sso_server.url}{API}/auth/methods")
         assert got.status_code == 200
         assert got.json() == {"password": True, "sso": True, "issuer": sso_server.issuer}
+
+
+def test_an_admin_by_group_cannot_make_the_role_its_own(sso_server: SsoServer) -> None:
+    _map(sso_server, "fraud-analysts", "fraud", "admin")
+    verifier = "k" * 60
+    got = _exchange(sso_server, _code_for(sso_server, "erin", verifier), verifier)
+    assert got.status_code == 200, got.text
+    bearer = {"Authorization": f"Bearer {got.json()['token']}"}
+    members = f"{sso_server.url}{API}/projects/fraud/members"
+    for role in ("admin", "approver"):
+        kept = httpx.post(members, json={"principal": "erin@example.org", "role": role},
+                          headers=bearer)  # fmt: skip
+        assert kept.status_code == 403 and "yourself" in kept.text, kept.text
+    # the group's admin may still grant others, as any project admin
+    other = httpx.post(members, json={"principal": "bob", "role": "viewer"}, headers=bearer)
+    assert other.status_code == 200, other.text
+    with _admin(sso_server) as http:
+        params = {"group": "fraud-analysts", "project": "fraud", "role": "admin"}
+        assert http.delete(f"{API}/auth/group-mappings", params=params).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:
+        me = httpx.get(f"{sso_server.url}{API}/auth/whoami", headers=bearer).json()
+        if me["roles"] == {} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert me["roles"] == {} and me["bindings"] == {}, me

@@ -188,3 +188,22 @@ def test_names_are_not_for_guessing(auth_server: AuthServer) -> None:
             "/api/v1/experiments", json={"name": "fraud-secret", "project": "churn"}, headers=alice
         )
         assert clash.status_code == 409 and "is taken" in clash.text, clash.text
+
+
+def test_nobody_but_a_global_admin_grants_themselves_a_role(auth_server: AuthServer) -> None:
+    carol = auth_server.seeded.tokens["carol"]  # admin of fraud
+    for role in ("approver", "viewer", "admin"):
+        got = _post(auth_server, carol, "/api/v1/projects/fraud/members",
+                    {"principal": "carol", "role": role})  # fmt: skip
+        if role == "admin":  # held already: granting again changes nothing
+            assert got.status_code == 200, got.text
+            continue
+        assert got.status_code == 403 and "yourself" in got.text, got.text
+    # a colleague she may grant
+    for _ in range(2):
+        ok = _post(auth_server, carol, "/api/v1/projects/fraud/members",
+                   {"principal": "bob", "role": "viewer"})  # fmt: skip
+        assert ok.status_code == 200, ok.text
+    root = _post(auth_server, auth_server.seeded.admin, "/api/v1/projects/fraud/members",
+                 {"principal": "root", "role": "approver"})  # fmt: skip
+    assert root.status_code == 200, root.text

@@ -14,9 +14,9 @@ from modelyard.auth.entities import Project, RoleBinding
 from modelyard.auth.names import check_principal_name, check_project_name, check_role
 from modelyard.auth.sql_rows import bump_grants, principal_row
 from modelyard.auth.tables import principals, projects, role_bindings
-from modelyard.errors import AlreadyExists, Conflict, NotFound
+from modelyard.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from modelyard.identity import current_actor
-from modelyard.platform.access import Grants, require, sees, visible_projects
+from modelyard.platform.access import Grants, allowed, require, sees, visible_projects
 from modelyard.platform.ids import now_ms
 from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
@@ -116,6 +116,18 @@ class SqlProjects:
                 role_bindings.c.role == role,
             )
             held = conn.execute(sa.select(role_bindings).where(*key)).mappings().first()
+            if (
+                held is None
+                and actor.id == row["principal_id"]
+                and not allowed(actor, "user.write", None)
+            ):
+                # four eyes: a right held for now (a provider group's, a token's) is never
+                # made one's own by oneself
+                raise PermissionDenied(
+                    f"granting yourself a role needs another admin of project {project!r} "
+                    "or a global admin",
+                    field="principal",
+                )
             if held is not None:  # granting again changes nothing
                 return RoleBinding(
                     project, row["name"], role, held["granted_by"], int(held["granted_time"])
