@@ -3,7 +3,7 @@ other domains' nodes through their registered labellers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,10 @@ from modelyard.tracking.store import TrackingStore
 
 NODE_DATASET = "dataset_version"
 NODE_RUN = "run"
+SCAN_BATCH = 1000  # edges read at a time when hidden ones must be skipped
+# the tracking domain's tables, by name only: a run's project is its experiment's
+_runs = sa.table("runs", sa.column("run_uuid"), sa.column("experiment_id"))
+_experiments = sa.table("experiments", sa.column("experiment_id"), sa.column("project"))
 
 
 class SqlLineageReads:
@@ -96,49 +100,76 @@ class SqlLineageReads:
                 labels[(kind, ident)] = self._label(kind, ident)
             return LineageNode(kind, ident, labels[(kind, ident)])
 
-        shown: dict[tuple[str, str], bool] = {(node_type, node_id): True}
-
-        def visible(kind: str, ident: str) -> bool:
-            if (kind, ident) not in shown:
-                shown[(kind, ident)] = self._visible(kind, ident)
-            return shown[(kind, ident)]
-
-        # an edge whose other end is hidden is left out, and the page is filled from the
-        # edges after it: neither its size nor its token tells that hidden edges exist
-        found: list[LineageEdge] = []
-        at, more = offset, False
-        for position, r in self._rows_from(node_type, node_id, offset, limit + 1):
-            if not (
-                visible(r["source_type"], r["source_id"])
-                and visible(r["target_type"], r["target_id"])
-            ):
+        if not restricted():  # every edge is seen: the token is a position among them
+            rows = self._edge_rows(node_type, node_id, offset, limit + 1)
+            found = [self._edge(r, node) for r in rows[:limit]]
+            more = len(rows) > limit
+            return found, encode_page_token(offset + limit, fingerprint) if more else None
+        # with grants, an edge whose other end is hidden is left out and the page is filled
+        # from the edges after it; the token counts the edges this caller saw, so neither a
+        # page's size nor its token tells where (or that) hidden edges are
+        found, seen = [], 0
+        for r in self._visible_rows(node_type, node_id):
+            if seen < offset:
+                seen += 1
                 continue
-            if len(found) == limit:  # a visible edge after the page: there is a next one
-                more = True
-                break
-            found.append(
-                LineageEdge(
-                    node(r["source_type"], r["source_id"]),
-                    node(r["target_type"], r["target_id"]),
-                    r["relation"],
-                    r["context"],
-                )
-            )
-            at = position + 1
-        return found, encode_page_token(at, fingerprint) if more else None
+            if len(found) == limit:  # one more after the page: there is a next one
+                return found, encode_page_token(offset + limit, fingerprint)
+            found.append(self._edge(r, node))
+        return found, None
 
-    def _rows_from(
-        self, node_type: str, node_id: str, offset: int, batch: int
-    ) -> Iterator[tuple[int, Any]]:
-        """``(position, raw edge)`` of a node's edges from ``offset`` on, read in batches."""
-        at = offset
+    def _edge(self, r: Any, node: Callable[[str, str], LineageNode]) -> LineageEdge:
+        return LineageEdge(
+            node(r["source_type"], r["source_id"]),
+            node(r["target_type"], r["target_id"]),
+            r["relation"],
+            r["context"],
+        )
+
+    def _visible_rows(self, node_type: str, node_id: str) -> Iterator[Any]:
+        """The node's edges whose both ends the caller may read, in id order; the other
+        ends' projects are looked up a batch at a time."""
+        at = 0
         while True:
-            rows = self._edge_rows(node_type, node_id, at, batch)
-            for row in rows:
-                yield at, row
-                at += 1
-            if len(rows) < batch:
+            rows = self._edge_rows(node_type, node_id, at, SCAN_BATCH)
+            ends = {(r["source_type"], r["source_id"]) for r in rows}
+            ends |= {(r["target_type"], r["target_id"]) for r in rows}
+            seen = self._seen_nodes(ends - {(node_type, node_id)}) | {(node_type, node_id)}
+            for r in rows:
+                source = (r["source_type"], r["source_id"])
+                if source in seen and (r["target_type"], r["target_id"]) in seen:
+                    yield r
+            if len(rows) < SCAN_BATCH:
                 return
+            at += SCAN_BATCH
+
+    def _seen_nodes(self, nodes: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of ``nodes``, those whose project the caller may read (one query per batch for
+        runs and for dataset versions; the registered finders for other kinds)."""
+        actor = current_actor()
+        projects: dict[tuple[str, str], object] = {}
+        runs = [i for t, i in nodes if t == NODE_RUN]
+        versions = [i for t, i in nodes if t == NODE_DATASET]
+        with self.db.read() as conn:
+            if runs:
+                found = conn.execute(
+                    sa.select(_runs.c.run_uuid, _experiments.c.project)
+                    .join(_experiments, _experiments.c.experiment_id == _runs.c.experiment_id)
+                    .where(_runs.c.run_uuid.in_(runs))
+                ).all()
+                projects.update({(NODE_RUN, str(i)): p for i, p in found})
+            if versions:
+                found = conn.execute(
+                    sa.select(dataset_versions.c.version_id, datasets.c.project)
+                    .join(datasets, datasets.c.dataset_id == dataset_versions.c.dataset_id)
+                    .where(dataset_versions.c.version_id.in_(versions))
+                ).all()
+                projects.update({(NODE_DATASET, str(i)): p for i, p in found})
+            for kind, ident in nodes:
+                if kind not in (NODE_RUN, NODE_DATASET):
+                    finder = project_finder(kind)
+                    projects[(kind, ident)] = None if finder is None else finder(conn, ident)
+        return {n for n, p in projects.items() if p is not None and sees(actor, str(p))}
 
     def _edge_rows(self, node_type: str, node_id: str, offset: int, count: int) -> list[Any]:
         """Raw edges of a node, in id order, from ``offset`` (hidden ones included)."""
