@@ -143,7 +143,7 @@ def test_the_command_line_logs_in_through_a_real_browser(
     page.fill("input[name=login]", "erin")
     page.fill("input[name=password]", "anything")
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/callback\?code="), timeout=15_000)
+    page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/callback\?.*code="), timeout=15_000)
     assert "You can close this tab" in page.inner_text("body")
     out, errs = proc.communicate(timeout=60)
     assert proc.returncode == 0, errs

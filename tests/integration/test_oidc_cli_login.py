@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -39,9 +40,9 @@ def _map(srv: SsoServer, group: str, project: str, role: str) -> None:
         assert http.put(f"{API}/auth/group-mappings", json=body).status_code == 200
 
 
-def walk(start: str, user: str, until: str) -> httpx.Response:
-    """A browser's walk from ``start`` through the provider's login form until a page whose
-    address begins with ``until``; that page's answer."""
+def walk(start: str, user: str, until: str, *, abort: bool = False) -> httpx.Response:
+    """A browser's walk from ``start`` through the provider's login form (or, ``abort``, its
+    cancel link) until a page whose address begins with ``until``; that page's answer."""
     http = httpx.Client(follow_redirects=False, timeout=30)
     resp = http.get(start)
     for _ in range(20):
@@ -49,6 +50,10 @@ def walk(start: str, user: str, until: str) -> httpx.Response:
             return resp
         if resp.status_code in (302, 303):
             resp = http.get(urljoin(str(resp.url), resp.headers["location"]))
+            continue
+        cancel = re.search(r'href="([^"]*/abort[^"]*)"', resp.text)
+        if abort and cancel is not None:
+            resp = http.get(urljoin(str(resp.url), unescape(cancel.group(1))))
             continue
         action, fields = _form(resp.text)
         if "login" in resp.text and fields.get("prompt") == "login":
@@ -157,22 +162,24 @@ def test_a_code_planted_on_the_port_is_refused_and_the_login_goes_on(
     proc = _cli(sso_server, config, "--sso", "--no-browser", "--timeout", "60")
     start = _start_url(proc)
     port = int(parse_qs(urlsplit(start).query)["cli_port"][0])
-    # another page pokes the port: a made-up code, a path that is not the callback
-    planted = httpx.get(f"http://127.0.0.1:{port}/callback", params={"code": "made-up"})
-    assert planted.status_code == 400 and "refused" in planted.text
+    # another page pokes the port: a made-up code, one with a made-up state, another path;
+    # none is the answer to this login, so none reaches the server (or its login limit)
+    for params in ({"code": "made-up"}, {"code": "made-up", "state": "x" * 43}):
+        for _ in range(12):
+            planted = httpx.get(f"http://127.0.0.1:{port}/callback", params=params)
+            assert planted.status_code == 400 and "not for the login" in planted.text
     assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
-    # mallory's own login, started with her own challenge, lands on the port too: its code
-    # needs her verifier, so the command line's exchange is refused (no login as mallory)
+    # mallory's own login, started with her own challenge, lands on the port too: its state
+    # is her challenge, so the command line leaves it alone (no login as mallory)
     hers = f"{sso_server.url}{API}/auth/oidc/start?" + urlencode(
         {"cli_port": str(port), "cli_challenge": pkce_challenge("m" * 50)}
     )
     landed = walk(hers, "mallory", f"http://127.0.0.1:{port}/")
-    assert landed.status_code == 400 and "refused" in landed.text, landed.text
+    assert landed.status_code == 400 and "not for the login" in landed.text, landed.text
     back = walk(start, "erin", f"http://127.0.0.1:{port}/")
     assert back.status_code == 200, back.text
     _, errs = proc.communicate(timeout=60)
-    assert proc.returncode == 0, errs
-    assert errs.count("refused") == 2  # the planted code was reported, and the wait went on
+    assert proc.returncode == 0, errs  # the planted code was reported, and the wait went on
     assert _saved(config, sso_server)["principal"] == "erin@example.org"
 
 
@@ -191,7 +198,9 @@ def _code_for(srv: SsoServer, user: str, verifier: str) -> str:
         if resp.status_code in (302, 303):
             target = urljoin(str(resp.url), resp.headers["location"])
             if target.startswith(f"http://127.0.0.1:{port}/"):
-                assert target.startswith(f"http://127.0.0.1:{port}/callback?code=")
+                assert target.startswith(f"http://127.0.0.1:{port}/callback?")
+                said = parse_qs(urlsplit(target).query)
+                assert said["state"] == [pkce_challenge(verifier)]
                 assert resp.headers["cache-control"] == "no-store"
                 assert "modelyard_session" not in resp.headers.get("set-cookie", "")
                 return parse_qs(urlsplit(target).query)["code"][0]
@@ -316,3 +325,51 @@ def test_an_admin_by_group_cannot_make_the_role_its_own(sso_server: SsoServer) -
             break
         time.sleep(0.5)
     assert me["roles"] == {} and me["bindings"] == {}, me
+
+
+def test_a_refusal_at_the_provider_ends_the_command_lines_wait(
+    sso_server: SsoServer, tmp_path: Path
+) -> None:
+    proc = _cli(sso_server, tmp_path / "config", "--sso", "--no-browser", "--timeout", "60")
+    start = _start_url(proc)
+    port = int(parse_qs(urlsplit(start).query)["cli_port"][0])
+    back = walk(start, "erin", f"http://127.0.0.1:{port}/", abort=True)
+    assert back.status_code == 401 and "refused" in back.text, back.text
+    _, errs = proc.communicate(timeout=30)  # at once, not after the 60 s
+    assert proc.returncode != 0 and "refused the login" in errs, errs
+    assert "Traceback" not in errs and not (tmp_path / "config" / "credentials.json").exists()
+
+
+@pytest.fixture
+def short_sso(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The server below lets a single sign-on login's tokens live two minutes."""
+    monkeypatch.setenv("MODELYARD_SSO_TOKEN_MAX_SECONDS", "120")
+    return 120
+
+
+def test_tokens_of_a_login_never_outlive_the_setting(short_sso: int, sso_server: SsoServer) -> None:
+    _map(sso_server, "fraud-analysts", "fraud", "viewer")
+    with _admin(sso_server) as http:
+        settings = {"name": "fraudmodel", "project": "fraud"}
+        assert http.post(f"{API}/registry/models", json=settings).status_code in (200, 201)
+    verifier = "s" * 60
+    got = _exchange(sso_server, _code_for(sso_server, "erin", verifier), verifier).json()
+    now = time.time() * 1000
+    assert got["expires_time"] <= now + short_sso * 1000 + 5000
+    bearer = {"Authorization": f"Bearer {got['token']}"}
+    serving = httpx.post(
+        f"{sso_server.url}{API}/auth/serving-tokens",
+        json={"endpoint": "fraudmodel", "ttl": "1h"},
+        headers=bearer,
+    )
+    assert serving.status_code == 201, serving.text
+    assert serving.json()["expires_time"] <= now + short_sso * 1000 + 5000
+
+
+def test_sso_and_a_password_are_not_asked_for_together(
+    sso_server: SsoServer, tmp_path: Path
+) -> None:
+    for extra in (("--user", "alice"), ("--password-stdin",)):
+        proc = _cli(sso_server, tmp_path, "--sso", *extra)
+        _, errs = proc.communicate(timeout=60)
+        assert proc.returncode != 0 and "--sso" in errs and "Traceback" not in errs, errs

@@ -54,6 +54,7 @@ class Answered:
     return_to: str
     cli_port: int | None = None
     cli_challenge: str | None = None
+    error: str | None = None  # the provider refused a command line's login
 
 
 def check_cli(port: object, challenge: object) -> tuple[int, str] | None:
@@ -143,9 +144,18 @@ class SingleSignOn:
         return str(url), browser
 
     def finish(self, params: Mapping[str, str], browser: str | None, redirect_uri: str) -> Answered:
-        """The login the provider answered."""
+        """The login the provider answered (for a command line's login, a refusal too: its
+        browser goes back to tell it)."""
         if "error" in params:
-            raise Unauthenticated(f"the provider refused the login: {params['error'][:100]}")
+            refused = f"the provider refused the login: {str(params['error'])[:100]}"
+            row = (
+                None
+                if browser is None
+                else self.sql.take(str(params.get("state", ""))[:128], sha256_hex(browser))
+            )
+            if row is None or row["cli_port"] is None:
+                raise Unauthenticated(refused)
+            return Answered(None, [], "/", row["cli_port"], row["cli_challenge"], refused)
         disc = self.keys.discovery()
         iss = params.get("iss")
         said = iss is not None or disc.get("authorization_response_iss_parameter_supported")

@@ -117,7 +117,7 @@ _NOT_YOURS = (
 class SqlTokens:
     def __init__(self, db: Database, *, sso_max_s: float = 86400.0) -> None:
         self.db = db
-        self.sso_max_s = int(sso_max_s)
+        self.sso_max_s = max(60, int(sso_max_s))  # a token lives a minute at least
         # the project roles a provider's groups are mapped to (set with single sign-on)
         self.group_roles: GroupRoles | None = None
 
@@ -330,7 +330,8 @@ class SqlTokens:
             if row["revoked_time"] is not None:
                 raise Unauthenticated(f"{INVALID}: it was revoked")
             if int(row["expires_time"]) <= now:
-                raise Unauthenticated(f"{INVALID}: it expired; make a new one")
+                again = "log in again" if row["groups"] is not None else "make a new one"
+                raise Unauthenticated(f"{INVALID}: it expired; {again}")
             if row["disabled_time"] is not None:
                 raise Unauthenticated(f"{INVALID}: its principal is disabled")
             if row["owner_disabled_time"] is not None:

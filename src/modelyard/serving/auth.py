@@ -66,6 +66,10 @@ class UnknownKey(Unauthenticated):
         self.provider = provider  # the OpenID provider's key, not the platform's
 
 
+class NotYet(Unauthenticated):
+    """Dated ahead of this server's clock: refused now, and not remembered as refused."""
+
+
 REFETCH_S = 30.0  # the platform's keys are asked for again at most this often
 REVOKED_POLL_S = 10.0  # revoked serving tokens are refused within this (and a request)
 
@@ -144,7 +148,7 @@ class ServingAuth:
         if self.revoked_url is None:
             return False
         try:
-            found = _fetch(self.revoked_url)
+            found = _fetch(self.revoked_url, "the revoked serving tokens")
             listed = found.get("revoked") if isinstance(found, dict) else None
             if not isinstance(listed, list):
                 raise Unavailable("no list of revoked ids")
@@ -205,8 +209,8 @@ class ServingAuth:
             raise Unauthenticated(refused)
         try:
             exp, scopes, jti = self._check(token)
-        except UnknownKey:
-            raise  # not remembered: the keys may be asked for again
+        except (UnknownKey, NotYet):
+            raise  # not remembered: the keys may be asked for again, the clock move on
         except Unauthenticated as exc:
             with self._lock:
                 self._refused[token] = exc.message
@@ -250,6 +254,8 @@ class ServingAuth:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the serving token has expired") from None
+        except jwt.ImmatureSignatureError:  # clocks apart: it may be good in a moment
+            raise NotYet("the serving token is not valid yet (its iat or nbf is ahead)") from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"the serving token is not valid: {type(exc).__name__}") from None
         if int(claims["exp"]) - int(claims["iat"]) > MAX_LIFE_S:
@@ -302,7 +308,7 @@ def _scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _fetch(url: str) -> Any:
+def _fetch(url: str, what: str = "the platform's keys (--auth needs them)") -> Any:
     import httpx
 
     try:
@@ -310,9 +316,7 @@ def _fetch(url: str) -> Any:
         resp.raise_for_status()
         return resp.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise Unavailable(
-            f"--auth needs the platform's keys, and {url} did not give them: {exc}"
-        ) from None
+        raise Unavailable(f"{url} did not give {what}: {exc}") from None
 
 
 def _keys_of(found: Any) -> dict[str, Any]:

@@ -3,20 +3,23 @@ a free port of 127.0.0.1, sends the browser to the server's login with that port
 challenge, and takes back, on that port, a one-use code that only its verifier can exchange
 for an API token. The provider's client secret never leaves the server; a code someone else
 plants on the port (another page, another login) is refused by the server and the command
-line keeps waiting for its own."""
+line keeps waiting for its own: the server echoes the login's challenge as ``state``, and an
+answer without it is not even sent to the server (junk cannot use up the login rate limit).
+A refusal by the provider comes back the same way and ends the wait."""
 
 from __future__ import annotations
 
 import html
 import secrets
 import threading
+import time
 import webbrowser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from modelyard.auth.sql_oidc import pkce_challenge
-from modelyard.errors import ModelyardError, Unauthenticated
+from modelyard.errors import ModelyardError, TooManyRequests, Unauthenticated
 from modelyard.store.rest import HttpTransport
 from modelyard.terminal import err, out
 
@@ -38,6 +41,7 @@ def browser_login(
     verifier = secrets.token_urlsafe(48)
     challenge = pkce_challenge(verifier)
     got: dict[str, Any] = {}
+    failed: list[str] = []
     done = threading.Event()
     lock = threading.Lock()
 
@@ -47,18 +51,28 @@ def browser_login(
             if parts.path != "/callback":
                 self._answer(404, _page("Not found", "This is modelyard login's callback."))
                 return
-            code = parse_qs(parts.query).get("code", [""])[0]
+            query = parse_qs(parts.query)
+            if query.get("state", [""])[0] != challenge:
+                # another page, or another login: not ours, and not worth the server's time
+                text = "This answer is not for the login this command line started; it waits on."
+                self._answer(400, _page("Not this login", text))
+                return
             with lock:
                 if done.is_set():
                     self._answer(200, _page("Logged in", "Logged in already; close this tab."))
                     return
+                if "error" in query:
+                    failed.append(query["error"][0][:200])
+                    done.set()
+                    self._answer(401, _page("Login refused", failed[0]))
+                    return
                 try:
-                    found = http.request(
-                        "POST", TOKEN_PATH, json={"code": code, "code_verifier": verifier}
-                    )
+                    found = _exchange(http, query.get("code", [""])[0], verifier)
                 except ModelyardError as exc:
-                    err.print(f"a login came back and was refused: {exc.message}", markup=False)
+                    err.print(f"the login's code was refused: {exc.message}", markup=False)
                     text = f"The login was refused: {exc.message}. Run modelyard login again."
+                    failed.append(exc.message)
+                    done.set()
                     self._answer(400, _page("Login refused", text))
                     return
                 got.update(found)
@@ -95,4 +109,21 @@ def browser_login(
     finally:
         server.shutdown()
         server.server_close()
+    if failed:
+        raise Unauthenticated(failed[0])
     return got
+
+
+def _exchange(http: HttpTransport, code: str, verifier: str) -> dict[str, Any]:
+    """The token for the code; a server that asks to wait (429) is asked again, twice."""
+    for attempt in range(3):
+        try:
+            found: dict[str, Any] = http.request(
+                "POST", TOKEN_PATH, json={"code": code, "code_verifier": verifier}
+            )
+            return found
+        except TooManyRequests as exc:
+            if attempt == 2:
+                raise
+            time.sleep(min(float(exc.retry_after or 5), 30.0))
+    raise AssertionError("unreachable")

@@ -14,7 +14,7 @@ from modelyard.auth.cli.common import ask_new_password, secret_from_stdin, serve
 from modelyard.auth.credentials import forget_token, save_token
 from modelyard.auth.tokens import parse_token
 from modelyard.config import Settings, credentials_file, default_user
-from modelyard.errors import ModelyardError, NotFound, PermissionDenied
+from modelyard.errors import InvalidArgument, ModelyardError, NotFound, PermissionDenied
 from modelyard.platform.cli_options import Json, TrackingUri
 from modelyard.store.rest import HttpTransport
 from modelyard.terminal import out, print_json, print_table, when
@@ -60,6 +60,12 @@ def login(
     url = url.rstrip("/")
     http = HttpTransport(url, timeout=Settings.from_env().http_timeout)
     try:
+        if sso and (user is not None or password_stdin):
+            raise InvalidArgument(
+                "--sso logs in through the browser: --user and --password-stdin are for a "
+                "password login",
+                field="sso",
+            )
         if sso is None:
             sso = user is None and not password_stdin and _offers_sso(http)
         elif sso and not _offers_sso(http):
@@ -131,4 +137,6 @@ def whoami(tracking_uri: TrackingUri = None, as_json: Json = False) -> None:
     admin = " (global admin)" if me.get("admin") else ""
     out.print(f"{me['name']} ({me['kind']}){admin}", markup=False)
     rows = [[p, ", ".join(r)] for p, r in sorted(me.get("roles", {}).items())]
+    if me.get("admin"):
+        rows.insert(0, ["(every project)", "admin"])
     print_table(None, ["project", "roles"], rows)

@@ -86,13 +86,15 @@ def list_tokens(
             t.name,
             t.principal,
             "all held" if t.scopes is None else " ".join(f"{s.project}:{s.role}" for s in t.scopes),
+            "" if t.groups is None else " ".join(t.groups) or "(none)",
             when(t.expires_time),
             when(t.last_used_time),
             "revoked" if t.revoked_time else "",
         ]
         for t in found
     ]
-    print_table(None, ["id", "name", "principal", "scopes", "expires", "last used", "state"], rows)
+    columns = ["id", "name", "principal", "scopes", "groups", "expires", "last used", "state"]
+    print_table(None, columns, rows)
 
 
 @app.command()
@@ -128,7 +130,11 @@ def serving(
 ) -> None:
     """A short-lived token to call ENDPOINT on `modelyard serve --auth` (printed)."""
     if (endpoint is None) != admin:
-        raise InvalidArgument("name an ENDPOINT, or --admin (not both)", field="endpoint")
+        raise InvalidArgument(
+            "name the ENDPOINT the token calls, or --admin for the server's admin routes "
+            "(one of the two)",
+            field="endpoint",
+        )
     found = server_store(tracking_uri, "serving tokens are signed by a server")
     made = found.serving_token(endpoint, ttl, admin=admin)
     if as_json:
@@ -156,7 +162,7 @@ def serving_list(
         (t["jti"], t["endpoint"], when(t["expires_time"]), "revoked" if t["revoked_time"] else "")
         for t in found
     ]
-    print_table("serving tokens", ["id", "endpoint", "expires", ""], rows)
+    print_table("serving tokens", ["id", "endpoint", "expires", "state"], rows)
 
 
 @app.command("serving-revoke")

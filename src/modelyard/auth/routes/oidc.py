@@ -7,6 +7,7 @@ a code), ``/api/v1/auth/oidc/token`` exchanges that code for an API token; and
 from __future__ import annotations
 
 import html
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -97,12 +98,20 @@ async def callback(request: Request) -> Response:
     answered = await run_in_threadpool(sso.finish, params, browser, _callback_url(request))
     principal, return_to = answered.principal, answered.return_to
     if answered.cli_port is not None and answered.cli_challenge is not None:
-        # a command line waits on loopback: the code goes there, no session here
-        code = await run_in_threadpool(
-            sso.sql.hand_code, principal["principal_id"], answered.groups, answered.cli_challenge
-        )
+        # a command line waits on loopback: the code (or the refusal) goes there, no session
+        # here; ``state`` echoes its challenge, so it ignores answers of other logins unasked
+        said = {"state": answered.cli_challenge}
+        if answered.error is not None:
+            said["error"] = answered.error
+        else:
+            said["code"] = await run_in_threadpool(
+                sso.sql.hand_code,
+                principal["principal_id"],
+                answered.groups,
+                answered.cli_challenge,
+            )
         back = RedirectResponse(
-            f"http://127.0.0.1:{answered.cli_port}/callback?code={code}",
+            f"http://127.0.0.1:{answered.cli_port}/callback?{urlencode(said)}",
             status_code=302,
             headers={"cache-control": "no-store", "referrer-policy": "no-referrer"},
         )

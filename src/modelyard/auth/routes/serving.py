@@ -71,7 +71,10 @@ async def serving_token(request: Request) -> Response:
     else:
         await run_in_threadpool(require_predict, auth.store.db, endpoint)
         scope = f"predict:{endpoint}"
-    name = current_actor().name
+    actor = current_actor()
+    if actor.credential in ("sso", "sso-token"):  # never past what the provider's word allows
+        ttl_s = max(60, min(ttl_s, int(auth.settings.sso_token_max_s)))
+    name = actor.name
     token, expires, jti = await run_in_threadpool(
         auth.signing.serving_token, name, scope, ttl_s, issuer(request)
     )
