@@ -373,3 +373,8 @@ def test_sso_and_a_password_are_not_asked_for_together(
         proc = _cli(sso_server, tmp_path, "--sso", *extra)
         _, errs = proc.communicate(timeout=60)
         assert proc.returncode != 0 and "--sso" in errs and "Traceback" not in errs, errs
+
+
+def test_logins_begun_from_one_address_are_limited(sso_server: SsoServer) -> None:
+    answers = [httpx.get(f"{sso_server.url}{API}/auth/oidc/start").status_code for _ in range(31)]
+    assert answers[:30] == [302] * 30 and answers[30] == 429, answers

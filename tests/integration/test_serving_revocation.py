@@ -233,3 +233,14 @@ def test_labels_need_the_predict_scope_of_the_model_they_name(served: Served) ->
             future = http.post("/v2/feedback", json=ahead, headers=_bearer(churn))
             assert future.status_code == 400 and "future" in future.text, future.text
             assert http.post("/v2/feedback", json=label).status_code == 401
+
+
+def test_serving_tokens_signed_for_one_principal_are_limited(served: Served) -> None:
+    bob = _tokens(served.platform, "bob")
+    from modelyard.errors import TooManyRequests
+
+    for _ in range(60):
+        bob.serving_token("churn")
+    with pytest.raises(TooManyRequests, match="serving tokens"):
+        bob.serving_token("churn")
+    assert _tokens(served.platform, "alice").serving_token("churn")["token"]  # others go on

@@ -21,7 +21,7 @@ class RateLimit:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, address: str, what: str = "login attempts") -> None:
+    def take(self, address: str, what: str = "login attempts from this address") -> None:
         """Spend one from ``address``'s bucket, or raise ``TooManyRequests`` saying when."""
         now = time.monotonic()
         with self._lock:
@@ -31,7 +31,7 @@ class RateLimit:
                 self._buckets[address] = (level, now)
                 wait = math.ceil((1.0 - level) / self.rate)
                 raise TooManyRequests(
-                    f"too many {what} from this address; try again in {wait} s",
+                    f"too many {what}; try again in {wait} s",
                     retry_after=wait,
                 )
             self._buckets[address] = (level - 1.0, now)

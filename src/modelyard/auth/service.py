@@ -51,6 +51,9 @@ class AuthService:
             store, settings, jwt=None if self.sso is None else self.sso.bearer
         )
         self.limit = RateLimit(per_minute=10)
+        # what an anonymous caller or a token holder could otherwise make the store keep
+        self.starts = RateLimit(per_minute=30)  # browser logins begun, per address
+        self.minted = RateLimit(per_minute=60)  # serving tokens signed, per principal
         self.denials = Denials(store.db)
         self.signing = SigningKeys(store.db)
 

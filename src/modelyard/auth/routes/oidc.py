@@ -69,6 +69,7 @@ async def start(
     ),
 ) -> Response:
     sso = _sso(request)
+    service(request).starts.take(address(request), "logins begun from this address")
     cli = check_cli(cli_port, cli_challenge)
     url, browser = await run_in_threadpool(sso.start, return_to, _callback_url(request), cli)
     response = RedirectResponse(url, status_code=302)

@@ -72,6 +72,7 @@ async def serving_token(request: Request) -> Response:
         await run_in_threadpool(require_predict, auth.store.db, endpoint)
         scope = f"predict:{endpoint}"
     actor = current_actor()
+    auth.minted.take(actor.name, "serving tokens signed for this principal")
     if actor.credential in ("sso", "sso-token"):  # never past what the provider's word allows
         ttl_s = max(60, min(ttl_s, int(auth.settings.sso_token_max_s)))
     name = actor.name
