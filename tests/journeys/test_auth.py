@@ -17,9 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 from tests.e2e.test_cli import cli
 from tests.fixtures.stores import free_port
+
+import modelyard as yard
 
 CHEAP_ARGON2 = {
     "MODELYARD_ARGON2_MEMORY_KIB": "8192",
@@ -173,6 +177,14 @@ def test_a_team_sets_up_auth_from_the_shell(server: tuple[str, str], tmp_path: P
     assert "editor" in alice.twice("whoami", "-t", url)
     assert "churn-baseline" in alice.run("experiments", "create", "churn-baseline", "-t", url)
     assert "churn-baseline" in alice.twice("experiments", "list", "-t", url)
+    # a model folder registered from her shell lands in churn, the run beside it too
+    model = LogisticRegression().fit(pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]}), [0, 0, 1, 1])
+    yard.models.save_model(model, alice.home / "churn-model")
+    said = alice.run("models", "register", "churn", "churn-model", "-t", url)
+    assert "models:/churn/1" in said, said
+    assert "churn-registered" in alice.twice("experiments", "list", "-t", url)
+    shown = json.loads(admin.run("models", "show", "churn", "--json", "-t", url))
+    assert shown["project"] == "churn", shown
     escalate = alice.run("projects", "grant", "churn", "alice", "admin", "-t", url, refused=True)
     assert "admin" in escalate
     saved = httpx.get(

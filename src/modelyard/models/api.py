@@ -315,6 +315,26 @@ def log_model(
     )
 
 
+def _registration_experiment(client: Any) -> str:
+    """Where the run of an uploaded folder goes: the experiment ``<project>-registered`` of
+    MODELYARD_PROJECT (made on first use), else ``Default`` (the ``default`` project's)."""
+    project = client.settings.project
+    if project is None:
+        experiment = client.get_experiment_by_name("Default")
+        return str(experiment.experiment_id) if experiment else "0"
+    named = f"{project}-registered"
+    experiment = client.get_experiment_by_name(named)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    try:
+        return str(client.create_experiment(named))
+    except AlreadyExists:  # made meanwhile, or a name another project holds
+        again = client.get_experiment_by_name(named)
+        if again is None:
+            raise
+        return str(again.experiment_id)
+
+
 def register_model(
     model_uri: str | Path,
     name: str,
@@ -351,9 +371,8 @@ def register_model(
                 field="model_uri",
             )
         read_spec(folder, verify=True)  # a tampered or partial folder is refused here
-        experiment = client.get_experiment_by_name("Default")
         run = client.create_run(
-            experiment.experiment_id if experiment else "0",
+            _registration_experiment(client),
             run_name=f"register {name}",
             tags={"modelyard.registered_from": folder.name},
         )
