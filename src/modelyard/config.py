@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,11 @@ def saved_token(url: str) -> str | None:
     path = credentials_file()
     try:
         if path.stat().st_mode & 0o077:
+            logging.getLogger(__name__).warning(
+                "ignoring the saved logins in %s: others may read it (chmod 600 it, or log in "
+                "again)",
+                path,
+            )
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

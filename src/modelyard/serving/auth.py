@@ -218,6 +218,8 @@ class ServingAuth:
                     self._refused.popitem(last=False)
             raise
         with self._lock:
+            if jti and jti in self.revoked:  # revoked while it was being checked
+                raise Unauthenticated("the serving token was revoked")
             self._seen[token] = (exp, scopes, jti)
             while len(self._seen) > _CACHED:
                 self._seen.popitem(last=False)
