@@ -40,25 +40,31 @@ def _map(srv: SsoServer, group: str, project: str, role: str) -> None:
         assert http.put(f"{API}/auth/group-mappings", json=body).status_code == 200
 
 
+def step(
+    http: httpx.Client, resp: httpx.Response, user: str, *, abort: bool = False
+) -> httpx.Response:
+    """One step of a browser: follow a redirect, or answer the provider's page (its login
+    form as ``user``, or, ``abort``, its cancel link)."""
+    if resp.status_code in (302, 303):
+        return http.get(urljoin(str(resp.url), resp.headers["location"]))
+    cancel = re.search(r'href="([^"]*/abort[^"]*)"', resp.text)
+    if abort and cancel is not None:
+        return http.get(urljoin(str(resp.url), unescape(cancel.group(1))))
+    action, fields = _form(resp.text)
+    if "login" in resp.text and fields.get("prompt") == "login":
+        fields.update(login=user, password="any")
+    return http.post(urljoin(str(resp.url), action), data=fields)
+
+
 def walk(start: str, user: str, until: str, *, abort: bool = False) -> httpx.Response:
-    """A browser's walk from ``start`` through the provider's login form (or, ``abort``, its
-    cancel link) until a page whose address begins with ``until``; that page's answer."""
+    """A browser's walk from ``start`` through the provider until a page whose address
+    begins with ``until``; that page's answer."""
     http = httpx.Client(follow_redirects=False, timeout=30)
     resp = http.get(start)
     for _ in range(20):
         if str(resp.url).startswith(until):
             return resp
-        if resp.status_code in (302, 303):
-            resp = http.get(urljoin(str(resp.url), resp.headers["location"]))
-            continue
-        cancel = re.search(r'href="([^"]*/abort[^"]*)"', resp.text)
-        if abort and cancel is not None:
-            resp = http.get(urljoin(str(resp.url), unescape(cancel.group(1))))
-            continue
-        action, fields = _form(resp.text)
-        if "login" in resp.text and fields.get("prompt") == "login":
-            fields.update(login=user, password="any")
-        resp = http.post(urljoin(str(resp.url), action), data=fields)
+        resp = step(http, resp, user, abort=abort)
     raise AssertionError("the login did not come back")
 
 
@@ -195,21 +201,15 @@ def _code_for(srv: SsoServer, user: str, verifier: str) -> str:
     http.cookies.update(start.cookies)
     resp = http.get(start.headers["location"])
     for _ in range(20):
-        if resp.status_code in (302, 303):
-            target = urljoin(str(resp.url), resp.headers["location"])
-            if target.startswith(f"http://127.0.0.1:{port}/"):
-                assert target.startswith(f"http://127.0.0.1:{port}/callback?")
-                said = parse_qs(urlsplit(target).query)
-                assert said["state"] == [pkce_challenge(verifier)]
-                assert resp.headers["cache-control"] == "no-store"
-                assert "modelyard_session" not in resp.headers.get("set-cookie", "")
-                return parse_qs(urlsplit(target).query)["code"][0]
-            resp = http.get(target)
-            continue
-        action, fields = _form(resp.text)
-        if "login" in resp.text and fields.get("prompt") == "login":
-            fields.update(login=user, password="any")
-        resp = http.post(urljoin(str(resp.url), action), data=fields)
+        target = urljoin(str(resp.url), resp.headers.get("location", ""))
+        if resp.status_code in (302, 303) and target.startswith(f"http://127.0.0.1:{port}/"):
+            assert target.startswith(f"http://127.0.0.1:{port}/callback?")
+            said = parse_qs(urlsplit(target).query)
+            assert said["state"] == [pkce_challenge(verifier)]
+            assert resp.headers["cache-control"] == "no-store"
+            assert "modelyard_session" not in resp.headers.get("set-cookie", "")
+            return said["code"][0]
+        resp = step(http, resp, user)
     raise AssertionError("no code came back")
 
 

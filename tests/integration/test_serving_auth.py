@@ -44,23 +44,29 @@ def _tokens(srv: AuthServer, who: str) -> RestAuthStore:
     return RestAuthStore(HttpTransport(srv.url, token=token))
 
 
-@pytest.fixture
-def served(auth_server: AuthServer) -> Iterator[Served]:
+def serve_both(platform: str, admin_token: str, **auth: Any) -> Running:
     """Models churn (project churn) and fraudmodel (project fraud) registered on the
-    platform, served from folders by an inference server with --auth."""
+    platform, served from folders by an inference server with --auth (and ``auth``)."""
     for project, name in (("churn", "churn"), ("fraud", "fraudmodel")):
-        settings = replace(Settings.from_env(), token=auth_server.seeded.admin, project=project)
-        with yard.Client(auth_server.url, settings=settings) as c:
+        settings = replace(Settings.from_env(), token=admin_token, project=project)
+        with yard.Client(platform, settings=settings) as c:
             c.create_registered_model(name)
     backends.forget()
     folder = str(saved_model())
     config = ServeConfig(
         [ModelSource(folder, "churn"), ModelSource(folder, "fraudmodel")],
         auth=True,
-        auth_issuer=auth_server.url,
+        auth_issuer=platform,
         prediction_log=None,
+        **auth,
     )
-    running = Running(ServingApp(config))
+    return Running(ServingApp(config))
+
+
+@pytest.fixture
+def served(auth_server: AuthServer) -> Iterator[Served]:
+    """``serve_both`` on a platform with passwords."""
+    running = serve_both(auth_server.url, auth_server.seeded.admin)
     try:
         yield Served(auth_server, running.url, running.app)
     finally:

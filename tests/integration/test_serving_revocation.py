@@ -12,23 +12,17 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import jwt
 import pytest
-from tests.fixtures.logged import saved_model, sklearn_model
+from tests.fixtures.logged import sklearn_model
 from tests.fixtures.oidc import SERVE_AUDIENCE, SsoServer, client_credentials_token
-from tests.fixtures.serving import Running, oip_row
+from tests.fixtures.serving import oip_row
 from tests.integration import test_serving_auth
-from tests.integration.test_serving_auth import Served, _bearer, _tokens
+from tests.integration.test_serving_auth import Served, _bearer, _tokens, serve_both
 
-import modelyard as yard
-from modelyard.config import Settings
 from modelyard.errors import NotFound
-from modelyard.platform import backends
-from modelyard.serving.app import ServingApp
-from modelyard.serving.config import ModelSource, ServeConfig
 
 served = test_serving_auth.served  # the platform with --auth and serve --auth beside it
 
@@ -126,21 +120,12 @@ def test_a_silent_platform_leaves_the_last_list_in_place(served: Served) -> None
 def served_with_provider(sso_server: SsoServer) -> Iterator[tuple[SsoServer, str]]:
     """churn (project churn) and fraudmodel (project fraud) served with --auth and
     --auth-oidc-issuer: the provider's tokens for urn:modelyard-serve count."""
-    for project, name in (("churn", "churn"), ("fraud", "fraudmodel")):
-        settings = replace(Settings.from_env(), token=sso_server.seeded.admin, project=project)
-        with yard.Client(sso_server.url, settings=settings) as c:
-            c.create_registered_model(name)
-    backends.forget()
-    folder = str(saved_model())
-    config = ServeConfig(
-        [ModelSource(folder, "churn"), ModelSource(folder, "fraudmodel")],
-        auth=True,
-        auth_issuer=sso_server.url,
+    running = serve_both(
+        sso_server.url,
+        sso_server.seeded.admin,
         auth_oidc_issuer=sso_server.issuer,
         auth_oidc_audience=SERVE_AUDIENCE,
-        prediction_log=None,
     )
-    running = Running(ServingApp(config))
     try:
         yield sso_server, running.url
     finally:
