@@ -315,6 +315,23 @@ def test_an_admin_by_group_cannot_make_the_role_its_own(sso_server: SsoServer) -
     # the group's admin may still grant others, as any project admin
     other = httpx.post(members, json={"principal": "bob", "role": "viewer"}, headers=bearer)
     assert other.status_code == 200, other.text
+    # but not a service account of its own, nor through one: the person behind both is erin
+    with _admin(sso_server) as http:
+        made = http.post(f"{API}/service-accounts",
+                         json={"name": "erin-bot", "owner": "erin@example.org"})  # fmt: skip
+        assert made.status_code in (200, 201), made.text
+        given = {"principal": "erin-bot", "role": "admin"}
+        assert http.post(f"{API}/projects/fraud/members", json=given).status_code == 200
+    bot = httpx.post(f"{sso_server.url}{API}/tokens",
+                     json={"name": "bot", "expires": "1h", "principal": "erin-bot"},
+                     headers=bearer)  # fmt: skip
+    assert bot.status_code == 201, bot.text
+    as_bot = {"Authorization": f"Bearer {bot.json()['token']}"}
+    for principal, headers in (("erin-bot", bearer), ("erin@example.org", as_bot)):
+        for role in ("approver", "editor"):
+            kept = httpx.post(members, json={"principal": principal, "role": role},
+                              headers=headers)  # fmt: skip
+            assert kept.status_code == 403 and "yourself" in kept.text, kept.text
     with _admin(sso_server) as http:
         params = {"group": "fraud-analysts", "project": "fraud", "role": "admin"}
         assert http.delete(f"{API}/auth/group-mappings", params=params).status_code == 200

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from modelyard.auth.entities import Project, RoleBinding
 from modelyard.auth.names import check_principal_name, check_project_name, check_role
-from modelyard.auth.sql_rows import bump_grants, principal_row
+from modelyard.auth.sql_rows import bump_grants, person_of, principal_row
 from modelyard.auth.tables import principals, projects, role_bindings
 from modelyard.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from modelyard.identity import current_actor
@@ -118,14 +118,14 @@ class SqlProjects:
             held = conn.execute(sa.select(role_bindings).where(*key)).mappings().first()
             if (
                 held is None
-                and actor.id == row["principal_id"]
+                and person_of(row) == (actor.person or actor.name)
                 and not allowed(actor, "user.write", None)
             ):
                 # four eyes: a right held for now (a provider group's, a token's) is never
-                # made one's own by oneself
+                # made one's own by oneself, nor by one's service account, nor given to it
                 raise PermissionDenied(
-                    f"granting yourself a role needs another admin of project {project!r} "
-                    "or a global admin",
+                    f"granting yourself (or a service account of yours) a role needs another "
+                    f"admin of project {project!r} or a global admin",
                     field="principal",
                 )
             if held is not None:  # granting again changes nothing

@@ -184,8 +184,9 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
         """Upsert: for one request id and row the label with the latest ``time`` stays (a
         correction sent straight to the store is not undone by an older label shipped
         later from a server's log; on a tie the one written last wins). ``(recorded,
-        replaced)``: labels written, and of those the ones that replaced a stored label; a
-        label older than the one stored for its row is neither."""
+        replaced)``: rows written, and of those the ones whose stored label was replaced; a
+        label older than the one stored for its row is neither, and a row sent twice in one
+        call is written once (with the label of the latest time)."""
         clean = check_labels(list(labels))
         actor, t = current_actor().name, now_ms()
         where = new_object_project(project, "prediction.write")
@@ -253,9 +254,8 @@ class SqlMonitoringStore(SqlMonitors, MonitoringStore):
             return replaced
 
         replaced = self.db.run_write(write) if latest else 0
-        # a row labelled twice in one call keeps its last label: the other counts as replaced
-        twice = len(clean) - len(latest)
-        return len(clean) - outdated[0], int(replaced) + twice
+        # a row labelled twice in one call is written once, with the label of the latest time
+        return len(latest) - outdated[0], int(replaced)
 
     def get_labels(self, request_ids: Sequence[str]) -> list[Label]:
         ids = list(dict.fromkeys(check_request_id(r, "request_ids") for r in request_ids))

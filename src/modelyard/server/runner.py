@@ -41,5 +41,8 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
         http=DrainingHttpProtocol,  # answers what arrives while it stops
+        # the client's address is the connection's: an X-Forwarded-For header (which any
+        # caller on this host could send) must not pick the bucket of the login limits
+        proxy_headers=False,
     )
     DrainingServer(config).run()

@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 import webbrowser
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -46,6 +46,8 @@ def browser_login(
     lock = threading.Lock()
 
     class Callback(BaseHTTPRequestHandler):
+        timeout = 10  # a connection that sends nothing more is dropped, and blocks no other
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             if parts.path != "/callback":
@@ -91,7 +93,7 @@ def browser_login(
         def log_message(self, format: str, *args: Any) -> None:
             return  # the terminal is the user's; requests are not news
 
-    server = HTTPServer(("127.0.0.1", 0), Callback)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)  # one slow caller stalls no other
     port = int(server.server_address[1])
     thread = threading.Thread(target=server.serve_forever, name="login-callback", daemon=True)
     thread.start()
