@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -175,6 +176,9 @@ def test_a_code_planted_on_the_port_is_refused_and_the_login_goes_on(
             planted = httpx.get(f"http://127.0.0.1:{port}/callback", params=params)
             assert planted.status_code == 400 and "not for the login" in planted.text
     assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
+    # a connection that sends half a request and waits stalls nobody else
+    silent = socket.create_connection(("127.0.0.1", port))
+    silent.sendall(b"GET /callback?code=x HTTP/1.1\r\n")
     # mallory's own login, started with her own challenge, lands on the port too: its state
     # is her challenge, so the command line leaves it alone (no login as mallory)
     hers = f"{sso_server.url}{API}/auth/oidc/start?" + urlencode(
@@ -185,7 +189,8 @@ def test_a_code_planted_on_the_port_is_refused_and_the_login_goes_on(
     back = walk(start, "erin", f"http://127.0.0.1:{port}/")
     assert back.status_code == 200, back.text
     _, errs = proc.communicate(timeout=60)
-    assert proc.returncode == 0, errs  # the planted code was reported, and the wait went on
+    assert proc.returncode == 0, errs
+    silent.close()  # the planted code was reported, and the wait went on
     assert _saved(config, sso_server)["principal"] == "erin@example.org"
 
 

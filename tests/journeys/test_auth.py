@@ -205,6 +205,17 @@ def test_a_team_sets_up_auth_from_the_shell(server: tuple[str, str], tmp_path: P
     nobody = Shell(tmp_path / "nobody")
     anonymous = nobody.run("experiments", "list", "-t", url, refused=True)
     assert "MODELYARD_TOKEN" in anonymous or "login" in anonymous
+    # the login limit counts the connection's address, whatever X-Forwarded-For claims
+    answers = [
+        httpx.post(
+            f"{url}/api/v1/auth/login",
+            json={"name": f"guess-{i}", "password": "wrong password"},
+            headers={"X-Forwarded-For": f"10.0.0.{i}"},
+        ).status_code
+        for i in range(12)
+    ]
+    # (the logins above spent some of this address's ten a minute already)
+    assert answers[-1] == 429 and set(answers) == {401, 429}, answers
     # logging out revokes the saved token on the server
     old = _saved_token(alice.home, url)
     assert "logged out" in alice.run("logout", url)
