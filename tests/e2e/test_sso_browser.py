@@ -132,7 +132,7 @@ def test_the_command_line_logs_in_through_a_real_browser(
     assert proc.stdout is not None
     start = None
     for _ in range(20):
-        found = re.search(r"(http://\S+/api/v1/auth/oidc/start\?\S+)", proc.stdout.readline())
+        found = re.search(r"(http://127\.0\.0\.1:\d+/start)\b", proc.stdout.readline())
         if found:
             start = found.group(1)
             break

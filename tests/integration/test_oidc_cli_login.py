@@ -26,7 +26,7 @@ from modelyard.auth.sql_oidc import pkce_challenge
 from modelyard.store.database import Database
 
 API = "/api/v1"
-_START = re.compile(r"(http://\S+/api/v1/auth/oidc/start\?\S+)")
+_START = re.compile(r"(http://127\.0\.0\.1:\d+/start)\b")
 
 
 def _admin(srv: SsoServer) -> httpx.Client:
@@ -106,8 +106,8 @@ def test_the_command_line_logs_in_through_the_browser_and_its_token_carries_grou
     for _ in range(2):  # each login makes a new token for the same principal
         proc = _cli(sso_server, config, "--no-browser", "--timeout", "60")
         start = _start_url(proc)
-        port = int(parse_qs(urlsplit(start).query)["cli_port"][0])
-        back = walk(start, "alice", f"http://127.0.0.1:{port}/")
+        port = int(urlsplit(start).port or 0)
+        back = walk(start, "alice", f"http://127.0.0.1:{port}/callback")
         assert back.status_code == 200 and "You can close this tab" in back.text, back.text
         out, errs = proc.communicate(timeout=60)
         assert proc.returncode == 0, errs
@@ -168,7 +168,7 @@ def test_a_code_planted_on_the_port_is_refused_and_the_login_goes_on(
     config = tmp_path / "config"
     proc = _cli(sso_server, config, "--sso", "--no-browser", "--timeout", "60")
     start = _start_url(proc)
-    port = int(parse_qs(urlsplit(start).query)["cli_port"][0])
+    port = int(urlsplit(start).port or 0)
     # another page pokes the port: a made-up code, one with a made-up state, another path;
     # none is the answer to this login, so none reaches the server (or its login limit)
     for params in ({"code": "made-up"}, {"code": "made-up", "state": "x" * 43}):
@@ -184,9 +184,9 @@ def test_a_code_planted_on_the_port_is_refused_and_the_login_goes_on(
     hers = f"{sso_server.url}{API}/auth/oidc/start?" + urlencode(
         {"cli_port": str(port), "cli_challenge": pkce_challenge("m" * 50)}
     )
-    landed = walk(hers, "mallory", f"http://127.0.0.1:{port}/")
+    landed = walk(hers, "mallory", f"http://127.0.0.1:{port}/callback")
     assert landed.status_code == 400 and "not for the login" in landed.text, landed.text
-    back = walk(start, "erin", f"http://127.0.0.1:{port}/")
+    back = walk(start, "erin", f"http://127.0.0.1:{port}/callback")
     assert back.status_code == 200, back.text
     _, errs = proc.communicate(timeout=60)
     assert proc.returncode == 0, errs
@@ -207,7 +207,9 @@ def _code_for(srv: SsoServer, user: str, verifier: str) -> str:
     resp = http.get(start.headers["location"])
     for _ in range(20):
         target = urljoin(str(resp.url), resp.headers.get("location", ""))
-        if resp.status_code in (302, 303) and target.startswith(f"http://127.0.0.1:{port}/"):
+        if resp.status_code in (302, 303) and target.startswith(
+            f"http://127.0.0.1:{port}/callback"
+        ):
             assert target.startswith(f"http://127.0.0.1:{port}/callback?")
             said = parse_qs(urlsplit(target).query)
             assert said["state"] == [pkce_challenge(verifier)]
@@ -354,8 +356,8 @@ def test_a_refusal_at_the_provider_ends_the_command_lines_wait(
 ) -> None:
     proc = _cli(sso_server, tmp_path / "config", "--sso", "--no-browser", "--timeout", "60")
     start = _start_url(proc)
-    port = int(parse_qs(urlsplit(start).query)["cli_port"][0])
-    back = walk(start, "erin", f"http://127.0.0.1:{port}/", abort=True)
+    port = int(urlsplit(start).port or 0)
+    back = walk(start, "erin", f"http://127.0.0.1:{port}/callback", abort=True)
     assert back.status_code == 401 and "refused" in back.text, back.text
     _, errs = proc.communicate(timeout=30)  # at once, not after the 60 s
     assert proc.returncode != 0 and "refused the login" in errs, errs
@@ -400,3 +402,31 @@ def test_sso_and_a_password_are_not_asked_for_together(
 def test_logins_begun_from_one_address_are_limited(sso_server: SsoServer) -> None:
     answers = [httpx.get(f"{sso_server.url}{API}/auth/oidc/start").status_code for _ in range(31)]
     assert answers[:30] == [302] * 30 and answers[30] == 429, answers
+
+
+def test_a_login_address_another_user_opens_first_ends_the_login(
+    sso_server: SsoServer, tmp_path: Path
+) -> None:
+    """Another user of this machine who reads the address (ps, history) and opens it first
+    gets nothing: the victim's opening ends the login, and nobody is logged in."""
+    proc = _cli(sso_server, tmp_path / "config", "--sso", "--no-browser", "--timeout", "60")
+    start = _start_url(proc)
+    port = int(urlsplit(start).port or 0)
+    attacker = httpx.Client(follow_redirects=False)
+    first = attacker.get(start)
+    assert first.status_code == 302 and "cli_challenge" in first.headers["location"]
+    victim = httpx.get(start, follow_redirects=False)
+    assert victim.status_code == 409
+    # the attacker's login, with the victim's challenge and its cookie, comes to nothing
+    hijack = httpx.Client(follow_redirects=False, timeout=30, cookies=attacker.cookies)
+    resp = hijack.get(first.headers["location"])
+    for _ in range(20):
+        if str(resp.url).startswith(f"http://127.0.0.1:{port}/callback") or resp.status_code >= 400:
+            break
+        try:
+            resp = step(hijack, resp, "mallory")
+        except httpx.TransportError:  # the command line stopped listening
+            break
+    _, errs = proc.communicate(timeout=30)
+    assert proc.returncode != 0 and "opened twice" in errs, errs
+    assert not (tmp_path / "config" / "credentials.json").exists()

@@ -1,19 +1,23 @@
 """The command line's single sign-on (RFC 8252, "OAuth 2.0 for native apps"): it listens on
-a free port of 127.0.0.1, sends the browser to the server's login with that port and a PKCE
-challenge, and takes back, on that port, a one-use code that only its verifier can exchange
-for an API token. The provider's client secret never leaves the server; a code someone else
-plants on the port (another page, another login) is refused by the server and the command
-line keeps waiting for its own: the server echoes the login's challenge as ``state``, and an
-answer without it is not even sent to the server (junk cannot use up the login rate limit).
-A refusal by the provider comes back the same way and ends the wait."""
+a free port of 127.0.0.1 and opens the browser at ``http://127.0.0.1:<port>/start``, which
+gives the browser a cookie for this port (a secret in no URL) and sends it on to the
+server's login with the port and a PKCE challenge. The browser comes back to
+``/callback`` with a one-use code that only the command line's verifier can exchange for an
+API token, and the login's challenge as ``state``. An answer without the cookie or the
+state (another page, another login, another user of this machine who read the address) is
+ignored without reaching the server; the start address opened twice ends the login. A
+refusal by the provider comes back the same way and ends the wait. The provider's client
+secret never leaves the server."""
 
 from __future__ import annotations
 
+import hmac
 import html
 import secrets
 import threading
 import time
 import webbrowser
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,6 +28,7 @@ from modelyard.store.rest import HttpTransport
 from modelyard.terminal import err, out
 
 START_PATH = "/api/v1/auth/oidc/start"
+COOKIE = "modelyard_cli_login"
 TOKEN_PATH = "/api/v1/auth/oidc/token"  # noqa: S105 - a path, not a secret
 
 
@@ -40,8 +45,10 @@ def browser_login(
     """What ``POST /api/v1/auth/oidc/token`` answered (principal, token, expires_time)."""
     verifier = secrets.token_urlsafe(48)
     challenge = pkce_challenge(verifier)
+    secret = secrets.token_urlsafe(32)  # the browser's cookie on this port, in no URL
     got: dict[str, Any] = {}
     failed: list[str] = []
+    started: list[bool] = []
     done = threading.Event()
     lock = threading.Lock()
 
@@ -50,11 +57,16 @@ def browser_login(
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            if parts.path == "/start":
+                self._start()
+                return
             if parts.path != "/callback":
                 self._answer(404, _page("Not found", "This is modelyard login's callback."))
                 return
             query = parse_qs(parts.query)
-            if query.get("state", [""])[0] != challenge:
+            cookie = SimpleCookie(self.headers.get("Cookie", ""))
+            mine = COOKIE in cookie and hmac.compare_digest(cookie[COOKIE].value, secret)
+            if query.get("state", [""])[0] != challenge or not mine:
                 # another page, or another login: not ours, and not worth the server's time
                 text = "This answer is not for the login this command line started; it waits on."
                 self._answer(400, _page("Not this login", text))
@@ -65,8 +77,8 @@ def browser_login(
                     return
                 if "error" in query:
                     failed.append(query["error"][0][:200])
-                    done.set()
                     self._answer(401, _page("Login refused", failed[0]))
+                    done.set()  # after the answer: the wait's end closes this server
                     return
                 try:
                     found = _exchange(http, query.get("code", [""])[0], verifier)
@@ -74,13 +86,37 @@ def browser_login(
                     err.print(f"the login's code was refused: {exc.message}", markup=False)
                     text = f"The login was refused: {exc.message}. Run modelyard login again."
                     failed.append(exc.message)
-                    done.set()
                     self._answer(400, _page("Login refused", text))
+                    done.set()
                     return
                 got.update(found)
+                text = f"Logged in to {url} as {found.get('principal')}. You can close this tab."
+                self._answer(200, _page("Logged in", text))
                 done.set()
-            text = f"Logged in to {url} as {found.get('principal')}. You can close this tab."
-            self._answer(200, _page("Logged in", text))
+
+        def _start(self) -> None:
+            """Once: the browser gets this login's cookie and goes on to the server. A second
+            opening (someone else who read the address) ends the login for everyone."""
+            with lock:
+                again = bool(started) or done.is_set()
+                started.append(True)
+                if again:
+                    self._answer(409, _page("Opened twice", "This login was opened already."))
+                    if not done.is_set():
+                        failed.append(
+                            "the login address was opened twice (by someone else?); run "
+                            "modelyard login again"
+                        )
+                        done.set()
+                    return
+            self.send_response(302)
+            self.send_header("Location", start)
+            self.send_header(
+                "Set-Cookie", f"{COOKIE}={secret}; Path=/callback; HttpOnly; SameSite=Lax"
+            )
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _answer(self, status: int, body: bytes) -> None:
             self.send_response(status)
@@ -93,16 +129,19 @@ def browser_login(
         def log_message(self, format: str, *args: Any) -> None:
             return  # the terminal is the user's; requests are not news
 
+    start = ""  # the server's login address, set once the port is known
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)  # one slow caller stalls no other
     port = int(server.server_address[1])
+    start = f"{url}{START_PATH}?" + urlencode({"cli_port": port, "cli_challenge": challenge})
     thread = threading.Thread(target=server.serve_forever, name="login-callback", daemon=True)
     thread.start()
     try:
-        start = f"{url}{START_PATH}?" + urlencode({"cli_port": port, "cli_challenge": challenge})
+        here = f"http://127.0.0.1:{port}/start"
         out.print("Log in through your browser; if it does not open, open this address:")
-        out.print(f"  {start}", soft_wrap=True, markup=False, highlight=False)
+        out.print(f"  {here}", soft_wrap=True, markup=False, highlight=False)
         if open_browser:
-            webbrowser.open(start)
+            webbrowser.open(here)
         if not done.wait(timeout_s):
             raise Unauthenticated(
                 f"no login came back within {timeout_s:.0f} s; run modelyard login again "
