@@ -57,28 +57,7 @@ class SqlLineageReads:
     def _visible(self, node_type: str, node_id: str) -> bool:
         """Whether the caller may read the node's project (every node, without checks; an
         unknown kind of node, never)."""
-        if not restricted():
-            return True
-        if node_type == NODE_RUN:
-            try:
-                self.runs.get_run(node_id)  # checks run.read in the run's project
-            except NotFound:
-                return False
-            return True
-        if node_type == NODE_DATASET:
-            with self.db.read() as conn:
-                project = conn.execute(
-                    sa.select(datasets.c.project)
-                    .join(dataset_versions, datasets.c.dataset_id == dataset_versions.c.dataset_id)
-                    .where(dataset_versions.c.version_id == node_id)
-                ).scalar()
-        else:
-            finder = project_finder(node_type)
-            if finder is None:
-                return False
-            with self.db.read() as conn:
-                project = finder(conn, node_id)
-        return project is not None and sees(current_actor(), str(project))
+        return not restricted() or (node_type, node_id) in self._seen_nodes({(node_type, node_id)})
 
     def edges_page(
         self,

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.auth.authenticator import read_cookie
-from modelyard.auth.routes.deps import address, optional, service
+from modelyard.auth.routes.deps import address, optional, service, set_session_cookie
 from modelyard.identity import current_actor
 from modelyard.platform.route_permissions import AUTHENTICATED, PUBLIC, needs
 from modelyard.webapi.json import json_response, read_json, require
@@ -43,16 +43,7 @@ async def login(request: Request) -> Response:
     )
     response = json_response(done.to_dict())
     if done.session_id is not None:
-        settings = auth.settings
-        response.set_cookie(
-            auth.authenticator.cookie,
-            done.session_id,
-            max_age=int(settings.session_max_s),
-            path="/",
-            secure=auth.authenticator.cookie.startswith("__Host-"),
-            httponly=True,
-            samesite="strict",
-        )
+        set_session_cookie(response, request, done.session_id)
     return response
 
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from modelyard.auth.oidc import CALLBACK_PATH, SingleSignOn, check_cli
-from modelyard.auth.routes.deps import address, service
+from modelyard.auth.routes.deps import address, service, set_session_cookie
 from modelyard.errors import NotFound
 from modelyard.platform.route_permissions import PUBLIC, needs
 from modelyard.webapi.json import json_response, read_json, require
@@ -135,15 +135,7 @@ async def callback(request: Request) -> Response:
         f'<a href="{target}">Continue</a></p>'
     )
     response = HTMLResponse(page, headers={"cache-control": "no-store", "x-csrf-token": csrf})
-    response.set_cookie(
-        auth.authenticator.cookie,
-        session_id,
-        max_age=int(auth.settings.session_max_s),
-        path="/",
-        secure=auth.authenticator.cookie.startswith("__Host-"),
-        httponly=True,
-        samesite="strict",
-    )
+    set_session_cookie(response, request, session_id)
     # the page's scripts send it back as X-CSRF-Token (double submit): readable here, on this
     # site only, and worth nothing without the HttpOnly session beside it
     response.set_cookie(
