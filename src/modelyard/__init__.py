@@ -95,9 +95,18 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("data", "models", "monitoring"):
-        import importlib
+# pipelines' public names, offered at the top (``@yard.step``, ``@yard.pipeline``), loaded on
+# first use like the subpackages
+_PIPELINE_NAMES = frozenset(
+    {"step", "pipeline", "Model", "on_dataset", "on_model", "on_alert", "on_webhook"}
+)
 
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in ("data", "models", "monitoring", "pipelines"):
         return importlib.import_module(f"modelyard.{name}")
+    if name in _PIPELINE_NAMES:
+        return getattr(importlib.import_module("modelyard.pipelines"), name)
     raise AttributeError(f"module 'modelyard' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 import modelyard.auth.tables
 import modelyard.data.tables
 import modelyard.monitoring.tables
+import modelyard.pipelines.tables
 import modelyard.registry.tables
 import modelyard.store.audit
 import modelyard.tracking.tables  # noqa: F401
@@ -24,7 +25,7 @@ from modelyard.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_exactly_one_head() -> None:
-    assert head_revision() == "0009_sso_tokens"
+    assert head_revision() == "0010_pipelines"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

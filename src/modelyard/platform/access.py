@@ -37,6 +37,7 @@ _READ = frozenset(
         "monitor.read",
         "alert.read",
         "prediction.read",
+        "pipeline.read",
     }
 )
 _EDIT = frozenset(
@@ -52,6 +53,8 @@ _EDIT = frozenset(
         "alias.set",  # an alias no policy governs
         "approval.request",
         "prediction.write",
+        "pipeline.write",  # define a pipeline, clear its cache
+        "pipeline.run",  # run, cancel and retry it
     }
 )
 _DEPLOY = frozenset(
@@ -69,6 +72,7 @@ _ADMIN = frozenset(
         "experiment.delete",
         "dataset.delete",
         "model.delete",
+        "pipeline.delete",
         "policy.write",
         "webhook.read",
         "webhook.write",

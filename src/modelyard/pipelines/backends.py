@@ -1,0 +1,36 @@
+"""The pipelines store beside a tracking backend (SQL on its database, REST on its server) and
+the blob store its outputs go in (the data domain's, content-addressed): one part per
+backend, shared by every client of that store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelyard.data.backends import data_backend
+from modelyard.data.store import BlobStore
+from modelyard.errors import Unavailable
+from modelyard.pipelines.sql_store import sql_pipeline_store
+from modelyard.pipelines.store import PipelineStore
+from modelyard.platform.backends import Backend, Part
+
+
+@dataclass(frozen=True)
+class PipelineBackend:
+    store: PipelineStore
+    blobs: BlobStore
+    remote: bool
+
+
+def _build(backend: Backend) -> PipelineBackend:
+    blobs = data_backend(backend).blobs
+    if backend.remote:
+        raise Unavailable(
+            "pipelines run against an embedded store for now (a folder, SQLite or "
+            "PostgreSQL URI), not through a server",
+            field="tracking_uri",
+        )
+    assert backend.db is not None
+    return PipelineBackend(sql_pipeline_store(backend.db), blobs, False)
+
+
+pipeline_backend = Part(_build)

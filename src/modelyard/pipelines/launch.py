@@ -1,0 +1,188 @@
+"""Starting a pipeline run in this process: record it (RUNNING) with its tracked run, run the
+body on its own thread, watch the store for a cancel asked from elsewhere, and at the end
+store the return value and the run's outcome. Ctrl-C while waiting cancels the run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from modelyard.errors import ModelyardError
+from modelyard.pipelines.attempts import failure
+from modelyard.pipelines.entities import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    RunRecord,
+    StepRecord,
+)
+from modelyard.pipelines.executors.base import Executor
+from modelyard.pipelines.futures import StepFailed
+from modelyard.pipelines.handle import PipelineRun
+from modelyard.pipelines.runner import Runner
+from modelyard.pipelines.services import Services
+from modelyard.pipelines.values import encode
+from modelyard.platform.ids import new_run_id, now_ms
+
+log = logging.getLogger("modelyard.pipelines")
+WATCH_SECONDS = 1.0
+_TRACKED = {COMPLETED: "FINISHED", FAILED: "FAILED", CANCELLED: "KILLED"}
+
+
+class Launch:
+    def __init__(
+        self,
+        pipeline: Any,
+        params: dict[str, Any],
+        services: Services,
+        executor: Executor,
+        *,
+        use_cache: bool,
+        trigger: str,
+        retry_of: str | None = None,
+        reuse: dict[str, StepRecord] | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.params = params
+        self.services = services
+        self.executor = executor
+        info = pipeline.save(services)
+        self.run_id = run_id or new_run_id()
+        params_doc = encode(params, where=f"the parameters of pipeline {pipeline.name}")
+        services.write_blobs(params_doc.blobs)
+        experiment = services.experiment_id(pipeline.name)
+        tracked = services.tracking.create_run(
+            experiment,
+            run_name=f"{pipeline.name}-{self.run_id[:8]}",
+            tags={"modelyard.pipeline": pipeline.name, "modelyard.pipeline_run": self.run_id},
+        )
+        services.tracking.log_batch(tracked.info.run_id, params=_loggable(params))
+        record = RunRecord(
+            run_id=self.run_id,
+            pipeline=pipeline.name,
+            project=info.project,
+            status=RUNNING,
+            params=params_doc.doc,
+            trigger=trigger,
+            tracked_run_id=tracked.info.run_id,
+            start_time=now_ms(),
+            retry_of=retry_of,
+            executor=executor.name,
+        )
+        self.record = services.store.runs.create(record)
+        self.runner = Runner(
+            name=pipeline.name,
+            run_id=self.run_id,
+            project=self.record.project,
+            services=services,
+            executor=executor,
+            use_cache=use_cache,
+            tracked_run_id=tracked.info.run_id,
+            experiment_id=experiment,
+            reuse=reuse,
+        )
+        self.handle = PipelineRun(self.record, services, live=self)
+        self.done = threading.Event()
+        self.thread = threading.Thread(
+            target=self._main, name=f"pipeline-{pipeline.name}", daemon=True
+        )
+        self.watcher = threading.Thread(target=self._watch, name="pipeline-watch", daemon=True)
+
+    def start(self) -> PipelineRun:
+        self.thread.start()
+        self.watcher.start()
+        return self.handle
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self.done.wait(timeout)
+        except KeyboardInterrupt:
+            log.warning("pipeline run %s: interrupted, cancelling it", self.run_id)
+            self.cancel()
+            self.done.wait(30)
+            raise
+
+    def steps(self) -> list[StepRecord]:
+        with self.runner.lock:
+            records = dict(self.runner.records)
+            order = {k: c.seq for k, c in self.runner.calls.items()}
+        return sorted(records.values(), key=lambda r: order.get(r.key, 0))
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+    def _watch(self) -> None:
+        while not self.done.wait(WATCH_SECONDS):
+            try:
+                if self.services.store.runs.get(self.run_id).cancel_requested:
+                    self.runner.cancel()
+            except Exception as exc:  # noqa: BLE001 - the store away: try again next time
+                log.debug("pipeline run %s: could not read its record: %s", self.run_id, exc)
+
+    def _main(self) -> None:
+        value, error, has_value = None, None, False
+        try:
+            value = self.runner.body(self.pipeline.fn, self.params)
+            has_value = True
+        except StepFailed as exc:
+            error = exc.message
+        except ModelyardError as exc:
+            error = f"{type(exc).__name__}: {exc.message}"
+        except BaseException as exc:  # noqa: BLE001 - the body's own failure, with its traceback
+            error = failure(exc)
+        self.runner.wait_idle()
+        self._end(value, has_value, error)
+
+    def _end(self, value: Any, has_value: bool, error: str | None) -> None:
+        result = None
+        try:
+            if has_value and error is None:
+                encoded = encode(value, where=f"the return value of pipeline {self.pipeline.name}")
+                self.services.write_blobs(encoded.blobs)
+                result = encoded.ref()
+        except ModelyardError as exc:
+            error, has_value = exc.message, False
+        try:
+            self.runner.recorder.close()
+        except Exception as exc:  # noqa: BLE001 - the steps could not be recorded: say so
+            error = error or f"the steps could not be recorded: {exc}"
+        status = self._status(error)
+        if status != COMPLETED and error is None:
+            error = self._first_failure()
+        self.executor.shutdown()
+        tracking = self.services.tracking
+        tracking.set_terminated(self.runner.tracked_run_id, _TRACKED[status])
+        tracking.flush()
+        record = self.services.store.runs.update(
+            self.run_id, status=status, end_time=now_ms(), error=error, result=result
+        )
+        self.handle._finished(record, value, has_value and status == COMPLETED)
+        self.done.set()
+
+    def _status(self, error: str | None) -> str:
+        if self.runner.cancelled.is_set():
+            return CANCELLED
+        if error is not None:
+            return FAILED
+        bad = [r for r in self.runner.records.values() if r.status in (FAILED, SKIPPED, CANCELLED)]
+        return FAILED if bad else COMPLETED
+
+    def _first_failure(self) -> str:
+        for record in sorted(self.runner.records.values(), key=lambda r: r.end_time or 0):
+            if record.status == FAILED:
+                return f"step {record.key} failed: {record.error}"
+        if self.runner.cancelled.is_set():
+            return "cancelled"
+        return "a step did not complete"
+
+
+def _loggable(params: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in params.items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            out[key] = str(value)[:6000]
+    return out

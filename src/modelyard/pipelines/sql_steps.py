@@ -1,0 +1,172 @@
+"""Step records and the step cache (SQL). A run's step records are written in batches by the
+runner, each with the lineage edges it adds (the runs it took outputs from, the dataset
+versions it read), in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from modelyard.data.lineage_rows import add_edge
+from modelyard.pipelines.entities import CacheEntry, OutputRef, StepRecord
+from modelyard.pipelines.sql_runs import run_row
+from modelyard.pipelines.store import Edge, PipelineSteps, StepCache
+from modelyard.pipelines.tables import pipeline_cache, pipeline_steps
+from modelyard.platform.ids import now_ms
+from modelyard.platform.scope import projects_with, restricted
+from modelyard.store.database import Database
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _step(row: sa.RowMapping) -> StepRecord:
+    return StepRecord(
+        run_id=row["run_id"],
+        key=row["step_key"],
+        name=row["name"],
+        status=row["status"],
+        tracked_run_id=row["tracked_run_id"],
+        cache_key=row["cache_key"],
+        cached_from=row["cached_from"],
+        attempts=int(row["attempts"]),
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        error=row["error"],
+        output=OutputRef.from_dict(orjson.loads(row["output"])) if row["output"] else None,
+        logs=row["logs"],
+        upstream=tuple(orjson.loads(row["upstream"])),
+    )
+
+
+class SqlPipelineSteps(PipelineSteps):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(
+        self, run_id: str, steps: Sequence[tuple[int, StepRecord]], edges: Sequence[Edge]
+    ) -> None:
+        rows = [
+            {
+                "run_id": run_id,
+                "step_key": s.key,
+                "name": s.name,
+                "status": s.status,
+                "tracked_run_id": s.tracked_run_id,
+                "cache_key": s.cache_key,
+                "cached_from": s.cached_from,
+                "attempts": s.attempts,
+                "start_time": s.start_time,
+                "end_time": s.end_time,
+                "error": s.error,
+                "output": _json(s.output.to_dict()) if s.output else None,
+                "logs": s.logs,
+                "upstream": _json(list(s.upstream)),
+                "seq": seq,
+            }
+            for seq, s in steps
+        ]
+
+        def write(conn: Connection) -> None:
+            run_row(conn, run_id, "pipeline.run")
+            keys = [r["step_key"] for r in rows]
+            for start in range(0, len(keys), 500):
+                conn.execute(
+                    pipeline_steps.delete().where(
+                        pipeline_steps.c.run_id == run_id,
+                        pipeline_steps.c.step_key.in_(keys[start : start + 500]),
+                    )
+                )
+            if rows:
+                conn.execute(pipeline_steps.insert(), rows)
+            for source, target, relation, context in edges:
+                add_edge(conn, source, target, relation, context)
+
+        self.db.run_write(write)
+
+    def list(self, run_id: str) -> list[StepRecord]:
+        with self.db.read() as conn:
+            run_row(conn, run_id, "pipeline.read")
+            query = (
+                sa.select(pipeline_steps)
+                .where(pipeline_steps.c.run_id == run_id)
+                .order_by(pipeline_steps.c.seq)
+            )
+            return [_step(r) for r in conn.execute(query).mappings()]
+
+
+class SqlStepCache(StepCache):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, key: str, project: str) -> CacheEntry | None:
+        c = pipeline_cache.c
+        with self.db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(pipeline_cache).where(c.cache_key == key, c.project == project)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None or (row["expires_time"] is not None and row["expires_time"] <= now_ms()):
+            return None
+        return CacheEntry(
+            key=row["cache_key"],
+            step=row["step"],
+            project=row["project"],
+            output=OutputRef.from_dict(orjson.loads(row["output"])),
+            run_id=row["run_id"],
+            step_key=row["step_key"],
+            created_time=int(row["created_time"]),
+            expires_time=row["expires_time"],
+        )
+
+    def put(self, entries: Sequence[CacheEntry]) -> None:
+        if not entries:
+            return
+
+        def write(conn: Connection) -> None:
+            c = pipeline_cache.c
+            for e in entries:
+                conn.execute(
+                    pipeline_cache.delete().where(c.cache_key == e.key, c.project == e.project)
+                )
+            conn.execute(
+                pipeline_cache.insert(),
+                [
+                    {
+                        "cache_key": e.key,
+                        "project": e.project,
+                        "step": e.step,
+                        "output": _json(e.output.to_dict()),
+                        "run_id": e.run_id,
+                        "step_key": e.step_key,
+                        "created_time": e.created_time,
+                        "expires_time": e.expires_time,
+                    }
+                    for e in entries
+                ],
+            )
+
+        self.db.run_write(write)
+
+    def clear(self, *, step: str | None = None, key: str | None = None) -> int:
+        def write(conn: Connection) -> int:
+            c = pipeline_cache.c
+            query = pipeline_cache.delete()
+            if step is not None:
+                query = query.where(c.step == step)
+            if key is not None:
+                query = query.where(c.cache_key == key)
+            if restricted():
+                allowed = projects_with("pipeline.write")
+                if allowed is not None:
+                    query = query.where(c.project.in_(sorted(allowed)))
+            return int(conn.execute(query).rowcount)
+
+        return int(self.db.run_write(write))
