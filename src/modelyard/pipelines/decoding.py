@@ -6,7 +6,10 @@ from the data store."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import decimal
 import io
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,16 @@ def decode(doc: Any, readers: Readers) -> Any:
         return int(doc["$int"])
     if "$float" in doc:
         return float(doc["$float"])
+    if "$time" in doc:
+        kind = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}[doc["$time"]]
+        return kind.fromisoformat(doc["iso"])
+    if "$timedelta" in doc:
+        days, seconds, micros = doc["$timedelta"]
+        return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
+    if "$decimal" in doc:
+        return decimal.Decimal(doc["$decimal"])
+    if "$uuid" in doc:
+        return uuid.UUID(doc["$uuid"])
     if "$bytes" in doc:
         return base64.b64decode(doc["$bytes"])
     if "$blob" in doc:
@@ -63,6 +76,12 @@ def decode(doc: Any, readers: Readers) -> Any:
         return _file(doc, readers)
     if "$model" in doc:
         return readers.model(doc)
+    if "$unstored" in doc:
+        raise InvalidArgument(
+            f"this value was a {doc['$unstored']}, which was not stored; it cannot be read back "
+            "(pass such parameters again: run the pipeline instead of retrying the run)",
+            field="params",
+        )
     if "$dataset" in doc:
         return readers.dataset(doc["$dataset"], int(doc["version"]))
     raise InvalidArgument(f"unknown stored value kind {sorted(doc)[:3]}", field="output")

@@ -6,7 +6,8 @@ arguments do not (sources are compared as syntax trees).
 
 "The project" is code outside the interpreter's standard library and site-packages (and
 outside modelyard itself): the user's scripts and packages, editable installs included.
-Computed once per function per process.
+The walk runs at every call, so a helper redefined in a notebook counts; what it reads per
+definition (a syntax tree) is remembered by code object, which a redefinition replaces.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from typing import Any
 
 import orjson
 
-_done: weakref.WeakKeyDictionary[Any, tuple[str, dict[str, str]]] = weakref.WeakKeyDictionary()
+_trees: dict[types.CodeType, str] = {}  # a function's tree, by its (immutable) code object
+_classes: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+_MAX_TREES = 10_000
 
 
 @lru_cache(maxsize=1)
@@ -70,10 +73,6 @@ def package_version(top: str) -> str | None:
 
 def fingerprint(fn: Any) -> tuple[str, dict[str, str]]:
     """(sha256 of the code, {top-level package: "dist==version"}) for ``fn``."""
-    try:
-        return _done[fn]
-    except (KeyError, TypeError):
-        pass
     walker = _Walker()
     walker.function(fn)
     parts = orjson.dumps(
@@ -81,10 +80,7 @@ def fingerprint(fn: Any) -> tuple[str, dict[str, str]]:
         option=orjson.OPT_SORT_KEYS,
     )
     digest = hashlib.sha256(parts).hexdigest()
-    result = (digest, dict(sorted(walker.packages.items())))
-    with contextlib.suppress(TypeError):  # not weakly referable: computed each time
-        _done[fn] = result
-    return result
+    return digest, dict(sorted(walker.packages.items()))
 
 
 def _tree(source: str) -> str:
@@ -134,8 +130,8 @@ class _Walker:
         owner = getattr(obj, "__module__", None)
         if hasattr(obj, "fn") and type(obj).__name__ == "Step":
             self.function(obj.fn)
-        elif isinstance(obj, (types.FunctionType, type)) and isinstance(owner, str):
-            if not _module_in_project(owner):
+        elif isinstance(obj, (types.FunctionType, type)):
+            if isinstance(owner, str) and not _module_in_project(owner):
                 self.package(owner)
             elif isinstance(obj, type):
                 self.klass(obj)
@@ -159,10 +155,15 @@ class _Walker:
         if id(cls) in self.seen:
             return
         self.seen.add(id(cls))
-        try:
-            self.sources[f"{cls.__module__}:{cls.__qualname__}"] = _tree(inspect.getsource(cls))
-        except (OSError, TypeError, SyntaxError):
-            self.sources[f"{cls.__module__}:{cls.__qualname__}"] = "<no source>"
+        tree = _classes.get(cls)
+        if tree is None:
+            try:
+                tree = _tree(inspect.getsource(cls))
+            except (OSError, TypeError, SyntaxError):
+                tree = "<no source>"
+            with contextlib.suppress(TypeError):
+                _classes[cls] = tree
+        self.sources[f"{cls.__module__}:{cls.__qualname__}"] = tree
         for attr in vars(cls).values():
             if isinstance(attr, types.FunctionType):
                 self.function(attr)
@@ -176,6 +177,16 @@ class _Walker:
 
 
 def _source_of(fn: types.FunctionType) -> str:
+    known = _trees.get(fn.__code__)
+    if known is None:
+        known = _read_tree(fn)
+        if len(_trees) >= _MAX_TREES:
+            _trees.clear()
+        _trees[fn.__code__] = known
+    return known
+
+
+def _read_tree(fn: types.FunctionType) -> str:
     try:
         return _tree(inspect.getsource(fn))
     except (OSError, TypeError, SyntaxError, IndentationError):
@@ -185,13 +196,14 @@ def _source_of(fn: types.FunctionType) -> str:
 
 def _plain(obj: Any, depth: int = 0) -> bool:
     """A constant a step may read from its module: JSON-like and small."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return not isinstance(obj, str) or len(obj) < 10_000
+    kind = type(obj)  # exact types: an instance of a subclass is state, not a constant
+    if obj is None or kind in (bool, int, float, str):
+        return kind is not str or len(obj) < 10_000
     if depth > 3:
         return False
-    if isinstance(obj, (list, tuple)):
+    if kind in (list, tuple):
         return len(obj) <= 1000 and all(_plain(v, depth + 1) for v in obj)
-    if isinstance(obj, dict):
+    if kind is dict:
         return len(obj) <= 1000 and all(
             isinstance(k, str) and _plain(v, depth + 1) for k, v in obj.items()
         )

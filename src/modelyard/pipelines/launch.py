@@ -52,7 +52,9 @@ class Launch:
         self.executor = executor
         info = pipeline.save(services)
         self.run_id = run_id or new_run_id()
-        params_doc = encode(params, where=f"the parameters of pipeline {pipeline.name}")
+        params_doc = encode(
+            params, where=f"the parameters of pipeline {pipeline.name}", lenient=True
+        )
         services.write_blobs(params_doc.blobs)
         experiment = services.experiment_id(pipeline.name)
         tracked = services.tracking.create_run(
@@ -128,8 +130,11 @@ class Launch:
         try:
             value = self.runner.body(self.pipeline.fn, self.params)
             has_value = True
-        except StepFailed as exc:
+        except StepFailed as exc:  # the body waited for a step that did not complete
             error = exc.message
+            self.runner.wait_idle()
+            if exc.status == SKIPPED or self.runner.cancelled.is_set():
+                error = self._first_failure()
         except ModelyardError as exc:
             error = f"{type(exc).__name__}: {exc.message}"
         except BaseException as exc:  # noqa: BLE001 - the body's own failure, with its traceback

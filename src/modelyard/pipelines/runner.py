@@ -122,7 +122,7 @@ class Runner:
             return
         failed = [d.key for d in call.deps if d.failed()]
         if failed:
-            self._finish(call, SKIPPED, error=f"skipped: its input from {', '.join(failed)} failed")
+            self._finish(call, SKIPPED, error=f"its input from {', '.join(failed)} failed")
             return
         call.input_refs = {}
         call.cache_key = self._key(call)

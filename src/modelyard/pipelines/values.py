@@ -11,9 +11,12 @@ is the value's content hash: the cache key of a step that consumes it.
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import decimal
 import hashlib
 import io
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ from modelyard.errors import InvalidArgument
 from modelyard.pipelines.entities import OutputRef
 
 INLINE_BYTES = 4096  # bytes values up to this size stay in the document
+_TIMES = (dt.datetime, dt.date, dt.time)
 _MODEL_FRAMEWORKS = frozenset({"sklearn", "xgboost", "lightgbm", "torch"})
 
 
@@ -62,14 +66,21 @@ def sha256(data: bytes) -> str:
 
 
 def encode(
-    value: Any, *, where: str, save_model: ModelSaver | None = None, as_model: bool = False
+    value: Any,
+    *,
+    where: str,
+    save_model: ModelSaver | None = None,
+    as_model: bool = False,
+    lenient: bool = False,
 ) -> Encoded:
-    """The document of ``value`` and the blobs it needs; ``where`` names it in errors."""
+    """The document of ``value`` and the blobs it needs; ``where`` names it in errors.
+    ``lenient``: a part that cannot be stored is recorded by its type (``$unstored``) instead
+    of refused (a run's parameters: the run goes on; only a retry needs them back)."""
     out = Encoded(None)
     if as_model:
         out.doc = _model(value, where, save_model)
     else:
-        out.doc = _Encoder(out.blobs, where, save_model).doc(value, "")
+        out.doc = _Encoder(out.blobs, where, save_model, lenient).doc(value, "")
     return out
 
 
@@ -82,7 +93,10 @@ def _model(value: Any, where: str, save_model: ModelSaver | None) -> dict[str, A
 
 
 class _Encoder:
-    def __init__(self, blobs: dict[str, bytes], where: str, save_model: ModelSaver | None) -> None:
+    def __init__(
+        self, blobs: dict[str, bytes], where: str, save_model: ModelSaver | None, lenient: bool
+    ) -> None:
+        self.lenient = lenient
         self.blobs = blobs
         self.where = where
         self.save_model = save_model
@@ -93,12 +107,21 @@ class _Encoder:
         return digest
 
     def doc(self, value: Any, path: str) -> Any:
-        if value is None or isinstance(value, (bool, str)):
+        kind = type(value)  # exact: numpy's float64 is a float, and must come back as one
+        if value is None or kind is bool or kind is str:
             return value
-        if isinstance(value, int):
+        if kind is int:
             return value if abs(value) < 2**63 else {"$int": str(value)}
-        if isinstance(value, float):
+        if kind is float:
             return value if math.isfinite(value) else {"$float": repr(value)}
+        if kind in _TIMES:
+            return {"$time": kind.__name__, "iso": value.isoformat()}
+        if kind is dt.timedelta:
+            return {"$timedelta": [value.days, value.seconds, value.microseconds]}
+        if kind is decimal.Decimal:
+            return {"$decimal": str(value)}
+        if kind is uuid.UUID:
+            return {"$uuid": str(value)}
         if isinstance(value, list):
             return [self.doc(v, f"{path}[{i}]") for i, v in enumerate(value)]
         if isinstance(value, tuple):
@@ -115,15 +138,17 @@ class _Encoder:
             return {"$blob": self.blob(data)}
         if isinstance(value, Path):
             return self.file(value, path)
-        kind = type(value).__module__.split(".")[0]
-        if kind == "pandas":
+        top = kind.__module__.split(".")[0]
+        if top == "pandas":
             return self.pandas(value, path)
-        if kind == "numpy":
+        if top == "numpy":
             return self.numpy(value, path)
-        if kind == "modelyard" and type(value).__name__ == "DatasetVersion":
+        if top == "modelyard" and kind.__name__ == "DatasetVersion":
             return {"$dataset": value.name, "version": value.version, "digest": value.digest}
-        if kind in _MODEL_FRAMEWORKS or _is_python_model(value):
+        if top in _MODEL_FRAMEWORKS or _is_python_model(value):
             return _model(value, self.where + path, self.save_model)
+        if self.lenient:
+            return {"$unstored": f"{type(value).__module__}.{type(value).__qualname__}"}
         raise self.refuse(value, path)
 
     def refuse(self, value: Any, path: str) -> UnserialisableOutput:
