@@ -7,13 +7,14 @@ name; the edge table itself stays the data domain's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelyard.data.tables import lineage_edges
 from modelyard.platform.ids import now_ms
+from modelyard.store.sql import insert_ignore
 
 Node = tuple[str, str]  # (type, id)
 Labeller = Callable[[Connection, str], "str | None"]
@@ -68,3 +69,22 @@ def add_edge(
         )
     )
     return True
+
+
+def add_edges(conn: Connection, edges: Iterable[tuple[Node, Node, str, str | None]]) -> None:
+    """Insert many edges at once, each unless it exists (one statement for the batch)."""
+    t = now_ms()
+    rows = [
+        {
+            "source_type": source[0],
+            "source_id": source[1],
+            "target_type": target[0],
+            "target_id": target[1],
+            "relation": relation,
+            "context": None if context is None else context[:64],
+            "created_time": t,
+        }
+        for source, target, relation, context in edges
+    ]
+    if rows:
+        insert_ignore(conn, lineage_edges, rows)

@@ -45,8 +45,12 @@ def decode(doc: Any, readers: Readers) -> Any:
     if "$float" in doc:
         return float(doc["$float"])
     if "$time" in doc:
-        kind = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}[doc["$time"]]
-        return kind.fromisoformat(doc["iso"])
+        parse: dict[str, Any] = {
+            "datetime": dt.datetime.fromisoformat,
+            "date": dt.date.fromisoformat,
+            "time": dt.time.fromisoformat,
+        }
+        return parse[doc["$time"]](doc["iso"])
     if "$timedelta" in doc:
         days, seconds, micros = doc["$timedelta"]
         return dt.timedelta(days=days, seconds=seconds, microseconds=micros)

@@ -68,7 +68,10 @@ class StepRecorder:
             if self.error is None:
                 self.error = exc
             log.warning(
-                "pipeline run %s: could not record %d step(s): %s", self.run_id, len(steps), exc
+                "pipeline run %s: could not record %d step(s): %s",
+                self.run_id,
+                len(steps),
+                str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__,
             )
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.data.lineage_rows import add_edge
+from modelyard.data.lineage_rows import add_edges
 from modelyard.pipelines.entities import CacheEntry, OutputRef, StepRecord
 from modelyard.pipelines.sql_runs import run_row
 from modelyard.pipelines.store import Edge, PipelineSteps, StepCache
@@ -83,8 +83,7 @@ class SqlPipelineSteps(PipelineSteps):
                 )
             if rows:
                 conn.execute(pipeline_steps.insert(), rows)
-            for source, target, relation, context in edges:
-                add_edge(conn, source, target, relation, context)
+            add_edges(conn, edges)
 
         self.db.run_write(write)
 
@@ -127,6 +126,8 @@ class SqlStepCache(StepCache):
         )
 
     def put(self, entries: Sequence[CacheEntry]) -> None:
+        # a key stored twice in one batch (the same call made twice in a run): the later
+        entries = list({(e.key, e.project): e for e in entries}.values())
         if not entries:
             return
 
