@@ -17,6 +17,7 @@ from modelyard.data.cli import datasets
 from modelyard.data.cli.lineage import lineage
 from modelyard.errors import EXIT_CODES, ModelyardError
 from modelyard.monitoring.cli import monitor, monitors
+from modelyard.pipelines.cli import pipelines
 from modelyard.registry.cli import audit, deployments, models
 from modelyard.terminal import fail
 from modelyard.tracking.cli import artifacts, experiments, runs
@@ -42,6 +43,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(monitors.app, name="monitors")
 app.add_typer(monitors.alerts_app, name="alerts")
+app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(users.service_app, name="service-accounts")

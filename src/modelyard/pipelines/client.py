@@ -14,8 +14,8 @@ from modelyard.platform.search.paging import read_pages
 
 
 class PipelinesClient:
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.services = Services(settings)
+    def __init__(self, tracking_uri: str | None = None, *, settings: Settings | None = None):
+        self.services = Services(settings, tracking_uri)
         self.store = self.services.store
 
     def list_pipelines(self) -> list[PipelineInfo]:

@@ -29,6 +29,7 @@ from modelyard.pipelines.steps import Step
 from modelyard.pipelines.triggers import Trigger, check_schedule, check_triggers
 
 EXECUTORS = ("local", "ray")
+FILE_MODULE_PREFIX = "_modelyard_pipeline_"  # modules loaded from a file by entrypoints
 
 
 @overload
@@ -99,10 +100,10 @@ class Pipeline:
     @property
     def entrypoint(self) -> str:
         module = self.fn.__module__
-        if module == "__main__":
-            main = getattr(sys.modules.get("__main__"), "__file__", None)
-            if main:
-                return f"{Path(main).resolve()}:{self.fn.__qualname__}"
+        if module == "__main__" or module.startswith(FILE_MODULE_PREFIX):
+            path = getattr(sys.modules.get(module), "__file__", None)
+            if path:  # a script: its file (it has no importable name)
+                return f"{Path(path).resolve()}:{self.fn.__qualname__}"
         return f"{module}:{self.fn.__qualname__}"
 
     def info(self) -> PipelineInfo:

@@ -217,6 +217,7 @@ class Runner:
             timer.start()
             return
         status = CANCELLED if self.cancelled.is_set() and not outcome.timed_out else FAILED
+        call.logs.append(f"--- attempt {call.attempts} failed ---\n{outcome.error}\n")
         self._finish(call, status, error=outcome.error)
 
     def _ready_retry(self, call: Call) -> None:

@@ -23,9 +23,9 @@ EXPERIMENT_PREFIX = "pipelines/"
 
 
 class Services:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, tracking_uri: str | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.uri = chosen_uri(self.settings)
+        self.uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
         backend = resolve(self.uri, self.settings)
         self.tracking = fluent_client(backend)
         parts = pipeline_backend(backend)
