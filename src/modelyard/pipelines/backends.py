@@ -12,6 +12,7 @@ from modelyard.errors import Unavailable
 from modelyard.pipelines.sql_store import sql_pipeline_store
 from modelyard.pipelines.store import PipelineStore
 from modelyard.platform.backends import Backend, Part
+from modelyard.tracking.backends import tracking_parts
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class PipelineBackend:
 
 
 def _build(backend: Backend) -> PipelineBackend:
-    blobs = data_backend(backend).blobs
+    data = data_backend(backend)
+    blobs = data.blobs
     if backend.remote:
         raise Unavailable(
             "pipelines run against an embedded store for now (a folder, SQLite or "
@@ -30,7 +32,12 @@ def _build(backend: Backend) -> PipelineBackend:
             field="tracking_uri",
         )
     assert backend.db is not None
-    return PipelineBackend(sql_pipeline_store(backend.db), blobs, False)
+    runs = tracking_parts(backend).store
+
+    def version_id(name: str, version: int) -> str:
+        return data.store.get_version(name, version).version_id
+
+    return PipelineBackend(sql_pipeline_store(backend.db, runs.get_run, version_id), blobs, False)
 
 
 pipeline_backend = Part(_build)

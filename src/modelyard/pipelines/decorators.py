@@ -100,6 +100,8 @@ class Pipeline:
     @property
     def entrypoint(self) -> str:
         module = self.fn.__module__
+        if module is None:  # defined by exec(): no file, no importable name
+            return f"<exec>:{self.fn.__qualname__}"
         if module == "__main__" or module.startswith(FILE_MODULE_PREFIX):
             path = getattr(sys.modules.get(module), "__file__", None)
             if path:  # a script: its file (it has no importable name)

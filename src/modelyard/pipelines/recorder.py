@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from modelyard.pipelines.entities import CacheEntry, StepRecord
-from modelyard.pipelines.store import Edge, PipelineStore
+from modelyard.pipelines.store import PipelineStore
 
 log = logging.getLogger("modelyard.pipelines")
 FLUSH_SECONDS = 0.2
@@ -23,7 +23,7 @@ class StepRecorder:
         self.before_write = before_write  # settles the tracked runs the edges name
         self.cond = threading.Condition()
         self.steps: list[tuple[int, StepRecord]] = []
-        self.edges: list[Edge] = []
+        self.datasets: dict[str, list[tuple[str, int]]] = {}
         self.cache: list[CacheEntry] = []
         self.error: BaseException | None = None
         self.closing = False
@@ -31,11 +31,16 @@ class StepRecorder:
         self.thread.start()
 
     def add(
-        self, seq: int, record: StepRecord, edges: list[Edge], cache: CacheEntry | None
+        self,
+        seq: int,
+        record: StepRecord,
+        datasets: list[tuple[str, int]],
+        cache: CacheEntry | None,
     ) -> None:
         with self.cond:
             self.steps.append((seq, record))
-            self.edges.extend(edges)
+            if datasets:
+                self.datasets[record.key] = datasets
             if cache is not None:
                 self.cache.append(cache)
             if len(self.steps) >= 500:
@@ -46,23 +51,26 @@ class StepRecorder:
             with self.cond:
                 if not self.closing:
                     self.cond.wait(FLUSH_SECONDS)
-                steps, edges, cache = self.steps, self.edges, self.cache
-                self.steps, self.edges, self.cache = [], [], []
+                steps, datasets, cache = self.steps, self.datasets, self.cache
+                self.steps, self.datasets, self.cache = [], {}, []
                 closing = self.closing
             if steps or cache:
-                self._write(steps, edges, cache)
+                self._write(steps, datasets, cache)
             if closing:
                 with self.cond:
                     if not self.steps and not self.cache:
                         return
 
     def _write(
-        self, steps: list[tuple[int, StepRecord]], edges: list[Edge], cache: list[CacheEntry]
+        self,
+        steps: list[tuple[int, StepRecord]],
+        datasets: dict[str, list[tuple[str, int]]],
+        cache: list[CacheEntry],
     ) -> None:
         try:
             self.before_write()
             if steps:
-                self.store.steps.record(self.run_id, steps, edges)
+                self.store.steps.record(self.run_id, steps, datasets)
             self.store.cache.put(cache)
         except Exception as exc:  # noqa: BLE001 - kept, and raised by close()
             if self.error is None:

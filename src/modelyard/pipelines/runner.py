@@ -32,7 +32,6 @@ from modelyard.pipelines.executors.base import Executor
 from modelyard.pipelines.futures import StepFailed, StepFuture
 from modelyard.pipelines.recorder import StepRecorder
 from modelyard.pipelines.services import Services
-from modelyard.pipelines.store import Edge
 from modelyard.platform.ids import now_ms
 
 log = logging.getLogger("modelyard.pipelines")
@@ -288,7 +287,7 @@ class Runner:
                 call.cache_key, call.step.name, self.project, ref, self.run_id, call.key, end,
                 None if expires is None else end + int(expires * 1000),
             )  # fmt: skip
-        self.recorder.add(call.seq, record, self._edges(call), entry)
+        self.recorder.add(call.seq, record, _datasets(call.arguments), entry)
         with self.lock:
             self.records[call.key] = record
         call.future.ref = ref
@@ -310,22 +309,6 @@ class Runner:
         if status == CACHED:
             tracking.set_tag(call.tracked_run_id, "modelyard.cached_from", cached_from or "")
         tracking.set_terminated(call.tracked_run_id, _TRACKED.get(status, "KILLED"))
-
-    def _edges(self, call: Call) -> list[Edge]:
-        if call.tracked_run_id is None:
-            return []
-        target = ("run", call.tracked_run_id)
-        context = f"pipeline {self.name}"
-        edges: list[Edge] = [
-            (("run", d.tracked_run_id), target, "input", context)
-            for d in call.deps
-            if d.tracked_run_id is not None
-        ]
-        for value in _flat(call.arguments):
-            version_id = getattr(value, "version_id", None)
-            if type(value).__name__ == "DatasetVersion" and version_id:
-                edges.append((("dataset_version", str(version_id)), target, "input", context))
-        return edges
 
     # --- the run as a whole --------------------------------------------------------------
     def wait_idle(self) -> None:
@@ -357,6 +340,15 @@ class _Loaded:
 
 def _value_of(future: StepFuture) -> Any:
     return future.result()
+
+
+def _datasets(arguments: dict[str, Any]) -> list[tuple[str, int]]:
+    """The dataset versions a call was given (for its lineage)."""
+    return [
+        (v.name, int(v.version))
+        for v in _flat(arguments)
+        if type(v).__name__ == "DatasetVersion" and hasattr(v, "version")
+    ]
 
 
 def _flat(value: Any) -> list[Any]:

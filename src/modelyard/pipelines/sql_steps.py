@@ -4,24 +4,80 @@ versions it read), in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.data.lineage_rows import add_edges
+from modelyard.data.lineage_rows import Node, add_edges
+from modelyard.errors import InvalidArgument
+from modelyard.pipelines.checks import SHA as _SHA
+from modelyard.pipelines.checks import check_output, check_step
 from modelyard.pipelines.entities import CacheEntry, OutputRef, StepRecord
 from modelyard.pipelines.sql_runs import run_row
-from modelyard.pipelines.store import Edge, PipelineSteps, StepCache
+from modelyard.pipelines.store import DatasetInputs, PipelineSteps, StepCache
 from modelyard.pipelines.tables import pipeline_cache, pipeline_steps
 from modelyard.platform.ids import now_ms
 from modelyard.platform.scope import projects_with, restricted
 from modelyard.store.database import Database
 
+Edge = tuple[Node, Node, str, str | None]
+
 
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
+
+
+def _row(run_id: str, seq: int, s: StepRecord) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "step_key": s.key,
+        "name": s.name,
+        "status": s.status,
+        "tracked_run_id": s.tracked_run_id,
+        "cache_key": s.cache_key,
+        "cached_from": s.cached_from,
+        "attempts": s.attempts,
+        "start_time": s.start_time,
+        "end_time": s.end_time,
+        "error": s.error,
+        "output": _json(s.output.to_dict()) if s.output else None,
+        "logs": s.logs,
+        "upstream": _json(list(s.upstream)),
+        "seq": seq,
+    }
+
+
+def _edges(
+    conn: Connection,
+    run_id: str,
+    context: str,
+    steps: Sequence[tuple[int, StepRecord]],
+    versions: dict[str, list[str]],
+) -> list[Edge]:
+    """Edges into each step's tracked run: from its upstream steps' runs (of this batch, or
+    recorded before in the same run) and from the dataset versions it was given."""
+    tracked = {s.key: s.tracked_run_id for _, s in steps}
+    wanted = sorted({u for _, s in steps for u in s.upstream} - set(tracked))
+    for start in range(0, len(wanted), 500):
+        query = sa.select(pipeline_steps.c.step_key, pipeline_steps.c.tracked_run_id).where(
+            pipeline_steps.c.run_id == run_id,
+            pipeline_steps.c.step_key.in_(wanted[start : start + 500]),
+        )
+        tracked.update({k: t for k, t in conn.execute(query)})
+    edges: list[Edge] = []
+    for _, step in steps:
+        if step.tracked_run_id is None:
+            continue
+        target = ("run", step.tracked_run_id)
+        for key in step.upstream:
+            source = tracked.get(key)
+            if source is not None:
+                edges.append((("run", source), target, "input", context))
+        for version_id in versions.get(step.key, []):
+            edges.append((("dataset_version", version_id), target, "input", context))
+    return edges
 
 
 def _step(row: sa.RowMapping) -> StepRecord:
@@ -44,35 +100,35 @@ def _step(row: sa.RowMapping) -> StepRecord:
 
 
 class SqlPipelineSteps(PipelineSteps):
-    def __init__(self, db: Database) -> None:
+    """``run_visible(run_id)`` and ``dataset_version_id(name, version)`` raise NotFound for
+    what the caller may not read (the tracking and data stores' own checks), so a record
+    never links a step to a run or dataset version its writer cannot see."""
+
+    def __init__(
+        self,
+        db: Database,
+        run_visible: Callable[[str], object],
+        dataset_version_id: Callable[[str, int], str],
+    ) -> None:
         self.db = db
+        self.run_visible = run_visible
+        self.dataset_version_id = dataset_version_id
 
     def record(
-        self, run_id: str, steps: Sequence[tuple[int, StepRecord]], edges: Sequence[Edge]
+        self, run_id: str, steps: Sequence[tuple[int, StepRecord]], datasets: DatasetInputs
     ) -> None:
-        rows = [
-            {
-                "run_id": run_id,
-                "step_key": s.key,
-                "name": s.name,
-                "status": s.status,
-                "tracked_run_id": s.tracked_run_id,
-                "cache_key": s.cache_key,
-                "cached_from": s.cached_from,
-                "attempts": s.attempts,
-                "start_time": s.start_time,
-                "end_time": s.end_time,
-                "error": s.error,
-                "output": _json(s.output.to_dict()) if s.output else None,
-                "logs": s.logs,
-                "upstream": _json(list(s.upstream)),
-                "seq": seq,
-            }
-            for seq, s in steps
-        ]
+        checked = [(seq, check_step(s, run_id)) for seq, s in steps]
+        for _, step in checked:
+            if step.tracked_run_id is not None:
+                self.run_visible(step.tracked_run_id)
+        versions = {
+            key: [self.dataset_version_id(name, version) for name, version in given]
+            for key, given in datasets.items()
+        }
+        rows = [_row(run_id, seq, s) for seq, s in checked]
 
         def write(conn: Connection) -> None:
-            run_row(conn, run_id, "pipeline.run")
+            run = run_row(conn, run_id, "pipeline.run")
             keys = [r["step_key"] for r in rows]
             for start in range(0, len(keys), 500):
                 conn.execute(
@@ -83,7 +139,7 @@ class SqlPipelineSteps(PipelineSteps):
                 )
             if rows:
                 conn.execute(pipeline_steps.insert(), rows)
-            add_edges(conn, edges)
+            add_edges(conn, _edges(conn, run_id, f"pipeline {run['pipeline']}", checked, versions))
 
         self.db.run_write(write)
 
@@ -131,8 +187,19 @@ class SqlStepCache(StepCache):
         if not entries:
             return
 
+        for e in entries:
+            check_output(e.output, "output")
+            if not _SHA.fullmatch(str(e.key)):
+                raise InvalidArgument(f"cache key {str(e.key)[:70]!r} is not a sha256", field="key")
+
         def write(conn: Connection) -> None:
             c = pipeline_cache.c
+            for e in entries:  # an entry goes in the project of the run that made it
+                if run_row(conn, e.run_id, "pipeline.run")["project"] != e.project:
+                    raise InvalidArgument(
+                        f"cache entry {e.key[:12]}… names project {e.project!r}, not its run's",
+                        field="project",
+                    )
             for e in entries:
                 conn.execute(
                     pipeline_cache.delete().where(c.cache_key == e.key, c.project == e.project)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from modelyard.pipelines.sql_defs import SqlPipelineDefs
 from modelyard.pipelines.sql_runs import SqlPipelineRuns
 from modelyard.pipelines.sql_steps import SqlPipelineSteps, SqlStepCache
@@ -9,7 +11,16 @@ from modelyard.pipelines.store import PipelineStore
 from modelyard.store.database import Database
 
 
-def sql_pipeline_store(db: Database) -> PipelineStore:
+def sql_pipeline_store(
+    db: Database,
+    run_visible: Callable[[str], object],
+    dataset_version_id: Callable[[str, int], str],
+) -> PipelineStore:
+    """``run_visible`` and ``dataset_version_id``: the tracking and data stores' reads (each
+    raises NotFound for what the caller may not see), for the lineage edges of steps."""
     return PipelineStore(
-        SqlPipelineDefs(db), SqlPipelineRuns(db), SqlPipelineSteps(db), SqlStepCache(db)
+        SqlPipelineDefs(db),
+        SqlPipelineRuns(db),
+        SqlPipelineSteps(db, run_visible, dataset_version_id),
+        SqlStepCache(db),
     )

@@ -6,14 +6,15 @@ runs, the steps of a run, and the step cache."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelyard.pipelines.entities import CacheEntry, PipelineInfo, RunRecord, StepRecord
 
 RUNS_PAGE_DEFAULT = 100
 RUNS_PAGE_MAX = 1_000
-Edge = tuple[tuple[str, str], tuple[str, str], str, str | None]  # source, target, relation, context
+# per step key, the dataset versions (name, version) it was given
+DatasetInputs = Mapping[str, Sequence[tuple[str, int]]]
 
 
 class PipelineDefs(ABC):
@@ -68,9 +69,11 @@ class PipelineRuns(ABC):
 class PipelineSteps(ABC):
     @abstractmethod
     def record(
-        self, run_id: str, steps: Sequence[tuple[int, StepRecord]], edges: Sequence[Edge]
+        self, run_id: str, steps: Sequence[tuple[int, StepRecord]], datasets: DatasetInputs
     ) -> None:
-        """Write (or replace) step records of a run, with the lineage edges they add."""
+        """Write (or replace) step records of a run (``(seq, record)``: the order the calls
+        were made), with the lineage edges they add: from the runs of the steps each took
+        outputs from, and from the dataset versions it was given."""
 
     @abstractmethod
     def list(self, run_id: str) -> list[StepRecord]:

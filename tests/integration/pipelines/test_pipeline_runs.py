@@ -341,3 +341,26 @@ def test_a_step_asking_more_cores_than_the_machine_has_fails_clearly() -> None:
 def test_a_step_called_outside_a_pipeline_is_a_plain_call() -> None:
     assert double(4) == 8
     assert fan(n=2) == 2  # a pipeline called outside a run runs and returns its result
+
+
+@yard.step
+def rows(data: object) -> int:
+    return len(data.files) if hasattr(data, "files") else 0  # type: ignore[attr-defined]
+
+
+@yard.pipeline
+def reads_a_dataset(data: object) -> int:
+    return double(rows(data))
+
+
+def test_lineage_walks_from_a_dataset_through_the_steps() -> None:
+    import pandas as pd
+
+    version = yard.data.log_dataset(pd.DataFrame({"x": [1.0, 2.0]}), "raw", profile=False)
+    run = reads_a_dataset.run(data=version)
+    assert run.status == "COMPLETED", run.error
+    first, second = (s.tracked_run_id for s in run.steps)
+    edges = yard.data.lineage(f"dataset:{version.name}@{version.version}", depth=3)
+    pairs = {(e.source.id, e.target.id) for e in edges}
+    assert (version.version_id, first) in pairs
+    assert (first, second) in pairs
