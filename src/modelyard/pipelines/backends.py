@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from modelyard.data.backends import data_backend
 from modelyard.data.store import BlobStore
-from modelyard.errors import Unavailable
+from modelyard.pipelines.rest_store import rest_pipeline_store
 from modelyard.pipelines.sql_store import sql_pipeline_store
 from modelyard.pipelines.store import PipelineStore
 from modelyard.platform.backends import Backend, Part
@@ -26,11 +26,8 @@ def _build(backend: Backend) -> PipelineBackend:
     data = data_backend(backend)
     blobs = data.blobs
     if backend.remote:
-        raise Unavailable(
-            "pipelines run against an embedded store for now (a folder, SQLite or "
-            "PostgreSQL URI), not through a server",
-            field="tracking_uri",
-        )
+        assert backend.http is not None
+        return PipelineBackend(rest_pipeline_store(backend.http), blobs, True)
     assert backend.db is not None
     runs = tracking_parts(backend).store
 

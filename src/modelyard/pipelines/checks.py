@@ -9,7 +9,14 @@ from typing import Any
 import orjson
 
 from modelyard.errors import InvalidArgument
-from modelyard.pipelines.entities import STEP_STATES, OutputRef, StepRecord
+from modelyard.pipelines.entities import (
+    QUEUED,
+    RUNNING,
+    STEP_STATES,
+    OutputRef,
+    RunRecord,
+    StepRecord,
+)
 
 MAX_LOGS = 2_000_000  # characters of a step's log (the capture keeps 1,000,000 and headers)
 MAX_ERROR = 200_000
@@ -66,3 +73,49 @@ def check_step(step: StepRecord, run_id: str) -> StepRecord:
         raise _fail(f"{where}.upstream", "step keys", step.upstream)
     check_output(step.output, f"{where}.output")
     return step
+
+
+MAX_PARAMS = 1_000_000  # bytes of a run's parameters document
+EXECUTOR_NAMES = ("local", "ray")
+
+
+def check_run_id(value: Any, field: str = "run_id") -> str:
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
+        raise _fail(field, "a run id (32 hex digits)", value)
+    return value
+
+
+def check_new_run(record: RunRecord) -> RunRecord:
+    """A run a client records: RUNNING (it runs it) or QUEUED (for a server)."""
+    check_run_id(record.run_id)
+    if record.status not in (RUNNING, QUEUED):
+        raise _fail("status", "RUNNING or QUEUED", record.status)
+    if len(orjson.dumps(record.params)) > MAX_PARAMS:
+        raise InvalidArgument(f"params are over {MAX_PARAMS} bytes", field="params")
+    if not isinstance(record.trigger, str) or not 0 < len(record.trigger) <= 512:
+        raise _fail("trigger", "text of 1 to 512 characters", record.trigger)
+    if record.executor not in EXECUTOR_NAMES:
+        raise _fail("executor", " or ".join(EXECUTOR_NAMES), record.executor)
+    for name in ("tracked_run_id", "retry_of"):
+        value = getattr(record, name)
+        if value is not None:
+            check_run_id(value, name)
+    _opt_int(record.start_time, "start_time")
+    return record
+
+
+def check_run_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    for name in ("start_time", "end_time", "heartbeat"):
+        if name in changes:
+            _opt_int(changes[name], name)
+    if changes.get("tracked_run_id") is not None:
+        check_run_id(changes["tracked_run_id"], "tracked_run_id")
+    error = changes.get("error")
+    if error is not None and (not isinstance(error, str) or len(error) > MAX_ERROR):
+        raise _fail("error", f"text up to {MAX_ERROR} characters or null", "...")
+    if "result" in changes:
+        check_output(changes["result"], "result")
+    owner = changes.get("owner")
+    if owner is not None and (not isinstance(owner, str) or len(owner) > 128):
+        raise _fail("owner", "text up to 128 characters", owner)
+    return changes

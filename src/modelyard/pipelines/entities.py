@@ -68,6 +68,13 @@ class PipelineInfo:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PipelineInfo:
+        return cls(**{k: v for k, v in d.items() if k in _INFO_FIELDS})
+
+
+_INFO_FIELDS = {f.name for f in dataclasses.fields(PipelineInfo)}
+
 
 @dataclass(frozen=True)
 class StepRecord:
@@ -158,3 +165,17 @@ class CacheEntry:
     step_key: str
     created_time: int
     expires_time: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["output"] = self.output.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CacheEntry:
+        d = {k: v for k, v in d.items() if k in _CACHE_FIELDS}
+        d["output"] = OutputRef.from_dict(d["output"])
+        return cls(**d)
+
+
+_CACHE_FIELDS = {f.name for f in dataclasses.fields(CacheEntry)}

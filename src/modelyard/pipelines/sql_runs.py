@@ -10,8 +10,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelyard.errors import Conflict, InvalidArgument, NotFound
+from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from modelyard.identity import current_actor
+from modelyard.pipelines.checks import check_new_run, check_run_changes
 from modelyard.pipelines.entities import (
     CANCELLED,
     CANCELLING,
@@ -74,8 +75,17 @@ class SqlPipelineRuns(PipelineRuns):
         self.db = db
 
     def create(self, record: RunRecord) -> RunRecord:
+        check_new_run(record)
+
         def write(conn: Connection) -> None:
             project = pipeline_project(conn, record.pipeline, "pipeline.run")
+            known = conn.execute(
+                sa.select(pipeline_runs.c.pipeline).where(pipeline_runs.c.run_id == record.run_id)
+            ).scalar()
+            if known is not None:  # the same request delivered twice: the run it made
+                if known != record.pipeline:
+                    raise AlreadyExists(f"run id {record.run_id} is taken", field="run_id")
+                return
             conn.execute(
                 pipeline_runs.insert().values(
                     run_id=record.run_id,
@@ -103,12 +113,16 @@ class SqlPipelineRuns(PipelineRuns):
             raise InvalidArgument(f"cannot change {sorted(unknown)} of a run", field="changes")
         if "status" in changes and changes["status"] not in RUN_STATES:
             raise InvalidArgument(f"unknown run status {changes['status']!r}", field="status")
-        values = dict(changes)
+        values = check_run_changes(dict(changes))
         if isinstance(values.get("result"), OutputRef):
             values["result"] = orjson.dumps(values["result"].to_dict()).decode()
 
         def write(conn: Connection) -> None:
-            run_row(conn, run_id, "pipeline.run")
+            row = run_row(conn, run_id, "pipeline.run")
+            if row["status"] in FINISHED_RUN:
+                raise Conflict(
+                    f"pipeline run {run_id} is {row['status']}: it is over", field="run_id"
+                )
             conn.execute(
                 pipeline_runs.update().where(pipeline_runs.c.run_id == run_id).values(**values)
             )

@@ -30,6 +30,10 @@ from modelyard.monitoring import routes_alerts, routes_monitors
 from modelyard.monitoring.backends import monitoring_store
 from modelyard.monitoring.client import MonitoringClient
 from modelyard.monitoring.scheduler import MonitorScheduler
+from modelyard.pipelines.backends import pipeline_backend
+from modelyard.pipelines.routes import cache as pipeline_cache
+from modelyard.pipelines.routes import defs as pipeline_defs
+from modelyard.pipelines.routes import runs as pipeline_runs
 from modelyard.platform.backends import Backend, open_sql
 from modelyard.platform.route_permissions import (
     PUBLIC,
@@ -68,6 +72,9 @@ _ROUTERS = (
     predictions,
     routes_monitors,
     routes_alerts,
+    pipeline_defs,
+    pipeline_runs,
+    pipeline_cache,
     audit,
 )
 # with authentication on: logging in, users, projects and tokens
@@ -108,6 +115,7 @@ def create_app(
     app.state.data = data_backend(backend)
     app.state.registry = registry
     app.state.monitoring = monitoring_store(backend)
+    app.state.pipelines = pipeline_backend(backend).store
     install_error_handlers(app)
     if auth is not None:
         app.add_exception_handler(PermissionDenied, _audited_denial(auth))
