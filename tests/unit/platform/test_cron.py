@@ -1,6 +1,6 @@
 """Cron schedules: the parser (good and bad expressions, each error naming its field), fire
 times against croniter and a brute-force reference, daylight-saving changes in five zones,
-leap years."""
+leap years, and the catch-up policies."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from modelyard.errors import InvalidArgument
 from modelyard.platform.cron import MAX_MS, CronSchedule
+from modelyard.platform.cron_catchup import COUNT_LIMIT, DueRuns, due_runs
 from modelyard.platform.cron_fields import CronFields
 
 PROPERTIES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -661,3 +662,107 @@ def test_fire_times_bounds() -> None:
     listed = list(schedule.fire_times(utc("2025-01-01T00:00"), utc("2025-01-01T03:00")))
     assert listed == [utc("2025-01-01T01:00"), utc("2025-01-01T02:00"), utc("2025-01-01T03:00")]
     assert list(schedule.fire_times(utc("2025-01-01T03:00"), utc("2025-01-01T00:00"))) == []
+
+
+# Catch-up: what runs when a server comes back.
+
+HOURLY = CronSchedule.parse("0 * * * *")
+
+
+@pytest.mark.parametrize(
+    ("policy", "now", "runs", "skipped", "watermark"),
+    [
+        # down from just after 10:00 to 13:30: 11:00, 12:00 and 13:00 were missed
+        ("latest", "13:30", ["13:00"], 2, "13:00"),
+        ("skip", "13:30", [], 3, "13:00"),
+        ("skip", "13:00:45", ["13:00"], 2, "13:00"),  # 13:00 is within the minute's grace
+        ("all", "13:30", ["11:00", "12:00", "13:00"], 0, "13:00"),
+        # the steady state: one time due, on time; every policy runs it
+        ("latest", "11:00:05", ["11:00"], 0, "11:00"),
+        ("skip", "11:00:05", ["11:00"], 0, "11:00"),
+        ("all", "11:00:05", ["11:00"], 0, "11:00"),
+        # nothing due yet: the watermark stays the last fired time
+        ("latest", "10:59:59", [], 0, "10:00"),
+        ("all", "10:00", [], 0, "10:00"),
+    ],
+)
+def test_catch_up_policies(
+    policy: str, now: str, runs: list[str], skipped: int, watermark: str
+) -> None:
+    day = "2025-06-01T"
+    due = due_runs(HOURLY, utc(day + "10:00"), utc(day + now), policy)  # type: ignore[arg-type]
+    assert due.runs == tuple(utc(day + r) for r in runs)
+    assert due.skipped == skipped
+    assert due.watermark_ms == utc(day + watermark)
+    assert due.next_ms == HOURLY.next_after(utc(day + now))
+
+
+def test_the_watermark_is_the_latest_due_time_whatever_ran() -> None:
+    due = due_runs(HOURLY, utc("2025-06-01T10:00"), utc("2025-06-01T13:30"), "skip")
+    assert due == DueRuns((), 3, utc("2025-06-01T13:00"), utc("2025-06-01T14:00"))
+    again = due_runs(HOURLY, due.watermark_ms, utc("2025-06-01T13:31"), "all")
+    assert again.runs == () and again.skipped == 0  # nothing is due twice
+
+
+def test_all_is_capped_at_the_most_recent() -> None:
+    due = due_runs(HOURLY, utc("2025-06-01T00:00"), utc("2025-06-01T10:30"), "all", max_runs=3)
+    assert due.runs == tuple(utc(f"2025-06-01T{h:02}:00") for h in (8, 9, 10))
+    assert due.skipped == 7
+
+
+def test_a_long_outage_of_a_minutely_schedule() -> None:
+    minutely = CronSchedule.parse("* * * * *")
+    week = due_runs(minutely, utc("2025-06-01T00:00"), utc("2025-06-08T00:00"), "all")
+    assert len(week.runs) == 100 and week.runs[-1] == utc("2025-06-08T00:00")
+    assert week.skipped == 7 * 24 * 60 - 100
+    month = due_runs(minutely, utc("2025-06-01T00:00"), utc("2025-07-01T00:00"), "latest")
+    assert month.runs == (utc("2025-07-01T00:00"),)
+    assert month.skipped == COUNT_LIMIT  # counted up to the limit
+
+
+def test_a_grace_of_your_own() -> None:
+    last, now = utc("2025-06-01T10:00"), utc("2025-06-01T11:04")
+    assert due_runs(HOURLY, last, now, "skip").runs == ()
+    assert due_runs(HOURLY, last, now, "skip", grace_ms=5 * MINUTE).runs == (
+        utc("2025-06-01T11:00"),
+    )
+    assert due_runs(HOURLY, last, utc("2025-06-01T11:00"), "skip", grace_ms=0).runs == (
+        utc("2025-06-01T11:00"),
+    )
+
+
+def test_catch_up_across_a_gap() -> None:
+    nightly = CronSchedule.parse("30 2 * * *", "Europe/Berlin")
+    due = due_runs(nightly, utc("2025-03-29T01:30"), utc("2025-03-31T12:00"), "all")
+    assert due.runs == (utc("2025-03-30T01:00"), utc("2025-03-31T00:30"))  # 03:00, 02:30 CEST
+
+
+def test_a_server_whose_clock_is_behind_the_last_fire() -> None:
+    due = due_runs(HOURLY, utc("2025-06-01T12:00"), utc("2025-06-01T11:30"), "all")
+    assert due.runs == () and due.watermark_ms == utc("2025-06-01T12:00")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"policy": "backfill"}, "catchup"),
+        ({"policy": None}, "catchup"),
+        ({"grace_ms": -1}, "grace_ms"),
+        ({"grace_ms": 1.5}, "grace_ms"),
+        ({"max_runs": 0}, "max_runs"),
+        ({"max_runs": 1001}, "max_runs"),
+        ({"now_ms": "now"}, "now_ms"),
+        ({"last_fired_ms": True}, "last_fired_ms"),
+    ],
+)
+def test_catch_up_arguments_are_checked(kwargs: dict[str, object], field: str) -> None:
+    args: dict[str, object] = {
+        "schedule": HOURLY,
+        "last_fired_ms": 0,
+        "now_ms": utc("2025-01-01T00:00"),
+        **kwargs,
+    }
+    with pytest.raises(InvalidArgument) as caught:
+        due_runs(**args)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert field in caught.value.message
