@@ -116,4 +116,4 @@ def due_runs(
     else:
         runs = ()
     older = _count(schedule, last_fired, runs[0] - 1) if runs else _count(schedule, last_fired, now)
-    return DueRuns(runs, min(older, COUNT_LIMIT), latest, following)
+    return DueRuns(runs, older, latest, following)
