@@ -8,7 +8,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import DeadlineExceeded, ModelyardError
+
+
+class NotFinished(DeadlineExceeded, TimeoutError):
+    """A wait ran out before the run (or step) finished; it goes on. Also a ``TimeoutError``,
+    as ``concurrent.futures`` raises."""
 
 
 class StepFailed(ModelyardError):
@@ -56,7 +61,7 @@ class StepFuture:
 
     def result(self, timeout: float | None = None) -> Any:
         if not self._event.wait(timeout):
-            raise TimeoutError(f"step {self.key} has not finished after {timeout} s")
+            raise NotFinished(f"step {self.key} has not finished after {timeout} s")
         if self._error is not None:
             raise self._error
         return self._value

@@ -7,8 +7,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import ModelyardError, NotFound
 from modelyard.pipelines.entities import COMPLETED, FINISHED_RUN, RunRecord, StepRecord
+from modelyard.pipelines.futures import NotFinished
 
 
 class PipelineFailed(ModelyardError):
@@ -75,7 +76,7 @@ class PipelineRun:
         for record in self.steps:
             if record.key == key:
                 return record
-        raise KeyError(key)
+        raise NotFound(f"pipeline run {self.run_id} has no step {key!r}", field="key")
 
     def wait(self, timeout: float | None = None) -> PipelineRun:
         live = self._live
@@ -95,7 +96,7 @@ class PipelineRun:
         self.wait(timeout)
         record = self.record
         if record.status not in FINISHED_RUN:
-            raise TimeoutError(f"pipeline run {self.run_id} is still {record.status}")
+            raise NotFinished(f"pipeline run {self.run_id} is still {record.status}")
         if record.status != COMPLETED:
             raise PipelineFailed(
                 f"pipeline {record.pipeline} run {record.run_id} {record.status.lower()}: "
