@@ -69,6 +69,13 @@ class Settings:
     roles: str | None = None
     allow_private_webhooks: bool = False
     monitor_tick_s: float = 10.0  # how often a server looks for due monitors; 0: never
+    # pipelines on a server: how often it fires schedules and triggers and claims queued runs
+    # (0: never), how many runs it runs at once, how often a running pipeline says it lives,
+    # and how long a silent one is given before another server fails (and resumes) it
+    pipeline_tick_s: float = 2.0
+    pipeline_slots: int = 4
+    pipeline_heartbeat_s: float = 10.0
+    pipeline_stale_s: float = 60.0
     body_timeout_s: float = 30.0  # a request body must arrive within this (servers: 408)
     smtp_host: str = "127.0.0.1"  # where alert mail goes unless a monitor names a host
     smtp_port: int = 25
@@ -118,6 +125,10 @@ class Settings:
             allow_private_webhooks=env.get("MODELYARD_ALLOW_PRIVATE_WEBHOOKS", "").lower()
             in ("1", "true", "yes"),
             monitor_tick_s=_env_float("MODELYARD_MONITOR_TICK_SECONDS", 10.0),
+            pipeline_tick_s=_env_float("MODELYARD_PIPELINE_TICK_SECONDS", 2.0),
+            pipeline_slots=_env_int("MODELYARD_PIPELINE_SLOTS", 4),
+            pipeline_heartbeat_s=_positive("MODELYARD_PIPELINE_HEARTBEAT_SECONDS", 10.0),
+            pipeline_stale_s=_positive("MODELYARD_PIPELINE_STALE_SECONDS", 60.0),
             body_timeout_s=_positive("MODELYARD_BODY_TIMEOUT_SECONDS", 30.0),
             smtp_host=env.get("MODELYARD_SMTP_HOST") or "127.0.0.1",
             smtp_port=_env_int("MODELYARD_SMTP_PORT", 25),

@@ -39,8 +39,20 @@ def server(
             "--role admin).",
         ),
     ] = False,
+    pipelines: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pipelines",
+            help="Pipeline code this server runs: FILE.py or MODULE (every pipeline in it), "
+            "or FILE.py:NAME; repeatable. Their schedules and triggers fire here, and their "
+            "queued runs run here.",
+        ),
+    ] = None,
 ) -> None:
     """Run the tracking server (its OpenAPI description at /openapi.json)."""
     from modelyard.server.runner import serve
 
-    serve(store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level, auth=auth)
+    serve(
+        store, artifacts_uri=artifacts, host=host, port=port, log_level=log_level, auth=auth,
+        pipelines=pipelines or (),
+    )  # fmt: skip

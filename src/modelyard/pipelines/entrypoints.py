@@ -82,3 +82,22 @@ def _from_module(name: str, stored: bool) -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         raise InvalidArgument(f"cannot import {name!r}: {exc}", field="entrypoint") from None
+
+
+def load_pipelines(target: str) -> list[Pipeline]:
+    """What ``modelyard server --pipelines`` names: ``FILE.py`` or ``MODULE`` (every pipeline
+    defined there), or ``FILE.py:NAME`` / ``MODULE:NAME`` (that one)."""
+    head, sep, attr = target.rpartition(":")
+    if sep and head and attr and (head.endswith(".py") or "/" not in attr):
+        return [load_pipeline(target)]
+    if target.endswith(".py"):
+        module = _from_file(Path(target), False)
+    else:
+        module = _from_module(target, False)
+    found = [v for v in vars(module).values() if isinstance(v, Pipeline)]
+    if not found:
+        raise InvalidArgument(
+            f"{target!r} defines no pipeline (a function decorated with @yard.pipeline)",
+            field="pipelines",
+        )
+    return sorted({p.name: p for p in found}.values(), key=lambda p: p.name)

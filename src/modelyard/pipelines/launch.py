@@ -4,16 +4,21 @@ store the return value and the run's outcome. Ctrl-C while waiting cancels the r
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
+import socket
 import threading
+import time
 from typing import Any
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import Conflict, ModelyardError
 from modelyard.pipelines.attempts import failure
 from modelyard.pipelines.entities import (
     CANCELLED,
     COMPLETED,
     FAILED,
+    FINISHED_RUN,
     RUNNING,
     SKIPPED,
     RunRecord,
@@ -44,38 +49,29 @@ class Launch:
         trigger: str,
         retry_of: str | None = None,
         reuse: dict[str, StepRecord] | None = None,
-        run_id: str | None = None,
+        claimed: RunRecord | None = None,
+        owner: str | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.params = params
         self.services = services
         self.executor = executor
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         info = pipeline.save(services)
-        self.run_id = run_id or new_run_id()
-        params_doc = encode(
-            params, where=f"the parameters of pipeline {pipeline.name}", lenient=True
-        )
-        services.write_blobs(params_doc.blobs)
         experiment = services.experiment_id(pipeline.name)
+        self.run_id = claimed.run_id if claimed is not None else new_run_id()
         tracked = services.tracking.create_run(
             experiment,
             run_name=f"{pipeline.name}-{self.run_id[:8]}",
             tags={"modelyard.pipeline": pipeline.name, "modelyard.pipeline_run": self.run_id},
         )
         services.tracking.log_batch(tracked.info.run_id, params=_loggable(params))
-        record = RunRecord(
-            run_id=self.run_id,
-            pipeline=pipeline.name,
-            project=info.project,
-            status=RUNNING,
-            params=params_doc.doc,
-            trigger=trigger,
-            tracked_run_id=tracked.info.run_id,
-            start_time=now_ms(),
-            retry_of=retry_of,
-            executor=executor.name,
-        )
-        self.record = services.store.runs.create(record)
+        if claimed is not None:  # a queued run a server's worker claimed (RUNNING, its own)
+            self.record = services.store.runs.update(
+                self.run_id, tracked_run_id=tracked.info.run_id
+            )
+        else:
+            self.record = self._create(info.project, trigger, retry_of, tracked.info.run_id)
         self.runner = Runner(
             name=pipeline.name,
             run_id=self.run_id,
@@ -89,10 +85,36 @@ class Launch:
         )
         self.handle = PipelineRun(self.record, services, live=self)
         self.done = threading.Event()
+        # the threads act as whoever started the run (a server's worker, a user's process)
+        body, watch = contextvars.copy_context(), contextvars.copy_context()
         self.thread = threading.Thread(
-            target=self._main, name=f"pipeline-{pipeline.name}", daemon=True
+            target=body.run, args=(self._main,), name=f"pipeline-{pipeline.name}", daemon=True
         )
-        self.watcher = threading.Thread(target=self._watch, name="pipeline-watch", daemon=True)
+        self.watcher = threading.Thread(
+            target=watch.run, args=(self._watch,), name="pipeline-watch", daemon=True
+        )
+
+    def _create(
+        self, project: str, trigger: str, retry_of: str | None, tracked_run_id: str
+    ) -> RunRecord:
+        params_doc = encode(
+            self.params, where=f"the parameters of pipeline {self.pipeline.name}", lenient=True
+        )
+        self.services.write_blobs(params_doc.blobs)
+        record = RunRecord(
+            run_id=self.run_id,
+            pipeline=self.pipeline.name,
+            project=project,
+            status=RUNNING,
+            params=params_doc.doc,
+            trigger=trigger,
+            tracked_run_id=tracked_run_id,
+            start_time=now_ms(),
+            retry_of=retry_of,
+            executor=self.executor.name,
+        )
+        created: RunRecord = self.services.store.runs.create(record)
+        return created
 
     def start(self) -> PipelineRun:
         self.thread.start()
@@ -118,10 +140,19 @@ class Launch:
         self.runner.cancel()
 
     def _watch(self) -> None:
+        """Each second: a cancel asked from elsewhere, or the run failed by a server that
+        took this process for dead, stops it. Every ``pipeline_heartbeat_s`` it says it
+        lives (a server fails, or resumes, a run silent for ``pipeline_stale_s``)."""
+        last_beat, every = 0.0, self.services.settings.pipeline_heartbeat_s
         while not self.done.wait(WATCH_SECONDS):
             try:
-                if self.services.store.runs.get(self.run_id).cancel_requested:
+                runs = self.services.store.runs
+                record = runs.get(self.run_id)
+                if record.cancel_requested or record.status in FINISHED_RUN:
                     self.runner.cancel()
+                elif time.monotonic() - last_beat >= every:
+                    runs.update(self.run_id, owner=self.owner, heartbeat=now_ms())
+                    last_beat = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - the store away: try again next time
                 log.debug("pipeline run %s: could not read its record: %s", self.run_id, exc)
 
@@ -162,9 +193,13 @@ class Launch:
         tracking = self.services.tracking
         tracking.set_terminated(self.runner.tracked_run_id, _TRACKED[status])
         tracking.flush()
-        record = self.services.store.runs.update(
-            self.run_id, status=status, end_time=now_ms(), error=error, result=result
-        )
+        try:
+            record = self.services.store.runs.update(
+                self.run_id, status=status, end_time=now_ms(), error=error, result=result
+            )
+        except Conflict:  # ended elsewhere meanwhile (a server took this process for dead)
+            record = self.services.store.runs.get(self.run_id)
+            log.warning("pipeline run %s: ended elsewhere as %s", self.run_id, record.status)
         self.handle._finished(record, value, has_value and status == COMPLETED)
         self.done.set()
 

@@ -35,7 +35,7 @@ def pipeline_project(conn: Connection, name: str, action: str) -> str:
     return str(found)
 
 
-def _info(row: sa.RowMapping) -> PipelineInfo:
+def info_of_row(row: sa.RowMapping) -> PipelineInfo:
     return PipelineInfo(
         name=row["name"],
         project=row["project"],
@@ -104,12 +104,12 @@ class SqlPipelineDefs(PipelineDefs):
             row = (
                 conn.execute(sa.select(pipelines).where(pipelines.c.name == name)).mappings().one()
             )
-        return _info(row)
+        return info_of_row(row)
 
     def list(self) -> list[PipelineInfo]:
         query = where_visible(sa.select(pipelines), pipelines.c.project).order_by(pipelines.c.name)
         with self.db.read() as conn:
-            return [_info(r) for r in conn.execute(query).mappings()]
+            return [info_of_row(r) for r in conn.execute(query).mappings()]
 
     def delete(self, name: str) -> None:
         def write(conn: Connection) -> None:

@@ -36,7 +36,7 @@ _CHANGEABLE = frozenset(
 )
 
 
-def _record(row: sa.RowMapping) -> RunRecord:
+def run_of_row(row: sa.RowMapping) -> RunRecord:
     return RunRecord(
         run_id=row["run_id"],
         pipeline=row["pipeline"],
@@ -132,7 +132,7 @@ class SqlPipelineRuns(PipelineRuns):
 
     def get(self, run_id: str) -> RunRecord:
         with self.db.read() as conn:
-            return _record(run_row(conn, run_id, "pipeline.read"))
+            return run_of_row(run_row(conn, run_id, "pipeline.read"))
 
     def page(
         self,
@@ -162,7 +162,7 @@ class SqlPipelineRuns(PipelineRuns):
                 .offset(offset)
                 .limit(limit + 1)
             )
-            rows = [_record(r) for r in conn.execute(query).mappings()]
+            rows = [run_of_row(r) for r in conn.execute(query).mappings()]
         token = encode_page_token(offset + limit, fingerprint) if len(rows) > limit else None
         return rows[:limit], token
 

@@ -1,6 +1,7 @@
 """SQL tables of pipelines: the pipelines known (with their schedule and triggers), their runs
 (a queue for the server: QUEUED rows are claimed by compare-and-set), the steps of each run,
-and the cache (a step's key -> the output it stored)."""
+the cache (a step's key -> the output it stored), and where each trigger of a pipeline has
+read its events up to."""
 
 from __future__ import annotations
 
@@ -87,4 +88,14 @@ pipeline_cache = sa.Table(
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Column("expires_time", sa.BigInteger, nullable=True),
     sa.Index("ix_pipeline_cache_step", "step"),
+)
+
+pipeline_triggers = sa.Table(
+    "pipeline_triggers",
+    metadata,
+    sa.Column("pipeline", sa.String(128), primary_key=True),
+    sa.Column("trigger_key", sa.String(400), primary_key=True),  # Trigger.describe()
+    sa.Column("since", sa.BigInteger, nullable=False),  # epoch ms: events before do not fire
+    sa.Column("cursor", sa.BigInteger, nullable=False),  # epoch ms: events read up to
+    sa.Column("updated_time", sa.BigInteger, nullable=False),
 )

@@ -76,6 +76,40 @@ def check_triggers(triggers: Any) -> list[Trigger]:
     return list(triggers)
 
 
+def check_stored_triggers(triggers: Any) -> list[dict[str, Any]]:
+    """Triggers as a client sends them (``Trigger.to_dict``), rebuilt through the functions
+    that make them, so a stored trigger is one ``@yard.pipeline`` could declare."""
+    if not isinstance(triggers, list) or len(triggers) > 100:
+        raise InvalidArgument("triggers must be a list (at most 100)", field="triggers")
+    out = []
+    for i, item in enumerate(triggers):
+        where = f"triggers[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidArgument(f"{where} must be an object", field=where)
+        kind, target = item.get("kind"), item.get("target")
+        name: Any = target  # checked by the function that makes the trigger
+        options = {k: v for k, v in item.items() if k not in ("kind", "target")}
+        try:
+            if kind == "dataset" and not options:
+                made = on_dataset(name)
+            elif kind == "model" and set(options) <= {"event", "alias"}:
+                made = on_model(name, **options)
+            elif kind == "alert" and not options:
+                made = on_alert(name)
+            elif kind == "webhook" and target is None and not options:
+                made = on_webhook()
+            else:
+                raise InvalidArgument(
+                    f"{where} must be a dataset, model, alert or webhook trigger as "
+                    "yard.on_dataset/on_model/on_alert/on_webhook make it",
+                    field=where,
+                )
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"{where}: {exc.message}", field=where) from None
+        out.append(made.to_dict())
+    return out
+
+
 def check_schedule(schedule: Any, timezone: str) -> str | None:
     if schedule is None:
         return None

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +35,9 @@ from modelyard.pipelines.backends import pipeline_backend
 from modelyard.pipelines.routes import cache as pipeline_cache
 from modelyard.pipelines.routes import defs as pipeline_defs
 from modelyard.pipelines.routes import runs as pipeline_runs
+from modelyard.pipelines.routes import trigger as pipeline_trigger
+from modelyard.pipelines.scheduler import PipelineScheduler
+from modelyard.pipelines.sql_queue import SqlPipelineQueue
 from modelyard.platform.backends import Backend, open_sql
 from modelyard.platform.route_permissions import (
     PUBLIC,
@@ -73,6 +77,7 @@ _ROUTERS = (
     routes_monitors,
     routes_alerts,
     pipeline_defs,
+    pipeline_trigger,
     pipeline_runs,
     pipeline_cache,
     audit,
@@ -88,14 +93,18 @@ def create_app(
     *,
     settings: Settings | None = None,
     backend: Backend | None = None,
+    pipelines: Sequence[Any] = (),
 ) -> LastResort:
-    """Build the ASGI app serving the store at ``store_uri`` (a folder, SQLite or PostgreSQL)."""
+    """Build the ASGI app serving the store at ``store_uri`` (a folder, SQLite or PostgreSQL).
+    ``pipelines``: the pipelines whose runs this server runs (their code loaded by
+    ``modelyard server --pipelines``)."""
     settings = settings or Settings.from_env()
     if backend is None:
         backend = open_sql(store_uri, settings)
     roles = parse_roles(settings.roles)  # a malformed MODELYARD_ROLES stops the start
     auth = _auth_service(backend, settings) if settings.auth else None
     registry = registry_store(backend)
+    code = {p.name: p for p in pipelines}
     dispatcher = None
     if backend.db is not None:
         dispatcher = Dispatcher(backend.db, allow_private=settings.allow_private_webhooks)
@@ -105,7 +114,7 @@ def create_app(
         description="HTTP API of modelyard: experiment tracking, datasets, lineage, the model "
         "registry, deployments, logged predictions and labels, and the audit log. "
         'Errors are `{"error": {"code", "message", "field"}}`.',
-        lifespan=_lifespan(backend, settings, dispatcher),
+        lifespan=_lifespan(backend, settings, dispatcher, code),
         docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: no page that does
         redoc_url=None,
         # with auth on, each route's declared permission is checked before its handler
@@ -116,6 +125,8 @@ def create_app(
     app.state.registry = registry
     app.state.monitoring = monitoring_store(backend)
     app.state.pipelines = pipeline_backend(backend).store
+    app.state.pipeline_code = code
+    app.state.pipeline_queue = SqlPipelineQueue(backend.db) if backend.db is not None else None
     install_error_handlers(app)
     if auth is not None:
         app.add_exception_handler(PermissionDenied, _audited_denial(auth))
@@ -185,10 +196,11 @@ def _auth_service(backend: Backend, settings: Settings) -> AuthService:
 
 
 def _lifespan(
-    backend: Backend, settings: Settings, dispatcher: Dispatcher | None
+    backend: Backend, settings: Settings, dispatcher: Dispatcher | None, code: dict[str, Any]
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """The server's background work: the webhook dispatcher and, on its own store, the
-    monitor scheduler, started with the app and stopped with it."""
+    monitor scheduler and the pipelines' (schedules, triggers, the runs of the code it
+    holds), started with the app and stopped with it."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -203,15 +215,30 @@ def _lifespan(
                 allow_private=settings.allow_private_webhooks,
             )
             scheduler.start()
+        runs = _pipeline_scheduler(backend, settings, code)
         try:
             yield
         finally:
+            if runs is not None:
+                runs.stop()
             if scheduler is not None:
                 scheduler.stop()
             if dispatcher is not None:
                 dispatcher.stop()
 
     return lifespan
+
+
+def _pipeline_scheduler(
+    backend: Backend, settings: Settings, code: dict[str, Any]
+) -> PipelineScheduler | None:
+    if backend.db is None or settings.pipeline_tick_s <= 0:
+        return None
+    from modelyard.server.pipeline_events import event_sources
+
+    runs = PipelineScheduler(backend.db, settings, backend.uri, code, event_sources(backend))
+    runs.start()
+    return runs
 
 
 # named ``health``: FastAPI derives the public operation id (``health_health_get``) from it

@@ -7,12 +7,14 @@ which this runner does not use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import uvicorn
 
 from modelyard import logs
 from modelyard.config import Settings
+from modelyard.pipelines.entrypoints import load_pipelines
 from modelyard.server.app import create_app
 from modelyard.webapi.draining import DrainingHttpProtocol, DrainingServer
 
@@ -25,6 +27,7 @@ def serve(
     port: int = 5000,
     log_level: str = "info",
     auth: bool = False,
+    pipelines: Sequence[str] = (),
 ) -> None:
     settings = Settings.from_env()
     if artifacts_uri is not None:
@@ -32,7 +35,8 @@ def serve(
     if auth:
         settings = replace(settings, auth=True)
     logs.configure(log_level)
-    app = create_app(store_uri, settings=settings)
+    code = [p for target in pipelines for p in load_pipelines(target)]
+    app = create_app(store_uri, settings=settings, pipelines=code)
     config = uvicorn.Config(
         app,
         host=host,

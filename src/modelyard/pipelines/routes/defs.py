@@ -13,6 +13,7 @@ from modelyard.pipelines.entities import PipelineInfo
 from modelyard.pipelines.options import check_catchup, check_max_active, check_step_name
 from modelyard.pipelines.rest_paths import PIPELINES
 from modelyard.pipelines.routes.wire import known_fields, pipelines_store
+from modelyard.pipelines.triggers import check_schedule, check_stored_triggers
 from modelyard.platform.route_permissions import needs
 from modelyard.webapi.json import json_response, read_json, require
 from modelyard.webapi.openapi import INT, OBJ, STR, json_body, nullable, obj
@@ -62,16 +63,16 @@ async def save(request: Request, name: str) -> Response:
     entrypoint = require(body, "entrypoint", str, "module:pipeline or file.py:pipeline")
     digest = require(body, "code_digest", str, "the code's sha256")
     triggers = body.get("triggers", [])
-    if not isinstance(triggers, list) or not all(isinstance(t, dict) for t in triggers):
-        raise InvalidArgument("triggers must be a list of objects", field="triggers")
+    timezone = _text(body.get("timezone", "UTC"), "timezone") or "UTC"
+    schedule = check_schedule(_text(body.get("schedule"), "schedule"), timezone)
     info = PipelineInfo(
         name=name,
         project="",
         entrypoint=entrypoint[:2000],
         description=_text(body.get("description"), "description"),
-        schedule=_text(body.get("schedule"), "schedule"),
-        timezone=_text(body.get("timezone", "UTC"), "timezone") or "UTC",
-        triggers=triggers,
+        schedule=schedule,
+        timezone=timezone,
+        triggers=check_stored_triggers(triggers),
         catchup=check_catchup(body.get("catchup", "latest")),
         max_active=check_max_active(body.get("max_active", 1)),
         code_digest=digest[:64],

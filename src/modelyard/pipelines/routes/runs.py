@@ -26,7 +26,9 @@ _RUN_FIELDS = (
     "start_time", "retry_of", "executor", "project", "end_time", "error", "created_by",
     "result", "cancel_requested",
 )  # fmt: skip
-_CHANGES = ("status", "start_time", "end_time", "error", "result", "tracked_run_id", "heartbeat")
+_CHANGES = (
+    "status", "start_time", "end_time", "error", "result", "tracked_run_id", "owner", "heartbeat",
+)  # fmt: skip
 _CREATE = json_body(
     obj(
         {"run_id": STR, "pipeline": STR, "status": STR, "params": OBJ, "trigger": STR},

@@ -1,6 +1,6 @@
 """Pipelines: the pipelines known (schedule, triggers, the next fire claimed by
 compare-and-set), their runs (QUEUED rows claimed the same way), the steps of each run and
-the step cache.
+the step cache, and how far each trigger has read its events.
 
 Revision ID: 0010_pipelines
 Revises: 0009_sso_tokens
@@ -92,9 +92,18 @@ def upgrade() -> None:
         sa.Column("expires_time", sa.BigInteger, nullable=True),
     )
     op.create_index("ix_pipeline_cache_step", "pipeline_cache", ["step"])
+    op.create_table(
+        "pipeline_triggers",
+        sa.Column("pipeline", sa.String(128), primary_key=True),
+        sa.Column("trigger_key", sa.String(400), primary_key=True),
+        sa.Column("since", sa.BigInteger, nullable=False),
+        sa.Column("cursor", sa.BigInteger, nullable=False),
+        sa.Column("updated_time", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pipeline_triggers")
     op.drop_table("pipeline_cache")
     op.drop_table("pipeline_steps")
     op.drop_table("pipeline_runs")
