@@ -39,6 +39,31 @@ class PipelinesClient:
             limit,
         )
 
+    def trigger(
+        self, name: str, params: dict[str, Any] | None = None, *, key: str | None = None
+    ) -> RunRecord:
+        """Queue a run of pipeline ``name`` (one that declares ``yard.on_webhook()``) for the
+        servers holding its code; the same ``key`` again is the same run."""
+        backend = self.services.backend
+        if backend.http is not None:
+            from urllib.parse import quote
+
+            from modelyard.pipelines.rest_paths import PIPELINES
+
+            body: dict[str, Any] = {"params": params or {}}
+            if key is not None:
+                body["key"] = key
+            path = f"{PIPELINES}/{quote(name, safe='')}/trigger"
+            return RunRecord.from_dict(
+                backend.http.request("POST", path, json=body, idempotent=key is not None)
+            )
+        from modelyard.pipelines.sql_queue import SqlPipelineQueue
+        from modelyard.pipelines.webhook import queue_webhook_run
+
+        assert backend.db is not None
+        queue = SqlPipelineQueue(backend.db)
+        return queue_webhook_run(queue, self.store, name, params or {}, key)[0]
+
     def get_run(self, run_id: str) -> PipelineRun:
         return PipelineRun(self.store.runs.get(run_id), self.services)
 

@@ -19,6 +19,7 @@ from modelyard.pipelines.firing import Firing
 from modelyard.pipelines.services import Services
 from modelyard.pipelines.sql_queue import SqlPipelineQueue
 from modelyard.pipelines.worker import Worker
+from modelyard.platform.current import set_uri
 from modelyard.platform.ids import now_ms
 from modelyard.platform.store_health import StoreHealth, store_name
 from modelyard.store.database import Database
@@ -41,6 +42,8 @@ class PipelineScheduler:
     ) -> None:
         """``pipelines``: the code this server runs (none: it only fires, for others)."""
         services = Services(settings, tracking_uri=store_uri) if pipelines else None
+        if pipelines:  # what the steps log with yard.* goes in this server's store
+            set_uri(store_uri)
         self.services = services
         self.pipelines = pipelines
         self.tick_s = settings.pipeline_tick_s

@@ -27,6 +27,7 @@ class Services:
         self.settings = settings or Settings.from_env()
         self.uri = tracking_uri if tracking_uri is not None else chosen_uri(self.settings)
         backend = resolve(self.uri, self.settings)
+        self.backend = backend
         self.tracking = fluent_client(backend)
         parts = pipeline_backend(backend)
         self.store = parts.store

@@ -124,7 +124,7 @@ class Worker:
             status=QUEUED,
             params=record.params,
             trigger=f"{RESUMED} after run {record.run_id} lost its worker",
-            queued_time=self.clock(),
+            queued_time=record.queued_time,  # it keeps the lost run's place in the queue
             retry_of=record.run_id,
             executor=record.executor,
             created_by=record.created_by,

@@ -7,6 +7,7 @@ which this runner does not use.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -36,6 +37,8 @@ def serve(
         settings = replace(settings, auth=True)
     logs.configure(log_level)
     code = [p for target in pipelines for p in load_pipelines(target)]
+    if code and artifacts_uri is not None:  # what steps read and write with yard.* goes
+        os.environ["MODELYARD_ARTIFACTS_URI"] = artifacts_uri  # to this server's artifacts
     app = create_app(store_uri, settings=settings, pipelines=code)
     config = uvicorn.Config(
         app,

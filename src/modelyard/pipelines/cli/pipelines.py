@@ -106,6 +106,25 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command("trigger")
+def trigger(
+    name: Annotated[str, typer.Argument(help="A pipeline that declares yard.on_webhook().")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="k=v (repeat).")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Idempotency key: the same key again, the same run.")
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    as_json: Json = False,
+) -> None:
+    """Queue a run for the servers that hold the pipeline's code (modelyard server
+    --pipelines); print its id."""
+    record = _client(tracking_uri).trigger(name, _params(param), key=key)
+    if as_json:
+        print_json(record.to_dict())
+        return
+    out.print(f"run {record.run_id}: {record.status} ({record.trigger})", highlight=False)
+
+
 def _quiet(as_json: bool) -> contextlib.AbstractContextManager[Any]:
     """With --json, what the steps print goes to stderr: stdout holds only the JSON."""
     return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()

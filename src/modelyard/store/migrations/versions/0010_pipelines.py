@@ -38,6 +38,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_pipelines_project", "pipelines", ["project"])
     op.create_index("ix_pipelines_next_fire", "pipelines", ["next_fire"])
+    _runs_and_steps()
+    _cache_and_triggers()
+
+
+def _runs_and_steps() -> None:
     op.create_table(
         "pipeline_runs",
         sa.Column("run_id", sa.String(32), primary_key=True),
@@ -80,6 +85,9 @@ def upgrade() -> None:
         sa.Column("upstream", sa.Text, nullable=False),
         sa.Column("seq", sa.Integer, nullable=False),
     )
+
+
+def _cache_and_triggers() -> None:
     op.create_table(
         "pipeline_cache",
         sa.Column("cache_key", sa.String(64), primary_key=True),
