@@ -5,6 +5,7 @@ mocked (a server's ticks over hours of schedule run in a second)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -192,3 +193,89 @@ def test_triggers_fire_once_per_event_from_every_domain(store: str) -> None:
     assert servers[0].firing.triggers() == 0 and servers[1].firing.triggers() == 0
     yard.data.log_dataset(pd.DataFrame({"x": [4.0]}), "churn")
     assert servers[1].firing.triggers() == 1
+
+
+RUNNING_NOW: list[int] = []
+PEAK: list[int] = []
+LOCK = threading.Lock()
+
+
+@yard.step
+def busy(i: int) -> int:
+    with LOCK:
+        RUNNING_NOW.append(i)
+        PEAK.append(len(RUNNING_NOW))
+    time.sleep(0.3)
+    with LOCK:
+        RUNNING_NOW.remove(i)
+    return i
+
+
+@yard.pipeline(triggers=[yard.on_webhook()], max_active=2)
+def limited(i: int = 0) -> int:
+    return busy(i).result()
+
+
+def test_two_servers_claim_each_queued_run_once_within_max_active(store: str) -> None:
+    PEAK.clear()
+    _save(limited)
+    client = PipelinesClient()
+    queued = [client.trigger("limited", {"i": i}).run_id for i in range(6)]
+    assert (
+        client.trigger("limited", {"i": 9}, key="k").run_id
+        == client.trigger("limited", {"i": 9}, key="k").run_id
+    )  # the same key twice: one run
+    queued.append(client.runs("limited", status="QUEUED")[0].run_id)
+    servers = [_server(store, now_ms, (limited,)), _server(store, now_ms, (limited,))]
+    stop = threading.Event()
+
+    def work(i: int) -> None:
+        while not stop.is_set():
+            servers[i].tick()
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        results = sorted(client.get_run(r).result(timeout=60) for r in set(queued))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert results == [0, 1, 2, 3, 4, 5, 9]
+    assert max(PEAK) == 2 and len(PEAK) == 7  # two at once at most; each run's step once
+    owners = {client.get_run(r).record.trigger for r in queued}
+    assert all(t.startswith("webhook called by") for t in owners)
+
+
+def test_a_run_whose_worker_went_silent_is_failed_and_resumed_once(store: str) -> None:
+    _save(limited)
+    client = PipelinesClient()
+    lost = client.trigger("limited", {"i": 3})
+    start = now_ms()
+    gone = _server(store, Clock(start))
+    claimed = gone.queue.claim_next("worker:gone:1", ["limited"], start)
+    assert claimed is not None and claimed.run_id == lost.run_id
+    later = Clock(start + 61_000)  # past the 60 s a silent run is given
+    servers = [_server(store, later), _server(store, later)]
+    failed = [0, 0]
+    barrier = threading.Barrier(2)
+
+    def recover(i: int) -> None:
+        barrier.wait()
+        failed[i] = servers[i].worker.recover()
+
+    threads = [threading.Thread(target=recover, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(failed) == [0, 1]
+    record = client.get_run(lost.run_id).record
+    assert record.status == "FAILED" and "worker:gone:1 stopped" in (record.error or "")
+    resumed = [r for r in client.runs("limited") if r.retry_of == lost.run_id]
+    assert len(resumed) == 1 and resumed[0].status == "QUEUED"
+    assert resumed[0].queued_time == record.queued_time  # its place in the queue
+    assert servers[0].worker.recover() == 0  # nothing more to do, twice
+    assert servers[1].worker.recover() == 0
