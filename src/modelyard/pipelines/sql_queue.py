@@ -16,7 +16,7 @@ sharing one database could take twice is one transaction with a compare-and-set:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -124,11 +124,15 @@ class SqlPipelineQueue:
         """Where trigger ``key`` of ``pipeline`` has read up to; a trigger seen for the first
         time starts at ``since`` (when its pipeline was saved)."""
 
+        t = pipeline_triggers.c
+        where = (t.pipeline == pipeline, t.trigger_key == key)
+        with self.db.read() as conn:  # each tick reads; only a new trigger writes
+            row = conn.execute(sa.select(t.since, t.cursor).where(*where)).first()
+        if row is not None:
+            return Cursor(int(row[0]), int(row[1]))
+
         def write(conn: Connection) -> Cursor:
-            t = pipeline_triggers.c
-            row = conn.execute(
-                sa.select(t.since, t.cursor).where(t.pipeline == pipeline, t.trigger_key == key)
-            ).first()
+            row = conn.execute(sa.select(t.since, t.cursor).where(*where)).first()
             if row is not None:
                 return Cursor(int(row[0]), int(row[1]))
             conn.execute(
@@ -160,7 +164,15 @@ class SqlPipelineQueue:
             )
             return _insert_runs(conn, info, runs)
 
-        made: int = self.db.run_write(write)
+        return self._writing_runs(write)
+
+    def _writing_runs(self, write: Callable[[Connection], int]) -> int:
+        """``write`` again when another server inserted one of the same runs meanwhile (the
+        second time it sees them, and leaves them)."""
+        try:
+            made: int = self.db.run_write(write)
+        except sa.exc.IntegrityError:
+            made = self.db.run_write(write)
         return made
 
     def enqueue(self, info: PipelineInfo, record: RunRecord) -> tuple[RunRecord, bool]:
@@ -169,7 +181,7 @@ class SqlPipelineQueue:
         def write(conn: Connection) -> int:
             return _insert_runs(conn, info, [record])
 
-        made = self.db.run_write(write)
+        made = self._writing_runs(write)
         return self.get(record.run_id), bool(made)
 
     def get(self, run_id: str) -> RunRecord:
