@@ -358,3 +358,29 @@ def test_outputs_stay_loadable_after_the_cluster_is_gone_and_a_local_retry_reuse
     assert retried.result() == 10
     assert retried.step("expensive").status == "CACHED"
     assert retried.step("expensive").cached_from == run.run_id
+
+
+# --- a model output -----------------------------------------------------------------------
+@yard.step
+def fit(n: int) -> object:
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(n, dtype="float64").reshape(-1, 1)
+    return LinearRegression().fit(x, 2 * x[:, 0] + 1)
+
+
+@yard.step
+def predict(model: object, x: float) -> float:
+    return float(model.predict(pd.DataFrame({"0": [x]}).to_numpy())[0])  # type: ignore[attr-defined]
+
+
+@yard.pipeline
+def trains(n: int = 8) -> float:
+    return predict(fit(n), 10.0)
+
+
+def test_a_model_a_worker_returns_is_logged_to_the_steps_run_and_read_back_by_the_next() -> None:
+    run = trains.run(executor="ray", cache=False)
+    assert run.result() == pytest.approx(21.0)
+    assert run.step("fit").output is not None
+    assert "$model" in str(run.step("fit").output.doc)
