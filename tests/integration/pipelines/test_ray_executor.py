@@ -8,6 +8,7 @@ cluster."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def ray_address() -> Iterator[str]:
         for proc in cluster:  # and anything of this cluster still there: by pid, only ours
             if proc.is_running():
                 proc.kill()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
