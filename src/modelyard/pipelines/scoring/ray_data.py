@@ -56,13 +56,17 @@ def score_ray(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     parts = target.parent / (target.name + ".parts")
+    # one core stays free of scoring actors, or reading and writing tasks never get one
+    cores = int(ray.cluster_resources().get("CPU", 1))
+    actors = max(1, min(workers, cores - 1))
     dataset = ray.data.read_parquet([str(f) for f in files], columns=plan.needed)
     scored = dataset.map_batches(
         RayScorer,
         fn_constructor_args=(model[0], model[1], model[2], plan),
         batch_format="pyarrow",
         batch_size=batch_rows,
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=1,
     )
     scored.write_parquet(str(parts))
     return join_parts(sorted(parts.glob("*.parquet")), target, batch_rows)
