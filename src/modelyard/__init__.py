@@ -98,7 +98,16 @@ __all__ = [
 # pipelines' public names, offered at the top (``@yard.step``, ``@yard.pipeline``), loaded on
 # first use like the subpackages
 _PIPELINE_NAMES = frozenset(
-    {"step", "pipeline", "Model", "on_dataset", "on_model", "on_alert", "on_webhook"}
+    {
+        "step",
+        "pipeline",
+        "Model",
+        "batch_predict",
+        "on_dataset",
+        "on_model",
+        "on_alert",
+        "on_webhook",
+    }
 )
 
 

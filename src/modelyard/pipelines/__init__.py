@@ -27,6 +27,7 @@ _EXPORTS = {
     "on_alert": "triggers",
     "on_webhook": "triggers",
     "PipelinesClient": "client",
+    "batch_predict": "scoring.builtin",
 }
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "StepFuture",
     "StepRecord",
     "UnserialisableOutput",
+    "batch_predict",
     "on_alert",
     "on_dataset",
     "on_model",
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from modelyard.pipelines.entities import RunRecord, StepRecord
     from modelyard.pipelines.futures import StepFailed, StepFuture
     from modelyard.pipelines.handle import PipelineFailed, PipelineRun
+    from modelyard.pipelines.scoring.builtin import batch_predict
     from modelyard.pipelines.steps import Step
     from modelyard.pipelines.triggers import on_alert, on_dataset, on_model, on_webhook
     from modelyard.pipelines.values import Model, UnserialisableOutput

@@ -13,6 +13,7 @@ from typing import Any
 
 from modelyard.errors import ModelyardError
 from modelyard.pipelines.capture import step_log
+from modelyard.pipelines.context import step_run
 from modelyard.pipelines.entities import OutputRef
 from modelyard.pipelines.values import ModelSaver, encode
 
@@ -57,12 +58,15 @@ def call_step(task: Task) -> tuple[bool, Any, str, int, int]:
     """(ok, value or error text, logs, start ms, end ms) of calling the function here."""
     with step_log() as log:
         start = int(time.time() * 1000)
+        token = step_run.set(task.tracked_run_id)
         try:
             args, kwargs = call_arguments(task.step, task.arguments)
             value: Any = task.step.fn(*args, **kwargs)
             ok = True
         except BaseException as exc:  # noqa: BLE001 - the step's own failure (SystemExit too), kept
             value, ok = failure(exc), False
+        finally:
+            step_run.reset(token)
         end = int(time.time() * 1000)
     return ok, value, log.text(), start, end
 
