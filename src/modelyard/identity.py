@@ -9,6 +9,7 @@ authentication will replace only how the actor is bound, not these calls.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -109,10 +110,23 @@ def settings_actor(settings: Settings) -> Actor:
 _current: ContextVar[Actor | None] = ContextVar("modelyard_actor", default=None)
 
 
+_configured: tuple[tuple[str | None, str | None], Actor] | None = None
+
+
 def current_actor() -> Actor:
-    """The actor bound to this context, else the process's configured identity."""
+    """The actor bound to this context, else the process's configured identity (read again
+    only when MODELYARD_USER or MODELYARD_ROLES changes: every store call asks)."""
+    global _configured
     bound = _current.get()
-    return bound if bound is not None else settings_actor(Settings.from_env())
+    if bound is not None:
+        return bound
+    key = (os.environ.get("MODELYARD_USER"), os.environ.get("MODELYARD_ROLES"))
+    known = _configured
+    if known is not None and known[0] == key:
+        return known[1]
+    actor = settings_actor(Settings.from_env())
+    _configured = (key, actor)
+    return actor
 
 
 @contextmanager

@@ -34,7 +34,9 @@ def _build(backend: Backend) -> PipelineBackend:
     def version_id(name: str, version: int) -> str:
         return data.store.get_version(name, version).version_id
 
-    return PipelineBackend(sql_pipeline_store(backend.db, runs.get_run, version_id), blobs, False)
+    return PipelineBackend(
+        sql_pipeline_store(backend.db, runs.check_runs, version_id), blobs, False
+    )
 
 
 pipeline_backend = Part(_build)

@@ -100,27 +100,25 @@ def _step(row: sa.RowMapping) -> StepRecord:
 
 
 class SqlPipelineSteps(PipelineSteps):
-    """``run_visible(run_id)`` and ``dataset_version_id(name, version)`` raise NotFound for
+    """``runs_visible(run_ids)`` and ``dataset_version_id(name, version)`` raise NotFound for
     what the caller may not read (the tracking and data stores' own checks), so a record
     never links a step to a run or dataset version its writer cannot see."""
 
     def __init__(
         self,
         db: Database,
-        run_visible: Callable[[str], object],
+        runs_visible: Callable[[Sequence[str]], None],
         dataset_version_id: Callable[[str, int], str],
     ) -> None:
         self.db = db
-        self.run_visible = run_visible
+        self.runs_visible = runs_visible
         self.dataset_version_id = dataset_version_id
 
     def record(
         self, run_id: str, steps: Sequence[tuple[int, StepRecord]], datasets: DatasetInputs
     ) -> None:
         checked = [(seq, check_step(s, run_id)) for seq, s in steps]
-        for _, step in checked:
-            if step.tracked_run_id is not None:
-                self.run_visible(step.tracked_run_id)
+        self.runs_visible([s.tracked_run_id for _, s in checked if s.tracked_run_id is not None])
         versions = {
             key: [self.dataset_version_id(name, version) for name, version in given]
             for key, given in datasets.items()

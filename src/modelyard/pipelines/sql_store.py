@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from modelyard.pipelines.sql_defs import SqlPipelineDefs
 from modelyard.pipelines.sql_runs import SqlPipelineRuns
@@ -13,14 +13,14 @@ from modelyard.store.database import Database
 
 def sql_pipeline_store(
     db: Database,
-    run_visible: Callable[[str], object],
+    runs_visible: Callable[[Sequence[str]], None],
     dataset_version_id: Callable[[str, int], str],
 ) -> PipelineStore:
-    """``run_visible`` and ``dataset_version_id``: the tracking and data stores' reads (each
+    """``runs_visible`` and ``dataset_version_id``: the tracking and data stores' reads (each
     raises NotFound for what the caller may not see), for the lineage edges of steps."""
     return PipelineStore(
         SqlPipelineDefs(db),
         SqlPipelineRuns(db),
-        SqlPipelineSteps(db, run_visible, dataset_version_id),
+        SqlPipelineSteps(db, runs_visible, dataset_version_id),
         SqlStepCache(db),
     )

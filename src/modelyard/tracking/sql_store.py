@@ -27,6 +27,7 @@ from modelyard.store import audit
 from modelyard.store.audit import AuditEvent
 from modelyard.store.database import Database
 from modelyard.store.migrate import upgrade
+from modelyard.store.sql import in_ids
 from modelyard.tracking.entities import (
     Experiment,
     LifecycleStage,
@@ -156,6 +157,32 @@ class SqlTrackingStore(TrackingStore):
         if not found:
             raise NotFound(f"run {run_id} does not exist", field="run_id")
         return found[0]
+
+    def check_runs(self, run_ids: Sequence[str]) -> None:
+        wanted = list(dict.fromkeys(check_run_id(r) for r in run_ids))
+        if not wanted:
+            return
+        c = runs.c
+        with self.db.read() as conn:
+            found = dict(
+                conn.execute(
+                    sa.select(c.run_uuid, experiments.c.project)
+                    .select_from(
+                        runs.join(experiments, c.experiment_id == experiments.c.experiment_id)
+                    )
+                    .where(
+                        # a short list as literal ids: the index answers, not a scan
+                        c.run_uuid.in_(wanted)
+                        if len(wanted) <= 500
+                        else in_ids(c.run_uuid, wanted, self.db.dialect)
+                    )
+                ).all()
+            )
+        for run_id in wanted:
+            missing = NotFound(f"run {run_id} does not exist", field="run_id")
+            if run_id not in found:
+                raise missing
+            require_in("run.read", found[run_id], missing)
 
     def get_metric_history_page(
         self,

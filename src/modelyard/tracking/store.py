@@ -76,6 +76,12 @@ class TrackingStore(ABC):
     @abstractmethod
     def get_run(self, run_id: str) -> Run: ...
 
+    def check_runs(self, run_ids: Sequence[str]) -> None:
+        """NotFound for the first of ``run_ids`` that is missing or hidden from the caller
+        (a store may answer with one read)."""
+        for run_id in run_ids:
+            self.get_run(run_id)
+
     @abstractmethod
     def get_metric_history_page(
         self,

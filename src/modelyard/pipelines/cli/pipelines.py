@@ -116,8 +116,7 @@ def trigger(
     tracking_uri: TrackingUri = None,
     as_json: Json = False,
 ) -> None:
-    """Queue a run for the servers that hold the pipeline's code (modelyard server
-    --pipelines); print its id."""
+    """Queue a run for the servers holding the pipeline's code (server --pipelines)."""
     record = _client(tracking_uri).trigger(name, _params(param), key=key)
     if as_json:
         print_json(record.to_dict())
