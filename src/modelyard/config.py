@@ -44,6 +44,12 @@ def _positive(name: str, default: float) -> float:
     return value
 
 
+def identity_env() -> tuple[str | None, str | None]:
+    """The raw MODELYARD_USER and MODELYARD_ROLES: what the configured actor is made of (its
+    cache is kept while these stay the same)."""
+    return os.environ.get("MODELYARD_USER"), os.environ.get("MODELYARD_ROLES")
+
+
 def default_user() -> str:
     try:
         return getpass.getuser()

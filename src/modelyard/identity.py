@@ -9,7 +9,6 @@ authentication will replace only how the actor is bound, not these calls.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from modelyard.config import Settings
+from modelyard.config import Settings, identity_env
 from modelyard.errors import InvalidArgument, PermissionDenied
 
 USER_HEADER = "x-modelyard-user"
@@ -120,7 +119,7 @@ def current_actor() -> Actor:
     bound = _current.get()
     if bound is not None:
         return bound
-    key = (os.environ.get("MODELYARD_USER"), os.environ.get("MODELYARD_ROLES"))
+    key = identity_env()
     known = _configured
     if known is not None and known[0] == key:
         return known[1]

@@ -3,6 +3,7 @@ type, length and allowed values, so what is stored is what the pipelines domain 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ from modelyard.pipelines.entities import (
     QUEUED,
     RUNNING,
     STEP_STATES,
+    CacheEntry,
     OutputRef,
     RunRecord,
     StepRecord,
@@ -39,7 +41,18 @@ def check_output(ref: Any, field: str) -> OutputRef | None:
         raise _fail(f"{field}.digest", "sha256 digests", ref.digest)
     if len(orjson.dumps(ref.doc)) > MAX_DOC:
         raise InvalidArgument(f"{field}.doc is over {MAX_DOC} bytes", field=f"{field}.doc")
+    if not digest_matches(ref):
+        raise InvalidArgument(
+            f"{field}.digest is not the sha256 of its document", field=f"{field}.digest"
+        )
     return ref
+
+
+def digest_matches(ref: OutputRef) -> bool:
+    """Whether the output's digest is that of its document (which names its blobs by their
+    sha256): an inline value changed, or a record forged, does not match."""
+    text = orjson.dumps(ref.doc, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(text).hexdigest() == ref.digest
 
 
 def _opt_int(value: Any, field: str) -> None:
@@ -101,7 +114,27 @@ def check_new_run(record: RunRecord) -> RunRecord:
         if value is not None:
             check_run_id(value, name)
     _opt_int(record.start_time, "start_time")
+    _opt_int(record.queued_time, "queued_time")
+    for name in ("pipeline", "executor", "trigger"):
+        if "\x00" in str(getattr(record, name)):
+            raise _fail(name, "text without NUL characters", "\\x00")
     return record
+
+
+def check_cache_entry(entry: CacheEntry) -> CacheEntry:
+    check_output(entry.output, "output")
+    if not isinstance(entry.key, str) or not SHA.fullmatch(entry.key):
+        raise _fail("key", "a sha256", entry.key)
+    check_run_id(entry.run_id)
+    if not isinstance(entry.step, str) or not _KEY.fullmatch(entry.step):
+        raise _fail("step", "a step name", entry.step)
+    if not isinstance(entry.step_key, str) or not _KEY.fullmatch(entry.step_key):
+        raise _fail("step_key", "a step key", entry.step_key)
+    if isinstance(entry.created_time, bool) or not isinstance(entry.created_time, int):
+        raise _fail("created_time", "epoch milliseconds", entry.created_time)
+    _opt_int(entry.created_time, "created_time")
+    _opt_int(entry.expires_time, "expires_time")
+    return entry
 
 
 def check_run_changes(changes: dict[str, Any]) -> dict[str, Any]:

@@ -173,10 +173,7 @@ class Pipeline:
         services = Services()
         chosen = make_executor(executor)
         launch = Launch(self, bound, services, chosen, use_cache=cache, trigger=trigger)
-        handle = launch.start()
-        if wait:
-            handle.wait()
-        return handle
+        return _started(launch, wait)
 
     def retry(
         self, run_id: str, *, executor: str | Executor = "local", wait: bool = True
@@ -199,10 +196,19 @@ class Pipeline:
             self, params, services, make_executor(executor), use_cache=True,
             trigger=f"retry of {run_id}", retry_of=run_id, reuse=reuse,
         )  # fmt: skip
-        handle = launch.start()
+        return _started(launch, wait)
+
+
+def _started(launch: Any, wait: bool) -> PipelineRun:
+    """Start the run (and wait for it): Ctrl-C at any point after the start cancels it."""
+    try:
+        handle: PipelineRun = launch.start()
         if wait:
             handle.wait()
-        return handle
+    except KeyboardInterrupt:
+        launch.interrupted()
+        raise
+    return handle
 
 
 def make_executor(executor: str | Executor) -> Executor:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import InvalidArgument
+from modelyard.errors import InvalidArgument, ModelyardError
 from modelyard.pipelines.decorators import FILE_MODULE_PREFIX, Pipeline
+
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def load_pipeline(entrypoint: str, *, stored: bool = False) -> Pipeline:
@@ -62,11 +66,33 @@ def _from_file(path: Path, stored: bool) -> Any:
     folder = str(path.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)  # the script's own imports, as when it is run
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except ModelyardError:  # a decorator's own check, already one line naming its field
+        sys.modules.pop(name, None)
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code failed at import: say where
+        sys.modules.pop(name, None)
+        raise _import_failed(str(path), exc) from None
     return module
 
 
+def _import_failed(what: str, exc: BaseException) -> InvalidArgument:
+    """One line: what failed to import, why, and the last line of the user's code it ran."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if "importlib" not in f.filename]
+    at = f" (at {own[-1].filename}:{own[-1].lineno})" if own else ""
+    return InvalidArgument(
+        f"importing {what} failed: {type(exc).__name__}: {exc}{at}", field="entrypoint"
+    )
+
+
 def _from_module(name: str, stored: bool) -> Any:
+    if not _MODULE.fullmatch(name):
+        raise InvalidArgument(
+            f"{name!r} is neither a .py file nor a module name (package.module)",
+            field="entrypoint",
+        )
     if str(Path.cwd()) not in sys.path and "" not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     if stored:
@@ -82,6 +108,10 @@ def _from_module(name: str, stored: bool) -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         raise InvalidArgument(f"cannot import {name!r}: {exc}", field="entrypoint") from None
+    except ModelyardError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code failed at import: say where
+        raise _import_failed(f"module {name}", exc) from None
 
 
 def load_pipelines(target: str) -> list[Pipeline]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from modelyard.errors import Conflict, ModelyardError
 from modelyard.pipelines.attempts import failure
+from modelyard.pipelines.calls import substitute
 from modelyard.pipelines.entities import (
     CANCELLED,
     COMPLETED,
@@ -21,6 +22,7 @@ from modelyard.pipelines.entities import (
     FINISHED_RUN,
     RUNNING,
     SKIPPED,
+    OutputRef,
     RunRecord,
     StepRecord,
 )
@@ -29,7 +31,7 @@ from modelyard.pipelines.futures import StepFailed
 from modelyard.pipelines.handle import PipelineRun
 from modelyard.pipelines.runner import Runner
 from modelyard.pipelines.services import Services
-from modelyard.pipelines.values import encode
+from modelyard.pipelines.values import Stored, encode
 from modelyard.platform.ids import new_run_id, now_ms
 
 log = logging.getLogger("modelyard.pipelines")
@@ -85,6 +87,7 @@ class Launch:
         )
         self.handle = PipelineRun(self.record, services, live=self)
         self.done = threading.Event()
+        self._interrupted = False
         # the threads act as whoever started the run (a server's worker, a user's process)
         body, watch = contextvars.copy_context(), contextvars.copy_context()
         self.thread = threading.Thread(
@@ -125,10 +128,31 @@ class Launch:
         try:
             self.done.wait(timeout)
         except KeyboardInterrupt:
-            log.warning("pipeline run %s: interrupted, cancelling it", self.run_id)
-            self.cancel()
-            self.done.wait(30)
+            self.interrupted()
             raise
+
+    def interrupted(self) -> None:
+        """Ctrl-C while this process waits for the run: cancel it and wait for its end; a
+        second Ctrl-C (or a run that does not end) records it cancelled as it stands."""
+        if self._interrupted:
+            return
+        self._interrupted = True
+        log.warning("pipeline run %s: interrupted, cancelling it", self.run_id)
+        self.cancel()
+        try:
+            self.done.wait(30)
+        finally:
+            if not self.done.is_set():
+                self._abandon()
+
+    def _abandon(self) -> None:
+        try:
+            self.services.store.runs.update(
+                self.run_id, status=CANCELLED, end_time=now_ms(),
+                error="cancelled: interrupted before its steps had stopped",
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the process is going: say it, go on
+            log.warning("pipeline run %s: could not record its cancel: %s", self.run_id, exc)
 
     def steps(self) -> list[StepRecord]:
         with self.runner.lock:
@@ -177,9 +201,7 @@ class Launch:
         result = None
         try:
             if has_value and error is None:
-                encoded = encode(value, where=f"the return value of pipeline {self.pipeline.name}")
-                self.services.write_blobs(encoded.blobs)
-                result = encoded.ref()
+                result = self._result()
         except ModelyardError as exc:
             error, has_value = exc.message, False
         try:
@@ -202,6 +224,25 @@ class Launch:
             log.warning("pipeline run %s: ended elsewhere as %s", self.run_id, record.status)
         self.handle._finished(record, value, has_value and status == COMPLETED)
         self.done.set()
+
+    def _result(self) -> OutputRef:
+        """The return value stored: a step's output it holds is named as that step stored
+        it (a model included); anything else is encoded here, a model logged to the
+        pipeline's own run."""
+        models = [0]
+
+        def save_model(value: Any, where: str) -> dict[str, Any]:
+            models[0] += 1
+            path = "model" if models[0] == 1 else f"model-{models[0]}"
+            return self.services.save_model(value, self.runner.tracked_run_id, path)
+
+        held = substitute(
+            self.runner.raw_result, lambda f: f.result() if f.ref is None else Stored(f.ref)
+        )
+        where = f"the return value of pipeline {self.pipeline.name}"
+        encoded = encode(held, where=where, save_model=save_model)
+        self.services.write_blobs(encoded.blobs)
+        return encoded.ref()
 
     def _status(self, error: str | None) -> str:
         if self.runner.cancelled.is_set():

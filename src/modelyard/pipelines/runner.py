@@ -68,6 +68,7 @@ class Runner:
         self.records: dict[str, StepRecord] = {}
         self.active = 0
         self.cancelled = threading.Event()
+        self.raw_result: Any = None
         self.pipelines: list[str] = [name]
         self.recorder = StepRecorder(services.store, run_id, services.tracking.flush)
 
@@ -170,9 +171,9 @@ class Runner:
                 raise ModelyardError("its stored output is gone")
             return _Loaded(self.services.load(ref))
         except Exception as exc:  # noqa: BLE001 - a bad entry is a miss, said once
-            log.warning(
-                "step %s: the cached output cannot be used (%s); running the step", call.key, exc
-            )
+            said = f"the cached output cannot be used ({exc}); running the step"
+            log.warning("step %s: %s", call.key, said)
+            call.logs.append(f"[modelyard] {said}\n")  # in the step's own log too
             return None
 
     # --- attempts ------------------------------------------------------------------------
@@ -326,6 +327,7 @@ class Runner:
         try:
             with capture.installed():
                 value = fn(**params)
+                self.raw_result = value  # with its handles: the result names their outputs
                 return substitute(value, lambda f: f.result())
         finally:
             active_runner.reset(token)

@@ -26,6 +26,7 @@ from modelyard.store.database import Database
 
 log = logging.getLogger("modelyard.pipelines")
 SYSTEM = Actor("pipelines", kind="system")
+RESAVE_S = 30.0
 
 
 class PipelineScheduler:
@@ -57,18 +58,23 @@ class PipelineScheduler:
             store_name(store_uri), "schedules and triggers fire when it answers",
             who="pipelines", logger=log,
         )  # fmt: skip
+        self._saved = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Record the pipelines this server holds (their schedules and triggers as its code
         declares them), then tick on a thread of its own."""
-        with acting_as(SYSTEM):
-            for pipeline in self.pipelines.values():
-                pipeline.save(self.services)
+        self._save()
         if self._thread is None and self.tick_s > 0:
             self._thread = threading.Thread(target=self._loop, name="pipelines", daemon=True)
             self._thread.start()
+
+    def _save(self) -> None:
+        with acting_as(SYSTEM):
+            for pipeline in self.pipelines.values():
+                pipeline.save(self.services)
+        self._saved = time.monotonic()
 
     def stop(self) -> None:
         """Stop firing and claiming; runs already started go on until the process ends."""
@@ -98,6 +104,10 @@ class PipelineScheduler:
             self.health.answered()
 
     def tick(self) -> tuple[int, int]:
-        """One pass: (runs enqueued, runs started here)."""
+        """One pass: (runs enqueued, runs started here). Every ``RESAVE_S`` the pipelines this
+        server holds are recorded again: a definition changed by someone else (another
+        server without the code, an older client) is put back as the code declares it."""
+        if self.pipelines and time.monotonic() - self._saved > RESAVE_S:
+            self._save()
         queued = self.firing.schedules() + self.firing.triggers()
         return queued, self.worker.tick()

@@ -62,7 +62,15 @@ class Services:
         return Readers(self.read_blob, self._load_model, self._dataset, Path(self.files_dir))
 
     def load(self, ref: OutputRef) -> Any:
-        """The value a stored output holds (blobs checked against their hashes)."""
+        """The value a stored output holds (its document checked against its digest, blobs
+        against their hashes)."""
+        from modelyard.pipelines.checks import digest_matches
+
+        if not digest_matches(ref):
+            raise Conflict(
+                f"stored output {ref.digest[:12]}… does not match its digest (altered)",
+                field="output",
+            )
         return decode(ref.doc, self.readers())
 
     def _load_model(self, doc: dict[str, Any]) -> Any:

@@ -40,6 +40,13 @@ from modelyard.store.database import Database
 ACTIVE = (RUNNING, CANCELLING)
 
 
+def last_sign_of_life() -> sa.ColumnElement[int]:
+    """When a run last said it lives: its heartbeat, else its start (a run recorded by a
+    client that never beat), else when it was queued."""
+    c = pipeline_runs.c
+    return sa.func.coalesce(c.heartbeat, c.start_time, c.queued_time)
+
+
 def event_run_id(pipeline: str, source: str, event: str) -> str:
     """The id of the run an event starts: the same event, the same run (32 hex digits)."""
     text = f"{pipeline}\0{source}\0{event}".encode()
@@ -255,23 +262,19 @@ class SqlPipelineQueue:
 
         self.db.run_write(write)
 
-    def stale(self, older_than: int) -> list[RunRecord]:
-        """Active runs whose owner last beat before ``older_than``."""
+    def stale(self, older_than: int) -> list[tuple[RunRecord, str | None, int | None]]:
+        """Active runs silent since before ``older_than`` (their heartbeat, or their start
+        when they never beat): each with its owner and heartbeat as read."""
         c = pipeline_runs.c
         query = sa.select(pipeline_runs).where(
-            c.status.in_(ACTIVE), c.heartbeat.is_not(None), c.heartbeat < older_than
+            c.status.in_(ACTIVE), last_sign_of_life() < older_than
         )
         with self.db.read() as conn:
-            return [run_of_row(r) for r in conn.execute(query).mappings()]
-
-    def heartbeat_of(self, run_id: str) -> tuple[str | None, int | None]:
-        c = pipeline_runs.c
-        with self.db.read() as conn:
-            row = conn.execute(sa.select(c.owner, c.heartbeat).where(c.run_id == run_id)).first()
-        return (row[0], row[1]) if row is not None else (None, None)
+            rows = list(conn.execute(query).mappings())
+        return [(run_of_row(r), r["owner"], r["heartbeat"]) for r in rows]
 
     def fail_stale(
-        self, record: RunRecord, heartbeat: int, error: str, resume: RunRecord | None
+        self, record: RunRecord, heartbeat: int | None, error: str, resume: RunRecord | None
     ) -> bool:
         """Fail a run whose owner stopped (if its heartbeat is still ``heartbeat``) and
         enqueue ``resume`` in the same transaction; False when another server did it, or

@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from modelyard.config import Settings
 from modelyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from modelyard.identity import current_actor
 from modelyard.pipelines.checks import check_new_run, check_run_changes
@@ -172,9 +173,14 @@ class SqlPipelineRuns(PipelineRuns):
             if row["status"] in FINISHED_RUN:
                 raise Conflict(f"pipeline run {run_id} is already {row['status']}", field="run_id")
             values: dict[str, Any] = {"cancel_requested": True}
+            now = now_ms()
+            life = row["heartbeat"] or row["start_time"] or row["queued_time"]
             if row["status"] == QUEUED:
+                values.update(status=CANCELLED, end_time=now, error="cancelled before it started")
+            elif now - int(life) > Settings.from_env().pipeline_stale_s * 1000:
+                # nobody is running it (silent past the stale time): over now, not CANCELLING
                 values.update(
-                    status=CANCELLED, end_time=now_ms(), error="cancelled before it started"
+                    status=CANCELLED, end_time=now, error="cancelled (nobody was running it)"
                 )
             else:
                 values["status"] = CANCELLING

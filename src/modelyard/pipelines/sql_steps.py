@@ -12,8 +12,7 @@ from sqlalchemy.engine import Connection
 
 from modelyard.data.lineage_rows import Node, add_edges
 from modelyard.errors import InvalidArgument
-from modelyard.pipelines.checks import SHA as _SHA
-from modelyard.pipelines.checks import check_output, check_step
+from modelyard.pipelines.checks import check_cache_entry, check_step
 from modelyard.pipelines.entities import CacheEntry, OutputRef, StepRecord
 from modelyard.pipelines.sql_runs import run_row
 from modelyard.pipelines.store import DatasetInputs, PipelineSteps, StepCache
@@ -186,9 +185,7 @@ class SqlStepCache(StepCache):
             return
 
         for e in entries:
-            check_output(e.output, "output")
-            if not _SHA.fullmatch(str(e.key)):
-                raise InvalidArgument(f"cache key {str(e.key)[:70]!r} is not a sha256", field="key")
+            check_cache_entry(e)
 
         def write(conn: Connection) -> None:
             c = pipeline_cache.c

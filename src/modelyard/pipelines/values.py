@@ -46,15 +46,24 @@ class UnserialisableOutput(InvalidArgument):
 ModelSaver = Callable[[Any, str], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A value already stored (a step's output): its document goes in as it is, and its
+    blobs are named, not written again."""
+
+    ref: OutputRef
+
+
 @dataclass
 class Encoded:
     doc: Any
     blobs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> bytes
+    stored: set[str] = field(default_factory=set)  # blobs already in the store (``Stored``)
 
     def ref(self) -> OutputRef:
         text = canonical(self.doc)
         size = len(text) + sum(len(b) for b in self.blobs.values())
-        return OutputRef(self.doc, tuple(sorted(self.blobs)), sha256(text), size)
+        return OutputRef(self.doc, tuple(sorted(set(self.blobs) | self.stored)), sha256(text), size)
 
 
 def canonical(doc: Any) -> bytes:
@@ -80,7 +89,9 @@ def encode(
     if as_model:
         out.doc = _model(value, where, save_model)
     else:
-        out.doc = _Encoder(out.blobs, where, save_model, lenient).doc(value, "")
+        encoder = _Encoder(out.blobs, where, save_model, lenient)
+        out.doc = encoder.doc(value, "")
+        out.stored = encoder.stored
     return out
 
 
@@ -98,6 +109,7 @@ class _Encoder:
     ) -> None:
         self.lenient = lenient
         self.blobs = blobs
+        self.stored: set[str] = set()
         self.where = where
         self.save_model = save_model
 
@@ -110,6 +122,9 @@ class _Encoder:
         kind = type(value)  # exact: numpy's float64 is a float, and must come back as one
         if value is None or kind is bool or kind is str:
             return value
+        if kind is Stored:
+            self.stored.update(value.ref.blobs)
+            return value.ref.doc
         if kind is int:
             return value if abs(value) < 2**63 else {"$int": str(value)}
         if kind is float:
@@ -145,6 +160,12 @@ class _Encoder:
             return self.numpy(value, path)
         if top == "modelyard" and kind.__name__ == "DatasetVersion":
             return {"$dataset": value.name, "version": value.version, "digest": value.digest}
+        if top == "modelyard" and kind.__name__ == "LoadedModel":
+            raise UnserialisableOutput(
+                f"{self.where}{path} is a model read back from a step's output: return the "
+                "step's handle (not its .result()), and the run's result names that model",
+                field="output",
+            )
         if top in _MODEL_FRAMEWORKS or _is_python_model(value):
             return _model(value, self.where + path, self.save_model)
         if self.lenient:

@@ -39,7 +39,8 @@ def queue_webhook_run(
     check_call(params, key)
     info = store.defs.get(name)
     require_in("pipeline.run", info.project, NotFound(f"no pipeline {name!r}", field="pipeline"))
-    if not any(t.get("kind") == "webhook" for t in info.triggers):
+    declared = info.triggers if code is None else code.info().triggers  # the code wins
+    if not any(t.get("kind") == "webhook" for t in declared):
         raise Conflict(
             f"pipeline {name!r} has no webhook trigger (declare triggers=[yard.on_webhook()])",
             field="pipeline",
@@ -52,4 +53,10 @@ def queue_webhook_run(
     run_id = event_run_id(name, "webhook", key) if key is not None else new_run_id()
     actor = current_actor().name
     made = queued(info, run_id, f"webhook called by {actor}"[:512], now_ms())
-    return queue.enqueue(info, replace(made, params=doc.doc, created_by=actor))
+    found, new = queue.enqueue(info, replace(made, params=doc.doc, created_by=actor))
+    if not new and found.params != doc.doc:
+        raise Conflict(
+            f"key {key!r} was used for run {found.run_id} with other parameters; use a new key",
+            field="key",
+        )
+    return found, new

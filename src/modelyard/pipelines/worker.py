@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from modelyard.errors import ModelyardError
@@ -19,6 +20,12 @@ from modelyard.pipelines.sql_queue import SqlPipelineQueue, event_run_id
 
 log = logging.getLogger("modelyard.pipelines")
 OWNER_PREFIX = "worker:"
+
+
+def iso_time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
 RESUMED = "resumed"
 MAX_RESUMES = 2
 
@@ -96,13 +103,14 @@ class Worker:
         """Fail the active runs silent for ``stale_ms`` (of any process), and resume those a
         worker ran; how many it failed."""
         failed = 0
-        for record in self.queue.stale(self.clock() - self.stale_ms):
-            owner, beat = self.queue.heartbeat_of(record.run_id)
-            if beat is None:
-                continue
+        for record, owner, beat in self.queue.stale(self.clock() - self.stale_ms):
             worker = (owner or "").startswith(OWNER_PREFIX)
             resume = self._resumption(record) if worker else None
-            why = f"its {'worker' if worker else 'process'} {owner} stopped (silent since {beat})"
+            since = beat if beat is not None else record.start_time or record.queued_time
+            who = (
+                f"its worker {owner}" if worker else f"its process {owner or '(never heard from)'}"
+            )
+            why = f"{who} stopped: silent since {iso_time(since)}"
             if resume is not None:
                 why += f"; resumed as run {resume.run_id}"
             if self.queue.fail_stale(record, beat, why, resume):

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from modelyard.errors import InvalidArgument, Unavailable
 from modelyard.store.space import full, is_full
@@ -57,6 +57,13 @@ def _configure_sqlite(engine: Engine) -> None:
         raw = conn.connection.dbapi_connection
         assert raw is not None
         raw.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def unfit(exc: DataError) -> InvalidArgument:
+    """A value the database refuses as data (a NUL character in text on PostgreSQL, a number
+    out of its range): the caller's input, answered as such, never a server error."""
+    said = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "refused"
+    return InvalidArgument(f"a value cannot be stored or searched for: {said[:200]}")
 
 
 def normalize_url(uri: str) -> str:
@@ -110,6 +117,8 @@ class Database:
                 yield conn
         except OperationalError as exc:
             raise Unavailable(f"the metadata database is unavailable: {exc.orig}") from exc
+        except DataError as exc:
+            raise unfit(exc) from None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -130,6 +139,8 @@ class Database:
             try:
                 with self.write() as conn:
                     return fn(conn, *args, **kwargs)
+            except DataError as exc:
+                raise unfit(exc) from None
             except DBAPIError as exc:
                 if is_full(exc):
                     raise full(f"the metadata database ({self.dialect})", exc) from None

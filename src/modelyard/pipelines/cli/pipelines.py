@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -99,7 +101,7 @@ def run(
     if tracking_uri is not None:
         current.set_uri(tracking_uri)
     found = load_pipeline(entrypoint)
-    with _quiet(as_json):
+    with _quiet(as_json), _interruptible():
         handle = found.run(executor=executor, cache=not no_cache, params=_params(param))
     _report(handle.record, handle.steps, as_json)
     if handle.status != "COMPLETED":
@@ -122,6 +124,18 @@ def trigger(
         print_json(record.to_dict())
         return
     out.print(f"run {record.run_id}: {record.status} ({record.trigger})", highlight=False)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C: the run is cancelled (and recorded so) by then; the command ends now, not
+    when a step still running on a thread returns (its result is dropped anyway)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print("error: interrupted: the run was cancelled", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
 
 
 def _quiet(as_json: bool) -> contextlib.AbstractContextManager[Any]:

@@ -66,6 +66,7 @@ class LocalExecutor(Executor):
         self.pool = ThreadPoolExecutor(max_workers or min(32, cores + 4), thread_name_prefix="step")
         self.cores = _Cores(cores)
         self.children: set[Any] = set()
+        self.running: set[_Once] = set()  # attempts on threads, not yet answered
         self.lock = threading.Lock()
         self.cancelled = False
 
@@ -82,6 +83,9 @@ class LocalExecutor(Executor):
         self, task: Task, write_blobs: BlobWriter, done: Done, timeout: float | None
     ) -> None:
         once = _Once(done)
+        if not task.step.options.process:
+            with self.lock:
+                self.running.add(once)
         if timeout is not None and not task.step.options.process:
             timer = threading.Timer(timeout, lambda: once(_timed_out(task, timeout)))
             timer.daemon = True
@@ -103,6 +107,8 @@ class LocalExecutor(Executor):
         except BaseException as exc:  # noqa: BLE001 - a bug here must still end the step
             once(Outcome(False, error=f"the executor failed: {exc!r}"))
         finally:
+            with self.lock:
+                self.running.discard(once)
             if cpus:
                 self.cores.give(min(cpus, self.cores.total))
 
@@ -151,11 +157,20 @@ class LocalExecutor(Executor):
         return finish_attempt(task, value, logs, t0, t1, write_blobs)
 
     def cancel(self) -> None:
+        """Kill the child processes; a step on a thread cannot be stopped, so its attempt is
+        answered as cancelled now (the run ends without it) and what it returns is dropped."""
         with self.lock:
             self.cancelled = True
             children = list(self.children)
+            threads = list(self.running)
         for child in children:
             child.kill()
+        for once in threads:
+            once(
+                Outcome(
+                    False, error="cancelled while it ran (on a thread: what it returns is dropped)"
+                )
+            )
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -13,7 +13,6 @@ hands finished ones to a small pool that reports them."""
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -203,7 +202,7 @@ def connect(address: str | None = None) -> None:
         if ray.is_initialized():
             return
         ray.init(
-            address=address or os.environ.get("RAY_ADDRESS") or None,
+            address=address,  # None: Ray reads RAY_ADDRESS itself, else starts a local one
             ignore_reinit_error=True,
             configure_logging=False,
         )

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from modelyard.errors import InvalidArgument
+from modelyard.errors import Conflict, InvalidArgument
 from modelyard.pipelines.entities import PipelineInfo
 from modelyard.pipelines.options import check_catchup, check_max_active, check_step_name
 from modelyard.pipelines.rest_paths import PIPELINES
@@ -79,8 +79,20 @@ async def save(request: Request, name: str) -> Response:
         next_fire=_opt_int(body.get("next_fire"), "next_fire"),
     )
     project = _text(body.get("project"), "project")
+    held = request.app.state.pipeline_code.get(name)
+    if held is not None and _declared(held.info()) != _declared(info):
+        raise Conflict(
+            f"pipeline {name!r} runs on this server (modelyard server --pipelines): its "
+            "schedule, triggers and limits are those of the server's code; change the code",
+            field="name",
+        )
     found = await run_in_threadpool(pipelines_store(request).defs.save, info, project)
     return json_response(found.to_dict())
+
+
+def _declared(info: PipelineInfo) -> tuple[object, ...]:
+    """What a pipeline declares that a server acts on."""
+    return (info.schedule, info.timezone, info.triggers, info.catchup, info.max_active)
 
 
 def _text(value: object, field: str) -> str | None:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelyard.errors import InvalidArgument
-from modelyard.pipelines.entities import RUN_STATES, RunRecord, StepRecord
+from modelyard.pipelines.entities import RUN_STATES, RUNNING, RunRecord, StepRecord
 from modelyard.pipelines.rest_paths import RUNS
 from modelyard.pipelines.routes.wire import known_fields, output_ref, parse, pipelines_store
 from modelyard.pipelines.store import RUNS_PAGE_DEFAULT, RUNS_PAGE_MAX
@@ -32,9 +32,9 @@ _CHANGES = (
 _CREATE = json_body(
     obj(
         {"run_id": STR, "pipeline": STR, "status": STR, "params": OBJ, "trigger": STR},
-        ["run_id", "pipeline", "status"],
+        ["run_id", "pipeline", "status", "params"],
     ),
-    "A run its runner starts (RUNNING) or queues for a server (QUEUED)",
+    "A run its runner starts and runs itself (RUNNING)",
 )
 _UPDATE = json_body(obj({k: {} for k in _CHANGES}, closed=True), "What changed")
 _STEPS = json_body(
@@ -52,6 +52,15 @@ _STEPS = json_body(
 async def create(request: Request) -> Response:
     body = await read_json(request)
     known_fields(body, _RUN_FIELDS)
+    if body.get("status") != RUNNING:
+        raise InvalidArgument(
+            "status must be RUNNING: a client records a run it runs itself; to have a server "
+            "run one, POST /api/v1/pipelines/{name}/trigger",
+            field="status",
+        )
+    for name in ("run_id", "pipeline", "params"):
+        if name not in body:
+            raise InvalidArgument(f"{name} is required", field=name)
     record = parse(RunRecord.from_dict, {**body, "project": "", "result": None}, "run")
     found = await run_in_threadpool(pipelines_store(request).runs.create, record)
     return json_response(found.to_dict(), 201)
@@ -119,6 +128,8 @@ async def record(request: Request, run_id: str) -> Response:
         raise InvalidArgument(f"at most {MAX_STEPS} steps in one request", field="steps")
     steps = []
     for i, item in enumerate(items):
+        if isinstance(item, dict):
+            item = {"run_id": run_id, **item}
         step = parse(StepRecord.from_dict, item, f"steps[{i}]")
         seq = item.get("seq")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
