@@ -19,7 +19,7 @@ class Call:
     seq: int
     arguments: dict[str, Any]
     deps: list[StepFuture]
-    future: StepFuture
+    future: StepFuture | None  # None once finished (the run no longer holds its value)
     waiting: int = 0
     attempts: int = 0
     tracked_run_id: str | None = None

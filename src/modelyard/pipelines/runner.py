@@ -96,11 +96,13 @@ class Runner:
             )
             self.calls[key] = call
             self.active += 1
+        future = call.future
+        assert future is not None
         if not deps:
             self._ready(call)
         for dep in deps:
             dep.add_done_callback(functools.partial(self._dep_done, call))
-        return call.future
+        return future
 
     def _dep_done(self, call: Call, _dep: StepFuture) -> None:
         with self.lock:
@@ -291,13 +293,18 @@ class Runner:
         self.recorder.add(call.seq, record, _datasets(call.arguments), entry)
         with self.lock:
             self.records[call.key] = record
-        call.future.ref = ref
-        call.future.tracked_run_id = call.tracked_run_id
+        future = call.future
+        assert future is not None  # a call finishes once
+        # the run lets go of the call's inputs and output: a value lives as long as the
+        # pipeline's body (or a later step) holds its handle, not for the whole run
+        call.future, call.arguments, call.deps = None, {}, []
+        future.ref = ref
+        future.tracked_run_id = call.tracked_run_id
         if status in (COMPLETED, CACHED):
-            call.future._finish(value)
+            future._finish(value)
         else:
             message = f"step {call.key} {status.lower()}: {_last_line(error)}"
-            call.future._finish(error=StepFailed(message, key=call.key, status=status))
+            future._finish(error=StepFailed(message, key=call.key, status=status))
         with self.lock:
             self.active -= 1
             if self.active == 0:
