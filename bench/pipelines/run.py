@@ -276,7 +276,8 @@ def rows(recs: list[Record], sizes: wl.Sizes, yard_side: str = "modelyard") -> l
         "c": f"(c) rerun of (a), {sizes.chain_steps} cache hits",
         "e": f"(e) {sizes.frame_steps} steps passing a {sizes.frame_mb} MB DataFrame",
     }
-    targets = {"a": 1.0, "b": 1.0, "c": 1.0}
+    targets = {"a": "< 1 ms per step (~50x)", "b": "< 1 ms per step (~7x)",
+               "c": "< 1 ms per hit"}  # fmt: skip
     for case in ("a", "b", "c", "e"):
         yw, pw = values(recs, y, case, wall), values(recs, p, case, wall)
         if not yw:
@@ -285,8 +286,8 @@ def rows(recs: list[Record], sizes: wl.Sizes, yard_side: str = "modelyard") -> l
         label = labels[case] + suffix
         r_wall = ratio(pw, yw)
         if case in targets:
-            met = "met" if (med(ys) or 1e9) < targets[case] else "**NOT met**"
-            target = f"< {targets[case]:g} ms per step"
+            met = "met" if (med(ys) or 1e9) < 1.0 else "**NOT met**"
+            target = targets[case]
         else:
             met = "met" if (r_wall or 0) >= 1 else "**NOT met**"
             target = "no slower than Prefect"
@@ -315,8 +316,8 @@ def rows(recs: list[Record], sizes: wl.Sizes, yard_side: str = "modelyard") -> l
                         "", "", ""])  # fmt: skip
         if y != "modelyard":  # the Ray executor against the local one
             yl = values(recs, "modelyard", case, step)
-            out.append([label, "per-step overhead, local executor", fmt(med(ys), "ms"),
-                        f"local {fmt(med(yl), 'ms')}", "", "", ""])  # fmt: skip
+            both = f"{fmt(med(ys), 'ms')} / {fmt(med(yl), 'ms')}"
+            out.append([label, "per-step overhead: Ray / local executor", both, "", "", "", ""])
     if y != "modelyard":
         return out
     label = "(d) first pipeline in a fresh process"
@@ -333,6 +334,10 @@ def rows(recs: list[Record], sizes: wl.Sizes, yard_side: str = "modelyard") -> l
             yv, pv = values(recs, y, "d", get, store), values(recs, p, "d", get, store)
             out.append([label, f"{name}, {store} store", fmt(med(yv), "s"), fmt(med(pv), "s"),
                         fmt_ratio(ratio(pv, yv)), "", ""])  # fmt: skip
+        outside = lambda r: r.process_wall_s - r.result["in_process_s"]  # noqa: E731
+        yo, po = values(recs, y, "d", outside, store), values(recs, p, "d", outside, store)
+        out.append([label, f"interpreter start and exit, {store} store", fmt(med(yo), "s"),
+                    fmt(med(po), "s"), "", "", ""])  # fmt: skip
         ym, pm = values(recs, y, "d", peak, store), values(recs, p, "d", peak, store)
         helper = values(recs, p, "d", server, store)
         out.append([label, f"peak RSS, {store} store (Prefect: + its server)", fmt(med(ym), "MiB"),
