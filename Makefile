@@ -68,6 +68,7 @@ bench: $(STAMP_TEST) bench-tools
 	$(PY) bench/models/run.py
 	$(PY) bench/monitoring/run.py
 	$(PY) bench/serving/run.py
+	$(PY) bench/pipelines/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache modelyard-data

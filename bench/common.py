@@ -327,6 +327,27 @@ def report(
             print("| " + " | ".join(row) + " |")
 
 
+def snapshot_modelyard(dest: Path) -> dict[str, str]:
+    """Copy modelyard's source (``src/modelyard`` of this checkout) to ``dest/modelyard`` so
+    that edits made while a benchmark runs cannot reach it halfway: every modelyard worker and
+    server imports this copy (``PYTHONPATH=dest``). Its path, a sha256 and its newest file."""
+    import datetime as dt
+    import hashlib
+    import shutil
+
+    src = Path(__file__).resolve().parent.parent / "src" / "modelyard"
+    shutil.copytree(src, dest / "modelyard", ignore=shutil.ignore_patterns("__pycache__"))
+    digest = hashlib.sha256()
+    newest = 0.0
+    for path in sorted((dest / "modelyard").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(dest)).encode())
+            digest.update(path.read_bytes())
+            newest = max(newest, path.stat().st_mtime)
+    when = dt.datetime.fromtimestamp(newest, dt.timezone.utc).isoformat(timespec="seconds")
+    return {"path": str(dest), "sha256": digest.hexdigest()[:16], "newest_file_utc": when}
+
+
 def save_results(name: str, doc: Mapping[str, Any]) -> Path:
     """Write a run's figures to ``bench/results/<name>-<local time>.json``, with the machine's
     core count and Python version added; the path written."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -68,28 +67,12 @@ class Record:
     wall_s: float
 
 
-def snapshot_modelyard(dest: Path) -> dict[str, str]:
-    """Copy modelyard's source aside so that edits made while the benchmark runs cannot
-    reach it halfway: every modelyard worker and server imports this copy."""
-    src = REPO / "src" / "modelyard"
-    shutil.copytree(src, dest / "modelyard", ignore=shutil.ignore_patterns("__pycache__"))
-    digest = hashlib.sha256()
-    newest = 0.0
-    for path in sorted((dest / "modelyard").rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(dest)).encode())
-            digest.update(path.read_bytes())
-            newest = max(newest, path.stat().st_mtime)
-    when = dt.datetime.fromtimestamp(newest, dt.timezone.utc).isoformat(timespec="seconds")
-    return {"path": str(dest), "sha256": digest.hexdigest()[:16], "newest_file_utc": when}
-
-
 class Bench:
     def __init__(self, sizes: wl.Sizes, base: Path, mlflow_python: Path) -> None:
         self.sizes = sizes
         self.base = base
         self.mlflow_python = mlflow_python
-        self.yard_source = snapshot_modelyard(base / "modelyard-src")
+        self.yard_source = common.snapshot_modelyard(base / "modelyard-src")
         self.yard_env = {"PYTHONPATH": self.yard_source["path"]}
         self.records: list[Record] = []
         self.servers: dict[str, dict[str, float]] = {}
