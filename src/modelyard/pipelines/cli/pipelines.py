@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 
 from modelyard.platform.cli_options import Json, TrackingUri, first, parse_pairs
 from modelyard.terminal import out, print_json, print_table
@@ -46,9 +47,12 @@ def _took(start: int | None, end: int | None) -> str:
     return f"{(end - start) / 1000:.3f} s"
 
 
-def _last_line(text: str | None) -> str:
+def _last_line(text: str | None, most: int = 120) -> str:
+    """The last line of an error: cut for a table's cell, whole (``most=0``) below it."""
     lines = [x.strip() for x in (text or "").splitlines() if x.strip()]
-    return lines[-1][:120] if lines else ""
+    if not lines:
+        return ""
+    return lines[-1][:most] if most else lines[-1]
 
 
 def _params(items: list[str] | None) -> dict[str, Any]:
@@ -161,7 +165,7 @@ def _report(record: RunRecord, steps: list[StepRecord], as_json: bool) -> None:
     title = f"{record.pipeline} run {record.run_id}: {record.status}"
     print_table(title, ["step", "status", "attempts", "took", "cached from", "error"], rows)
     if record.error:
-        out.print(f"[red]{_last_line(record.error)}[/red]")
+        out.print(f"[red]{escape(_last_line(record.error, 0))}[/red]", highlight=False)
 
 
 def _step_dict(step: StepRecord) -> dict[str, Any]:
