@@ -120,3 +120,25 @@ def test_the_model_requirements_are_read_for_the_image(tmp_path: Path) -> None:
     assert collect(["tiny; sys_platform == 'win32'"], tmp_path, Target(), print) == []
     with pytest.raises(InvalidArgument, match="'tiny >> 1' does not parse"):
         collect(["tiny >> 1"], tmp_path, Target(), print)
+
+
+def test_a_copy_a_library_vendors_on_sys_path_is_not_the_installed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray puts its own psutil on sys.path when imported (``ray/thirdparty_files``): the
+    image gets the distribution this environment installed, not that copy."""
+    from importlib.metadata import version
+
+    vendored = tmp_path / "thirdparty_files"
+    info = vendored / "packaging-0.0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: packaging\nVersion: 0.0.1\n")
+    monkeypatch.syspath_prepend(str(vendored))
+    assert version("packaging") == "0.0.1"  # what a plain lookup now finds
+    import packaging  # the module imported is the installed one
+
+    for i in range(2):
+        dest = tmp_path / f"wheels-{i}"
+        dest.mkdir()
+        found = collect(["packaging"], dest, Target(), print)
+        assert [(w.name, w.version) for w in found] == [("packaging", packaging.__version__)]

@@ -19,13 +19,15 @@ import os
 import platform
 import re
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib.metadata import Distribution, PackageNotFoundError, distribution
+from importlib.metadata import Distribution, distributions
 from pathlib import Path
 from zipfile import ZipFile
 
@@ -135,10 +137,21 @@ class _Walk:
 
 
 def _installed(name: str) -> Distribution | None:
-    try:
-        return distribution(name)
-    except PackageNotFoundError:
-        return None
+    """The distribution installed in this environment's site-packages: not a copy a library
+    vendors and puts on ``sys.path`` at import (Ray's ``thirdparty_files`` holds its own
+    psutil), which is not what this environment resolved."""
+    for dist in distributions(name=name, path=site_dirs()):
+        return dist
+    return None
+
+
+def site_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    found = [paths["purelib"], paths["platlib"]]
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+    if user and Path(user).is_dir():
+        found.append(user)
+    return list(dict.fromkeys(found))
 
 
 def requires_of(wheel: Path) -> tuple[str, str, list[str]]:
