@@ -7,13 +7,13 @@ last chunk passes, so a wrong upload aborts the (atomic) write instead of being 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from modelyard.data.manifest import blob_path, check_sha256
 from modelyard.data.store import BlobStore
 from modelyard.errors import Conflict, NotFound
-from modelyard.store.artifacts.base import ArtifactRepository
+from modelyard.store.artifacts.base import ArtifactRepository, StoredFile
 
 
 def verified(chunks: Iterable[bytes], sha256: str, size: int) -> Iterator[bytes]:
@@ -28,11 +28,26 @@ def verified(chunks: Iterable[bytes], sha256: str, size: int) -> Iterator[bytes]
             break
         yield chunk
     if total != size or digest.hexdigest() != sha256:
-        raise Conflict(
-            f"the bytes received do not match sha256 {sha256[:12]}… and size {size}: "
-            "the file changed while it was being stored (or the upload was altered)",
-            field="sha256",
-        )
+        raise _mismatch(sha256, size)
+
+
+def _matches(sha256: str, size: int) -> Callable[[StoredFile], None]:
+    """The check a write runs on the hash its repository computed as the bytes went by (one
+    pass over them), before the blob takes its place."""
+
+    def check(stored: StoredFile) -> None:
+        if stored.size != size or stored.sha256 != sha256:
+            raise _mismatch(sha256, size)
+
+    return check
+
+
+def _mismatch(sha256: str, size: int) -> Conflict:
+    return Conflict(
+        f"the bytes received do not match sha256 {sha256[:12]}… and size {size}: "
+        "the file changed while it was being stored (or the upload was altered)",
+        field="sha256",
+    )
 
 
 class ArtifactBlobStore(BlobStore):
@@ -54,7 +69,12 @@ class ArtifactBlobStore(BlobStore):
             for _ in verified(chunks, sha256, size):
                 pass
             return
-        self.repo.write_stream(path, verified(chunks, sha256, size))
+        self.repo.write_stream(path, chunks, before_commit=_matches(sha256, size))
+
+    def put_hashed(self, sha256: str, data: bytes) -> None:
+        path = blob_path(check_sha256(sha256))
+        if not self.repo.exists(path):
+            self.repo.write_stream(path, [data], known_sha256=sha256)
 
     def size(self, sha256: str) -> int:
         path = blob_path(check_sha256(sha256))

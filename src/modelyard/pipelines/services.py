@@ -38,8 +38,7 @@ class Services:
     def write_blobs(self, blobs: dict[str, bytes]) -> None:
         missing = set(self.blobs.missing(blobs))
         for digest in sorted(missing):
-            data = blobs[digest]
-            self.blobs.put(digest, [data], len(data))
+            self.blobs.put_hashed(digest, blobs[digest])  # digests from values.sha256
 
     def read_blob(self, digest: str) -> bytes:
         data = b"".join(self.blobs.read(digest))

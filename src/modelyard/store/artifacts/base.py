@@ -41,12 +41,15 @@ class ArtifactEntry:
 class StreamMeter:
     """Counts and hashes the bytes of one stream, enforcing an optional size limit."""
 
-    def __init__(self, path: str, max_bytes: int | None = None) -> None:
+    def __init__(
+        self, path: str, max_bytes: int | None = None, known_sha256: str | None = None
+    ) -> None:
         if max_bytes is not None and max_bytes < 0:
             raise InvalidArgument(f"max_bytes must be >= 0, got {max_bytes}", field="max_bytes")
         self.path = path
         self.max_bytes = max_bytes
         self.size = 0
+        self.known_sha256 = known_sha256  # the caller hashed these bytes: not hashed again
         self._hash = hashlib.sha256()
 
     def feed(self, chunk: bytes) -> None:
@@ -57,10 +60,12 @@ class StreamMeter:
                 f"artifact {self.path!r} is larger than the limit of {self.max_bytes} bytes",
                 field="path",
             )
-        self._hash.update(chunk)
+        if self.known_sha256 is None:
+            self._hash.update(chunk)
 
     def result(self) -> StoredFile:
-        return StoredFile(path=self.path, size=self.size, sha256=self._hash.hexdigest())
+        digest = self.known_sha256 or self._hash.hexdigest()
+        return StoredFile(path=self.path, size=self.size, sha256=digest)
 
 
 def read_file_chunks(
@@ -87,10 +92,13 @@ class ArtifactRepository(ABC):
         *,
         max_bytes: int | None = None,
         before_commit: Commit | None = None,
+        known_sha256: str | None = None,
     ) -> StoredFile:
         """Store ``chunks`` at ``path`` atomically; the file appears only once complete.
         ``before_commit(stored)`` runs once every byte is written and hashed, just before
-        the file takes its place: if it raises, nothing at ``path`` changes."""
+        the file takes its place: if it raises, nothing at ``path`` changes.
+        ``known_sha256``: the digest the caller computed in this process from these very
+        (immutable) bytes; the repository reports it instead of hashing them again."""
 
     @abstractmethod
     def read_stream(self, path: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

@@ -170,10 +170,11 @@ class LocalArtifactRepository(ArtifactRepository):
         *,
         max_bytes: int | None = None,
         before_commit: Commit | None = None,
+        known_sha256: str | None = None,
     ) -> StoredFile:
         rel = safe_relpath(path)
         target = self._locate(rel)
-        meter = StreamMeter(rel, max_bytes)
+        meter = StreamMeter(rel, max_bytes, known_sha256)
         if target.is_dir() and not target.is_symlink():
             raise InvalidArgument(f"cannot write artifact {rel!r}: it is a folder", field="path")
         fd, tmp_name = self._open_temp(target.parent, rel)

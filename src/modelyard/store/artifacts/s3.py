@@ -104,9 +104,10 @@ class S3ArtifactRepository(ArtifactRepository):
         *,
         max_bytes: int | None = None,
         before_commit: Commit | None = None,
+        known_sha256: str | None = None,
     ) -> StoredFile:
         rel = safe_relpath(path)
-        meter = StreamMeter(rel, max_bytes)
+        meter = StreamMeter(rel, max_bytes, known_sha256)
         key = self._key(rel)
         try:
             handle = self._fs.open(key, "wb", block_size=UPLOAD_BLOCK_SIZE)
