@@ -171,6 +171,9 @@ class CacheEntry:
         d["output"] = self.output.to_dict()
         return d
 
+    def expired(self, now: int) -> bool:
+        return self.expires_time is not None and self.expires_time <= now
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CacheEntry:
         d = {k: v for k, v in d.items() if k in _CACHE_FIELDS}

@@ -204,6 +204,11 @@ class Launch:
                 result = self._result()
         except ModelyardError as exc:
             error, has_value = exc.message, False
+        # the tracked run's end goes out with the steps' (the recorder settles the tracking
+        # writes before it records the steps): one flush, not two, unless the recording fails
+        tracking, tracked = self.services.tracking, self.runner.tracked_run_id
+        expected = self._status(error)
+        tracking.set_terminated(tracked, _TRACKED[expected])
         try:
             self.runner.recorder.close()
         except Exception as exc:  # noqa: BLE001 - the steps could not be recorded: say so
@@ -212,8 +217,8 @@ class Launch:
         if status != COMPLETED and error is None:
             error = self._first_failure()
         self.executor.shutdown()
-        tracking = self.services.tracking
-        tracking.set_terminated(self.runner.tracked_run_id, _TRACKED[status])
+        if status != expected:
+            tracking.set_terminated(tracked, _TRACKED[status])
         tracking.flush()
         try:
             record = self.services.store.runs.update(

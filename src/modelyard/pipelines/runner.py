@@ -36,6 +36,7 @@ from modelyard.platform.ids import now_ms
 
 log = logging.getLogger("modelyard.pipelines")
 _TRACKED = {COMPLETED: "FINISHED", CACHED: "FINISHED", FAILED: "FAILED"}
+CACHE_READ_LIMIT = 2000  # a step's cache entries read at once up to this many
 
 
 class Runner:
@@ -70,6 +71,7 @@ class Runner:
         self.cancelled = threading.Event()
         self.raw_result: Any = None
         self.pipelines: list[str] = [name]
+        self.cache_entries: dict[str, dict[str, CacheEntry] | None] = {}  # by step name
         self.recorder = StepRecorder(services.store, run_id, services.tracking.flush)
 
     # --- what the body calls (through Step.__call__ and Pipeline.__call__) ---------------
@@ -161,11 +163,28 @@ class Runner:
                 return loaded, earlier.output, earlier.run_id
         if not (self.use_cache and call.step.options.cache):
             return None
-        entry = self.services.store.cache.get(call.cache_key, self.project)
+        entry = self._cache_entry(call.step.name, call.cache_key)
         if entry is None:
             return None
         loaded = self._load(entry.output, call)
         return None if loaded is None else (loaded, entry.output, entry.run_id)
+
+    def _cache_entry(self, step: str, key: str) -> CacheEntry | None:
+        """The step's entries are read once a run (its calls then cost no query each), or
+        key by key where a step has more than ``CACHE_READ_LIMIT``. An entry written after
+        that read is a miss for this run: the step runs, and stores the same output."""
+        cache = self.services.store.cache
+        with self.lock:
+            read = step in self.cache_entries
+            known = self.cache_entries.get(step)
+        if not read:
+            known = cache.of_step(step, self.project, CACHE_READ_LIMIT)
+            with self.lock:
+                self.cache_entries[step] = known
+        if known is None:
+            return cache.get(key, self.project)
+        entry = known.get(key)
+        return None if entry is None or entry.expired(now_ms()) else entry
 
     def _load(self, ref: OutputRef, call: Call) -> Any | None:
         try:

@@ -151,6 +151,19 @@ class SqlPipelineSteps(PipelineSteps):
             return [_step(r) for r in conn.execute(query).mappings()]
 
 
+def _entry(row: sa.RowMapping) -> CacheEntry:
+    return CacheEntry(
+        key=row["cache_key"],
+        step=row["step"],
+        project=row["project"],
+        output=OutputRef.from_dict(orjson.loads(row["output"])),
+        run_id=row["run_id"],
+        step_key=row["step_key"],
+        created_time=int(row["created_time"]),
+        expires_time=row["expires_time"],
+    )
+
+
 class SqlStepCache(StepCache):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -165,18 +178,21 @@ class SqlStepCache(StepCache):
                 .mappings()
                 .first()
             )
-        if row is None or (row["expires_time"] is not None and row["expires_time"] <= now_ms()):
-            return None
-        return CacheEntry(
-            key=row["cache_key"],
-            step=row["step"],
-            project=row["project"],
-            output=OutputRef.from_dict(orjson.loads(row["output"])),
-            run_id=row["run_id"],
-            step_key=row["step_key"],
-            created_time=int(row["created_time"]),
-            expires_time=row["expires_time"],
+        entry = None if row is None else _entry(row)
+        return None if entry is None or entry.expired(now_ms()) else entry
+
+    def of_step(self, step: str, project: str, limit: int) -> dict[str, CacheEntry] | None:
+        c = pipeline_cache.c
+        query = (
+            sa.select(pipeline_cache).where(c.step == step, c.project == project).limit(limit + 1)
         )
+        with self.db.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        if len(rows) > limit:
+            return None
+        now = now_ms()
+        entries = (_entry(row) for row in rows)
+        return {e.key: e for e in entries if not e.expired(now)}
 
     def put(self, entries: Sequence[CacheEntry]) -> None:
         # a key stored twice in one batch (the same call made twice in a run): the later

@@ -214,6 +214,7 @@ class _Batch:
         if p.empty():
             return
         conn = self.conn
+        changed = _run_updates(p)
         if p.creates:
             conn.execute(sa.insert(runs), p.creates)
         if p.param_rows:
@@ -241,17 +242,39 @@ class _Batch:
                 ["value", "timestamp", "step", "is_nan"],
                 where=_newer_point,
             )
-        for u in p.updates:
-            values: dict[str, Any] = {}
-            if u.status is not None:
-                values["status"] = u.status
-            if u.end_time is not None:
-                values["end_time"] = u.end_time
-            if u.run_name is not None:
-                values["name"] = u.run_name
-            if values:
-                conn.execute(sa.update(runs).where(runs.c.run_uuid == u.run_id).values(**values))
+        for columns, rows in changed.items():  # one statement per set of columns changed
+            stmt = (
+                sa.update(runs)
+                .where(runs.c.run_uuid == sa.bindparam("_run_uuid"))
+                .values({c: sa.bindparam(f"_{c}") for c in columns})
+            )
+            conn.execute(stmt, rows)
         self.pending = _Pending()
+
+
+def _run_updates(p: _Pending) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """The batch's run updates, the last value of each column winning: those of runs created
+    in the same batch go into their rows (a step run made and ended between two flushes is
+    one insert), the rest grouped by the columns they change."""
+    created = {row["run_uuid"]: row for row in p.creates}
+    merged: dict[str, dict[str, Any]] = {}
+    for u in p.updates:
+        values = {
+            k: v
+            for k, v in (("status", u.status), ("end_time", u.end_time), ("name", u.run_name))
+            if v is not None
+        }
+        row = created.get(u.run_id)
+        if row is not None:
+            row.update(values)
+        elif values:
+            merged.setdefault(u.run_id, {}).update(values)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for run_id, values in merged.items():
+        columns = tuple(sorted(values))
+        row = {"_run_uuid": run_id, **{f"_{c}": values[c] for c in columns}}
+        groups.setdefault(columns, []).append(row)
+    return groups
 
 
 def apply_ops(conn: Connection, ops: Sequence[Op]) -> None:

@@ -270,3 +270,40 @@ def test_a_retried_run_reuses_the_steps_that_completed(tmp_path: Path) -> None:
     assert again.step("stamp").status == "CACHED"
     assert again.step("stamp").cached_from == failed.run_id
     assert again.record.retry_of == failed.run_id
+
+
+@yard.step(cache=True)
+def square(x: int) -> int:
+    CALLS.append(f"square({x})")
+    return x * x
+
+
+@yard.pipeline
+def squares(xs: list[int]) -> list[int]:
+    return square.map(xs)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("read_limit", [2000, 3, 0], ids=["read at once", "key by key", "none"])
+def test_a_steps_entries_read_at_once_or_key_by_key_answer_the_same(
+    read_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run reads a step's entries once (up to the limit) or asks key by key past it:
+    either way the same calls hit, and only the calls whose entries are missing run."""
+    from modelyard.pipelines import runner
+
+    monkeypatch.setattr(runner, "CACHE_READ_LIMIT", read_limit)
+    xs = [read_limit * 100 + i for i in range(5)]
+    CALLS.clear()
+    squares.run(xs=xs[:3])
+    assert CALLS == [f"square({x})" for x in xs[:3]]
+    for ran in (xs[3:], []):  # the second time round every entry is there: all hits
+        CALLS.clear()
+        run = squares.run(xs=xs)
+        assert run.result() == [x * x for x in xs]
+        assert sorted(CALLS) == sorted(f"square({x})" for x in ran)
+        assert [s.status for s in run.steps].count("CACHED") == 5 - len(ran)
+    # an entry cleared is gone for the next run, read either way
+    PipelinesClient().clear_cache(step="square")
+    CALLS.clear()
+    assert [s.status for s in squares.run(xs=xs[:2]).steps] == ["COMPLETED"] * 2
+    assert CALLS == [f"square({x})" for x in xs[:2]]
