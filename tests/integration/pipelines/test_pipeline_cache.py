@@ -295,7 +295,7 @@ def test_a_steps_entries_read_at_once_or_key_by_key_answer_the_same(
     xs = [read_limit * 100 + i for i in range(5)]
     CALLS.clear()
     squares.run(xs=xs[:3])
-    assert CALLS == [f"square({x})" for x in xs[:3]]
+    assert [f"square({x})" for x in xs[:3]] == CALLS
     for ran in (xs[3:], []):  # the second time round every entry is there: all hits
         CALLS.clear()
         run = squares.run(xs=xs)
@@ -306,4 +306,4 @@ def test_a_steps_entries_read_at_once_or_key_by_key_answer_the_same(
     PipelinesClient().clear_cache(step="square")
     CALLS.clear()
     assert [s.status for s in squares.run(xs=xs[:2]).steps] == ["COMPLETED"] * 2
-    assert CALLS == [f"square({x})" for x in xs[:2]]
+    assert [f"square({x})" for x in xs[:2]] == CALLS
