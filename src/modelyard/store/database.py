@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from modelyard.errors import InvalidArgument, Unavailable
+from modelyard.store.checkpoints import LOG_SIZE_LIMIT, WalCheckpointer
 from modelyard.store.space import full, is_full
 
 _WRITE = "modelyard_write"
@@ -49,6 +50,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages per connection, on demand
         cur.execute("PRAGMA mmap_size=268435456")  # read through the OS page cache
+        cur.execute("PRAGMA wal_autocheckpoint=0")  # a thread checkpoints (checkpoints.py)
+        cur.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -103,8 +106,11 @@ class Database:
                 "install it with: pip install 'modelyard[postgres]'",
                 field="tracking_uri",
             ) from exc
+        self.checkpoints: WalCheckpointer | None = None
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+            if sa_url.database not in (None, "", ":memory:"):
+                self.checkpoints = WalCheckpointer(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -127,6 +133,8 @@ class Database:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
     def run_write(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run ``fn(conn, *args)`` in a write transaction, retrying while the database is locked.
@@ -171,4 +179,6 @@ class Database:
             conn.commit()
 
     def dispose(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.engine.dispose()
