@@ -85,3 +85,19 @@ def test_known_digest_is_reported_without_hashing_again(tmp_path: Path) -> None:
     stored = repo.write_stream("a/b", [DATA], known_sha256=DIGEST)
     assert (stored.sha256, stored.size) == (DIGEST, len(DATA))
     assert repo.write_stream("a/c", [DATA]).sha256 == DIGEST  # hashed when not known
+
+
+def test_an_upload_longer_than_declared_stops_at_the_size(repo: ArtifactRepository) -> None:
+    """The bytes past the declared size are not read (nor written) before it is refused."""
+    store = ArtifactBlobStore(repo)
+    read = [0]
+
+    def endless() -> Iterator[bytes]:
+        while read[0] < 64 * 1024 * 1024:
+            read[0] += 1024 * 1024
+            yield b"x" * (1024 * 1024)
+
+    with pytest.raises(Conflict, match="do not match sha256"):
+        store.put(DIGEST, endless(), len(DATA))
+    assert read[0] <= 2 * 1024 * 1024, read[0]
+    assert store.missing([DIGEST]) == [DIGEST]

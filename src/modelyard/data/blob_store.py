@@ -12,7 +12,7 @@ from pathlib import Path
 
 from modelyard.data.manifest import blob_path, check_sha256
 from modelyard.data.store import BlobStore
-from modelyard.errors import Conflict, NotFound
+from modelyard.errors import Conflict, NotFound, PayloadTooLarge
 from modelyard.store.artifacts.base import ArtifactRepository, StoredFile
 
 
@@ -69,7 +69,12 @@ class ArtifactBlobStore(BlobStore):
             for _ in verified(chunks, sha256, size):
                 pass
             return
-        self.repo.write_stream(path, chunks, before_commit=_matches(sha256, size))
+        try:  # reading stops past the size declared: more bytes cannot be these
+            self.repo.write_stream(
+                path, chunks, max_bytes=size, before_commit=_matches(sha256, size)
+            )
+        except PayloadTooLarge:
+            raise _mismatch(sha256, size) from None
 
     def put_hashed(self, sha256: str, data: bytes) -> None:
         path = blob_path(check_sha256(sha256))

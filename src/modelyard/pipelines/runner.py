@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from modelyard.errors import InvalidArgument, ModelyardError
@@ -71,7 +72,8 @@ class Runner:
         self.cancelled = threading.Event()
         self.raw_result: Any = None
         self.pipelines: list[str] = [name]
-        self.cache_entries: dict[str, dict[str, CacheEntry] | None] = {}  # by step name
+        self.cache_entries: dict[str, Mapping[str, CacheEntry] | None] = {}  # by step name
+        self.cache_lookups: dict[str, int] = {}
         self.recorder = StepRecorder(services.store, run_id, services.tracking.flush)
 
     # --- what the body calls (through Step.__call__ and Pipeline.__call__) ---------------
@@ -170,14 +172,16 @@ class Runner:
         return None if loaded is None else (loaded, entry.output, entry.run_id)
 
     def _cache_entry(self, step: str, key: str) -> CacheEntry | None:
-        """The step's entries are read once a run (its calls then cost no query each), or
-        key by key where a step has more than ``CACHE_READ_LIMIT``. An entry written after
-        that read is a miss for this run: the step runs, and stores the same output."""
+        """A step's first lookup in a run asks for its key; from its second, the step's
+        entries are read once (up to ``CACHE_READ_LIMIT``; key by key past that) and its
+        calls then cost no query each. So an entry written by another process after that
+        read is a miss for this run, and one cleared after it may still be used by it."""
         cache = self.services.store.cache
         with self.lock:
-            read = step in self.cache_entries
+            looked = self.cache_lookups.get(step, 0)
+            self.cache_lookups[step] = looked + 1
             known = self.cache_entries.get(step)
-        if not read:
+        if looked == 1:
             known = cache.of_step(step, self.project, CACHE_READ_LIMIT)
             with self.lock:
                 self.cache_entries[step] = known

@@ -4,7 +4,7 @@ versions it read), in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import orjson
 import sqlalchemy as sa
@@ -164,6 +164,22 @@ def _entry(row: sa.RowMapping) -> CacheEntry:
     )
 
 
+class _Entries(Mapping[str, CacheEntry]):
+    """A step's entries as read, each parsed when it is looked up (a hit), not before."""
+
+    def __init__(self, rows: dict[str, sa.RowMapping]) -> None:
+        self.rows = rows
+
+    def __getitem__(self, key: str) -> CacheEntry:
+        return _entry(self.rows[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 class SqlStepCache(StepCache):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -181,18 +197,19 @@ class SqlStepCache(StepCache):
         entry = None if row is None else _entry(row)
         return None if entry is None or entry.expired(now_ms()) else entry
 
-    def of_step(self, step: str, project: str, limit: int) -> dict[str, CacheEntry] | None:
+    def of_step(self, step: str, project: str, limit: int) -> Mapping[str, CacheEntry] | None:
         c = pipeline_cache.c
         query = (
-            sa.select(pipeline_cache).where(c.step == step, c.project == project).limit(limit + 1)
+            sa.select(pipeline_cache)
+            .where(c.step == step, c.project == project)
+            .where(sa.or_(c.expires_time.is_(None), c.expires_time > now_ms()))
+            .limit(limit + 1)
         )
         with self.db.read() as conn:
             rows = conn.execute(query).mappings().all()
         if len(rows) > limit:
             return None
-        now = now_ms()
-        entries = (_entry(row) for row in rows)
-        return {e.key: e for e in entries if not e.expired(now)}
+        return _Entries({row["cache_key"]: row for row in rows})
 
     def put(self, entries: Sequence[CacheEntry]) -> None:
         # a key stored twice in one batch (the same call made twice in a run): the later

@@ -85,7 +85,7 @@ class StepCache(ABC):
     def get(self, key: str, project: str) -> CacheEntry | None:
         """The entry of ``key`` in ``project``, unless missing or expired."""
 
-    def of_step(self, step: str, project: str, limit: int) -> dict[str, CacheEntry] | None:
+    def of_step(self, step: str, project: str, limit: int) -> Mapping[str, CacheEntry] | None:
         """Every unexpired entry of ``step`` in ``project`` by key, read at once (a run asks
         for its steps' keys one after another); None when there are more than ``limit``, or
         when the store answers keys one by one only."""

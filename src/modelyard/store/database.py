@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from modelyard.errors import InvalidArgument, Unavailable
-from modelyard.store.checkpoints import LOG_SIZE_LIMIT, WalCheckpointer
+from modelyard.store.checkpoints import BACKSTOP_PAGES, LOG_SIZE_LIMIT, WalCheckpointer
 from modelyard.store.space import full, is_full
 
 _WRITE = "modelyard_write"
@@ -50,7 +50,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages per connection, on demand
         cur.execute("PRAGMA mmap_size=268435456")  # read through the OS page cache
-        cur.execute("PRAGMA wal_autocheckpoint=0")  # a thread checkpoints (checkpoints.py)
+        cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")  # see checkpoints.py
         cur.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
         cur.close()
 
