@@ -194,8 +194,10 @@ class SqlStepCache(StepCache):
                 .mappings()
                 .first()
             )
-        entry = None if row is None else _entry(row)
-        return None if entry is None or entry.expired(now_ms()) else entry
+        if row is None:
+            return None
+        entry = _entry(row)
+        return None if entry.expired(now_ms()) else entry
 
     def of_step(self, step: str, project: str, limit: int) -> Mapping[str, CacheEntry] | None:
         c = pipeline_cache.c
