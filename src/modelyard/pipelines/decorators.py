@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, overload
@@ -61,6 +62,9 @@ def step(
         return Step(f, step_options(name or f.__name__, **options))
 
     return wrap(fn) if fn is not None else wrap
+
+
+_TEXT_REFUSED: dict[Any, str] = {int: "an integer", float: "a number", bool: "true or false"}
 
 
 class Pipeline:
@@ -138,7 +142,24 @@ class Pipeline:
         except TypeError as exc:
             raise InvalidArgument(f"pipeline {self.name}: {exc}", field="params") from None
         bound.apply_defaults()
-        return dict(bound.arguments)
+        arguments = dict(bound.arguments)
+        for key, value in arguments.items():
+            want = _TEXT_REFUSED.get(self._hints.get(key))
+            if want is not None and isinstance(value, str):  # text from a command line, say
+                raise InvalidArgument(
+                    f"pipeline {self.name}: parameter {key!r} must be {want}, not the text "
+                    f"{value[:60]!r}",
+                    field=f"params[{key!r}]",
+                )
+        return arguments
+
+    @functools.cached_property
+    def _hints(self) -> dict[str, Any]:
+        """The function's parameter annotations, resolved (none when they cannot be)."""
+        try:
+            return typing.get_type_hints(self.fn)
+        except Exception:  # noqa: BLE001 - a name the module cannot resolve: not checked
+            return {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Inside a running pipeline: its body runs as part of that run (a sub-pipeline);

@@ -279,6 +279,39 @@ def test_missing_and_unknown_parameters_are_refused_before_anything_is_recorded(
     assert PipelinesClient().runs("fan") == [] if _known("fan") else True
 
 
+@yard.pipeline
+def typed(
+    n: int = 1, rate: float = 0.5, flag: bool = False, label: str = "x", free: object = None
+) -> list[object]:
+    return [n, rate, flag, label, free]
+
+
+@pytest.mark.parametrize(
+    ("params", "named", "want"),
+    [
+        ({"n": "abc"}, "n", "an integer"),
+        ({"n": "3"}, "n", "an integer"),
+        ({"rate": "fast"}, "rate", "a number"),
+        ({"rate": ""}, "rate", "a number"),
+        ({"flag": "yes"}, "flag", "true or false"),
+        ({"flag": "true"}, "flag", "true or false"),
+    ],
+)
+def test_text_for_a_number_or_flag_is_refused_naming_the_parameter(
+    params: dict[str, object], named: str, want: str
+) -> None:
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match=f"parameter '{named}' must be {want}") as err:
+            typed.run(**params)
+        assert err.value.field == f"params['{named}']"
+    assert PipelinesClient().runs("typed") == [] if _known("typed") else True
+
+
+def test_typed_parameters_of_the_right_kind_run() -> None:
+    run = typed.run(n=3, rate=2, flag=True, label="7", free="anything")
+    assert run.result() == [3, 2, True, "7", "anything"]
+
+
 def _known(name: str) -> bool:
     return any(p.name == name for p in PipelinesClient().list_pipelines())
 

@@ -95,6 +95,7 @@ def test_bad_input_is_refused_with_the_field_and_no_traceback(tmp_path: Path) ->
         (["pipelines", "run", "flow.py:total"], "is not a pipeline"),
         (["pipelines", "run", "flow.py:flow", "-p", "m=1"], "unexpected keyword argument 'm'"),
         (["pipelines", "run", "flow.py:flow", "-p", "n"], "must look like key=value"),
+        (["pipelines", "run", "flow.py:flow", "-p", "n=five"], "'n' must be an integer"),
         (["pipelines", "run", "flow.py:flow", "--executor", "spark"], "executor must be one of"),
         (["pipelines", "show", "nope"], "no pipeline run 'nope'"),
         (["pipelines", "cancel", "nope"], "no pipeline run 'nope'"),
